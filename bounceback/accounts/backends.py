@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from bounceback.accounts.services import login_is_throttled
+
+
+class ThrottledModelBackend(ModelBackend):
+    """The stock username/password backend, refusing while a login is throttled.
+
+    Raising PermissionDenied stops Django trying other backends and records the
+    attempt as failed, so hammering a throttled account keeps it throttled.
+    """
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if username and login_is_throttled(username=username, request=request):
+            raise PermissionDenied("too many failed sign-ins")
+        return super().authenticate(request, username=username, password=password, **kwargs)

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from bounceback.accounts.models import FailedLogin, Team, User
+from bounceback.accounts.roles import ROLE_PERMISSIONS, Role
+from bounceback.audit.models import AuditEvent
+from bounceback.audit.services import audit_record, client_ip
+from bounceback.errors import Conflict, ValidationFailed
+
+
+def roles_sync() -> None:
+    """Make each role's group carry exactly the permissions ROLE_PERMISSIONS lists."""
+    every = Permission.objects.select_related("content_type")
+    by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in every}
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        if names == ["*"]:
+            wanted = list(by_name.values())
+        else:
+            wanted = [by_name[name] for name in names if name in by_name]
+        group.permissions.set(wanted)
+
+
+def _check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        choices = ", ".join(Role.values)
+        raise ValidationFailed(f"unknown role {role!r}; choose one of {choices}", field="role")
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str = Role.AGENT,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    team: Team | None = None,
+    actor: User | None = None,
+    validate: bool = True,
+) -> User:
+    username = username.strip()
+    if not username:
+        raise ValidationFailed("a username is required", field="username")
+    checked_role = _check_role(role)
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"a user named {username!r} already exists", field="username")
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=checked_role,
+        team=team,
+        is_staff=checked_role == Role.ADMIN,
+        is_superuser=checked_role == Role.ADMIN,
+    )
+    if validate:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationFailed(" ".join(exc.messages), field="password") from None
+    user.set_password(password)
+    user.save()
+    user.groups.set([Group.objects.get_or_create(name=checked_role)[0]])
+    audit_record(
+        action=AuditEvent.Action.USER_CREATED,
+        actor=actor,
+        target=f"user:{user.username}",
+        data={"role": checked_role.value},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: str, actor: User | None) -> User:
+    checked_role = _check_role(role)
+    before = user.role
+    user.role = checked_role
+    user.is_staff = checked_role == Role.ADMIN
+    user.is_superuser = checked_role == Role.ADMIN
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    user.groups.set([Group.objects.get_or_create(name=checked_role)[0]])
+    audit_record(
+        action=AuditEvent.Action.ROLE_CHANGED,
+        actor=actor,
+        target=f"user:{user.username}",
+        data={"before": before, "after": checked_role.value},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_team(*, user: User, team: Team | None, actor: User | None) -> User:
+    before = user.team.name if user.team else None
+    user.team = team
+    user.save(update_fields=["team"])
+    audit_record(
+        action=AuditEvent.Action.TEAM_CHANGED,
+        actor=actor,
+        target=f"user:{user.username}",
+        data={"before": before, "after": team.name if team else None},
+    )
+    return user
+
+
+def team_create(*, name: str, description: str = "", lead: User | None = None) -> Team:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a team needs a name", field="name")
+    if Team.objects.filter(name__iexact=name).exists():
+        raise Conflict(f"a team named {name!r} already exists", field="name")
+    return Team.objects.create(name=name, description=description, lead=lead)
+
+
+# --- Sign-in throttling -----------------------------------------------------------
+
+
+def _window_start() -> Any:
+    return timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+
+
+def login_is_throttled(*, username: str, request: HttpRequest | None) -> bool:
+    """True when this username, or this address, failed too often recently.
+
+    Counting per address as well stops one client from spraying passwords over
+    many usernames; counting per username stops a botnet on one account.
+    """
+    since = _window_start()
+    limit = settings.LOGIN_FAILURE_LIMIT
+    recent = FailedLogin.objects.filter(at__gte=since)
+    if recent.filter(username__iexact=username).count() >= limit:
+        return True
+    ip = client_ip(request)
+    return bool(ip and recent.filter(ip_address=ip).count() >= limit * 4)
+
+
+def login_record_failure(*, username: str, request: HttpRequest | None) -> None:
+    FailedLogin.objects.create(
+        username=username[:150], ip_address=client_ip(request), at=timezone.now()
+    )
+    # Old attempts are useless for throttling; prune as we go so the table stays small.
+    FailedLogin.objects.filter(at__lt=_window_start() - timedelta(days=1)).delete()
+
+
+def login_clear_failures(*, username: str) -> None:
+    FailedLogin.objects.filter(username__iexact=username).delete()

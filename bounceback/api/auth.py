@@ -1,0 +1,64 @@
+"""Who is calling the API, and may they do this.
+
+Machines authenticate with a bearer token; people use their browser session
+(with CSRF). Endpoints call `require_scope` first thing: a token must carry the
+scope, a person must hold the matching Django permission.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from bounceback.apitokens.models import ApiToken
+from bounceback.apitokens.scopes import scope_allows
+from bounceback.apitokens.services import token_authenticate
+from bounceback.errors import Forbidden
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return token_authenticate(plaintext=token)
+
+
+class StaffSessionAuth(SessionAuth):
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is not None and user.is_active:
+            return user
+        return None
+
+
+# A scope maps to the Django permissions a signed-in person needs for it.
+_SCOPE_PERMISSIONS: dict[str, list[str]] = {
+    "customers:read": ["customers.view_customer"],
+    "customers:write": ["customers.add_customer", "customers.change_customer"],
+    "transactions:read": ["transactions.view_transaction"],
+    "transactions:write": ["transactions.add_transaction", "transactions.change_transaction"],
+    "interactions:read": ["interactions.view_interaction"],
+    "interactions:write": ["interactions.add_interaction"],
+}
+
+api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]
+
+
+def require_scope(request: HttpRequest, scope: str) -> None:
+    principal = getattr(request, "auth", None)
+    if isinstance(principal, ApiToken):
+        if not scope_allows(principal.scopes, scope):
+            raise Forbidden(f"this token lacks the {scope!r} scope", code="missing_scope")
+        return
+    user = principal if principal is not None else getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        raise Forbidden("sign in or send a token", code="not_authenticated")
+    needed = _SCOPE_PERMISSIONS[scope]
+    if not user.has_perms(needed):
+        raise Forbidden(f"your role may not do this ({scope})", code="missing_permission")
+
+
+def acting_user(request: HttpRequest) -> Any:
+    """The person behind the request, or None for a token."""
+    principal = getattr(request, "auth", None)
+    return None if isinstance(principal, ApiToken) else principal

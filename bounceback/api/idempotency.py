@@ -1,0 +1,115 @@
+"""Idempotency-Key support for every creating (POST) API call.
+
+A client that did not hear the answer to a POST can send it again with the same
+Idempotency-Key header and body: it gets the stored answer and no second row is
+made. The key row and the view's writes commit in one transaction, so there is
+never a stored answer without its data, nor data without its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from bounceback.api.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+KEY_TTL = timedelta(hours=24)
+KEY_MAX_LENGTH = 200
+
+
+class _DoNotKeep(Exception):
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"code": code, "message": message, "field": f"header.{HEADER}", "errors": []},
+        status=status,
+    )
+
+
+def _principal(request: HttpRequest) -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:40]
+        return f"token:{digest}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return None
+
+
+def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
+    if record.fingerprint != fingerprint:
+        return _error(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different request",
+        )
+    if record.status_code is None:
+        return _error(409, "idempotency_key_in_use", "a request with this key is still running")
+    response = HttpResponse(
+        bytes(record.body), status=record.status_code, content_type=record.content_type
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if key is None or request.method != "POST" or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        key = key.strip()
+        if not key or len(key) > KEY_MAX_LENGTH:
+            return _error(
+                422, "invalid", f"{HEADER} must be 1 to {KEY_MAX_LENGTH} characters long"
+            )
+        principal = _principal(request)
+        if principal is None:
+            # Not signed in: let the API answer 401 as it would without the header.
+            return self.get_response(request)
+        fingerprint = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.path.encode(), request.body])
+        ).hexdigest()
+
+        IdempotencyKey.objects.filter(created_at__lt=timezone.now() - KEY_TTL).filter(
+            principal=principal, key=key
+        ).delete()
+        existing = IdempotencyKey.objects.filter(principal=principal, key=key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    principal=principal, key=key, fingerprint=fingerprint
+                )
+                response = self.get_response(request)
+                # Only successes are kept: after a refusal the client fixes the
+                # request and may retry with the same key.
+                if not 200 <= response.status_code < 300 or response.streaming:
+                    raise _DoNotKeep(response)
+                record.status_code = response.status_code
+                record.content_type = response.get("Content-Type", "application/json")
+                record.body = response.content
+                record.save(update_fields=["status_code", "content_type", "body"])
+        except _DoNotKeep as refused:
+            return refused.response
+        except IntegrityError:
+            # Another request with the same key committed first.
+            existing = IdempotencyKey.objects.filter(principal=principal, key=key).first()
+            if existing is None:
+                raise
+            return _replay(existing, fingerprint)
+        return response
+

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from ninja import Schema
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Schema):
+    """Every refusal has this shape: a machine code, a message, the field path."""
+
+    code: str
+    message: str
+    field: str | None = None
+    errors: list[ErrorDetail] = []

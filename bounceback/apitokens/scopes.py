@@ -1,0 +1,23 @@
+"""The scopes an API token can carry.
+
+Each API endpoint names the scope it needs; a token without it gets a 403.
+`<area>:read` allows reads, `<area>:write` allows reads and writes.
+"""
+
+from __future__ import annotations
+
+SCOPES: dict[str, str] = {
+    "customers:read": "Read customers and their timelines",
+    "customers:write": "Create and update customers",
+    "transactions:read": "Read transactions",
+    "transactions:write": "Create, update and bulk-upsert transactions",
+    "interactions:read": "Read interactions",
+    "interactions:write": "Log interactions",
+}
+
+
+def scope_allows(granted: list[str], needed: str) -> bool:
+    if needed in granted:
+        return True
+    area, _, level = needed.partition(":")
+    return level == "read" and f"{area}:write" in granted

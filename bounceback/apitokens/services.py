@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from bounceback.apitokens.models import ApiToken
+from bounceback.apitokens.scopes import SCOPES
+from bounceback.audit.models import AuditEvent
+from bounceback.audit.services import audit_record
+from bounceback.errors import NotFound, ValidationFailed
+
+TOKEN_PREFIX = "bb_"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_check_scopes(*, scopes: list[str]) -> list[str]:
+    if not scopes:
+        raise ValidationFailed("a token needs at least one scope", field="scopes")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValidationFailed(
+            f"unknown scope(s) {', '.join(unknown)}; known scopes: {', '.join(SCOPES)}",
+            field="scopes",
+        )
+    return sorted(set(scopes))
+
+
+@transaction.atomic
+def token_create(*, name: str, scopes: list[str], actor: object | None) -> tuple[ApiToken, str]:
+    """Create a token and return it with its plaintext, which is never stored or shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a token needs a name", field="name")
+    checked = token_check_scopes(scopes=scopes)
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    plaintext = f"{TOKEN_PREFIX}{prefix}_{secret}"
+    token = ApiToken.objects.create(
+        name=name,
+        prefix=prefix,
+        secret_hash=_hash(plaintext),
+        scopes=checked,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit_record(
+        action=AuditEvent.Action.TOKEN_CREATED,
+        actor=actor,
+        actor_label="" if actor else "cli",
+        target=f"token:{prefix}",
+        data={"name": name, "scopes": checked},
+    )
+    return token, plaintext
+
+
+@transaction.atomic
+def token_revoke(*, prefix: str, actor: object | None) -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
+    if token is None:
+        raise NotFound(f"no token with prefix {prefix!r}", field="prefix")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            action=AuditEvent.Action.TOKEN_REVOKED,
+            actor=actor,
+            actor_label="" if actor else "cli",
+            target=f"token:{prefix}",
+            data={"name": token.name},
+        )
+    return token
+
+
+def token_authenticate(*, plaintext: str) -> ApiToken | None:
+    """The active token this plaintext belongs to, or None."""
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    prefix, _, _ = plaintext[len(TOKEN_PREFIX) :].partition("_")
+    token = ApiToken.objects.active().filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash(plaintext)):
+        return None
+    now = timezone.now()
+    # Writing on every call would serialise API traffic on one row; a minute's
+    # precision is plenty for "when was this token last used".
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """A security-relevant action: sign-ins, token and permission changes, imports.
+
+    Rows are append-only; nothing in the product updates or deletes them.
+    """
+
+    class Action(models.TextChoices):
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Sign-in failed"
+        LOGIN_THROTTLED = "login_throttled", "Sign-in throttled"
+        LOGOUT = "logout", "Signed out"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        USER_CREATED = "user_created", "User created"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        PERMISSIONS_CHANGED = "permissions_changed", "Permissions changed"
+        TEAM_CHANGED = "team_changed", "Team changed"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+        IMPORT_RUN = "import_run", "Import run"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept as text as well so the log still says who it was after a user is deleted.
+    actor_label = models.CharField(max_length=200, blank=True)
+    target = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.actor_label} {self.target}"

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from bounceback.api.root import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("bounceback.web.urls")),
+]
