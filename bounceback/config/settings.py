@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "bounceback.imports",
     "bounceback.web",
     "bounceback.demo",
+    "bounceback.server",
 ]
 
 MIDDLEWARE = [
