@@ -56,6 +56,4 @@ def make_token_client(db: None):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def api(make_token_client) -> TokenClient:  # type: ignore[no-untyped-def]
     """A token client with every CRM scope."""
-    return make_token_client(
-        "customers:write", "transactions:write", "interactions:write"
-    )
+    return make_token_client("customers:write", "transactions:write", "interactions:write")

@@ -29,7 +29,9 @@ def text_field(value: Any, *, field: str, max_length: int, required: bool = Fals
     return text
 
 
-def decimal_field(value: Any, *, field: str, places: int = 2, minimum: Decimal | None = None) -> Decimal:
+def decimal_field(
+    value: Any, *, field: str, places: int = 2, minimum: Decimal | None = None
+) -> Decimal:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationFailed(f"{field} is required", field=field)
     if isinstance(value, float):
@@ -55,7 +57,9 @@ def decimal_field(value: Any, *, field: str, places: int = 2, minimum: Decimal |
 def currency_field(value: Any, *, field: str = "currency") -> str:
     code = text_field(value, field=field, max_length=3, required=True).upper()
     if not _CURRENCY.match(code):
-        raise ValidationFailed(f"{field} must be a three-letter ISO 4217 code such as USD", field=field)
+        raise ValidationFailed(
+            f"{field} must be a three-letter ISO 4217 code such as USD", field=field
+        )
     return code
 
 
@@ -86,7 +90,9 @@ def datetime_field(value: Any, *, field: str, required: bool = True) -> datetime
     return parsed
 
 
-def choice_field(value: Any, *, field: str, choices: Iterable[str], default: str | None = None) -> str:
+def choice_field(
+    value: Any, *, field: str, choices: Iterable[str], default: str | None = None
+) -> str:
     text = "" if value is None else str(value).strip().lower()
     allowed = list(choices)
     if not text and default is not None:

@@ -58,3 +58,6 @@ class FailedLogin(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["ip_address", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip_address} at {self.at:%Y-%m-%d %H:%M}"

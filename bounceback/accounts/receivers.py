@@ -33,7 +33,9 @@ def _on_logout(sender: Any, request: Any, user: User | None, **kwargs: Any) -> N
 
 
 @receiver(user_login_failed)
-def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
+def _on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
+) -> None:
     from bounceback.accounts.services import login_record_failure
 
     username = str(credentials.get("username", ""))[:150]

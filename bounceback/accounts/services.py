@@ -36,7 +36,9 @@ def _check_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         choices = ", ".join(Role.values)
-        raise ValidationFailed(f"unknown role {role!r}; choose one of {choices}", field="role")
+        raise ValidationFailed(
+            f"unknown role {role!r}; choose one of {choices}", field="role"
+        ) from None
 
 
 @transaction.atomic

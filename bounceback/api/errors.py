@@ -34,7 +34,9 @@ def field_path(loc: list[Any] | tuple[Any, ...]) -> str:
     return path or "body"
 
 
-def _body(code: str, message: str, field: str | None = None, errors: list[dict] | None = None) -> dict:
+def _body(
+    code: str, message: str, field: str | None = None, errors: list[dict] | None = None
+) -> dict:
     return {"code": code, "message": message, "field": field, "errors": errors or []}
 
 
@@ -54,12 +56,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
             if error.get("type") == "json_invalid":
                 message = "the request body is not valid JSON"
             details.append(
-                {"code": str(error.get("type", "invalid")), "message": message, "field": field_path(loc)}
+                {
+                    "code": str(error.get("type", "invalid")),
+                    "message": message,
+                    "field": field_path(loc),
+                }
             )
-        first = details[0] if details else {"message": "invalid request", "field": None}
-        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        field = details[0]["field"] if details else None
+        summary = f"{field}: {details[0]['message']}" if details else "invalid request"
         return api.create_response(
-            request, _body("invalid", message, first["field"], details), status=422
+            request, _body("invalid", summary, field, details), status=422
         )
 
     @api.exception_handler(AuthenticationError)
@@ -83,7 +89,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
         if message == "Cannot parse request body":
             message = "the request body is not valid JSON"
         return api.create_response(
-            request, _body(code.get(exc.status_code, "error"), message, "body"), status=exc.status_code
+            request,
+            _body(code.get(exc.status_code, "error"), message, "body"),
+            status=exc.status_code,
         )
 
     @api.exception_handler(Http404)

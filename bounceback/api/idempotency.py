@@ -72,9 +72,7 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         key = key.strip()
         if not key or len(key) > KEY_MAX_LENGTH:
-            return _error(
-                422, "invalid", f"{HEADER} must be 1 to {KEY_MAX_LENGTH} characters long"
-            )
+            return _error(422, "invalid", f"{HEADER} must be 1 to {KEY_MAX_LENGTH} characters long")
         principal = _principal(request)
         if principal is None:
             # Not signed in: let the API answer 401 as it would without the header.
@@ -112,4 +110,3 @@ class IdempotencyMiddleware:
                 raise
             return _replay(existing, fingerprint)
         return response
-

@@ -167,8 +167,10 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
     if filters.preferred_channel:
         queryset = queryset.filter(preferred_channel=filters.preferred_channel)
     if filters.tag:
-        queryset = queryset.filter(tags__contains=[filters.tag]) if _json_contains() else (
-            queryset.filter(tags__icontains=f'"{filters.tag}"')
+        queryset = (
+            queryset.filter(tags__contains=[filters.tag])
+            if _json_contains()
+            else (queryset.filter(tags__icontains=f'"{filters.tag}"'))
         )
     if filters.min_lifetime_value is not None:
         queryset = queryset.filter(lifetime_value__gte=filters.min_lifetime_value)

@@ -55,7 +55,10 @@ class ValueSummary:
 
 
 def customer_value_by_currency(*, customer: Customer) -> list[ValueSummary]:
-    """Kept spend per currency, largest first (the stored lifetime value is the business currency's)."""
+    """Kept spend per currency, largest first.
+
+    The stored lifetime value counts only the business currency; this shows all.
+    """
     rows = (
         Transaction.objects.filter(customer=customer)
         .counts_towards_value()

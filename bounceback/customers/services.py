@@ -60,7 +60,9 @@ def phone_normalise(*, number: str, field: str = "phone") -> str:
     return raw
 
 
-def _check_profile(*, preferred_channel: str | None, locale: str | None, time_zone: str | None) -> None:
+def _check_profile(
+    *, preferred_channel: str | None, locale: str | None, time_zone: str | None
+) -> None:
     if preferred_channel is not None and preferred_channel not in Channel.values:
         raise ValidationFailed(
             f"unknown channel {preferred_channel!r}; choose one of {', '.join(Channel.values)}",
@@ -138,7 +140,9 @@ def _clean_identities(
                 )
             item = ExternalIdentity(source=source, external_id=value)
             if item in clean_ext:
-                raise ValidationFailed(f"{source}:{value} is listed twice", field=f"external_ids[{i}]")
+                raise ValidationFailed(
+                    f"{source}:{value} is listed twice", field=f"external_ids[{i}]"
+                )
             clean_ext.append(item)
             if CustomerExternalId.objects.filter(
                 source=source, external_id=value, customer__in=others

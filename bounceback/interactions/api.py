@@ -97,7 +97,9 @@ def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status[I
     return Status(201, interaction)
 
 
-@router.get("/", response={200: InteractionPage, **ERRORS}, summary="List interactions, newest first")
+@router.get(
+    "/", response={200: InteractionPage, **ERRORS}, summary="List interactions, newest first"
+)
 def list_interactions(request: HttpRequest, filters: Query[InteractionFilters]) -> dict[str, Any]:
     require_scope(request, "interactions:read")
     exact = {
@@ -110,21 +112,31 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilters]) 
     }
     queryset = Interaction.objects.filter(**{k: v for k, v in exact.items() if v is not None})
     rows, next_cursor = cursor_page(
-        queryset, cursor=filters.cursor, limit=filters.limit, order_field="occurred_at", descending=True
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        order_field="occurred_at",
+        descending=True,
     )
     return {"items": rows, "next_cursor": next_cursor}
 
 
-@router.get("/{interaction_id}", response={200: InteractionOut, **ERRORS}, summary="Read an interaction")
+@router.get(
+    "/{interaction_id}", response={200: InteractionOut, **ERRORS}, summary="Read an interaction"
+)
 def get_interaction(request: HttpRequest, interaction_id: int) -> Interaction:
     require_scope(request, "interactions:read")
     return get_object_or_404(Interaction, pk=interaction_id)
 
 
 @router.patch(
-    "/{interaction_id}", response={200: InteractionOut, **ERRORS}, summary="Correct an interaction's text"
+    "/{interaction_id}",
+    response={200: InteractionOut, **ERRORS},
+    summary="Correct an interaction's text",
 )
-def update_interaction(request: HttpRequest, interaction_id: int, payload: InteractionPatch) -> Interaction:
+def update_interaction(
+    request: HttpRequest, interaction_id: int, payload: InteractionPatch
+) -> Interaction:
     require_scope(request, "interactions:write")
     interaction = get_object_or_404(Interaction, pk=interaction_id)
     return interaction_update(interaction=interaction, changes=payload.dict(exclude_unset=True))

@@ -28,7 +28,9 @@ class Interaction(models.Model):
         help_text="The staff member who wrote or logged it.",
     )
     author_name = models.CharField(
-        max_length=200, blank=True, help_text="Who wrote it, as shown (the customer's name inbound)."
+        max_length=200,
+        blank=True,
+        help_text="Who wrote it, as shown (the customer's name inbound).",
     )
     subject = models.CharField(max_length=300, blank=True)
     body = models.TextField()
@@ -55,4 +57,5 @@ class Interaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.get_direction_display()} {self.occurred_at:%Y-%m-%d}"
+        channel, direction = self.get_channel_display(), self.get_direction_display()
+        return f"{channel} {direction} {self.occurred_at:%Y-%m-%d}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -13,14 +13,17 @@ from bounceback.interactions.models import Interaction
 BODY_MAX = 100_000
 
 
-def interaction_check(*, channel: str, direction: str, body: str, occurred_at: datetime | None) -> None:
+def interaction_check(
+    *, channel: str, direction: str, body: str, occurred_at: datetime | None
+) -> None:
     if channel not in Channel.values:
         raise ValidationFailed(
             f"channel must be one of {', '.join(Channel.values)}, not {channel!r}", field="channel"
         )
     if direction not in Interaction.Direction.values:
         raise ValidationFailed(
-            f"direction must be one of {', '.join(Interaction.Direction.values)}, not {direction!r}",
+            f"direction must be one of {', '.join(Interaction.Direction.values)}, "
+            f"not {direction!r}",
             field="direction",
         )
     if not body.strip():
@@ -30,7 +33,7 @@ def interaction_check(*, channel: str, direction: str, body: str, occurred_at: d
     if occurred_at is not None:
         if timezone.is_naive(occurred_at):
             raise ValidationFailed("occurred_at needs a time zone", field="occurred_at")
-        if occurred_at > timezone.now() + timezone.timedelta(minutes=5):
+        if occurred_at > timezone.now() + timedelta(minutes=5):
             raise ValidationFailed("occurred_at is in the future", field="occurred_at")
 
 

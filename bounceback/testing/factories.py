@@ -15,7 +15,7 @@ from bounceback.interactions.models import Interaction
 from bounceback.sites.models import Site
 from bounceback.transactions.models import Transaction
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # noqa: S105 (test-only credential)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

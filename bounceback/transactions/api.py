@@ -14,7 +14,11 @@ from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
 from bounceback.errors import ValidationFailed
 from bounceback.transactions.models import Transaction
-from bounceback.transactions.services import transaction_update, transaction_upsert, transactions_upsert
+from bounceback.transactions.services import (
+    transaction_update,
+    transaction_upsert,
+    transactions_upsert,
+)
 
 router = Router(tags=["transactions"])
 
@@ -22,7 +26,9 @@ ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Error
 
 
 class TransactionIn(Schema):
-    """Say whose it is with customer_id, customer_email, or customer_source + customer_external_id."""
+    """Name the customer: customer_id, customer_email, or customer_source
+    with customer_external_id.
+    """
 
     customer_id: int | None = None
     customer_email: str | None = None
@@ -145,7 +151,7 @@ def create_transaction(request: HttpRequest, payload: TransactionIn) -> Status[T
 @router.post(
     "/bulk",
     response={200: BulkOut, **ERRORS},
-    summary="Create or update up to 10,000 transactions; invalid items are reported, valid ones stored",
+    summary="Create or update up to 10,000 transactions; bad items reported, good ones stored",
 )
 def bulk_upsert(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     require_scope(request, "transactions:write")
@@ -161,7 +167,9 @@ def bulk_upsert(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     updated = {id(row) for row in result.updated}
     stored = []
     for index, row in sorted(result.stored.items()):
-        outcome = "created" if id(row) in created else "updated" if id(row) in updated else "unchanged"
+        outcome = (
+            "created" if id(row) in created else "updated" if id(row) in updated else "unchanged"
+        )
         stored.append({"index": index, "id": row.pk, "result": outcome})
     return {
         "created": len(result.created),
@@ -173,7 +181,9 @@ def bulk_upsert(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     }
 
 
-@router.get("/", response={200: TransactionPage, **ERRORS}, summary="List transactions, newest first")
+@router.get(
+    "/", response={200: TransactionPage, **ERRORS}, summary="List transactions, newest first"
+)
 def list_transactions(request: HttpRequest, filters: Query[TransactionFilters]) -> dict[str, Any]:
     require_scope(request, "transactions:read")
     queryset = Transaction.objects.select_related("site")
@@ -195,19 +205,29 @@ def list_transactions(request: HttpRequest, filters: Query[TransactionFilters]) 
     }
     queryset = queryset.filter(**{k: v for k, v in ranges.items() if v is not None})
     rows, next_cursor = cursor_page(
-        queryset, cursor=filters.cursor, limit=filters.limit, order_field="occurred_at", descending=True
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        order_field="occurred_at",
+        descending=True,
     )
     return {"items": rows, "next_cursor": next_cursor}
 
 
-@router.get("/{transaction_id}", response={200: TransactionOut, **ERRORS}, summary="Read a transaction")
+@router.get(
+    "/{transaction_id}", response={200: TransactionOut, **ERRORS}, summary="Read a transaction"
+)
 def get_transaction(request: HttpRequest, transaction_id: int) -> Transaction:
     require_scope(request, "transactions:read")
     return _load(transaction_id)
 
 
-@router.patch("/{transaction_id}", response={200: TransactionOut, **ERRORS}, summary="Update a transaction")
-def update_transaction(request: HttpRequest, transaction_id: int, payload: TransactionPatch) -> Transaction:
+@router.patch(
+    "/{transaction_id}", response={200: TransactionOut, **ERRORS}, summary="Update a transaction"
+)
+def update_transaction(
+    request: HttpRequest, transaction_id: int, payload: TransactionPatch
+) -> Transaction:
     require_scope(request, "transactions:write")
     row = _load(transaction_id)
     transaction_update(transaction=row, changes=payload.dict(exclude_unset=True))

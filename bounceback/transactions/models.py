@@ -79,4 +79,5 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.external_id or self.pk} ({self.amount} {self.currency})"
+        label = self.external_id or self.pk
+        return f"{self.get_kind_display()} {label} ({self.amount} {self.currency})"

@@ -92,7 +92,12 @@ class ItemError:
     field: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "code": self.code, "message": self.message, "field": self.field}
+        return {
+            "index": self.index,
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+        }
 
 
 @dataclass
@@ -117,13 +122,19 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
         try:
             ref.customer_id = int(str(raw_id).strip())
         except ValueError:
-            raise ValidationFailed("customer_id must be a whole number", field="customer_id") from None
-    ref.email = text_field(data.get("customer_email"), field="customer_email", max_length=254) or None
+            raise ValidationFailed(
+                "customer_id must be a whole number", field="customer_id"
+            ) from None
+    ref.email = (
+        text_field(data.get("customer_email"), field="customer_email", max_length=254) or None
+    )
     ref.external_id = (
         text_field(data.get("customer_external_id"), field="customer_external_id", max_length=200)
         or None
     )
-    ref.source = text_field(data.get("customer_source"), field="customer_source", max_length=60) or None
+    ref.source = (
+        text_field(data.get("customer_source"), field="customer_source", max_length=60) or None
+    )
     if ref.external_id and not ref.source:
         raise ValidationFailed(
             "customer_source is required with customer_external_id", field="customer_source"
@@ -141,11 +152,14 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
         customer=ref,
         kind=choice_field(data.get("kind"), field="kind", choices=Transaction.Kind.values),
         source=text_field(data.get("source"), field="source", max_length=60) or default_source,
-        external_id=text_field(data.get("external_id"), field="external_id", max_length=200) or None,
+        external_id=text_field(data.get("external_id"), field="external_id", max_length=200)
+        or None,
         amount=decimal_field(data.get("amount"), field="amount", minimum=Decimal("0")),
         currency=currency_field(data.get("currency")),
         occurred_at=occurred_at,
-        scheduled_for=datetime_field(data.get("scheduled_for"), field="scheduled_for", required=False),
+        scheduled_for=datetime_field(
+            data.get("scheduled_for"), field="scheduled_for", required=False
+        ),
         site_code=site_code_normalise(code=site) if site else None,
         product=text_field(data.get("product"), field="product", max_length=200),
         status=choice_field(
@@ -165,15 +179,16 @@ def _resolve_customers(inputs: Sequence[TransactionInput]) -> dict[int, int | No
     externals = {
         (i.customer.source, i.customer.external_id) for i in inputs if i.customer.external_id
     }
-    known_ids = set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    known_ids = (
+        set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    )
     by_email: dict[str, int] = {}
     if emails:
-        by_email = {
-            lower: cid
-            for lower, cid in CustomerEmail.objects.annotate(lower=Lower("address"))
+        by_email = dict(
+            CustomerEmail.objects.annotate(lower=Lower("address"))
             .filter(lower__in=emails)
             .values_list("lower", "customer_id")
-        }
+        )
     by_external: dict[tuple[str | None, str | None], int] = {}
     if externals:
         match = Q()
@@ -224,7 +239,9 @@ def _existing(inputs: Sequence[TransactionInput]) -> dict[tuple[str, str], Trans
 
 def _store(
     valid: Sequence[tuple[int, TransactionInput, int]],
-) -> tuple[list[tuple[int, Transaction]], list[tuple[int, Transaction]], list[tuple[int, Transaction]]]:
+) -> tuple[
+    list[tuple[int, Transaction]], list[tuple[int, Transaction]], list[tuple[int, Transaction]]
+]:
     now = timezone.now()
     to_create: list[tuple[int, Transaction]] = []
     to_update: list[tuple[int, Transaction]] = []
@@ -340,7 +357,9 @@ def transactions_upsert(
     return result
 
 
-def transaction_upsert(*, data: Mapping[str, Any], default_source: str = "api") -> tuple[Transaction, bool]:
+def transaction_upsert(
+    *, data: Mapping[str, Any], default_source: str = "api"
+) -> tuple[Transaction, bool]:
     """Create or update one transaction; returns it and whether it was created."""
     result = transactions_upsert(items=[data], default_source=default_source)
     if result.errors:
@@ -353,7 +372,14 @@ def transaction_upsert(*, data: Mapping[str, Any], default_source: str = "api") 
 
 def transaction_update(*, transaction: Transaction, changes: Mapping[str, Any]) -> Transaction:
     """Change some fields of a stored transaction (the customer and identity stay)."""
-    fixed = {"customer_id", "customer_email", "customer_source", "customer_external_id", "source", "external_id"}
+    fixed = {
+        "customer_id",
+        "customer_email",
+        "customer_source",
+        "customer_external_id",
+        "source",
+        "external_id",
+    }
     refused = sorted(set(changes) & fixed)
     if refused:
         raise ValidationFailed(f"{refused[0]} cannot be changed", field=refused[0])
