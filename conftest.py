@@ -19,6 +19,12 @@ def _roles(db: None) -> None:
     roles_sync()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    # The production hasher is slow on purpose; tests only need it to be correct.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def agent(db: None):  # type: ignore[no-untyped-def]
     return UserFactory(role=Role.AGENT)
