@@ -17,6 +17,13 @@ class Interaction(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="interactions"
     )
+    case = models.ForeignKey(
+        "cases.Case",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
+    )
     channel = models.CharField(max_length=20, choices=Channel.choices)
     direction = models.CharField(max_length=10, choices=Direction.choices)
     author = models.ForeignKey(

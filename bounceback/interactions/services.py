@@ -51,6 +51,7 @@ def interaction_log(
     source: str = "staff",
     external_id: str | None = None,
     metadata: dict[str, Any] | None = None,
+    case: Any = None,
 ) -> Interaction:
     """Record a message or contact on the customer's timeline."""
     interaction_check(channel=channel, direction=direction, body=body, occurred_at=occurred_at)
@@ -65,6 +66,7 @@ def interaction_log(
         with transaction.atomic():
             return Interaction.objects.create(
                 customer=customer,
+                case=case,
                 channel=channel,
                 direction=direction,
                 author=author if getattr(author, "is_authenticated", False) else None,

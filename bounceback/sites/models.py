@@ -15,6 +15,14 @@ class Site(models.Model):
     kind = models.CharField(max_length=60, blank=True)
     address = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Opening hours: when set, recovery timers for cases here count open time only.
+    calendar = models.ForeignKey(
+        "timers.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sites",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

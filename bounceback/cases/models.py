@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from bounceback.customers.models import Channel
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class RecoveryPolicy(models.Model):
+    """Recovery targets for one severity: the timers every case of it runs on.
+
+    One row per severity; managers edit them. The defaults are the 20-minute
+    rule (fix or update within 20 minutes, then update every 20) and a day's
+    cool-off before the follow-up.
+    """
+
+    severity = models.CharField(max_length=10, choices=Severity.choices, unique=True)
+    apologise_minutes = models.PositiveIntegerField(default=60)
+    fix_minutes = models.PositiveIntegerField(default=20)
+    update_minutes = models.PositiveIntegerField(default=20)
+    cool_off_hours = models.PositiveIntegerField(default=24)
+    follow_up_hours = models.PositiveIntegerField(
+        default=24, help_text="Time to send the follow-up once the cool-off is over."
+    )
+    document_hours = models.PositiveIntegerField(default=72)
+    warn_percent = models.PositiveSmallIntegerField(default=75)
+    apology_threshold = models.PositiveSmallIntegerField(
+        default=70, help_text="Coach score below which sending an apology needs an override."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "recovery policies"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Recovery policy for {self.get_severity_display().lower()} cases"
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def open(self) -> CaseQuerySet:
+        return self.exclude(status=Case.Status.CLOSED)
+
+    def breached(self) -> CaseQuerySet:
+        return self.filter(breach_count__gt=0)
+
+    def for_user(self, user: object) -> CaseQuerySet:
+        """Cases assigned to the user or to their team."""
+        team_id = getattr(user, "team_id", None)
+        match = models.Q(assignee=user)
+        if team_id:
+            match |= models.Q(team_id=team_id)
+        return self.filter(match)
+
+
+class Case(models.Model):
+    """One service failure felt by one customer, and its recovery."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        APOLOGISED = "apologised", "Apologised"
+        IN_REVIEW = "in_review", "In review"
+        FIXING = "fixing", "Fixing"
+        FIXED = "fixed", "Fixed"
+        FOLLOWING_UP = "following_up", "Following up"
+        WAITING = "waiting", "Waiting on customer"
+        CLOSED = "closed", "Closed"
+
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
+    summary = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="The complaint in the customer's words.")
+    category = models.CharField(max_length=120, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.NORMAL)
+    site = models.ForeignKey(
+        "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    # The status to return to when the customer answers a waiting case.
+    status_before_wait = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    breach_count = models.PositiveIntegerField(default=0)
+
+    # Step 1: apologise.
+    apologised_at = models.DateTimeField(null=True, blank=True)
+    apology_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Step 2: review, in the customer's own view.
+    what_went_wrong = models.TextField(blank=True)
+    impact = models.TextField(blank=True)
+    proposed_fix = models.TextField(blank=True)
+    proposal_accepted = models.BooleanField(null=True, blank=True)
+    proposal_response = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Step 3: fix.
+    last_update_at = models.DateTimeField(null=True, blank=True)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    fix_summary = models.TextField(blank=True)
+    # Step 4: follow up.
+    follow_up_sent_at = models.DateTimeField(null=True, blank=True)
+    follow_up_recorded_at = models.DateTimeField(null=True, blank=True)
+    satisfied = models.BooleanField(null=True, blank=True)
+    will_return = models.BooleanField(null=True, blank=True)
+    follow_up_comment = models.TextField(blank=True)
+    # Step 5: document.
+    root_cause = models.TextField(blank=True)
+    what_was_done = models.TextField(blank=True)
+    prevention_idea = models.TextField(blank=True)
+    documented_at = models.DateTimeField(null=True, blank=True)
+
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["assignee", "status"]),
+            models.Index(fields=["team", "status"]),
+            models.Index(fields=["customer", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference or self.pk}: {self.summary}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+    @property
+    def age(self) -> timedelta:
+        return (self.closed_at or timezone.now()) - self.created_at
+
+
+class CaseLink(models.Model):
+    """Two cases that belong together (the same failure, a duplicate, a follow-on)."""
+
+    class Kind(models.TextChoices):
+        RELATED = "related", "Related"
+        DUPLICATE = "duplicate", "Duplicate of"
+        FOLLOWS = "follows", "Follows from"
+
+    from_case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_out")
+    to_case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.RELATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_case", "to_case"], name="case_link_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(from_case=models.F("to_case")), name="case_link_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_case_id} {self.kind} {self.to_case_id}"
+
+
+class CaseEvent(models.Model):
+    """One entry of the case's timeline and audit trail, written by the services.
+
+    `data` holds what changed as {"field": [before, after]} where that applies.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=40)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    interaction = models.ForeignKey(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"]), models.Index(fields=["kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from bounceback.cases.models import Case, CaseEvent
+from bounceback.timers.models import Timer
+
+
+@dataclass(frozen=True)
+class TimerView:
+    id: int
+    kind: str
+    state: str
+    due_at: datetime
+    started_at: datetime
+    met_at: datetime | None
+    breached_at: datetime | None
+    paused: bool
+    seconds_left: int | None
+    escalation_level: int
+
+
+def case_timers(*, case: Case, now: datetime | None = None) -> list[TimerView]:
+    """Every timer of the case with its time left (negative when overdue)."""
+    now = now or timezone.now()
+    views = []
+    for t in (
+        Timer.objects.for_subject("case", case.pk)
+        .exclude(state=Timer.State.CANCELLED)
+        .order_by("started_at", "id")
+    ):
+        if t.state == Timer.State.PAUSED:
+            left: int | None = t.remaining_seconds
+        elif t.met_at is None and t.state in {Timer.State.RUNNING, Timer.State.BREACHED}:
+            left = int((t.due_at - now).total_seconds())
+        else:
+            left = None
+        views.append(
+            TimerView(
+                id=t.pk,
+                kind=t.kind,
+                state=t.state,
+                due_at=t.due_at,
+                started_at=t.started_at,
+                met_at=t.met_at,
+                breached_at=t.breached_at,
+                paused=t.state == Timer.State.PAUSED,
+                seconds_left=left,
+                escalation_level=t.escalation_level,
+            )
+        )
+    return views
+
+
+def case_events(*, case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor", "interaction").order_by("at", "id")
+
+
+def cases_inbox(*, user: Any, scope: str = "mine") -> QuerySet[Case]:
+    """Open cases for the inbox, the one with the soonest-due unmet timer first.
+
+    `next_due` is the earliest due time among the case's running or breached
+    timers not yet met (in the past when overdue); cases with none sort last.
+    """
+    rows = Case.objects.open().select_related("customer", "assignee", "team", "site")
+    if scope == "mine":
+        rows = rows.filter(assignee=user)
+    elif scope == "team":
+        rows = rows.for_user(user)
+    next_due = (
+        Timer.objects.filter(
+            subject_type="case",
+            subject_id=OuterRef("pk"),
+            met_at__isnull=True,
+            state__in=[Timer.State.RUNNING, Timer.State.BREACHED],
+        )
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return rows.annotate(next_due=Subquery(next_due)).order_by(
+        F("next_due").asc(nulls_last=True), "-created_at", "-id"
+    )

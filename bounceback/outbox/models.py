@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django.db import models
+
+from bounceback.customers.models import Channel
+
+
+class OutboundMessageQuerySet(models.QuerySet["OutboundMessage"]):
+    def pending(self) -> OutboundMessageQuerySet:
+        return self.filter(
+            state__in=[
+                OutboundMessage.State.QUEUED,
+                OutboundMessage.State.RETRYING,
+                OutboundMessage.State.SENDING,
+            ]
+        )
+
+
+class OutboundMessage(models.Model):
+    """A message to a customer waiting for, or done with, delivery.
+
+    Written in the same transaction as the step it belongs to, so a step is
+    never recorded without its message nor a message sent for a step that
+    rolled back. Delivery is at-least-once towards the mail server with a fixed
+    Message-ID, and the row's state says exactly where each message is.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Waiting to retry"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    interaction = models.OneToOneField(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbound_message",
+    )
+    to_address = models.CharField(max_length=320)
+    from_address = models.CharField(max_length=320, blank=True)
+    reply_to = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    message_id = models.CharField(max_length=300, unique=True)
+    in_reply_to = models.CharField(max_length=300, blank=True)
+    references = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # When a delivery task was last handed out for it; the sweep leaves the row
+    # alone while that task may still be waiting in the queue.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OutboundMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_pending_idx",
+                condition=models.Q(state__in=["queued", "retrying", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.to_address}: {self.subject or self.body_text[:40]}"
