@@ -6,6 +6,7 @@ whole local day. All results are aware datetimes.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -125,11 +126,12 @@ def business_seconds_between(
     """Open seconds from start to end (0 when end is not after start)."""
     if end <= start:
         return 0
+    # Rounded up: a paused timer must never come back with less time than it had.
     if calendar is None:
-        return int((end - start).total_seconds())
+        return math.ceil((end - start).total_seconds())
     total = timedelta()
     for opens, closes in _Hours(calendar, start).forward(start):
         if opens >= end:
             break
         total += min(closes, end) - opens
-    return int(total.total_seconds())
+    return math.ceil(total.total_seconds())
