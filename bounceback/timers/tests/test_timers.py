@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +16,7 @@ from bounceback.timers.services import (
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
