@@ -33,11 +33,22 @@ _CRM_WORK = [
     "interactions.add_interaction",
     "interactions.change_interaction",
     "sites.view_site",
+    "cases.view_case",
+    "cases.add_case",
+    "cases.change_case",
+    "notifications.view_notification",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: _CRM_WORK,
-    Role.LEAD: [*_CRM_WORK, "imports.run_import", "accounts.view_team"],
+    Role.LEAD: [
+        *_CRM_WORK,
+        "imports.run_import",
+        "accounts.view_team",
+        "cases.view_recoverypolicy",
+        "outbox.view_outboundmessage",
+        "outbox.change_outboundmessage",
+    ],
     Role.MANAGER: [
         *_CRM_WORK,
         "imports.run_import",
@@ -46,6 +57,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sites.add_site",
         "sites.change_site",
         "audit.view_auditevent",
+        "cases.change_recoverypolicy",
+        "cases.view_recoverypolicy",
+        "timers.add_businesscalendar",
+        "timers.change_businesscalendar",
+        "outbox.view_outboundmessage",
+        "outbox.change_outboundmessage",
     ],
     Role.EXECUTIVE: [*_CRM_WORK, "accounts.view_team", "audit.view_auditevent"],
     # Admins are superusers in all but name: they get every permission.

@@ -39,6 +39,8 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "transactions:write": ["transactions.add_transaction", "transactions.change_transaction"],
     "interactions:read": ["interactions.view_interaction"],
     "interactions:write": ["interactions.add_interaction"],
+    "cases:read": ["cases.view_case"],
+    "cases:write": ["cases.add_case", "cases.change_case"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

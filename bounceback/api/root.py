@@ -29,6 +29,8 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
+from bounceback.cases.api import coach_router  # noqa: E402
+from bounceback.cases.api import router as cases_router  # noqa: E402
 from bounceback.customers.api import router as customers_router  # noqa: E402
 from bounceback.interactions.api import router as interactions_router  # noqa: E402
 from bounceback.transactions.api import router as transactions_router  # noqa: E402
@@ -36,3 +38,5 @@ from bounceback.transactions.api import router as transactions_router  # noqa: E
 api.add_router("/customers", customers_router)
 api.add_router("/transactions", transactions_router)
 api.add_router("/interactions", interactions_router)
+api.add_router("/cases", cases_router)
+api.add_router("/coach", coach_router)

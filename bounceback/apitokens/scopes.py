@@ -13,6 +13,8 @@ SCOPES: dict[str, str] = {
     "transactions:write": "Create, update and bulk-upsert transactions",
     "interactions:read": "Read interactions",
     "interactions:write": "Log interactions",
+    "cases:read": "Read cases, their timers and timelines",
+    "cases:write": "Open cases and move them through the recovery sequence",
 }
 
 

@@ -39,21 +39,21 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = Role.AGENT
 
     @factory.post_generation
-    def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
-        self.set_password(extracted or PASSWORD)
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: object) -> None:
+        obj.set_password(extracted or PASSWORD)
         if create:
-            self.save(update_fields=["password"])
+            obj.save(update_fields=["password"])
 
     @factory.post_generation
-    def groups(self, create: bool, extracted: object, **kwargs: object) -> None:
+    def groups(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if not create:
             return
         from django.contrib.auth.models import Group
 
-        self.groups.set([Group.objects.get_or_create(name=self.role)[0]])
-        if self.role == Role.ADMIN:
-            self.is_staff = self.is_superuser = True
-            self.save(update_fields=["is_staff", "is_superuser"])
+        obj.groups.set([Group.objects.get_or_create(name=obj.role)[0]])
+        if obj.role == Role.ADMIN:
+            obj.is_staff = obj.is_superuser = True
+            obj.save(update_fields=["is_staff", "is_superuser"])
 
 
 class SiteFactory(factory.django.DjangoModelFactory):
@@ -73,15 +73,15 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
 
     @factory.post_generation
-    def email(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+    def email(obj: Customer, create: bool, extracted: str | None, **kwargs: object) -> None:
         if create and extracted is not False:
-            address = extracted or f"customer{self.pk}@example.com"
-            CustomerEmail.objects.create(customer=self, address=address, is_primary=True)
+            address = extracted or f"customer{obj.pk}@example.com"
+            CustomerEmail.objects.create(customer=obj, address=address, is_primary=True)
 
     @factory.post_generation
-    def phone(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+    def phone(obj: Customer, create: bool, extracted: str | None, **kwargs: object) -> None:
         if create and extracted:
-            CustomerPhone.objects.create(customer=self, number=extracted, is_primary=True)
+            CustomerPhone.objects.create(customer=obj, number=extracted, is_primary=True)
 
 
 class TransactionFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,518 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
+
+from bounceback.accounts.models import Team, User
+from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.pagination import cursor_page
+from bounceback.api.schemas import ErrorOut
+from bounceback.cases import services
+from bounceback.cases.models import Case, CaseLink
+from bounceback.cases.selectors import case_events, case_timers
+from bounceback.customers.models import Customer
+from bounceback.errors import NotFound
+from bounceback.sites.models import Site
+from bounceback.transactions.models import Transaction
+
+router = Router(tags=["cases"])
+coach_router = Router(tags=["coach"])
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+# --- Schemas -----------------------------------------------------------------------------
+
+
+class TimerOut(Schema):
+    id: int
+    kind: str
+    state: str
+    started_at: datetime
+    due_at: datetime
+    met_at: datetime | None
+    breached_at: datetime | None
+    paused: bool
+    seconds_left: int | None = Field(None, description="Negative when overdue; None when done")
+    escalation_level: int
+
+
+class CaseIn(Schema):
+    customer_id: int
+    summary: str = Field(..., max_length=200)
+    description: str = ""
+    channel: str = "email"
+    category: str = ""
+    severity: str = "normal"
+    site: str | None = Field(None, description="Site code")
+    transaction_id: int | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class CasePatch(Schema):
+    summary: str | None = Field(None, max_length=200)
+    description: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    site: str | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class CaseOut(Schema):
+    id: int
+    reference: str
+    customer_id: int
+    customer_name: str
+    channel: str
+    summary: str
+    description: str
+    category: str
+    severity: str
+    site: str | None
+    transaction_id: int | None
+    assignee_id: int | None
+    team_id: int | None
+    status: str
+    breach_count: int
+    created_at: datetime
+    apologised_at: datetime | None
+    apology_score: int | None
+    what_went_wrong: str
+    impact: str
+    proposed_fix: str
+    proposal_accepted: bool | None
+    proposal_response: str
+    reviewed_at: datetime | None
+    last_update_at: datetime | None
+    fixed_at: datetime | None
+    fix_summary: str
+    follow_up_sent_at: datetime | None
+    follow_up_recorded_at: datetime | None
+    satisfied: bool | None
+    will_return: bool | None
+    follow_up_comment: str
+    root_cause: str
+    what_was_done: str
+    prevention_idea: str
+    documented_at: datetime | None
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_customer_name(obj: Case) -> str:
+        return obj.customer.name
+
+    @staticmethod
+    def resolve_site(obj: Case) -> str | None:
+        return obj.site.code if obj.site_id and obj.site else None
+
+
+class CaseDetailOut(CaseOut):
+    timers: list[TimerOut]
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class CaseFilters(Schema):
+    status: str | None = None
+    severity: str | None = None
+    site: str | None = None
+    customer_id: int | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    open: bool | None = Field(None, description="Only open (true) or only closed (false)")
+    breached: bool | None = Field(None, description="Only cases that missed a target")
+    cursor: str | None = None
+    limit: int = 50
+
+
+class MessageIn(Schema):
+    body: str
+    channel: str | None = Field(None, description="Defaults to the case's channel")
+
+
+class ApologyIn(MessageIn):
+    subject: str = ""
+    override_reason: str = Field(
+        "", description="Required to send an apology the coach scores below the threshold"
+    )
+
+
+class ReviewIn(Schema):
+    what_went_wrong: str | None = None
+    impact: str | None = None
+    proposed_fix: str | None = None
+    proposal_accepted: bool | None = None
+    proposal_response: str | None = None
+
+
+class FixIn(Schema):
+    fix_summary: str
+    message: str = Field("", description="Optional message telling the customer")
+    channel: str | None = None
+
+
+class FollowUpIn(MessageIn):
+    early_reason: str = Field("", description="Required to follow up before the cool-off ends")
+
+
+class OutcomeIn(Schema):
+    satisfied: bool
+    will_return: bool | None = None
+    comment: str = ""
+
+
+class DocumentIn(Schema):
+    root_cause: str
+    what_was_done: str
+    prevention_idea: str
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class LinkIn(Schema):
+    other_case_id: int
+    kind: str = "related"
+
+
+class LinkOut(Schema):
+    from_case_id: int
+    to_case_id: int
+    kind: str
+
+
+class EventOut(Schema):
+    id: int
+    at: datetime
+    kind: str
+    summary: str
+    actor: str
+    data: dict[str, Any]
+    message: str | None = None
+    channel: str | None = None
+    direction: str | None = None
+
+
+class FindingOut(Schema):
+    code: str
+    kind: str
+    message: str
+    suggestion: str
+    excerpt: str
+
+
+class CoachOut(Schema):
+    score: int
+    threshold: int
+    passed: bool
+    components: dict[str, int]
+    findings: list[FindingOut]
+
+
+class CoachIn(Schema):
+    text: str
+    case_id: int | None = Field(None, description="Score against this case's policy and details")
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _case(case_id: int) -> Case:
+    return get_object_or_404(
+        Case.objects.select_related("customer", "site", "site__calendar"), pk=case_id
+    )
+
+
+def _detail(case_id: int) -> Case:
+    """The case as stored now, carrying its timers for CaseDetailOut."""
+    case = _case(case_id)
+    case.timers = [t.__dict__ for t in case_timers(case=case)]  # type: ignore[attr-defined]
+    return case
+
+
+def _ref(model: Any, pk: int | None, field: str, label: str) -> Any:
+    if pk is None:
+        return None
+    row = model.objects.filter(pk=pk).first()
+    if row is None:
+        raise NotFound(f"no {label} with id {pk}", field=field)
+    return row
+
+
+def _site(code: str | None) -> Site | None:
+    if not code:
+        return None
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        raise NotFound(f"no site with code {code!r}", field="site")
+    return site
+
+
+def _coach_out(result: Any) -> dict[str, Any]:
+    return {
+        "score": result.score,
+        "threshold": result.threshold,
+        "passed": result.passed,
+        "components": result.components,
+        "findings": [f.__dict__ for f in result.findings],
+    }
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+
+@router.post("/", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
+def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
+    require_scope(request, "cases:write")
+    customer = _ref(Customer, payload.customer_id, "customer_id", "customer")
+    case = services.case_open(
+        customer=customer,
+        summary=payload.summary,
+        description=payload.description,
+        channel=payload.channel,
+        category=payload.category,
+        severity=payload.severity,
+        site=_site(payload.site),
+        related_transaction=_ref(
+            Transaction, payload.transaction_id, "transaction_id", "transaction"
+        ),
+        assignee=_ref(User, payload.assignee_id, "assignee_id", "user"),
+        team=_ref(Team, payload.team_id, "team_id", "team"),
+        actor=acting_user(request),
+    )
+    return Status(201, _detail(case.pk))
+
+
+@router.get("/", response={200: CasePage, **ERRORS}, summary="List cases, newest first")
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+    require_scope(request, "cases:read")
+    rows = Case.objects.select_related("customer", "site")
+    exact = {
+        "status": filters.status,
+        "severity": filters.severity,
+        "site__code": filters.site,
+        "customer_id": filters.customer_id,
+        "assignee_id": filters.assignee_id,
+        "team_id": filters.team_id,
+    }
+    rows = rows.filter(**{k: v for k, v in exact.items() if v is not None})
+    if filters.open is not None:
+        rows = rows.open() if filters.open else rows.filter(status=Case.Status.CLOSED)
+    if filters.breached is not None:
+        rows = rows.breached() if filters.breached else rows.filter(breach_count=0)
+    items, next_cursor = cursor_page(
+        rows, cursor=filters.cursor, limit=filters.limit, order_field="created_at", descending=True
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="Read a case with its timers"
+)
+def get_case(request: HttpRequest, case_id: int) -> Case:
+    require_scope(request, "cases:read")
+    return _detail(case_id)
+
+
+@router.patch(
+    "/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="Edit or assign a case"
+)
+def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
+    require_scope(request, "cases:write")
+    case = _case(case_id)
+    changes = payload.dict(exclude_unset=True)
+    actor = acting_user(request)
+    assign = {k: changes.pop(k) for k in ("assignee_id", "team_id") if k in changes}
+    if "site" in changes:
+        changes["site"] = _site(changes["site"])
+    if changes:
+        case = services.case_update(case=case, actor=actor, **changes)
+    if assign:
+        assignee = (
+            _ref(User, assign.get("assignee_id"), "assignee_id", "user")
+            if "assignee_id" in assign
+            else case.assignee
+        )
+        team = _ref(Team, assign.get("team_id"), "team_id", "team") if "team_id" in assign else None
+        services.case_assign(case=case, actor=actor, assignee=assignee, team=team)
+    return _detail(case_id)
+
+
+def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
+    return router.post(
+        f"/{{case_id}}/{name}", response={200: CaseDetailOut, **ERRORS}, summary=summary
+    )
+
+
+@_step(
+    "apologise", "Send the apology (first reply); below the coach threshold it needs an override"
+)
+def apologise(request: HttpRequest, case_id: int, payload: ApologyIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_apologise(
+        case=_case(case_id),
+        actor=acting_user(request),
+        body=payload.body,
+        subject=payload.subject,
+        channel=payload.channel,
+        override_reason=payload.override_reason,
+    )
+    return _detail(case_id)
+
+
+@_step("review", "Record the customer's view; deciding on their proposal completes the review")
+def review(request: HttpRequest, case_id: int, payload: ReviewIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_review(case=_case(case_id), actor=acting_user(request), **payload.dict())
+    return _detail(case_id)
+
+
+@_step("updates", "Send a progress update (restarts the update cadence)")
+def send_update(request: HttpRequest, case_id: int, payload: MessageIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_send_update(
+        case=_case(case_id), actor=acting_user(request), body=payload.body, channel=payload.channel
+    )
+    return _detail(case_id)
+
+
+@_step("fix", "Mark the problem fixed (starts the cool-off before the follow-up)")
+def fix(request: HttpRequest, case_id: int, payload: FixIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_mark_fixed(
+        case=_case(case_id),
+        actor=acting_user(request),
+        fix_summary=payload.fix_summary,
+        message=payload.message,
+        channel=payload.channel,
+    )
+    return _detail(case_id)
+
+
+@_step("follow-up", "Send the follow-up after the cool-off")
+def follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_follow_up(
+        case=_case(case_id),
+        actor=acting_user(request),
+        body=payload.body,
+        channel=payload.channel,
+        early_reason=payload.early_reason,
+    )
+    return _detail(case_id)
+
+
+@_step("follow-up/outcome", "Record the follow-up answer; unhappy answers reopen the recovery")
+def follow_up_outcome(request: HttpRequest, case_id: int, payload: OutcomeIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_record_follow_up(
+        case=_case(case_id),
+        actor=acting_user(request),
+        satisfied=payload.satisfied,
+        will_return=payload.will_return,
+        comment=payload.comment,
+    )
+    return _detail(case_id)
+
+
+@_step("document", "Document root cause, what was done and a prevention idea")
+def document(request: HttpRequest, case_id: int, payload: DocumentIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_document(case=_case(case_id), actor=acting_user(request), **payload.dict())
+    return _detail(case_id)
+
+
+@_step("close", "Close a documented case")
+def close(request: HttpRequest, case_id: int) -> Case:
+    require_scope(request, "cases:write")
+    services.case_close(case=_case(case_id), actor=acting_user(request))
+    return _detail(case_id)
+
+
+@_step("reopen", "Reopen a closed case, with a reason")
+def reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_reopen(case=_case(case_id), actor=acting_user(request), reason=payload.reason)
+    return _detail(case_id)
+
+
+@_step("wait", "Wait on the customer (pauses every timer)")
+def wait(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_wait_on_customer(
+        case=_case(case_id), actor=acting_user(request), reason=payload.reason
+    )
+    return _detail(case_id)
+
+
+@_step("resume", "The customer answered: resume the timers")
+def resume(request: HttpRequest, case_id: int) -> Case:
+    require_scope(request, "cases:write")
+    services.case_resume(case=_case(case_id), actor=acting_user(request))
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/links", response={201: LinkOut, **ERRORS}, summary="Link two cases")
+def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink]:
+    require_scope(request, "cases:write")
+    other = _ref(Case, payload.other_case_id, "other_case_id", "case")
+    made = services.case_link(
+        case=_case(case_id), other=other, actor=acting_user(request), kind=payload.kind
+    )
+    return Status(201, made)
+
+
+@router.get(
+    "/{case_id}/timers", response={200: list[TimerOut], **ERRORS}, summary="A case's timers"
+)
+def timers(request: HttpRequest, case_id: int) -> list[Any]:
+    require_scope(request, "cases:read")
+    return [t.__dict__ for t in case_timers(case=_case(case_id))]
+
+
+@router.get(
+    "/{case_id}/timeline",
+    response={200: list[EventOut], **ERRORS},
+    summary="Every event of the case, oldest first (audit trail)",
+)
+def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
+    require_scope(request, "cases:read")
+    rows = []
+    for event in case_events(case=_case(case_id)):
+        interaction = event.interaction
+        rows.append(
+            {
+                "id": event.pk,
+                "at": event.at,
+                "kind": event.kind,
+                "summary": event.summary,
+                "actor": event.actor_label,
+                "data": event.data,
+                "message": interaction.body if interaction else None,
+                "channel": interaction.channel if interaction else None,
+                "direction": interaction.direction if interaction else None,
+            }
+        )
+    return rows
+
+
+@coach_router.post("/score", response={200: CoachOut, **ERRORS}, summary="Score a draft apology")
+def coach(request: HttpRequest, payload: CoachIn) -> dict[str, Any]:
+    require_scope(request, "cases:read")
+    if payload.case_id is not None:
+        result = services.case_coach(case=_case(payload.case_id), text=payload.text)
+    else:
+        from bounceback.coach.scoring import coach_score
+
+        result = coach_score(text=payload.text)
+    return _coach_out(result)

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import pytest
+
+from bounceback.cases.models import Case
+from bounceback.testing.factories import CustomerFactory
+
+from .conftest import SINCERE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cases_api(make_token_client):  # type: ignore[no-untyped-def]
+    return make_token_client("cases:write", "customers:read")
+
+
+def _post(client, url: str, body: dict | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    return client.post(url, body or {}, content_type="application/json", **headers)
+
+
+def test_open_a_case_and_walk_it_to_closed(cases_api, settings) -> None:
+    customer = CustomerFactory(name="Chad Patterson", email="chad@example.com")
+
+    opened = _post(
+        cases_api,
+        "/api/cases/",
+        {
+            "customer_id": customer.pk,
+            "summary": "Car not ready: technician called in sick",
+            "severity": "high",
+            "site": None,
+        },
+    )
+    assert opened.status_code == 201
+    case = opened.json()
+    url = f"/api/cases/{case['id']}"
+    assert case["status"] == "new"
+    assert [t["kind"] for t in case["timers"]] == ["apologise"]
+    assert case["timers"][0]["seconds_left"] > 0
+
+    cliche = _post(cases_api, f"{url}/apologise", {"body": "Sorry for any inconvenience."})
+    assert cliche.status_code == 422
+    assert cliche.json()["code"] == "apology_below_threshold"
+
+    steps = [
+        ("apologise", {"body": SINCERE}),
+        (
+            "review",
+            {"what_went_wrong": "No call", "proposed_fix": "Lend a car", "proposal_accepted": True},
+        ),
+        ("updates", {"body": "The car is on the lift."}),
+        ("fix", {"fix_summary": "Repaired"}),
+        ("follow-up", {"body": "All well?", "early_reason": "Customer asked"}),
+        ("follow-up/outcome", {"satisfied": True, "will_return": True}),
+        (
+            "document",
+            {"root_cause": "No cover", "what_was_done": "Fixed", "prevention_idea": "Rota"},
+        ),
+        ("close", {}),
+    ]
+    statuses = []
+    for name, body in steps:
+        response = _post(cases_api, f"{url}/{name}", body)
+        assert response.status_code == 200, (name, response.json())
+        statuses.append(response.json()["status"])
+
+    assert statuses == [
+        "apologised",
+        "fixing",
+        "fixing",
+        "fixed",
+        "following_up",
+        "following_up",
+        "following_up",
+        "closed",
+    ]
+    timeline = cases_api.get(f"{url}/timeline").json()
+    assert timeline[1]["kind"] == "apologised"
+    assert timeline[1]["message"] == SINCERE
+
+
+def test_refused_transitions_are_409_with_the_reason(cases_api) -> None:
+    customer = CustomerFactory()
+    case = _post(cases_api, "/api/cases/", {"customer_id": customer.pk, "summary": "Late"}).json()
+
+    fixed_early = _post(cases_api, f"/api/cases/{case['id']}/fix", {"fix_summary": "x"})
+    closed_early = _post(cases_api, f"/api/cases/{case['id']}/close")
+
+    assert fixed_early.status_code == 409
+    assert fixed_early.json()["code"] == "invalid_transition"
+    assert "apologise" in fixed_early.json()["message"]
+    assert closed_early.status_code == 409
+
+
+def test_unknown_references_are_404_naming_the_field(cases_api) -> None:
+    customer = CustomerFactory()
+
+    response = _post(
+        cases_api,
+        "/api/cases/",
+        {"customer_id": customer.pk, "summary": "x", "assignee_id": 98765},
+    )
+
+    assert response.status_code == 404
+    assert response.json()["field"] == "assignee_id"
+    assert Case.objects.count() == 0
+
+
+def test_opening_is_idempotent_with_a_key(cases_api) -> None:
+    customer = CustomerFactory()
+    body = {"customer_id": customer.pk, "summary": "Parcel delayed by flood"}
+
+    first = _post(cases_api, "/api/cases/", body, HTTP_IDEMPOTENCY_KEY="flood-1")
+    again = _post(cases_api, "/api/cases/", body, HTTP_IDEMPOTENCY_KEY="flood-1")
+
+    assert first.json()["id"] == again.json()["id"]
+    assert Case.objects.count() == 1
+
+
+def test_wait_and_resume_show_paused_timers(cases_api) -> None:
+    customer = CustomerFactory()
+    case = _post(cases_api, "/api/cases/", {"customer_id": customer.pk, "summary": "x"}).json()
+
+    waiting = _post(cases_api, f"/api/cases/{case['id']}/wait", {"reason": "Asked for photos"})
+    resumed = _post(cases_api, f"/api/cases/{case['id']}/resume")
+
+    assert waiting.json()["status"] == "waiting"
+    assert waiting.json()["timers"][0]["paused"] is True
+    assert resumed.json()["timers"][0]["state"] == "running"
+
+
+def test_list_filters_and_query_count(cases_api, django_assert_max_num_queries) -> None:
+    for i in range(12):
+        customer = CustomerFactory()
+        _post(
+            cases_api,
+            "/api/cases/",
+            {
+                "customer_id": customer.pk,
+                "summary": f"Case {i}",
+                "severity": "high" if i % 3 else "low",
+            },
+        )
+
+    with django_assert_max_num_queries(5):
+        response = cases_api.get("/api/cases/?severity=high&limit=50")
+
+    assert len(response.json()["items"]) == 8
+
+
+def test_the_coach_endpoint_explains_the_score(cases_api) -> None:
+    response = _post(cases_api, "/api/coach/score", {"text": "We apologise for any inconvenience."})
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["passed"] is False
+    assert "any_inconvenience" in {f["code"] for f in body["findings"]}
+
+
+def test_reading_needs_the_cases_scope(make_token_client) -> None:
+    outsider = make_token_client("customers:read")
+
+    assert outsider.get("/api/cases/").status_code == 403
