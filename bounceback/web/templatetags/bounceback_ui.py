@@ -1,0 +1,51 @@
+"""Template helpers for the staff UI."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.utils import numberformat
+
+register = template.Library()
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+
+
+@register.filter
+def money(amount: Any, currency: str = "") -> str:
+    """1234.5, "EUR" -> "€1,234.50"; unknown currencies keep their code."""
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return ""
+    places = 0 if currency == "JPY" else 2
+    text = numberformat.format(
+        abs(value), ".", places, grouping=3, thousand_sep=",", force_grouping=True
+    )
+    sign = "\u2212" if value < 0 else ""  # a typographic minus
+    symbol = _SYMBOLS.get(currency)
+    if symbol:
+        return f"{sign}{symbol}{text}"
+    return f"{sign}{text} {currency}".strip()
+
+
+@register.filter
+def initials(user: Any) -> str:
+    """Up to two letters for an avatar: first and last name, else the username."""
+    first = (getattr(user, "first_name", "") or "").strip()
+    last = (getattr(user, "last_name", "") or "").strip()
+    if first or last:
+        return (first[:1] + last[:1]).upper()
+    name = str(getattr(user, "username", "") or user or "?")
+    return name[:2].upper()
+
+
+@register.filter
+def field_class(field: Any) -> str:
+    """CSS classes for a form row: its widget type and whether it has errors."""
+    classes = ["field", f"field--{field.widget_type}"]
+    if field.errors:
+        classes.append("field--error")
+    return " ".join(classes)
