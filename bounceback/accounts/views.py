@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
+
+from bounceback.accounts.forms import LoginForm, RoleForm
+from bounceback.accounts.models import User
+from bounceback.accounts.roles import Role
+from bounceback.accounts.selectors import staff_list
+from bounceback.accounts.services import user_set_role
+from bounceback.audit.models import AuditEvent
+from bounceback.audit.services import audit_record
+from bounceback.errors import ServiceError
+from bounceback.web.forms import add_service_error
+from bounceback.web.permissions import admin_required
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in (public). A refused, throttled attempt is written to the audit log."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        if form.refused_by_throttle:
+            audit_record(
+                action=AuditEvent.Action.LOGIN_THROTTLED,
+                actor_label=str(form.cleaned_data.get("username", ""))[:150],
+                target=f"user:{form.cleaned_data.get('username', '')}",
+                request=self.request,
+            )
+        return super().form_invalid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit_record(
+            action=AuditEvent.Action.PASSWORD_CHANGED,
+            actor=self.request.user,
+            target=f"user:{self.request.user.get_username()}",
+            request=self.request,
+        )
+        messages.success(self.request, "Your password has been changed.")
+        return response
+
+
+@admin_required
+def staff(request: HttpRequest) -> HttpResponse:
+    """Every staff account with role and team; administrators change roles here."""
+    page = Paginator(staff_list(), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/staff_list.html",
+        {"page_obj": page, "users": page.object_list, "roles": Role.choices},
+    )
+
+
+@admin_required
+@require_POST
+def staff_set_role(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=pk)
+    assert isinstance(request.user, User)
+    form = RoleForm(request.POST, actor=request.user, target=target)
+    if form.is_valid():
+        try:
+            user_set_role(user=target, role=form.cleaned_data["role"], actor=request.user)
+        except ServiceError as exc:
+            add_service_error(form, exc)
+    if form.errors:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"{target.username}: {error}")
+    else:
+        messages.success(request, f"{target.display_name} is now {target.get_role_display()}.")
+    return redirect("staff_list")
