@@ -3,14 +3,40 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+
+from bounceback.web.permissions import is_admin
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """The sections shown in the top navigation, marking the current one."""
+    """The sections shown in the top navigation, marking the current one.
+
+    Each item is (label, url, is_current); a section the user may not open is
+    left out rather than shown and refused.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
     path = request.path
-    items = [
-        ("Home", "/", path == "/"),
-        ("Customers", "/customers/", path.startswith("/customers")),
-        ("Transactions", "/transactions/", path.startswith("/transactions")),
+    wanted: list[tuple[str, str, bool]] = [("Home", reverse("home"), True)]
+    wanted += [
+        ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
+        (
+            "Transactions",
+            reverse("transactions:list"),
+            user.has_perm("transactions.view_transaction"),
+        ),
+        ("Audit log", reverse("audit:list"), user.has_perm("audit.view_auditevent")),
     ]
+    admin = is_admin(user)
+    wanted += [
+        ("Staff", reverse("staff_list"), admin),
+        ("API tokens", reverse("apitokens:list"), admin),
+    ]
+    items = []
+    for label, url, allowed in wanted:
+        if not allowed:
+            continue
+        current = path == url if url == "/" else path.startswith(url)
+        items.append((label, url, current))
     return {"nav_items": items}

@@ -1,8 +1,19 @@
-from django.urls import path
+"""Every staff page. Each app lists its own URL patterns (full paths, own namespace).
+
+config/urls.py includes this module at the site root.
+"""
+
+from django.urls import include, path
 
 from bounceback.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("bounceback.accounts.urls")),
+    path("", include("bounceback.customers.urls")),
+    path("", include("bounceback.interactions.urls")),
+    path("", include("bounceback.transactions.urls")),
+    path("", include("bounceback.audit.urls")),
+    path("", include("bounceback.apitokens.urls")),
 ]

@@ -3,10 +3,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from bounceback.web.selectors import dashboard_summary
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Bounceback")
+    """The landing dashboard: this week's numbers, recent interactions, a quick search."""
+    return render(request, "web/home.html", {"dashboard": dashboard_summary()})
 
 
 @login_not_required
