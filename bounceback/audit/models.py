@@ -23,6 +23,7 @@ class AuditEvent(models.Model):
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
         IMPORT_RUN = "import_run", "Import run"
+        POLICY_CHANGED = "policy_changed", "Recovery policy changed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, db_index=True)

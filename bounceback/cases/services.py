@@ -800,3 +800,47 @@ def case_link(
             data={"case": other.reference, "kind": kind},
         )
     return link
+
+
+# --- The recovery policy --------------------------------------------------------------------
+
+_POLICY_LIMITS = {
+    "apologise_minutes": (1, 60 * 24 * 14),
+    "fix_minutes": (1, 60 * 24 * 30),
+    "update_minutes": (1, 60 * 24 * 7),
+    "cool_off_hours": (0, 24 * 30),
+    "follow_up_hours": (1, 24 * 30),
+    "document_hours": (1, 24 * 90),
+    "warn_percent": (1, 99),
+    "apology_threshold": (0, 100),
+}
+
+
+@transaction.atomic
+def policy_update(*, severity: str, actor: Any, **changes: int) -> Any:
+    """Change the targets for one severity. New targets apply to timers started from now."""
+    from bounceback.audit.services import audit_record
+
+    if severity not in Severity.values:
+        raise ValidationFailed(f"unknown severity {severity!r}", field="severity")
+    unknown = set(changes) - set(_POLICY_LIMITS)
+    if unknown:
+        raise ValidationFailed(f"{min(unknown)} is not a policy setting", field=min(unknown))
+    for name, value in changes.items():
+        low, high = _POLICY_LIMITS[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValidationFailed(
+                f"{name} must be a whole number from {low} to {high}", field=name
+            )
+    policy = policy_for(severity=severity)
+    before = {name: getattr(policy, name) for name in changes}
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        action="policy_changed",
+        actor=actor,
+        target=f"policy:{severity}",
+        data={name: [before[name], value] for name, value in changes.items()},
+    )
+    return policy

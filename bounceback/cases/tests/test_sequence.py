@@ -204,3 +204,20 @@ def test_messages_need_an_address_on_a_channel_we_deliver(agent) -> None:
     assert no_email.value.field == "channel"
     assert case.interactions.get().channel == "phone"
     assert not OutboundMessage.objects.exists()
+
+
+def test_policy_changes_apply_to_new_timers_and_are_audited(agent, customer) -> None:
+    from bounceback.audit.models import AuditEvent
+    from bounceback.cases.services import case_open, policy_update
+
+    policy_update(severity="normal", actor=agent, apologise_minutes=5)
+    case = case_open(customer=customer, summary="Late", actor=agent)
+
+    timer = Timer.objects.get(subject_type="case", subject_id=case.pk)
+    assert timer.due_at - timer.started_at == timedelta(minutes=5)
+    assert AuditEvent.objects.filter(action="policy_changed").get().data == {
+        "apologise_minutes": [60, 5]
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        policy_update(severity="normal", actor=agent, warn_percent=150)
+    assert refused.value.field == "warn_percent"
