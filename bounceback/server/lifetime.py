@@ -1,0 +1,51 @@
+"""Tie a process's life to its parent's (Linux), so no child outlives a crash.
+
+A supervisor or worker killed with SIGKILL gets no chance to stop its
+children; left alone they would keep running, holding the web port or a
+scheduler lock. Linux can deliver a signal to a child when its parent dies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable
+from functools import cache
+
+_PR_SET_PDEATHSIG = 1
+
+
+@cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """From now on, receive `signum` when the parent process exits. No-op off Linux."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signum)
+
+
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A Popen preexec_fn that makes the child die with this process."""
+    if _prctl() is None:
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        die_with_parent()
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
+
+
+def forked_children_die_with_this_process() -> None:
+    """Every process forked from here on gets SIGTERM if this one dies."""
+    if _prctl() is not None:
+        os.register_at_fork(after_in_child=die_with_parent)
