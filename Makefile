@@ -1,0 +1,59 @@
+# Bounceback. Needs only python3 (with venv) and make; everything else goes
+# into .venv. Your data lives in ./var (or $BOUNCEBACK_DATA_DIR).
+#
+#   make run      set up, migrate, load the demo business once, start web + worker
+#   make test     migrations check and the whole test suite
+#   make lint     ruff, formatting check, mypy
+#   make format   fix what ruff can and reformat
+#   make bench    run the benchmarks in bench/
+#   make clean    remove .venv and caches (keeps ./var)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install; pip runs again only when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+# Session cookies are Secure unless DEBUG is on, and a browser will not send a
+# Secure cookie over plain http://127.0.0.1, so local runs default to DEBUG.
+run: export DEBUG ?= true
+run: $(INSTALLED)
+	@echo "==> Migrating the database"
+	$(BIN)/bounceback migrate
+	$(BIN)/bounceback demo --if-empty
+	$(BIN)/bounceback serve
+
+test: $(INSTALLED)
+	$(BIN)/bounceback makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy bounceback
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
