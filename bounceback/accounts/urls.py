@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bounceback.accounts import views
@@ -6,7 +5,7 @@ from bounceback.accounts import views
 # Sign-in names stay un-namespaced: settings.LOGIN_URL and friends refer to them.
 urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("staff/", views.staff, name="staff_list"),
     path("staff/<int:pk>/role/", views.staff_set_role, name="staff_set_role"),

@@ -39,6 +39,15 @@ class LoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
 
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.info(request, "You have signed out.")
+        return response
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("home")
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -56,6 +55,3 @@ class CustomerForm(forms.Form):
 
     def clean_tags(self) -> list[str]:
         return _split(self.cleaned_data["tags"])
-
-    def service_arguments(self) -> dict[str, Any]:
-        return dict(self.cleaned_data)

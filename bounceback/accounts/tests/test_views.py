@@ -170,3 +170,12 @@ def test_agents_cannot_change_roles(agent_client: Client) -> None:
     assert response.status_code == 403
     person.refresh_from_db()
     assert person.role == Role.AGENT
+
+
+def test_signing_out_says_so_on_the_sign_in_page() -> None:
+    client = Client()
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("logout"), follow=True)
+
+    assert "You have signed out." in response.content.decode()

@@ -19,6 +19,7 @@ from bounceback.testing.factories import (
     TransactionFactory,
     UserFactory,
 )
+from bounceback.transactions.services import transaction_upsert
 
 # Playwright's sync API runs an event loop on this thread; see conftest.py.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -130,13 +131,26 @@ def _screenshot_both_widths(page: Any, path: str, name: str, directory: Path) ->
     return shots
 
 
-def test_screenshots_of_home_and_customer_page(page: Any, screenshot_dir: Path) -> None:
+def test_screenshots_of_home_and_customer_page(
+    page: Any, screenshot_dir: Path, settings: Any
+) -> None:
     """Not an assertion on looks: saves the pages at desktop and phone widths for review."""
     admin = UserFactory(role=Role.ADMIN, first_name="Morgan")
     customer = CustomerFactory(
         name="Maria Gonzalez", email="maria@example.com", phone="+442079460000"
     )
-    TransactionFactory(customer=customer, product="Evening show", amount="120.00")
+    transaction_upsert(
+        data={
+            "customer_id": customer.pk,
+            "kind": "booking",
+            "amount": "120.00",
+            "currency": settings.BOUNCEBACK_CURRENCY,
+            "occurred_at": timezone.now() - timedelta(days=2),
+            "site": "downtown",
+            "product": "Evening show",
+            "external_id": "BK-1042",
+        }
+    )
     InteractionFactory(
         customer=customer,
         subject="Show cancelled mid-way",

@@ -145,3 +145,28 @@ def test_the_static_files_the_layout_uses_are_found(path: str) -> None:
     from django.contrib.staticfiles import finders
 
     assert finders.find(path), f"{path} is not in any app's static folder"
+
+
+def test_htmx_requests_after_the_session_ends_send_the_window_to_sign_in(client: Client) -> None:
+    customer = CustomerFactory()
+
+    response = client.get(
+        "/customers/",
+        {"q": "x"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver/customers/{customer.pk}/",
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == f"{reverse('login')}?next=/customers/{customer.pk}/"
+
+
+def test_an_expired_form_gets_a_readable_csrf_page() -> None:
+    user = UserFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 403
+    assert "That form had expired" in response.content.decode()
