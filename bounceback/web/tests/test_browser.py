@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,10 @@ from bounceback.testing.factories import (
 )
 from bounceback.transactions.services import transaction_upsert
 
-# Playwright's sync API runs an event loop on this thread; see conftest.py.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Playwright's sync API runs an event loop on this thread, so the `browser`
+# fixture (conftest.py) sets DJANGO_ALLOW_ASYNC_UNSAFE while this module runs,
+# before any test touches the ORM, and restores it afterwards: setting it at
+# import time would leak into every other test and their subprocesses.
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
