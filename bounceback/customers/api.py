@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -12,8 +13,14 @@ from bounceback.api.auth import require_scope
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
 from bounceback.customers.models import Customer
-from bounceback.customers.selectors import customer_timeline, customer_value_by_currency
+from bounceback.customers.selectors import (
+    TimelineCursor,
+    TimelineEntry,
+    customer_timeline_page,
+    customer_value_by_currency,
+)
 from bounceback.customers.services import ExternalIdentity, customer_create, customer_update
+from bounceback.interactions.models import Interaction
 
 router = Router(tags=["customers"])
 
@@ -121,7 +128,7 @@ class TimelineEntryOut(Schema):
 
 class TimelineOut(Schema):
     items: list[TimelineEntryOut]
-    next_before: datetime | None
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page")
     lifetime_value: list[ValueOut]
 
 
@@ -226,46 +233,59 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
     summary="A customer's interactions and transactions, newest first",
 )
 def get_timeline(
-    request: HttpRequest, customer_id: int, before: datetime | None = None, limit: int = 50
+    request: HttpRequest, customer_id: int, cursor: str | None = None, limit: int = 50
 ) -> dict:
     require_scope(request, "customers:read")
     from bounceback.api.pagination import check_limit
+    from bounceback.errors import ValidationFailed
 
     check_limit(limit)
     customer = get_object_or_404(Customer, pk=customer_id)
-    entries = customer_timeline(customer=customer, before=before, limit=limit)
-    items = []
-    for entry in entries:
-        if entry.kind == "interaction":
-            i = entry.item
-            items.append(
-                {
-                    "kind": "interaction",
-                    "id": entry.id,
-                    "at": entry.at,
-                    "summary": i.subject or i.body[:120],  # type: ignore[union-attr]
-                    "channel": i.channel,  # type: ignore[union-attr]
-                    "direction": i.direction,  # type: ignore[union-attr]
-                    "author": i.author_name,  # type: ignore[union-attr]
-                    "body": i.body,  # type: ignore[union-attr]
-                }
-            )
-        else:
-            t = entry.item
-            items.append(
-                {
-                    "kind": "transaction",
-                    "id": entry.id,
-                    "at": entry.at,
-                    "summary": f"{t.get_kind_display()} {t.product}".strip(),  # type: ignore[union-attr]
-                    "amount": t.amount,  # type: ignore[union-attr]
-                    "currency": t.currency,  # type: ignore[union-attr]
-                    "status": t.status,  # type: ignore[union-attr]
-                    "site": t.site.code if t.site else None,  # type: ignore[union-attr]
-                }
-            )
+    after = _decode_cursor(cursor) if cursor else None
+    if cursor and after is None:
+        raise ValidationFailed("cursor is not one this API handed out", field="cursor")
+    entries, next_cursor = customer_timeline_page(customer=customer, after=after, limit=limit)
     return {
-        "items": items,
-        "next_before": entries[-1].at if len(entries) == limit else None,
+        "items": [_timeline_item(entry) for entry in entries],
+        "next_cursor": _encode_cursor(next_cursor) if next_cursor else None,
         "lifetime_value": customer_value_by_currency(customer=customer),
+    }
+
+
+def _encode_cursor(cursor: TimelineCursor) -> str:
+    # Opaque and URL-safe: the raw form holds "+00:00", which a query string mangles.
+    return base64.urlsafe_b64encode(cursor.encode().encode()).decode().rstrip("=")
+
+
+def _decode_cursor(text: str) -> TimelineCursor | None:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return TimelineCursor.decode(raw)
+
+
+def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:
+    if isinstance(entry.item, Interaction):
+        i = entry.item
+        return {
+            "kind": "interaction",
+            "id": entry.id,
+            "at": entry.at,
+            "summary": i.subject or i.body[:120],
+            "channel": i.channel,
+            "direction": i.direction,
+            "author": i.author_name,
+            "body": i.body,
+        }
+    t = entry.item
+    return {
+        "kind": "transaction",
+        "id": entry.id,
+        "at": entry.at,
+        "summary": f"{t.get_kind_display()} {t.product}".strip(),
+        "amount": t.amount,
+        "currency": t.currency,
+        "status": t.status,
+        "site": t.site.code if t.site else None,
     }

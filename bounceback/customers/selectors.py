@@ -21,32 +21,6 @@ class TimelineEntry:
     item: Interaction | Transaction
 
 
-def customer_timeline(
-    *, customer: Customer, before: datetime | None = None, limit: int = 50
-) -> list[TimelineEntry]:
-    """Interactions and transactions of one customer, newest first.
-
-    Each source is read already sorted and cut at `limit`, then merged, so the
-    cost stays two indexed queries however long the history is. Page on with
-    `before` set to the last entry's time.
-    """
-    interactions = Interaction.objects.filter(customer=customer).select_related("author")
-    transactions = Transaction.objects.filter(customer=customer).select_related("site")
-    if before is not None:
-        interactions = interactions.filter(occurred_at__lt=before)
-        transactions = transactions.filter(occurred_at__lt=before)
-    i_entries = [
-        TimelineEntry("interaction", row.occurred_at, row.pk, row)
-        for row in interactions.order_by("-occurred_at", "-id")[:limit]
-    ]
-    t_entries = [
-        TimelineEntry("transaction", row.occurred_at, row.pk, row)
-        for row in transactions.order_by("-occurred_at", "-id")[:limit]
-    ]
-    merged = heapq.merge(i_entries, t_entries, key=lambda e: (e.at, e.id), reverse=True)
-    return list(merged)[:limit]
-
-
 @dataclass(frozen=True)
 class ValueSummary:
     currency: str
@@ -138,8 +112,9 @@ def customer_timeline_page(
 ) -> tuple[list[TimelineEntry], TimelineCursor | None]:
     """One page of the customer's timeline, newest first, and the cursor of the next page.
 
-    Two indexed queries per page, like `customer_timeline`; the next cursor is
-    None on the last page.
+    Each source is read already sorted and cut, then merged, so a page costs
+    two indexed queries however long the history is. The next cursor is None
+    on the last page.
     """
     interactions = Interaction.objects.filter(customer=customer)
     transactions = Transaction.objects.filter(customer=customer).select_related("site")

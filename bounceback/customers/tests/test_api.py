@@ -146,8 +146,33 @@ def test_timeline_merges_interactions_and_transactions_newest_first(api) -> None
         "transaction",
     ]
     assert body["items"][0]["body"] == "Thanks!"
+    rest = api.get(
+        f"/api/customers/{customer.pk}/timeline?limit=2&cursor={older['next_cursor']}"
+    ).json()
     assert [e["kind"] for e in older["items"]] == ["interaction", "transaction"]
-    assert older["next_before"] is not None
+    assert [e["kind"] for e in rest["items"]] == ["interaction", "transaction"]
+    assert rest["next_cursor"] is None
+
+
+def test_timeline_pages_never_skip_entries_that_share_a_time(api) -> None:
+    customer = CustomerFactory()
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    for _ in range(5):
+        TransactionFactory(customer=customer, occurred_at=midnight)
+        InteractionFactory(customer=customer, occurred_at=midnight)
+
+    seen, cursor = [], None
+    while True:
+        url = f"/api/customers/{customer.pk}/timeline?limit=3" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
+        page = api.get(url).json()
+        seen += [(e["kind"], e["id"]) for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+
+    assert len(seen) == len(set(seen)) == 10
 
 
 def test_reads_need_a_scope_and_writes_need_the_write_scope(make_token_client) -> None:
