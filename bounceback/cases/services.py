@@ -82,7 +82,9 @@ def _event(
 def _lock(case: Case) -> Case:
     """Reload the case under a row lock; every service starts here."""
     return (
-        Case.objects.select_for_update()
+        # Lock the case row only: PostgreSQL cannot lock the nullable side of
+        # the outer join to the site and its calendar.
+        Case.objects.select_for_update(of=("self",))
         .select_related("customer", "site__calendar")
         .get(pk=case.pk)
     )

@@ -42,7 +42,7 @@ def _role(role: str) -> list[Any]:
 
 def on_case_timer(timer: Timer, event: TimerEvent) -> None:
     case = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("customer", "assignee__team", "team__lead")
         .filter(pk=timer.subject_id)
         .first()

@@ -195,8 +195,9 @@ def _advance(timer: Timer, now: datetime) -> TimerEvent | None:
 def _claim(now: datetime, batch: int) -> list[Timer]:
     due = Timer.objects.due(now).order_by("next_fire_at")
     if connection.features.has_select_for_update_skip_locked:
-        # Several workers poll at once; each takes rows no one else holds.
-        due = due.select_for_update(skip_locked=True)
+        # Several workers poll at once; each takes rows no one else holds. Only
+        # the timer rows: PostgreSQL cannot lock the nullable calendar join.
+        due = due.select_for_update(skip_locked=True, of=("self",))
     return list(due.select_related("calendar")[:batch])
 
 
