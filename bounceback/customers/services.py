@@ -24,6 +24,7 @@ from bounceback.customers.models import (
 )
 from bounceback.errors import Conflict, ValidationFailed
 
+NAME_MAX = 200
 _LOCALE = re.compile(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$")
 _PHONE_JUNK = re.compile(r"[\s\-().\/]")
 
@@ -161,9 +162,12 @@ def _write_identities(
     emails: list[str] | None,
     phones: list[str] | None,
     external_ids: list[ExternalIdentity] | None,
+    replace: bool = True,
 ) -> None:
+    """Store the given identity lists; with `replace`, they replace the old ones."""
     if emails is not None:
-        customer.emails.all().delete()
+        if replace:
+            customer.emails.all().delete()
         CustomerEmail.objects.bulk_create(
             [
                 CustomerEmail(customer=customer, address=a, is_primary=i == 0)
@@ -171,7 +175,8 @@ def _write_identities(
             ]
         )
     if phones is not None:
-        customer.phones.all().delete()
+        if replace:
+            customer.phones.all().delete()
         CustomerPhone.objects.bulk_create(
             [
                 CustomerPhone(customer=customer, number=n, is_primary=i == 0)
@@ -179,7 +184,8 @@ def _write_identities(
             ]
         )
     if external_ids is not None:
-        customer.external_ids.all().delete()
+        if replace:
+            customer.external_ids.all().delete()
         CustomerExternalId.objects.bulk_create(
             [
                 CustomerExternalId(customer=customer, source=e.source, external_id=e.external_id)
@@ -212,6 +218,8 @@ def customer_create(
     name = name.strip()
     if not name:
         raise ValidationFailed("a customer needs a name", field="name")
+    if len(name) > NAME_MAX:
+        raise ValidationFailed(f"the name is longer than {NAME_MAX} characters", field="name")
     _check_profile(preferred_channel=preferred_channel, locale=locale, time_zone=time_zone)
     clean_emails, clean_phones, clean_ext = _clean_identities(
         emails=emails, phones=phones, external_ids=external_ids, customer=None
@@ -228,7 +236,11 @@ def customer_create(
                 lifetime_value_currency=settings.BOUNCEBACK_CURRENCY,
             )
             _write_identities(
-                customer=customer, emails=clean_emails, phones=clean_phones, external_ids=clean_ext
+                customer=customer,
+                emails=clean_emails,
+                phones=clean_phones,
+                external_ids=clean_ext,
+                replace=False,
             )
     except IntegrityError:
         raise _identity_conflict() from None
@@ -254,6 +266,8 @@ def customer_update(
         changes["name"] = str(changes["name"]).strip()
         if not changes["name"]:
             raise ValidationFailed("a customer needs a name", field="name")
+        if len(changes["name"]) > NAME_MAX:
+            raise ValidationFailed(f"the name is longer than {NAME_MAX} characters", field="name")
     if "tags" in changes:
         changes["tags"] = sorted({str(t).strip() for t in changes["tags"] if str(t).strip()})
     _check_profile(

@@ -44,6 +44,9 @@ FIELDS = (
     "status",
     "attributes",
 )
+# Choice lists are rebuilt on every access of `.values`; parse against fixed copies.
+_KINDS = tuple(Transaction.Kind.values)
+_STATUSES = tuple(Transaction.Status.values)
 _WRITTEN = [
     "customer",
     "kind",
@@ -150,7 +153,7 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
     assert occurred_at is not None
     return TransactionInput(
         customer=ref,
-        kind=choice_field(data.get("kind"), field="kind", choices=Transaction.Kind.values),
+        kind=choice_field(data.get("kind"), field="kind", choices=_KINDS),
         source=text_field(data.get("source"), field="source", max_length=60) or default_source,
         external_id=text_field(data.get("external_id"), field="external_id", max_length=200)
         or None,
@@ -165,7 +168,7 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
         status=choice_field(
             data.get("status"),
             field="status",
-            choices=Transaction.Status.values,
+            choices=_STATUSES,
             default=Transaction.Status.COMPLETED,
         ),
         attributes=object_field(data.get("attributes"), field="attributes"),

@@ -100,3 +100,10 @@ def test_update_may_keep_the_customers_own_email() -> None:
     customer.refresh_from_db()
     assert customer.name == "Grace Hopper"
     assert customer.emails.get().address == "GRACE@example.com"
+
+
+def test_an_overlong_name_is_refused_not_truncated() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        customer_create(name="x" * 201)
+
+    assert refused.value.field == "name"
