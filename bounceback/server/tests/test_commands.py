@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DatabaseError
 
 from bounceback.server import options
 from bounceback.server.management.commands import web
@@ -87,10 +89,67 @@ def test_the_worker_runs_the_configured_backends_own_worker(
     )
     settings.TASK_BACKEND = backend
 
-    call_command("worker", "--burst", "--queue", "default", "--queue", "mail")
+    call_command("worker", "--burst", "--no-clock", "--queue", "default", "--queue", "mail")
 
     [(name, args, kwargs)] = calls
     assert name == command
     assert kwargs.items() >= expected.items()
     if backend == "redis":
         assert args == ("default", "mail")
+
+
+@pytest.fixture
+def worker_calls(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[str]:
+    """What the worker command did, in order, with the backend worker and clock stubbed."""
+    settings.TASK_BACKEND = "database"
+    calls: list[str] = []
+    monkeypatch.setattr(
+        "bounceback.server.management.commands.worker.call_command",
+        lambda name, *args, **kwargs: calls.append(name),
+    )
+    monkeypatch.setattr("bounceback.timers.clock.clock_tick", lambda: calls.append("tick"))
+
+    def clock_run(*, stop: threading.Event) -> None:
+        calls.append("clock started")
+        stop.wait(timeout=30)
+        calls.append("clock stopped" if stop.is_set() else "clock never told to stop")
+
+    monkeypatch.setattr("bounceback.timers.clock.clock_run", clock_run)
+    return calls
+
+
+def test_a_burst_worker_fires_due_timers_once_before_draining_the_queue(
+    worker_calls: list[str],
+) -> None:
+    call_command("worker", "--burst")
+
+    assert worker_calls == ["tick", "db_worker"]
+
+
+def test_a_long_running_worker_runs_the_clock_beside_it_and_stops_it_on_exit(
+    worker_calls: list[str],
+) -> None:
+    call_command("worker")
+
+    assert worker_calls[-1] == "clock stopped"
+    assert "db_worker" in worker_calls
+
+
+def test_the_clock_can_be_left_to_other_workers(worker_calls: list[str]) -> None:
+    call_command("worker", "--no-clock")
+    call_command("worker", "--burst", "--no-clock")
+
+    assert worker_calls == ["db_worker", "db_worker"]
+
+
+def test_a_failing_tick_does_not_stop_a_burst_worker_draining_the_queue(
+    worker_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_tick() -> None:
+        raise DatabaseError("database went away")
+
+    monkeypatch.setattr("bounceback.timers.clock.clock_tick", broken_tick)
+
+    call_command("worker", "--burst")
+
+    assert worker_calls == ["db_worker"]

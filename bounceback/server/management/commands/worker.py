@@ -2,28 +2,54 @@
 
 One command name for both backends keeps deploy scripts and the `serve`
 supervisor ignorant of BOUNCEBACK_TASK_BACKEND; the real work loop is the
-backend's own (django-tasks-db's db_worker, or django-rq's rqworker).
+backend's own (django-tasks-db's db_worker, or django-rq's rqworker). Every
+worker also runs the clock (bounceback.timers.clock) in a thread: timers are
+rows claimed with SKIP LOCKED, so any number of workers can share them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from argparse import ArgumentParser
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from bounceback.server.lifetime import forked_children_die_with_this_process
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def clock_running() -> Iterator[None]:
+    """Run the clock (due timers, overdue outbox mail) in a thread beside the worker loop."""
+    from bounceback.timers.clock import clock_run
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=clock_run, kwargs={"stop": stop}, name="bounceback-clock", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 class Command(BaseCommand):
     help = (
         "Run a background worker for the configured task backend "
-        "(BOUNCEBACK_TASK_BACKEND: database or redis). Stops cleanly on SIGTERM or Ctrl-C, "
-        "after the task in hand."
+        "(BOUNCEBACK_TASK_BACKEND: database or redis), with the clock that fires due "
+        "timers beside it. Stops cleanly on SIGTERM or Ctrl-C, after the task in hand."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -31,7 +57,8 @@ class Command(BaseCommand):
             "--burst",
             "--batch",
             action="store_true",
-            help="Run every task that is ready, then exit instead of waiting for more",
+            help="Fire due timers once, run every task that is ready, then exit "
+            "instead of waiting for more",
         )
         parser.add_argument(
             "--queue",
@@ -40,10 +67,40 @@ class Command(BaseCommand):
             metavar="NAME",
             help="Queue to work on; repeat for several (default: default)",
         )
+        parser.add_argument(
+            "--no-clock",
+            action="store_false",
+            dest="clock",
+            help="Do not fire due timers from this worker (some other worker must)",
+        )
 
-    def handle(self, *, burst: bool, queues: list[str] | None, verbosity: int, **_: Any) -> None:
-        queues = queues or ["default"]
+    def handle(
+        self, *, burst: bool, queues: list[str] | None, clock: bool, verbosity: int, **_: Any
+    ) -> None:
         backend = settings.TASK_BACKEND
+        if backend not in {"database", "redis"}:
+            raise CommandError(
+                f"BOUNCEBACK_TASK_BACKEND={backend} runs tasks inside the web process; "
+                "there is nothing for a worker to do. Use database or redis."
+            )
+        queues = queues or ["default"]
+        if not clock:
+            self._work(backend=backend, queues=queues, burst=burst, verbosity=verbosity)
+        elif burst:
+            from bounceback.timers.clock import clock_tick
+
+            # One tick first, so work that due timers hand over is in the queue to drain.
+            # Like the clock loop, a database error here is logged, never fatal.
+            try:
+                clock_tick()
+            except DatabaseError:
+                logger.exception("clock: tick failed; draining the queue anyway")
+            self._work(backend=backend, queues=queues, burst=burst, verbosity=verbosity)
+        else:
+            with clock_running():
+                self._work(backend=backend, queues=queues, burst=burst, verbosity=verbosity)
+
+    def _work(self, *, backend: str, queues: list[str], burst: bool, verbosity: int) -> None:
         if backend == "database":
             call_command(
                 "db_worker",
@@ -56,7 +113,7 @@ class Command(BaseCommand):
                 worker_id=f"{socket.gethostname()}-{os.getpid()}"[-64:],
                 verbosity=verbosity,
             )
-        elif backend == "redis":
+        else:
             # rq forks a scheduler process and a process per job; if this worker
             # is killed outright they must not run on unsupervised.
             forked_children_die_with_this_process()
@@ -69,9 +126,4 @@ class Command(BaseCommand):
                 with_scheduler=True,
                 burst=burst,
                 verbosity=verbosity,
-            )
-        else:
-            raise CommandError(
-                f"BOUNCEBACK_TASK_BACKEND={backend} runs tasks inside the web process; "
-                "there is nothing for a worker to do. Use database or redis."
             )
