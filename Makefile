@@ -6,6 +6,7 @@
 #   make lint     ruff, formatting check, mypy
 #   make format   fix what ruff can and reformat
 #   make bench    run the benchmarks in bench/
+#   make openapi  rewrite bounceback/api/openapi.json after an intended API change
 #   make clean    remove .venv and caches (keeps ./var)
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench openapi clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -53,6 +54,10 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
+
+openapi: $(INSTALLED)
+	$(BIN)/bounceback export_openapi_schema --api bounceback.api.root.api \
+		--output bounceback/api/openapi.json --indent 2 --sorted
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
