@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bounceback.cases.models import Case, CaseEvent
@@ -84,4 +84,56 @@ def cases_inbox(*, user: Any, scope: str = "mine") -> QuerySet[Case]:
     )
     return rows.annotate(next_due=Subquery(next_due)).order_by(
         F("next_due").asc(nulls_last=True), "-created_at", "-id"
+    )
+
+
+def _timer_view(t: Timer, now: datetime) -> TimerView:
+    if t.state == Timer.State.PAUSED:
+        left: int | None = t.remaining_seconds
+    elif t.met_at is None and t.state in {Timer.State.RUNNING, Timer.State.BREACHED}:
+        left = int((t.due_at - now).total_seconds())
+    else:
+        left = None
+    return TimerView(
+        id=t.pk,
+        kind=t.kind,
+        state=t.state,
+        due_at=t.due_at,
+        started_at=t.started_at,
+        met_at=t.met_at,
+        breached_at=t.breached_at,
+        paused=t.state == Timer.State.PAUSED,
+        seconds_left=left,
+        escalation_level=t.escalation_level,
+    )
+
+
+def cases_next_timers(*, case_ids: list[int], now: datetime | None = None) -> dict[int, TimerView]:
+    """For a page of cases, in one query: the timer each case must beat next.
+
+    That is the soonest-due running or breached timer not yet met; a case with
+    none but a paused timer (waiting on the customer) gets the paused one.
+    """
+    now = now or timezone.now()
+    rows = Timer.objects.filter(
+        subject_type="case",
+        subject_id__in=case_ids,
+        met_at__isnull=True,
+        state__in=[Timer.State.RUNNING, Timer.State.BREACHED, Timer.State.PAUSED],
+    ).order_by("due_at", "id")
+    found: dict[int, TimerView] = {}
+    for t in rows:
+        current = found.get(t.subject_id)
+        if current is None or (current.paused and t.state != Timer.State.PAUSED):
+            found[t.subject_id] = _timer_view(t, now)
+    return found
+
+
+def cases_inbox_counts(*, user: Any, rows: QuerySet[Case] | None = None) -> dict[str, int]:
+    """How many open cases each inbox scope holds (mine, team, all), in one query."""
+    rows = Case.objects.open() if rows is None else rows
+    mine = Q(assignee=user)
+    team = mine | Q(team_id=user.team_id) if getattr(user, "team_id", None) else mine
+    return rows.aggregate(
+        mine=Count("pk", filter=mine), team=Count("pk", filter=team), all=Count("pk")
     )

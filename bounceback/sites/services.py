@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import available_timezones
 
 from django.utils.text import slugify
@@ -44,3 +45,13 @@ def sites_ensure(*, codes: Iterable[str]) -> dict[str, Site]:
         )
         found = {s.code: s for s in Site.objects.filter(code__in=wanted)}
     return found
+
+
+def site_set_calendar(*, site: Site, calendar: Any) -> Site:
+    """Count recovery timers at this site in its business hours (None: around the clock).
+
+    Timers already running keep the calendar they started with.
+    """
+    site.calendar = calendar
+    site.save(update_fields=["calendar"])
+    return site

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from bounceback.web.permissions import is_admin
 
@@ -16,10 +17,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "unread_notifications": 0}
     path = request.path
     wanted: list[tuple[str, str, bool]] = [("Home", reverse("home"), True)]
     wanted += [
+        ("Cases", reverse("cases:inbox"), user.has_perm("cases.view_case")),
         ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
         (
             "Transactions",
@@ -39,4 +41,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             continue
         current = path == url if url == "/" else path.startswith(url)
         items.append((label, url, current))
-    return {"nav_items": items}
+    # For the bell in the header; counted only when a template shows it.
+    unread = SimpleLazyObject(lambda: _unread_count(user))
+    return {"nav_items": items, "unread_notifications": unread}
+
+
+def _unread_count(user: Any) -> int:
+    from bounceback.notifications.models import Notification
+
+    return Notification.objects.filter(recipient=user).unread().count()

@@ -99,7 +99,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
     agent = UserFactory(role=Role.AGENT)
     client.force_login(agent)
     labels = [label for label, _, _ in client.get("/").context["nav_items"]]
-    assert labels == ["Home", "Customers", "Transactions"]
+    assert labels == ["Home", "Cases", "Customers", "Transactions"]
 
     client.force_login(UserFactory(role=Role.MANAGER))
     labels = [label for label, _, _ in client.get("/").context["nav_items"]]
@@ -108,7 +108,15 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
 
     client.force_login(UserFactory(role=Role.ADMIN))
     labels = [label for label, _, _ in client.get("/customers/").context["nav_items"]]
-    assert labels == ["Home", "Customers", "Transactions", "Audit log", "Staff", "API tokens"]
+    assert labels == [
+        "Home",
+        "Cases",
+        "Customers",
+        "Transactions",
+        "Audit log",
+        "Staff",
+        "API tokens",
+    ]
     current = [
         label
         for label, _, is_current in client.get("/customers/").context["nav_items"]

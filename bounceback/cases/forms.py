@@ -1,0 +1,380 @@
+"""Forms for the case pages: each step's form feeds one service in cases/services.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from bounceback.accounts.models import User
+from bounceback.cases.models import Case, RecoveryPolicy, Severity
+from bounceback.customers.models import Channel, Customer
+from bounceback.sites.models import Site
+from bounceback.transactions.models import Transaction
+from bounceback.web.templatetags.bounceback_ui import money
+
+# Channels a message can go out on: email is delivered by the outbox; a phone
+# call or a conversation in person is said by the agent and logged as said.
+MESSAGE_CHANNELS = [
+    (Channel.EMAIL.value, "Email"),
+    (Channel.PHONE.value, "Phone call (logged as said)"),
+    (Channel.IN_PERSON.value, "In person (logged as said)"),
+]
+_MESSAGE_CHANNEL_VALUES = {value for value, _ in MESSAGE_CHANNELS}
+
+
+def message_channel_for(case: Case) -> str:
+    """The channel a message to this customer goes out on unless the agent picks another."""
+    if case.channel in _MESSAGE_CHANNEL_VALUES:
+        return case.channel
+    return Channel.EMAIL
+
+
+def _textarea(rows: int = 4, **attrs: Any) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, **attrs})
+
+
+class _UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        team = f" ({obj.team})" if obj.team_id else ""
+        return f"{obj.display_name}{team}"
+
+
+def assignable_users() -> QuerySet[User]:
+    return (
+        User.objects.filter(is_active=True)
+        .select_related("team")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+# --- The inbox --------------------------------------------------------------------------
+
+
+class InboxFilterForm(forms.Form):
+    SCOPES = [("mine", "Mine"), ("team", "My team"), ("all", "All open")]
+
+    scope = forms.ChoiceField(choices=SCOPES, required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *[c for c in Case.Status.choices if c[0] != "closed"]],
+        required=False,
+    )
+    severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.order_by("name"),
+        required=False,
+        to_field_name="code",
+        empty_label="All sites",
+    )
+    assignee = _UserChoiceField(
+        queryset=assignable_users(), required=False, empty_label="Anyone", label="Assignee"
+    )
+
+    def filters(self) -> dict[str, Any]:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "scope": data.get("scope") or "mine",
+            "status": data.get("status") or "",
+            "severity": data.get("severity") or "",
+            "site": data.get("site"),
+            "assignee": data.get("assignee"),
+        }
+
+
+# --- Opening a case -------------------------------------------------------------------------
+
+
+class _TransactionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        what = obj.product or obj.get_kind_display()
+        ref = f" · {obj.external_id}" if obj.external_id else ""
+        return (
+            f"{what} · {obj.occurred_at:%d %b %Y} · {money(obj.amount, obj.currency)}"
+            f"{ref} ({obj.get_status_display().lower()})"
+        )
+
+
+class CaseOpenForm(forms.Form):
+    """A new case for one customer: what went wrong, in their words, and who handles it."""
+
+    customer = forms.ModelChoiceField(queryset=Customer.objects.all(), widget=forms.HiddenInput)
+    summary = forms.CharField(
+        max_length=200,
+        help_text="One line: what went wrong, e.g. “Show stopped by a power cut”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        required=False,
+        label="In the customer's words",
+        widget=_textarea(5),
+        help_text="What they told you, as they said it.",
+    )
+    channel = forms.ChoiceField(
+        choices=Channel.choices, label="Reached us by", help_text="Replies go out on it too."
+    )
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.NORMAL)
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.order_by("name"),
+        required=False,
+        to_field_name="code",
+        empty_label="No particular site",
+    )
+    transaction = _TransactionChoiceField(
+        queryset=Transaction.objects.none(),
+        required=False,
+        label="Related transaction",
+        empty_label="None",
+    )
+    category = forms.CharField(
+        required=False, max_length=120, help_text="e.g. power, staffing, delivery."
+    )
+    assignee = _UserChoiceField(queryset=assignable_users(), empty_label="Nobody yet")
+
+    def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].required = False
+        if customer is not None:
+            # Their 50 most recent: a choice list, not a search.
+            recent = Transaction.objects.filter(customer=customer).order_by("-occurred_at", "-id")
+            field = self.fields["transaction"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = Transaction.objects.filter(
+                pk__in=list(recent.values_list("pk", flat=True)[:50])
+            ).order_by("-occurred_at", "-id")
+
+    def clean_transaction(self) -> Transaction | None:
+        # The choices are the chosen customer's; a stale page may post another's.
+        row = self.cleaned_data.get("transaction")
+        customer = self.cleaned_data.get("customer")
+        if row is not None and customer is not None and row.customer_id != customer.pk:
+            raise forms.ValidationError("That transaction belongs to another customer.")
+        return row
+
+
+# --- The recovery steps ------------------------------------------------------------------------
+
+
+class _MessageForm(forms.Form):
+    channel = forms.ChoiceField(choices=MESSAGE_CHANNELS, label="Send by")
+
+
+class ApologyForm(_MessageForm):
+    body = forms.CharField(
+        label="Your apology",
+        widget=_textarea(7, spellcheck="true"),
+        error_messages={"required": "Write the apology first."},
+    )
+    override_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Why send it below the coach's threshold?",
+        widget=_textarea(2),
+        help_text="Recorded on the case with the apology.",
+    )
+
+
+class UpdateForm(_MessageForm):
+    body = forms.CharField(
+        label="Progress update",
+        widget=_textarea(4),
+        error_messages={"required": "Write the update first."},
+        help_text="What is happening now and when they will hear from you next.",
+    )
+
+
+DECISIONS = [("", "Not decided yet"), ("accept", "We accept it"), ("decline", "We decline it")]
+
+
+class ReviewForm(forms.Form):
+    what_went_wrong = forms.CharField(
+        label="What went wrong, in their view", widget=_textarea(3), required=False
+    )
+    impact = forms.CharField(label="What it cost them", widget=_textarea(2), required=False)
+    proposed_fix = forms.CharField(
+        label="What they propose as a fix", widget=_textarea(2), required=False
+    )
+    decision = forms.ChoiceField(
+        choices=DECISIONS,
+        required=False,
+        label="Their proposal",
+        widget=forms.RadioSelect,
+    )
+    proposal_response = forms.CharField(
+        label="What we told them about it", widget=_textarea(2), required=False
+    )
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        decision = data.get("decision") or ""
+        return {
+            "what_went_wrong": data["what_went_wrong"],
+            "impact": data["impact"],
+            "proposed_fix": data["proposed_fix"],
+            "proposal_response": data["proposal_response"],
+            "proposal_accepted": {"accept": True, "decline": False}.get(decision),
+        }
+
+    @classmethod
+    def initial_for(cls, case: Case) -> dict[str, Any]:
+        decision = {True: "accept", False: "decline"}.get(case.proposal_accepted, "")  # type: ignore[arg-type]
+        return {
+            "what_went_wrong": case.what_went_wrong,
+            "impact": case.impact,
+            "proposed_fix": case.proposed_fix,
+            "decision": decision,
+            "proposal_response": case.proposal_response,
+        }
+
+
+class FixForm(_MessageForm):
+    fix_summary = forms.CharField(
+        label="What fixed it",
+        widget=_textarea(2),
+        error_messages={"required": "Say what was done to fix it."},
+    )
+    message = forms.CharField(
+        required=False,
+        label="Tell the customer",
+        widget=_textarea(3),
+        help_text="Leave empty if you told them another way.",
+    )
+
+
+class FollowUpForm(_MessageForm):
+    body = forms.CharField(
+        label="Follow-up message",
+        widget=_textarea(4),
+        error_messages={"required": "Write the follow-up first."},
+        help_text="Ask whether they walked away happy and whether they will come back.",
+    )
+    early_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Follow up early, because…",
+        widget=_textarea(2),
+        help_text="Needed before the cool-off ends.",
+    )
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Don't know")]
+
+
+class OutcomeForm(forms.Form):
+    satisfied = forms.ChoiceField(
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        label="Did they walk away happy?",
+        error_messages={"required": "Say whether the customer is satisfied."},
+    )
+    will_return = forms.ChoiceField(
+        choices=YES_NO_UNKNOWN,
+        widget=forms.RadioSelect,
+        required=False,
+        label="Will they come back?",
+    )
+    comment = forms.CharField(required=False, label="What they said", widget=_textarea(2))
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "satisfied": data["satisfied"] == "yes",
+            "will_return": {"yes": True, "no": False}.get(data.get("will_return") or ""),
+            "comment": data["comment"],
+        }
+
+
+class DocumentForm(forms.Form):
+    root_cause = forms.CharField(
+        label="Root cause",
+        widget=_textarea(2),
+        error_messages={"required": "Say why it happened."},
+    )
+    what_was_done = forms.CharField(
+        label="What was done",
+        widget=_textarea(2),
+        error_messages={"required": "Say what was done for the customer."},
+    )
+    prevention_idea = forms.CharField(
+        label="How to stop it happening again",
+        widget=_textarea(2),
+        error_messages={"required": "Give one idea to prevent a repeat."},
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=1000, widget=_textarea(2))
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        label="Why reopen it?",
+        widget=_textarea(2),
+        error_messages={"required": "Say why the case is reopened."},
+    )
+
+
+class _NameChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
+class AssignForm(forms.Form):
+    assignee = _NameChoiceField(queryset=assignable_users(), required=False, empty_label="Nobody")
+
+
+class EmptyForm(forms.Form):
+    """For steps that take no input (close, resume): errors still need a home."""
+
+
+# --- The recovery policy ------------------------------------------------------------------------
+
+POLICY_FIELDS = [
+    "apologise_minutes",
+    "fix_minutes",
+    "update_minutes",
+    "cool_off_hours",
+    "follow_up_hours",
+    "document_hours",
+    "warn_percent",
+    "apology_threshold",
+]
+
+
+class PolicyForm(forms.ModelForm):
+    """One severity's targets; saved through policy_update, which checks the limits."""
+
+    class Meta:
+        model = RecoveryPolicy
+        fields = POLICY_FIELDS
+        labels = {
+            "apologise_minutes": "Apologise within",
+            "fix_minutes": "Fix or first update within",
+            "update_minutes": "Then update every",
+            "cool_off_hours": "Cool-off before the follow-up",
+            "follow_up_hours": "Follow up within",
+            "document_hours": "Document within",
+            "warn_percent": "Warn after",
+            "apology_threshold": "Apology coach threshold",
+        }
+        help_texts = {
+            "apologise_minutes": "minutes after the case opens",
+            "fix_minutes": "minutes after the apology",
+            "update_minutes": "minutes until fixed",
+            "cool_off_hours": "hours after the fix",
+            "follow_up_hours": "hours after the cool-off",
+            "document_hours": "hours after the fix",
+            "warn_percent": "percent of the time used",
+            "apology_threshold": "score out of 100",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("inputmode", "numeric")
+
+    def changes(self) -> dict[str, int]:
+        """Only the settings that differ from what is stored."""
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.fields}

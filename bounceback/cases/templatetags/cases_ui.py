@@ -1,0 +1,124 @@
+"""Template helpers for the case pages: countdowns and durations.
+
+The text rendered here is what a page shows before cases.js starts ticking
+(and all it shows without JavaScript); `duration` formats like the script does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from bounceback.cases.stepper import TIMER_LABELS
+
+register = template.Library()
+
+# Under this share of its time left, a countdown turns amber.
+WARN_SHARE = 0.25
+
+
+@register.filter
+def duration(seconds: Any) -> str:
+    """90061 -> "1d 1h"; 3720 -> "1h 02m"; 125 -> "2m 05s"; 42 -> "42s"."""
+    try:
+        total = abs(int(seconds))
+    except (TypeError, ValueError):
+        return ""
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _minutes_left(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    return duration(minutes * 60)
+
+
+@register.filter
+def timer_label(kind: str) -> str:
+    return TIMER_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+@register.simple_tag
+def countdown(
+    *,
+    due: datetime | None,
+    started: datetime | None = None,
+    seconds_left: int | None = None,
+    paused: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """A live countdown to `due`: cases.js ticks every `[data-due]` once a second.
+
+    A paused timer does not tick: it says how much time it keeps for later.
+    """
+    if paused:
+        left = _minutes_left(seconds_left or 0)
+        return format_html('<span class="countdown countdown--paused">paused, {} left</span>', left)
+    if due is None:
+        return ""
+    now = now or timezone.now()
+    left_s = int((due - now).total_seconds())
+    span = int((due - started).total_seconds()) if started else 0
+    if left_s < 0:
+        state, text = "over", f"overdue by {duration(left_s)}"
+    else:
+        state = "warn" if span > 0 and left_s < span * WARN_SHARE else "ok"
+        text = f"due in {duration(left_s)}"
+    return format_html(
+        '<time class="countdown countdown--{}" datetime="{}" title="Due {}" data-due="{}"{}>'
+        "{}</time>",
+        state,
+        due.isoformat(),
+        f"{timezone.localtime(due):%d %b, %H:%M}",
+        due.isoformat(),
+        format_html(' data-start="{}"', started.isoformat()) if started else "",
+        text,
+    )
+
+
+_FIELD_LABELS = {
+    "what_went_wrong": "What went wrong",
+    "impact": "Impact",
+    "proposed_fix": "They propose",
+    "proposal_accepted": "Their proposal",
+    "proposal_response": "We told them",
+    "root_cause": "Root cause",
+    "what_was_done": "What was done",
+    "prevention_idea": "Prevention",
+    "summary": "Summary",
+    "description": "Description",
+    "category": "Category",
+    "severity": "Severity",
+    "site": "Site",
+}
+
+
+@register.filter
+def changes(data: Any) -> list[tuple[str, str]]:
+    """What an event changed, as (label, new value), from its {"field": [before, after]} data."""
+    if not isinstance(data, dict):
+        return []
+    rows = []
+    for name, label in _FIELD_LABELS.items():
+        value = data.get(name)
+        if not (isinstance(value, list) and len(value) == 2):
+            continue
+        after = value[1]
+        if name == "proposal_accepted":
+            after = {True: "accepted", False: "declined"}.get(after, "not decided")
+        rows.append((label, "—" if after in (None, "") else str(after)))
+    return rows

@@ -1,0 +1,615 @@
+"""The case pages: the inbox, opening a case, the case page and its step forms, the policy.
+
+Each step form posts to its own view, which calls one service. A refused
+transition (Conflict) comes back as a banner on that step with the service's
+reason; a rejected value (ValidationFailed) as an error on its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from bounceback.cases import services
+from bounceback.cases.forms import (
+    ApologyForm,
+    AssignForm,
+    CaseOpenForm,
+    DocumentForm,
+    EmptyForm,
+    FixForm,
+    FollowUpForm,
+    InboxFilterForm,
+    OutcomeForm,
+    PolicyForm,
+    ReasonForm,
+    ReopenForm,
+    ReviewForm,
+    UpdateForm,
+    message_channel_for,
+)
+from bounceback.cases.models import Case, Severity
+from bounceback.cases.policy import policy_for
+from bounceback.cases.selectors import (
+    case_events,
+    case_timers,
+    cases_inbox,
+    cases_inbox_counts,
+    cases_next_timers,
+)
+from bounceback.cases.stepper import case_progress
+from bounceback.customers.models import Customer
+from bounceback.customers.selectors import customer_list
+from bounceback.errors import Conflict, ServiceError, ValidationFailed
+from bounceback.outbox.models import OutboundMessage
+from bounceback.outbox.services import outbox_retry_now
+from bounceback.web.forms import add_service_error
+from bounceback.web.htmx import is_htmx, vary_on_htmx
+
+INBOX_PAGE = 50
+CUSTOMER_RESULTS = 8
+
+VIEW = "cases.view_case"
+CHANGE = "cases.change_case"
+
+# Delivery states worth a person's attention, and who may act on them.
+RETRYABLE = {OutboundMessage.State.FAILED, OutboundMessage.State.RETRYING}
+RETRY_PERMISSION = "outbox.change_outboundmessage"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _case_url(case: Case, anchor: str = "") -> str:
+    url = reverse("cases:detail", args=[case.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _get_case(pk: int) -> Case:
+    return get_object_or_404(
+        Case.objects.select_related(
+            "customer", "site", "transaction", "assignee", "team", "created_by"
+        ).prefetch_related("customer__emails", "customer__phones"),
+        pk=pk,
+    )
+
+
+# --- The inbox ---------------------------------------------------------------------------
+
+
+def _filtered(rows: QuerySet[Case], filters: Mapping[str, Any]) -> QuerySet[Case]:
+    if filters["status"]:
+        rows = rows.filter(status=filters["status"])
+    if filters["severity"]:
+        rows = rows.filter(severity=filters["severity"])
+    if filters["site"] is not None:
+        rows = rows.filter(site=filters["site"])
+    if filters["assignee"] is not None:
+        rows = rows.filter(assignee=filters["assignee"])
+    return rows
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def case_inbox(request: HttpRequest) -> HttpResponse:
+    """Open cases, soonest-due first; htmx refreshes the list in place every minute."""
+    form = InboxFilterForm(request.GET or None)
+    filters = form.filters()
+    rows = _filtered(cases_inbox(user=request.user, scope=filters["scope"]), filters)
+    page = Paginator(rows, INBOX_PAGE).get_page(request.GET.get("page"))
+    cases = list(page.object_list)
+    now = timezone.now()
+    next_timers = cases_next_timers(case_ids=[c.pk for c in cases], now=now)
+    for case in cases:
+        case.next_timer = next_timers.get(case.pk)  # type: ignore[attr-defined]
+    counts = cases_inbox_counts(user=request.user, rows=_filtered(Case.objects.open(), filters))
+    filtered = any(filters[k] for k in ("status", "severity", "site", "assignee"))
+    context = {
+        "form": form,
+        "scope": filters["scope"],
+        "scopes": [(value, label, counts[value]) for value, label in InboxFilterForm.SCOPES],
+        "page_obj": page,
+        "cases": cases,
+        "filtered": filtered,
+        "now": now,
+    }
+    template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
+    return vary_on_htmx(render(request, template, context))
+
+
+# --- Opening a case --------------------------------------------------------------------------
+
+_OPEN_FIELDS: dict[str, str | None] = {"transaction_id": "transaction", "assignee_id": "assignee"}
+
+
+def _chosen_customer(request: HttpRequest) -> Customer | None:
+    raw = request.POST.get("customer") or request.GET.get("customer") or ""
+    if not raw.isdigit():
+        return None
+    return Customer.objects.prefetch_related("emails", "phones").filter(pk=int(raw)).first()
+
+
+@permission_required("cases.add_case", raise_exception=True)
+def case_new(request: HttpRequest) -> HttpResponse:
+    """Open a case: first find the customer, then say what went wrong.
+
+    `?customer=ID` (the link on the customer page) starts with the customer
+    chosen; `?q=` searches, and htmx asks for the results only.
+    """
+    customer = _chosen_customer(request)
+    query = request.GET.get("q", "").strip()[:200]
+    results: list[Customer] = []
+    more = False
+    if query and customer is None:
+        found = list(customer_list(query=query)[: CUSTOMER_RESULTS + 1])
+        results, more = found[:CUSTOMER_RESULTS], len(found) > CUSTOMER_RESULTS
+    search = {"query": query, "results": results, "more": more}
+    if request.method == "GET" and is_htmx(request) and "q" in request.GET:
+        return vary_on_htmx(render(request, "cases/_customer_results.html", search))
+
+    initial: dict[str, Any] = {"assignee": request.user.pk, "severity": Severity.NORMAL}
+    if customer is not None:
+        initial.update(customer=customer.pk, channel=customer.preferred_channel)
+    form = CaseOpenForm(
+        request.POST if request.method == "POST" else None, customer=customer, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.case_open(
+                customer=data["customer"],
+                summary=data["summary"],
+                description=data["description"],
+                channel=data["channel"],
+                category=data["category"],
+                severity=data["severity"],
+                site=data["site"],
+                related_transaction=data["transaction"],
+                assignee=data["assignee"],
+                actor=request.user,
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc, field_map=_OPEN_FIELDS)
+        else:
+            policy = policy_for(severity=case.severity)
+            messages.success(
+                request,
+                f"Case {case.reference} opened. Apologise within "
+                f"{policy.apologise_minutes} minutes.",
+            )
+            return redirect(_case_url(case))
+    return vary_on_htmx(
+        render(request, "cases/new.html", {"form": form, "customer": customer, **search})
+    )
+
+
+# --- The case page -----------------------------------------------------------------------------
+
+
+def _events(case: Case) -> list[Any]:
+    """The timeline, newest first like the customer page, with each message's delivery."""
+    rows = list(case_events(case=case).select_related("interaction__outbound_message").reverse())
+    for event in rows:
+        interaction = event.interaction
+        event.message = interaction  # type: ignore[attr-defined]
+        event.delivery = (  # type: ignore[attr-defined]
+            getattr(interaction, "outbound_message", None) if interaction else None
+        )
+    return rows
+
+
+def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.Form]:
+    channel = message_channel_for(case)
+    first_name = case.customer.name.split()[0] if case.customer.name.strip() else ""
+    fresh: dict[str, Callable[[], forms.Form]] = {
+        "apologise": lambda: ApologyForm(initial={"channel": channel}),
+        "review": lambda: ReviewForm(initial=ReviewForm.initial_for(case)),
+        "update": lambda: UpdateForm(initial={"channel": channel}),
+        "fix": lambda: FixForm(initial={"channel": channel}),
+        "follow_up": lambda: FollowUpForm(
+            initial={
+                "channel": channel,
+                "body": f"{first_name}, we wanted to check that everything is right now. "
+                "Did we put things right for you, and would you come back to us?",
+            }
+        ),
+        "outcome": lambda: OutcomeForm(),
+        "document": lambda: DocumentForm(
+            initial={
+                "root_cause": case.root_cause,
+                "what_was_done": case.what_was_done or case.fix_summary,
+                "prevention_idea": case.prevention_idea,
+            }
+        ),
+        "close": lambda: EmptyForm(),
+        "reopen": lambda: ReopenForm(),
+        "wait": lambda: ReasonForm(),
+        "resume": lambda: EmptyForm(),
+        "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
+        "retry": lambda: EmptyForm(),
+    }
+    return {key: bound.get(key) or make() for key, make in fresh.items()}
+
+
+# Which step each form belongs to; None for the actions outside the steps.
+_FORM_STEP: dict[str, str | None] = {
+    "update": "fix",
+    "outcome": "follow_up",
+    "reopen": "close",
+    "wait": None,
+    "resume": None,
+    "assign": None,
+    "retry": None,
+}
+
+
+def render_case_page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    bound: Mapping[str, forms.Form] | None = None,
+    coach: Any = None,
+) -> HttpResponse:
+    """The case page; a step view re-renders it with its bound form when refused."""
+    bound = bound or {}
+    now = timezone.now()
+    timers = case_timers(case=case, now=now)
+    progress = case_progress(case=case, timers=timers, now=now)
+    policy = policy_for(severity=case.severity)
+    events = _events(case)
+    undelivered = [e for e in events if e.delivery is not None and e.delivery.state in RETRYABLE]
+    latest: dict[str, Any] = {}
+    for event in events:
+        latest.setdefault(event.kind, event)
+    step_forms = _step_forms(case, bound)
+    # The step to show open: the one whose form came back refused, else what is next.
+    # Refusals that are not about one field (a Conflict) show as a banner on that
+    # step, or at the top of the page for the actions outside the steps.
+    failed = next(iter(bound), None)
+    refusal = list(bound[failed].non_field_errors()) if failed else []
+    refusal_step = _FORM_STEP.get(failed, failed) if failed else None
+    open_step = refusal_step or (progress.current.key if progress.current else None)
+    context = {
+        "case": case,
+        "customer": case.customer,
+        "progress": progress,
+        "steps": progress.steps,
+        "timers": timers,
+        "events": events,
+        "latest": latest,
+        "undelivered": undelivered,
+        "policy": policy,
+        "forms": step_forms,
+        "open_step": open_step,
+        "refusal": refusal,
+        "refusal_step": refusal_step,
+        "coach": coach,
+        "now": now,
+        "can_change": request.user.has_perm(CHANGE),
+        "can_retry": request.user.has_perm(RETRY_PERMISSION),
+    }
+    return render(request, "cases/detail.html", context)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_case_page(request, _get_case(pk))
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def case_coach(request: HttpRequest, pk: int) -> HttpResponse:
+    """Score the draft apology as the agent types (htmx); writes nothing."""
+    case = get_object_or_404(Case.objects.select_related("customer"), pk=pk)
+    text = request.POST.get("body", "")[:20_000]
+    result = services.case_coach(case=case, text=text) if text.strip() else None
+    policy = policy_for(severity=case.severity)
+    return vary_on_htmx(
+        render(request, "cases/_coach.html", {"coach": result, "policy": policy, "case": case})
+    )
+
+
+# --- Step actions ------------------------------------------------------------------------------
+
+Run = Callable[[Case, forms.Form], Any]
+
+
+def _act(
+    request: HttpRequest,
+    pk: int,
+    *,
+    key: str,
+    form_class: type[forms.Form],
+    run: Run,
+    done: str | Callable[[Case], str],
+    field_map: Mapping[str, str | None] | None = None,
+) -> HttpResponse:
+    """Validate the step's form, call its service, and come back to the case page."""
+    case = _get_case(pk)
+    form = form_class(request.POST)
+    coach = None
+    if form.is_valid():
+        try:
+            result = run(case, form)
+        except Conflict as exc:
+            form.add_error(None, _sentence(exc.message))
+        except ValidationFailed as exc:
+            if exc.code == "apology_below_threshold":
+                coach = services.case_coach(case=case, text=form.cleaned_data["body"])
+                form.add_error(
+                    "override_reason",
+                    f"The coach scores this apology {coach.score}, below the policy's "
+                    f"{coach.threshold}. Improve it using the suggestions, or say why it "
+                    "should go as it is.",
+                )
+            else:
+                add_service_error(form, exc, field_map=field_map)
+        except ServiceError as exc:
+            add_service_error(form, exc, field_map=field_map)
+        else:
+            updated = result if isinstance(result, Case) else case
+            messages.success(request, done(updated) if callable(done) else done)
+            return redirect(_case_url(updated))
+    if key == "apologise" and coach is None and form.data.get("body", "").strip():
+        coach = services.case_coach(case=case, text=form.data["body"])
+    return render_case_page(request, case, bound={key: form}, coach=coach)
+
+
+def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Step actions are POSTs by staff who may change cases."""
+    return require_POST(permission_required(CHANGE, raise_exception=True)(view))
+
+
+@_guarded
+def case_apologise(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        data = form.cleaned_data
+        return services.case_apologise(
+            case=case,
+            actor=request.user,
+            body=data["body"],
+            channel=data["channel"],
+            override_reason=data["override_reason"],
+        )
+
+    return _act(request, pk, key="apologise", form_class=ApologyForm, run=run, done="Apology sent.")
+
+
+@_guarded
+def case_review(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_review(
+            case=case,
+            actor=request.user,
+            **form.service_kwargs(),  # type: ignore[attr-defined]
+        )
+
+    return _act(request, pk, key="review", form_class=ReviewForm, run=run, done="Review saved.")
+
+
+@_guarded
+def case_send_update(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        data = form.cleaned_data
+        return services.case_send_update(
+            case=case, actor=request.user, body=data["body"], channel=data["channel"]
+        )
+
+    return _act(
+        request, pk, key="update", form_class=UpdateForm, run=run, done="Progress update sent."
+    )
+
+
+@_guarded
+def case_mark_fixed(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        data = form.cleaned_data
+        return services.case_mark_fixed(
+            case=case,
+            actor=request.user,
+            fix_summary=data["fix_summary"],
+            message=data["message"],
+            channel=data["channel"],
+        )
+
+    def done(case: Case) -> str:
+        ends = services.cool_off_ends(case)
+        when = f" after {timezone.localtime(ends):%d %b, %H:%M}" if ends else ""
+        return f"Marked fixed. Follow up{when}, once the customer has had time to cool off."
+
+    return _act(request, pk, key="fix", form_class=FixForm, run=run, done=done)
+
+
+@_guarded
+def case_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        data = form.cleaned_data
+        return services.case_follow_up(
+            case=case,
+            actor=request.user,
+            body=data["body"],
+            channel=data["channel"],
+            early_reason=data["early_reason"],
+        )
+
+    return _act(
+        request, pk, key="follow_up", form_class=FollowUpForm, run=run, done="Follow-up sent."
+    )
+
+
+@_guarded
+def case_record_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_record_follow_up(
+            case=case,
+            actor=request.user,
+            **form.service_kwargs(),  # type: ignore[attr-defined]
+        )
+
+    def done(case: Case) -> str:
+        if case.satisfied:
+            return "Answer recorded: the customer is satisfied."
+        return "Answer recorded: the customer is not satisfied, so the recovery is reopened."
+
+    return _act(request, pk, key="outcome", form_class=OutcomeForm, run=run, done=done)
+
+
+@_guarded
+def case_document(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_document(case=case, actor=request.user, **form.cleaned_data)
+
+    return _act(
+        request, pk, key="document", form_class=DocumentForm, run=run, done="Documentation saved."
+    )
+
+
+@_guarded
+def case_close(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_close(case=case, actor=request.user)
+
+    return _act(
+        request,
+        pk,
+        key="close",
+        form_class=EmptyForm,
+        run=run,
+        done=lambda case: f"Case {case.reference} closed.",
+    )
+
+
+@_guarded
+def case_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_reopen(case=case, actor=request.user, **form.cleaned_data)
+
+    return _act(request, pk, key="reopen", form_class=ReopenForm, run=run, done="Case reopened.")
+
+
+@_guarded
+def case_wait(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_wait_on_customer(case=case, actor=request.user, **form.cleaned_data)
+
+    return _act(
+        request,
+        pk,
+        key="wait",
+        form_class=ReasonForm,
+        run=run,
+        done="Waiting on the customer: every timer is paused.",
+    )
+
+
+@_guarded
+def case_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_resume(case=case, actor=request.user)
+
+    return _act(
+        request,
+        pk,
+        key="resume",
+        form_class=EmptyForm,
+        run=run,
+        done="Resumed: the timers continue with the time they had left.",
+    )
+
+
+@_guarded
+def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_assign(
+            case=case, actor=request.user, assignee=form.cleaned_data["assignee"]
+        )
+
+    def done(case: Case) -> str:
+        return f"Assigned to {case.assignee}." if case.assignee else "Nobody is assigned now."
+
+    return _act(
+        request,
+        pk,
+        key="assign",
+        form_class=AssignForm,
+        run=run,
+        done=done,
+        field_map={"assignee_id": "assignee"},
+    )
+
+
+@require_POST
+@permission_required(RETRY_PERMISSION, raise_exception=True)
+def case_retry_message(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """Leads and managers send a failed or waiting message again, now."""
+    case = _get_case(pk)
+    message = (
+        OutboundMessage.objects.filter(pk=message_pk, interaction__case=case)
+        .select_related("interaction")
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message on this case")
+    try:
+        outbox_retry_now(message=message)
+    except ServiceError as exc:
+        form = EmptyForm(request.POST)
+        form.is_valid()
+        form.add_error(None, _sentence(exc.message))
+        return render_case_page(request, case, bound={"retry": form})
+    messages.success(request, "The message is queued to be sent again now.")
+    return redirect(_case_url(case, f"event-{message.interaction_id}"))
+
+
+# --- The recovery policy --------------------------------------------------------------------------
+
+
+@permission_required("cases.change_recoverypolicy", raise_exception=True)
+def policy_edit(request: HttpRequest) -> HttpResponse:
+    """One form per severity; saving one calls policy_update for that severity."""
+    policies = {s: policy_for(severity=s) for s in Severity.values}
+    posted = request.POST.get("severity") if request.method == "POST" else None
+    if posted is not None and posted not in policies:
+        raise Http404("No such severity")
+    forms_by_severity: dict[str, PolicyForm] = {}
+    for severity, policy in policies.items():
+        data = request.POST if severity == posted else None
+        forms_by_severity[severity] = PolicyForm(data, instance=policy, prefix=severity)
+    if posted is not None:
+        form = forms_by_severity[posted]
+        if form.is_valid():
+            changes = form.changes()
+            try:
+                services.policy_update(severity=posted, actor=request.user, **changes)
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                label = Severity(posted).label.lower()
+                if changes:
+                    messages.success(
+                        request,
+                        f"Targets for {label} cases saved. They apply to timers started "
+                        "from now on.",
+                    )
+                else:
+                    messages.info(request, f"Nothing changed for {label} cases.")
+                return redirect(reverse("cases:policy") + f"#policy-{posted}")
+    rows = [(Severity(s).label, s, forms_by_severity[s], policies[s]) for s in Severity.values]
+    return render(request, "cases/policy.html", {"rows": rows, "posted": posted})
