@@ -74,6 +74,7 @@ def split(
     ours = _tree([p0, p1], root_pid) - server
     acc = {"server": 0, "bench": 0, "postgres": 0, "kernel": 0, "other": 0}
     top: dict[str, int] = {}
+    per_server: dict[int, int] = {}
     for pid, (ppid, ticks, uid, comm, start) in p1.items():
         prev = p0.get(pid)
         delta = ticks - (prev[1] if prev and prev[4] == start else 0)
@@ -90,11 +91,17 @@ def split(
         else:
             cls = "other"
         acc[cls] += delta
+        if cls == "server":
+            per_server[pid] = delta
         if cls == "other":
             top[comm] = top.get(comm, 0) + delta
     wall = max(1e-6, s1["t"] - s0["t"])
     out: dict[str, Any] = {f"{k}_cores": round(v / CLK / wall, 2) for k, v in acc.items()}
     out["server_cpu_s"] = round(acc["server"] / CLK, 2)
+    # master first, then workers: are all workers busy, or one?
+    out["server_cores_by_pid"] = {
+        str(pid): round(ticks / CLK / wall, 2) for pid, ticks in sorted(per_server.items())
+    }
     out["top_other"] = [
         f"{comm} {ticks / CLK / wall:.2f}"
         for comm, ticks in sorted(top.items(), key=lambda kv: -kv[1])[:3]

@@ -593,6 +593,14 @@ def contamination_notes(results: dict[str, Any], cfg: Config) -> list[str]:
     return notes
 
 
+def cores(phase: dict[str, Any]) -> str:
+    """Average cores the server used (and each of its busy processes), and PostgreSQL's."""
+    cpu = phase["cpu"]
+    per = [v for v in cpu.get("server_cores_by_pid", {}).values() if v >= 0.05]
+    split = f" ({'+'.join(f'{v:.2f}' for v in per)})" if len(per) > 1 else ""
+    return f"{cpu['server_cores']:.2f}{split} / {cpu['postgres_cores']:.2f}"
+
+
 def cpu_per_k(phase: dict[str, Any]) -> str:
     """Server CPU seconds spent per 1,000 rows stored in a phase."""
     if not phase.get("rows_ok"):
@@ -633,6 +641,7 @@ def report(results: dict[str, Any], cfg: Config) -> tuple[str, dict[str, Any]]:
     row("", "p50 / p99 ms", lambda d: pp(d["single"]["latency_ok"]))
     row("", "errors / requests", lambda d: f"{d['single']['errors']} / {d['single']['requests']}")
     row("", "server CPU s / 1k rows", lambda d: cpu_per_k(d["single"]))
+    row("", "cores busy: server / postgres", lambda d: cores(d["single"]))
     row(
         "   raw executemany, same rows, 1 commit",
         "rows/s",
@@ -670,6 +679,7 @@ def report(results: dict[str, Any], cfg: Config) -> tuple[str, dict[str, Any]]:
             lambda d, b=b: f"{d['bulk'][b]['api']['errors']} / {d['bulk'][b]['api']['requests']}",
         )
         row("", "server CPU s / 1k rows", lambda d, b=b: cpu_per_k(d["bulk"][b]["api"]))
+        row("", "cores busy: server / postgres", lambda d, b=b: cores(d["bulk"][b]["api"]))
         row(
             "   raw executemany, same rows, 1 commit",
             "rows/s",
