@@ -64,9 +64,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             )
         field = details[0]["field"] if details else None
         summary = f"{field}: {details[0]['message']}" if details else "invalid request"
-        return api.create_response(
-            request, _body("invalid", summary, field, details), status=422
-        )
+        return api.create_response(request, _body("invalid", summary, field, details), status=422)
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
