@@ -462,6 +462,27 @@ def resume(request: HttpRequest, case_id: int) -> Case:
     return _detail(case_id)
 
 
+class CustomerMessageIn(Schema):
+    body: str
+    channel: str | None = Field(None, description="Defaults to the case's channel")
+    subject: str = ""
+    occurred_at: datetime | None = None
+
+
+@_step("customer-messages", "Record what the customer said; a waiting case resumes")
+def customer_message(request: HttpRequest, case_id: int, payload: CustomerMessageIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_log_customer_message(
+        case=_case(case_id),
+        actor=acting_user(request),
+        body=payload.body,
+        channel=payload.channel,
+        subject=payload.subject,
+        occurred_at=payload.occurred_at,
+    )
+    return _detail(case_id)
+
+
 @router.post("/{case_id}/links", response={201: LinkOut, **ERRORS}, summary="Link two cases")
 def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink]:
     require_scope(request, "cases:write")

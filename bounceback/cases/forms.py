@@ -303,6 +303,16 @@ class DocumentForm(forms.Form):
     )
 
 
+class CustomerMessageForm(forms.Form):
+    channel = forms.ChoiceField(choices=Channel.choices, label="How they reached us")
+    body = forms.CharField(
+        label="What the customer said",
+        widget=_textarea(4),
+        error_messages={"required": "Write down what they said."},
+        help_text="A waiting case resumes its timers.",
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(required=False, max_length=1000, widget=_textarea(2))
 

@@ -780,6 +780,57 @@ def case_resume(*, case: Case, actor: Any) -> Case:
 
 
 @transaction.atomic
+def case_log_customer_message(
+    *,
+    case: Case,
+    actor: Any,
+    body: str,
+    channel: str | None = None,
+    subject: str = "",
+    occurred_at: datetime | None = None,
+) -> Case:
+    """Record what the customer said (a reply, a call); a waiting case resumes.
+
+    Channels call this for inbound replies; staff call it to log a phone call.
+    """
+    case = _lock(case)
+    if case.status == Case.Status.CLOSED:
+        raise _refuse("the case is closed; reopen it to add to it")
+    channel = channel or case.channel
+    interaction = interaction_log(
+        customer=case.customer,
+        case=case,
+        channel=channel,
+        direction=Interaction.Direction.INBOUND,
+        body=_text(body, "body"),
+        subject=subject,
+        occurred_at=occurred_at,
+        thread_ref=case.reference or "",
+        author=actor,
+        author_name=case.customer.name,
+    )
+    _event(
+        case,
+        kind="customer_message",
+        summary=f"{case.customer.name} wrote"
+        if channel not in SPOKEN
+        else f"{case.customer.name} said",
+        actor=actor,
+        interaction=interaction,
+        data={"channel": channel},
+    )
+    if case.status == Case.Status.WAITING:
+        now = timezone.now()
+        case.status = case.status_before_wait or Case.Status.NEW
+        case.status_before_wait = ""
+        case.save(update_fields=["status", "status_before_wait", "updated_at"])
+        for timer in _timers(case):
+            timer_resume(timer=timer, at=now)
+        _event(case, kind="resumed", summary="Customer answered: timers resumed", actor=actor)
+    return case
+
+
+@transaction.atomic
 def case_link(
     *, case: Case, other: Case, actor: Any, kind: str = CaseLink.Kind.RELATED
 ) -> CaseLink:

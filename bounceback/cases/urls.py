@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/<int:pk>/reopen/", views.case_reopen, name="reopen"),
     path("cases/<int:pk>/wait/", views.case_wait, name="wait"),
     path("cases/<int:pk>/resume/", views.case_resume, name="resume"),
+    path("cases/<int:pk>/customer-said/", views.case_customer_message, name="customer_message"),
     path("cases/<int:pk>/assign/", views.case_assign, name="assign"),
     path(
         "cases/<int:pk>/messages/<int:message_pk>/retry/",

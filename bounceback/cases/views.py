@@ -26,6 +26,7 @@ from bounceback.cases.forms import (
     ApologyForm,
     AssignForm,
     CaseOpenForm,
+    CustomerMessageForm,
     DocumentForm,
     EmptyForm,
     FixForm,
@@ -240,6 +241,7 @@ def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.
         "close": lambda: EmptyForm(),
         "reopen": lambda: ReopenForm(),
         "wait": lambda: ReasonForm(),
+        "customer_message": lambda: CustomerMessageForm(initial={"channel": case.channel}),
         "resume": lambda: EmptyForm(),
         "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
         "retry": lambda: EmptyForm(),
@@ -253,6 +255,7 @@ _FORM_STEP: dict[str, str | None] = {
     "outcome": "follow_up",
     "reopen": "close",
     "wait": None,
+    "customer_message": None,
     "resume": None,
     "assign": None,
     "retry": None,
@@ -516,6 +519,23 @@ def case_wait(request: HttpRequest, pk: int) -> HttpResponse:
         form_class=ReasonForm,
         run=run,
         done="Waiting on the customer: every timer is paused.",
+    )
+
+
+@_guarded
+def case_customer_message(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_log_customer_message(
+            case=case, actor=request.user, **form.cleaned_data
+        )
+
+    return _act(
+        request,
+        pk,
+        key="customer_message",
+        form_class=CustomerMessageForm,
+        run=run,
+        done="Recorded what the customer said.",
     )
 
 

@@ -221,3 +221,17 @@ def test_policy_changes_apply_to_new_timers_and_are_audited(agent, customer) -> 
     with pytest.raises(ValidationFailed) as refused:
         policy_update(severity="normal", actor=agent, warn_percent=150)
     assert refused.value.field == "warn_percent"
+
+
+def test_a_customer_reply_is_on_the_case_and_resumes_a_waiting_case(open_case, agent) -> None:
+    from bounceback.cases.services import case_log_customer_message
+
+    case = case_wait_on_customer(case=open_case, actor=agent, reason="Asked for the booking ref")
+
+    case = case_log_customer_message(case=case, actor=agent, body="It's BK-1042", channel="phone")
+
+    assert case.status == Case.Status.NEW
+    assert Timer.objects.for_subject("case", case.pk).get().state == Timer.State.RUNNING
+    reply = case.events.get(kind="customer_message")
+    assert reply.interaction.direction == "inbound"
+    assert reply.interaction.body == "It's BK-1042"

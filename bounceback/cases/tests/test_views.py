@@ -900,3 +900,36 @@ def test_the_case_event_kinds_shown_in_the_timeline_come_from_the_services(
     assert CaseEvent.objects.filter(case=open_case).count() == 3
     assert "Review updated" in html
     assert "declined" in html  # the review's changes are listed
+
+
+def test_logging_what_the_customer_said_resumes_a_waiting_case(agent_client, agent) -> None:
+    from bounceback.cases.services import case_open, case_wait_on_customer
+    from bounceback.testing.factories import CustomerFactory
+
+    case = case_open(customer=CustomerFactory(), summary="Lost parcel", actor=agent, assignee=agent)
+    case_wait_on_customer(case=case, actor=agent, reason="Asked for the address")
+
+    response = agent_client.post(
+        f"/cases/{case.pk}/customer-said/",
+        {"channel": "phone", "body": "It went to 12 Dock Lane"},
+        follow=True,
+    )
+
+    case.refresh_from_db()
+    assert case.status == "new"
+    assert "It went to 12 Dock Lane" in response.content.decode()
+    assert "chip--inbound" in response.content.decode()
+
+
+def test_an_empty_customer_message_is_refused_on_its_field(agent_client, agent) -> None:
+    from bounceback.cases.services import case_open
+    from bounceback.testing.factories import CustomerFactory
+
+    case = case_open(customer=CustomerFactory(), summary="Lost parcel", actor=agent)
+
+    response = agent_client.post(
+        f"/cases/{case.pk}/customer-said/", {"channel": "phone", "body": ""}
+    )
+
+    assert "Write down what they said." in response.content.decode()
+    assert not case.events.filter(kind="customer_message").exists()
