@@ -13,6 +13,7 @@ the end instead of reshuffling the first ones.
 
 from __future__ import annotations
 
+import calendar
 import random
 import re
 from collections.abc import Sequence
@@ -213,8 +214,11 @@ class _Builder:
         """A moment between low and high days ago, in waking hours at the business."""
         day = self.local_day(-rng.randint(int(low_days), int(high_days)))
         moment = self.at(day, rng.randint(8, 21), rng.choice((0, 10, 15, 20, 30, 40, 45, 50)))
+        # Drawn whether needed or not: a draw that depends on the hour the demo is
+        # loaded at would shift every later draw, and with them the ids.
+        recent = self.now - timedelta(hours=rng.randint(2, 30))
         if moment > self.now - timedelta(hours=2):
-            moment = self.now - timedelta(hours=rng.randint(2, 30))
+            moment = recent
         return moment
 
     # --- ids ------------------------------------------------------------------
@@ -381,6 +385,7 @@ class _Builder:
         technician: str | None = None,
     ) -> _Txn:
         service = rng.choice(biz.WORKSHOP_SERVICES)
+        drawn_technician = rng.choice(biz.TECHNICIANS)  # drawn either way, see past()
         return self.add(
             _Txn(
                 customer_key=key,
@@ -395,7 +400,7 @@ class _Builder:
                 status=self.status_for(when),
                 attributes={
                     "vehicle": vehicle,
-                    "technician": technician or rng.choice(biz.TECHNICIANS),
+                    "technician": technician or drawn_technician,
                     "bay": rng.randint(1, 6),
                 },
             )
@@ -432,8 +437,9 @@ class _Builder:
             due = self.at(self.local_day(rng.randint(1, 5)), rng.randint(9, 17))
         else:
             due = when + timedelta(days=rng.randint(2, 5))
+            recent = self.now - timedelta(hours=rng.randint(1, 12))  # drawn either way
             if due > self.now - timedelta(hours=1):
-                due = self.now - timedelta(hours=rng.randint(1, 12))
+                due = recent
         delivery = self.add(
             _Txn(
                 customer_key=key,
@@ -458,17 +464,20 @@ class _Builder:
 
     def subscription(self, rng: random.Random, key: str, plan: biz.Product, site: str) -> None:
         months = rng.randint(3, 17)
-        day = rng.randint(1, 28)
-        today = self.local_day(0)
+        # The latest charge went out 1 to 28 days ago, the earlier ones on the same
+        # day of the months before. Counting back from it (not from the calendar)
+        # gives every customer the same number of charges, and so the same ids,
+        # whatever day the demo is loaded on.
+        offset = rng.randint(1, 28)
+        latest = self.local_day(-offset)
         cancelled_after = months - 1 if rng.random() < 0.2 else None
         for back in range(months, -1, -1):
-            year, month = today.year, today.month - back
+            year, month = latest.year, latest.month - back
             while month <= 0:
                 month += 12
                 year -= 1
+            day = min(latest.day, calendar.monthrange(year, month)[1])
             when = self.at(date(year, month, day), 6)
-            if when > self.now - timedelta(hours=1):
-                continue
             if cancelled_after is not None and months - back > cancelled_after:
                 break
             self.add(
