@@ -295,22 +295,29 @@ def customers_refresh_lifetime_value(*, customer_ids: Sequence[int]) -> None:
     """Recompute lifetime value for these customers from their transactions.
 
     Call inside the transaction that changed their transactions, after the change.
+    One UPDATE per 500 customers with a correlated SUM, so the database does the
+    sums and no model objects or per-customer CASE WHEN (bulk_update) are built.
     """
+    from django.db.models import DecimalField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
     from bounceback.transactions.models import Transaction
 
     currency = settings.BOUNCEBACK_CURRENCY
+    money = DecimalField(max_digits=14, decimal_places=2)
+    total = (
+        Transaction.objects.filter(customer_id=OuterRef("pk"), currency=currency)
+        .counts_towards_value()
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        totals = dict(
-            Transaction.objects.filter(customer_id__in=chunk, currency=currency)
-            .counts_towards_value()
-            .values_list("customer_id")
-            .annotate(total=Sum("amount"))
-            .values_list("customer_id", "total")
+        Customer.objects.filter(pk__in=ids[start : start + 500]).update(
+            lifetime_value=Coalesce(
+                Subquery(total, output_field=money), Value(Decimal("0")), output_field=money
+            ),
+            lifetime_value_currency=currency,
         )
-        customers = list(Customer.objects.filter(pk__in=chunk).only("pk", "lifetime_value"))
-        for customer in customers:
-            customer.lifetime_value = totals.get(customer.pk) or Decimal("0")
-            customer.lifetime_value_currency = currency
-        Customer.objects.bulk_update(customers, ["lifetime_value", "lifetime_value_currency"])

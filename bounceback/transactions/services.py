@@ -4,11 +4,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -47,6 +47,15 @@ FIELDS = (
 # Choice lists are rebuilt on every access of `.values`; parse against fixed copies.
 _KINDS = tuple(Transaction.Kind.values)
 _STATUSES = tuple(Transaction.Status.values)
+_FIELD_SET = frozenset(FIELDS)
+
+
+@lru_cache(maxsize=4096)
+def _site_code(code: str) -> str:
+    """Site codes repeat across a batch; slugify each distinct one once."""
+    return site_code_normalise(code=code)
+
+
 _WRITTEN = [
     "customer",
     "kind",
@@ -116,7 +125,7 @@ class UpsertResult:
 def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -> TransactionInput:
     if not isinstance(data, Mapping):
         raise ValidationFailed("each transaction must be a JSON object")
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(data.keys() - _FIELD_SET)
     if unknown:
         raise ValidationFailed(f"unknown field {unknown[0]!r}", field=unknown[0])
     ref = CustomerRef()
@@ -163,7 +172,7 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
         scheduled_for=datetime_field(
             data.get("scheduled_for"), field="scheduled_for", required=False
         ),
-        site_code=site_code_normalise(code=site) if site else None,
+        site_code=_site_code(site) if site else None,
         product=text_field(data.get("product"), field="product", max_length=200),
         status=choice_field(
             data.get("status"),
@@ -192,17 +201,20 @@ def _resolve_customers(inputs: Sequence[TransactionInput]) -> dict[int, int | No
             .filter(lower__in=emails)
             .values_list("lower", "customer_id")
         )
+    # One `external_id IN (...)` per source: an OR of (source AND id) pairs costs
+    # Django a WHERE node per pair to build.
     by_external: dict[tuple[str | None, str | None], int] = {}
-    if externals:
-        match = Q()
-        for source, ext in externals:
-            match |= Q(source=source, external_id=ext)
-        by_external = {
-            (s, e): cid
-            for s, e, cid in CustomerExternalId.objects.filter(match).values_list(
-                "source", "external_id", "customer_id"
+    per_source: dict[str | None, list[str | None]] = {}
+    for source, ext in externals:
+        per_source.setdefault(source, []).append(ext)
+    for source, exts in per_source.items():
+        for start in range(0, len(exts), 2000):
+            by_external.update(
+                ((s, e), cid)
+                for s, e, cid in CustomerExternalId.objects.filter(
+                    source=source, external_id__in=exts[start : start + 2000]
+                ).values_list("source", "external_id", "customer_id")
             )
-        }
     resolved: dict[int, int | None] = {}
     for pos, item in enumerate(inputs):
         ref = item.customer
