@@ -1,10 +1,11 @@
 """The demo business's data, planned in memory from a seed.
 
-`demo_plan` decides every customer, transaction and interaction without
-touching the database, so it is cheap to test and the same seed always gives
-the same people, email addresses and transaction ids. Only dates move: they
-are offsets from `now`, so a demo loaded today has bookings tonight and
-history behind it, whenever it is loaded.
+`demo_plan` decides every customer, transaction, interaction and case (see
+case_plan.py) without touching the database, so it is cheap to test and the
+same seed always gives the same people, email addresses, transaction ids and
+cases, at any hour and on any day. Only dates move: they are offsets from
+`now`, so a demo loaded today has bookings tonight and history behind it,
+whenever it is loaded.
 
 Each customer draws from a random stream of its own (seeded by the demo seed
 and the customer's position), so asking for more customers adds people at
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 from bounceback.customers.models import Channel
 from bounceback.demo import business as biz
 from bounceback.demo import names, scripts
+from bounceback.demo.case_plan import INCIDENT_CASES, CasePlan, plan_cases
 from bounceback.interactions.models import Interaction
 from bounceback.transactions.models import Transaction
 
@@ -121,6 +123,9 @@ class _Txn:
     product: str
     status: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Age in days that ignores month lengths, for charges dated by the calendar:
+    # what the case planner compares, so its choices do not move with the date.
+    nominal_age: int | None = None
 
     def as_item(self) -> dict[str, Any]:
         """The mapping transactions_upsert takes, as a booking system would send it."""
@@ -152,6 +157,7 @@ class DemoPlan:
     tonight_bookings: int
     sick_technician_appointments: int
     flood_route_deliveries: int
+    cases: list[CasePlan] = field(default_factory=list)
 
 
 def tonight_start(*, now: datetime, time_zone: str = biz.TIME_ZONE) -> datetime:
@@ -201,6 +207,9 @@ class _Builder:
         self.full_names: set[str] = set()
         self.threads = 0
         self.studios = 0
+        # Complaints from the past breakdowns that became cases, by breakdown:
+        # (customer, the transaction it hit, when they complained).
+        self.incidents: dict[str, list[tuple[CustomerPlan, _Txn, datetime]]] = {}
 
     # --- time helpers ---------------------------------------------------------
 
@@ -493,6 +502,7 @@ class _Builder:
                     product=plan.name,
                     status=Status.COMPLETED,
                     attributes={"period": f"{year}-{month:02d}"},
+                    nominal_age=offset + 30 * back,
                 )
             )
 
@@ -681,15 +691,14 @@ class _Builder:
             booking = self.ticket_booking(rng, plan.key, site=biz.VENUE, event=event, when=show)
             booking.status = Status.COMPLETED
             booking.attributes["incident"] = "power cut"
-            if rng.random() < 0.7:
+            complains = rng.random() < 0.7
+            at = show + timedelta(hours=rng.randint(2, 20))
+            if self.incident("power-cut", plan, booking, at):
+                continue
+            if complains:
                 subject, body = scripts.PAST_POWER_CUT
                 self.thread(
-                    rng,
-                    plan,
-                    booking,
-                    subject.format(event=event),
-                    body.format(event=event),
-                    at=show + timedelta(hours=rng.randint(2, 20)),
+                    rng, plan, booking, subject.format(event=event), body.format(event=event), at=at
                 )
         # A flood on the Lower Valley road, about two months ago.
         flood_day = self.local_day(-58)
@@ -703,7 +712,11 @@ class _Builder:
             )
             delivery.scheduled_for = self.at(flood_day + timedelta(days=3), 14)
             delivery.attributes["incident"] = "flood"
-            if rng.random() < 0.6:
+            complains = rng.random() < 0.6
+            at = self.at(flood_day + timedelta(days=2), rng.randint(9, 18))
+            if self.incident("flood", plan, delivery, at):
+                continue
+            if complains:
                 subject, body = scripts.PAST_FLOOD
                 self.thread(
                     rng,
@@ -711,7 +724,7 @@ class _Builder:
                     delivery,
                     subject.format(order=order.external_id),
                     body.format(order=order.external_id),
-                    at=self.at(flood_day + timedelta(days=2), rng.randint(9, 18)),
+                    at=at,
                 )
         # A technician's sick day at the body shop, about three weeks ago.
         sick_day = self.local_day(-24)
@@ -726,7 +739,11 @@ class _Builder:
                 technician=biz.SICK_TECHNICIAN,
             )
             job.attributes["incident"] = "technician off sick"
-            if rng.random() < 0.7:
+            complains = rng.random() < 0.7
+            at = self.at(sick_day, 16, rng.randint(0, 59))
+            if self.incident("sick-day", plan, job, at):
+                continue
+            if complains:
                 subject, body = scripts.PAST_SICK_DAY
                 self.thread(
                     rng,
@@ -734,8 +751,20 @@ class _Builder:
                     job,
                     subject.format(vehicle=vehicle),
                     body.format(vehicle=vehicle),
-                    at=self.at(sick_day, 16, rng.randint(0, 59)),
+                    at=at,
                 )
+
+    def incident(self, name: str, plan: CustomerPlan, txn: _Txn, at: datetime) -> bool:
+        """The first few customers a breakdown hit complained, and each got a case.
+
+        Returns False once the breakdown has its cases; whether the others
+        wrote in is left to chance.
+        """
+        taken = self.incidents.setdefault(name, [])
+        if len(taken) >= INCIDENT_CASES[name]:
+            return False
+        taken.append((plan, txn, at))
+        return True
 
     # --- interactions -----------------------------------------------------------
 
@@ -995,6 +1024,7 @@ def demo_plan(
         for plan in builder.customers
     ]
     builder.interactions.sort(key=lambda i: i.occurred_at)
+    cases = plan_cases(builder, seed=seed, chronic=chronic)
     return DemoPlan(
         seed=seed,
         now=builder.now,
@@ -1005,4 +1035,5 @@ def demo_plan(
         tonight_bookings=tonight,
         sick_technician_appointments=sams,
         flood_route_deliveries=flooded,
+        cases=cases,
     )

@@ -2,15 +2,15 @@
 
 Everything goes through the same services real data goes through (site,
 team, user and customer creation, the bulk transaction upsert, interaction
-logging), so the demo obeys every rule the product enforces and shows what
-an integration would produce.
+logging, and every step of the case recovery sequence), so the demo obeys
+every rule the product enforces and shows what an integration would produce.
 """
 
 from __future__ import annotations
 
 import time as clock
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
@@ -21,8 +21,10 @@ from bounceback.accounts.services import team_create, user_create, user_set_team
 from bounceback.customers.models import Customer, CustomerExternalId
 from bounceback.customers.services import ExternalIdentity, customer_create
 from bounceback.demo import business as biz
+from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
 from bounceback.errors import Conflict, ValidationFailed
+from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
 from bounceback.sites.models import Site
 from bounceback.sites.services import site_create
@@ -60,6 +62,8 @@ class DemoSummary:
     sick_technician_appointments: int
     flood_route_deliveries: int
     seconds: float
+    cases: CaseTally = field(default_factory=CaseTally)
+    case_scenarios: dict[str, int] = field(default_factory=dict)
 
 
 def demo_logins() -> list[DemoLogin]:
@@ -218,7 +222,10 @@ def demo_load(
         _load_staff()
         by_key = _load_customers(plan)
         stored = _load_transactions(plan)
-        logged = _load_interactions(plan, by_key)
+        _load_interactions(plan, by_key)
+        cases = load_cases(plan.cases, by_key)
+        # The timeline: the history's conversations and every message on the cases.
+        logged = Interaction.objects.count()
     tags = Counter(tag for c in plan.customers for tag in c.tags)
     return DemoSummary(
         seed=seed,
@@ -239,6 +246,8 @@ def demo_load(
         sick_technician_appointments=plan.sick_technician_appointments,
         flood_route_deliveries=plan.flood_route_deliveries,
         seconds=clock.monotonic() - began,
+        cases=cases,
+        case_scenarios=dict(Counter(c.scenario for c in plan.cases)),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -15,11 +16,15 @@ from django.utils import timezone
 
 from bounceback.accounts.models import Team, User
 from bounceback.accounts.roles import Role
+from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerEmail, CustomerExternalId
 from bounceback.demo import business as biz
 from bounceback.demo.services import demo_load
 from bounceback.interactions.models import Interaction
+from bounceback.notifications.models import Notification
+from bounceback.outbox.models import OutboundMessage
 from bounceback.sites.models import Site
+from bounceback.timers.models import Timer
 from bounceback.transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +43,10 @@ def printed_logins(output: str) -> list[tuple[str, str, str]]:
 
 
 def wipe() -> None:
+    Case.objects.all().delete()
+    Timer.objects.all().delete()
+    Notification.objects.all().delete()
+    OutboundMessage.objects.all().delete()
     Interaction.objects.all().delete()
     Transaction.objects.all().delete()
     Customer.objects.all().delete()
@@ -70,6 +79,12 @@ def test_demo_loads_a_multi_site_business_of_useful_size() -> None:
     assert Transaction.objects.filter(occurred_at__lt=now - timedelta(days=450)).exists()
     assert Transaction.objects.filter(scheduled_for__gt=now).count() >= 80
     assert "Loaded Harbourside Events & Services" in output
+    # ...and the summary counts the cases in each status
+    counts = Counter(Case.objects.values_list("status", flat=True))
+    line = next(x for x in output.splitlines() if x.strip().startswith("cases"))
+    assert f"{sum(counts.values())}" in line
+    for value, label in Case.Status.choices:
+        assert f"{counts[value]} {label.lower()}" in line, label
 
 
 def test_the_demo_customers_are_the_ones_the_articles_describe() -> None:
@@ -163,11 +178,20 @@ def test_tonight_means_this_evening_at_the_venue() -> None:
 
 
 def test_the_same_seed_gives_the_same_people_and_ids_on_any_day() -> None:
-    def snapshot() -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    def snapshot() -> tuple[list[tuple[str, str]], list[str], list[str], list[tuple]]:
         people = sorted(CustomerEmail.objects.values_list("customer__name", "address"))
         ids = sorted(CustomerExternalId.objects.values_list("external_id", flat=True))
         txns = sorted(Transaction.objects.values_list("external_id", flat=True))
-        return people, ids, txns
+        # Cases in the order they were opened. Their references number on from
+        # the database's last case, so compare them counted from the first.
+        rows = list(
+            Case.objects.order_by("pk").values_list(
+                "reference", "summary", "customer__name", "status", "severity"
+            )
+        )
+        first = int(rows[0][0].removeprefix("BB-")) if rows else 0
+        cases = [(int(ref.removeprefix("BB-")) - first, *rest) for ref, *rest in rows]
+        return people, ids, txns, cases
 
     # Given the demo loaded with seed 11
     run_demo("--seed", "11", "--customers", "50")
@@ -177,9 +201,11 @@ def test_the_same_seed_gives_the_same_people_and_ids_on_any_day() -> None:
     # When it is loaded again with the same seed, as it would have been a month ago
     demo_load(seed=11, customers=50, now=timezone.now() - timedelta(days=31))
 
-    # Then the same customers, emails and transaction ids come back
+    # Then the same customers, emails, transaction ids and cases come back
     assert snapshot() == first
     assert len(first[2]) >= 400
+    assert len(first[3]) >= 40
+    assert [n for n, *_ in first[3]] == list(range(len(first[3])))
 
     # ...while another seed gives other people
     wipe()

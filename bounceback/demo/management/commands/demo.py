@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bounceback.cases.models import Case
 from bounceback.customers.models import Customer
 from bounceback.demo import business as biz
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED
@@ -23,8 +24,9 @@ from bounceback.errors import ServiceError
 class Command(BaseCommand):
     help = (
         f"Load the demo business ({biz.BUSINESS_NAME}) into an empty database: sites, staff "
-        "for every role, customers, 18 months of transactions and interactions, and bookings "
-        "tonight at the venue. Dates follow today; everything else follows the seed."
+        "for every role, customers, 18 months of transactions and interactions, cases in every "
+        "step of the recovery sequence (some breached, some waiting on the customer), and "
+        "bookings tonight at the venue. Dates follow today; everything else follows the seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -84,6 +86,18 @@ class Command(BaseCommand):
         out(f"  transactions  {s.transactions:>6}  {s.scheduled_ahead} scheduled ahead")
         out(f"  interactions  {s.interactions:>6}")
         out(f"  staff         {s.staff:>6}  in {s.teams} teams")
+        cases = s.cases
+        by_status = ", ".join(
+            f"{cases.by_status[value]} {label.lower()}"
+            for value, label in Case.Status.choices
+            if cases.by_status.get(value)
+        )
+        out(f"  cases         {cases.total:>6}  {by_status}")
+        out(
+            f"                        {cases.breached} breached a target ({cases.escalated} "
+            f"escalated), {cases.links} links, {cases.overridden} "
+            f"apolog{'y' if cases.overridden == 1 else 'ies'} sent over the coach's objection"
+        )
         out("Scenarios ready to play:")
         out(
             f"  - Tonight at {biz.VENUE.name} ({biz.VENUE.code}): {biz.TONIGHT_EVENT}, "
@@ -99,6 +113,19 @@ class Command(BaseCommand):
             f"  - {s.flood_route_deliveries} deliveries from {biz.DEPOT.name} "
             f"({biz.DEPOT.code}) on the {biz.FLOOD_ROUTE} route in the coming days, ready for "
             "'a flood delays shipments'."
+        )
+        scenarios = s.case_scenarios
+        out(
+            f"  - Cases from the past breakdowns, linked to each other: the power cut at "
+            f"{biz.VENUE.name} ({scenarios.get('power-cut', 0)}), the flood on the "
+            f"{biz.FLOOD_ROUTE} road ({scenarios.get('flood', 0)}), {biz.SICK_TECHNICIAN}'s sick "
+            f"day ({scenarios.get('sick-day', 0)}); chronic complainers "
+            f"({scenarios.get('chronic', 0)} cases) and vip customers "
+            f"({scenarios.get('vip', 0)}, high severity)."
+        )
+        out(
+            f"  - {cases.agent_open} open cases for 'agent' to work, timers counting down; "
+            "the lead and manager see the breaches and escalations."
         )
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
