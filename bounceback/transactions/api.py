@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
@@ -105,8 +106,12 @@ class TransactionFilters(Schema):
 
 
 class BulkIn(Schema):
-    items: list[dict[str, Any]] = Field(
-        ..., description="Up to 10,000 transactions, each shaped like the single create body"
+    # Items are checked one by one by the service, so one bad item is reported
+    # without refusing the rest; the schema only documents their shape.
+    items: list[Any] = Field(
+        ...,
+        description="Up to 10,000 transactions, each shaped like the single create body",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/TransactionIn"}},
     )
 
 
@@ -153,7 +158,7 @@ def create_transaction(request: HttpRequest, payload: TransactionIn) -> Status[T
     response={200: BulkOut, **ERRORS},
     summary="Create or update up to 10,000 transactions; bad items reported, good ones stored",
 )
-def bulk_upsert(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
+def bulk_upsert(request: HttpRequest, payload: BulkIn) -> HttpResponse:
     require_scope(request, "transactions:write")
     limit = settings.BULK_UPSERT_LIMIT
     if len(payload.items) > limit:
@@ -163,15 +168,11 @@ def bulk_upsert(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     if not payload.items:
         raise ValidationFailed("items is empty", field="items")
     result = transactions_upsert(items=payload.items)
-    created = {id(row) for row in result.created}
-    updated = {id(row) for row in result.updated}
-    stored = []
-    for index, row in sorted(result.stored.items()):
-        outcome = (
-            "created" if id(row) in created else "updated" if id(row) in updated else "unchanged"
-        )
-        stored.append({"index": index, "id": row.pk, "result": outcome})
-    return {
+    stored = [
+        {"index": index, "id": item.id, "result": item.outcome}
+        for index, item in sorted(result.stored.items())
+    ]
+    body = {
         "created": len(result.created),
         "updated": len(result.updated),
         "unchanged": len(result.unchanged),
@@ -179,6 +180,9 @@ def bulk_upsert(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
         "stored": stored,
         "errors": [e.as_dict() for e in result.errors],
     }
+    # Written directly: validating 10,000 `stored` entries against BulkOut cost
+    # a fifth of the call, and this body is built to that schema right here.
+    return HttpResponse(json.dumps(body), content_type="application/json")
 
 
 @router.get(

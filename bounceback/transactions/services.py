@@ -24,6 +24,7 @@ from bounceback.inputs import (
     text_field,
 )
 from bounceback.sites.services import site_code_normalise, sites_ensure
+from bounceback.transactions import bulk_writes
 from bounceback.transactions.models import Transaction
 
 # Fields a caller may send for one transaction.
@@ -112,14 +113,32 @@ class ItemError:
         }
 
 
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    outcome: str  # "created", "updated" or "unchanged"
+
+
 @dataclass
 class UpsertResult:
-    created: list[Transaction] = field(default_factory=list)
-    updated: list[Transaction] = field(default_factory=list)
-    unchanged: list[Transaction] = field(default_factory=list)
+    # For each input index that was stored: the row's id and what happened to it.
+    stored: dict[int, StoredItem] = field(default_factory=dict)
     errors: list[ItemError] = field(default_factory=list)
-    # For each input index that was stored: the stored row.
-    stored: dict[int, Transaction] = field(default_factory=dict)
+
+    def _ids(self, outcome: str) -> list[int]:
+        return [item.id for item in self.stored.values() if item.outcome == outcome]
+
+    @property
+    def created(self) -> list[int]:
+        return self._ids("created")
+
+    @property
+    def updated(self) -> list[int]:
+        return self._ids("updated")
+
+    @property
+    def unchanged(self) -> list[int]:
+        return self._ids("unchanged")
 
 
 def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -> TransactionInput:
@@ -235,71 +254,115 @@ def _describe_ref(ref: CustomerRef) -> tuple[str, str]:
     return (f"no customer with {ref.source} id {ref.external_id}", "customer_external_id")
 
 
-def _existing(inputs: Sequence[TransactionInput]) -> dict[tuple[str, str], Transaction]:
+# The stored values an upsert compares against, in bulk_writes.UPDATED order
+# (without updated_at).
+_COMPARED = bulk_writes.UPDATED[:-1]
+
+
+def _existing(inputs: Sequence[TransactionInput]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Stored rows for the inputs' external ids: (source, external_id) -> (id, *compared).
+
+    Which ids exist is asked in plain SQL (cheap for 10,000 new rows); only rows
+    that do exist are read through the ORM, for their values to compare.
+    """
     by_source: dict[str, set[str]] = {}
     for item in inputs:
         if item.external_id:
             by_source.setdefault(item.source, set()).add(item.external_id)
-    found: dict[tuple[str, str], Transaction] = {}
+    ids: dict[int, tuple[str, str]] = {}
     for source, external_ids in by_source.items():
-        ext_list = sorted(external_ids)
-        for start in range(0, len(ext_list), 2000):
-            rows = Transaction.objects.filter(
-                source=source, external_id__in=ext_list[start : start + 2000]
-            )
-            for row in rows:
-                found[(source, row.external_id or "")] = row
+        stored = bulk_writes.ids_by_external_id(source=source, external_ids=sorted(external_ids))
+        ids.update({row_id: (source, external_id) for external_id, row_id in stored.items()})
+    found: dict[tuple[str, str], tuple[Any, ...]] = {}
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), 2000):
+        rows = (
+            Transaction.objects.filter(pk__in=id_list[start : start + 2000])
+            .order_by()
+            .values_list("id", *_COMPARED)
+        )
+        for row in rows:
+            found[ids[row[0]]] = tuple(row)
     return found
 
 
-def _store(
-    valid: Sequence[tuple[int, TransactionInput, int]],
-) -> tuple[
-    list[tuple[int, Transaction]], list[tuple[int, Transaction]], list[tuple[int, Transaction]]
-]:
-    now = timezone.now()
-    to_create: list[tuple[int, Transaction]] = []
-    to_update: list[tuple[int, Transaction]] = []
-    unchanged: list[tuple[int, Transaction]] = []
+def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, StoredItem]:
+    """Write the valid items in one database transaction; returns what each index became."""
+    adapt = bulk_writes.Adapters()
+    stamp = adapt.datetime(timezone.now())
+    outcomes: dict[int, StoredItem] = {}
     with db_transaction.atomic():
         sites = sites_ensure(codes={i.site_code for _, i, _ in valid if i.site_code})
         existing = _existing([i for _, i, _ in valid])
+        inserts: list[tuple[Any, ...]] = []
+        insert_indexes: list[int] = []
+        updates: list[tuple[Any, ...]] = []
         touched_customers: set[int] = set()
         for index, item, customer_id in valid:
-            values = {
-                "customer_id": customer_id,
-                "kind": item.kind,
-                "amount": item.amount,
-                "currency": item.currency,
-                "occurred_at": item.occurred_at,
-                "scheduled_for": item.scheduled_for,
-                "site_id": sites[item.site_code].pk if item.site_code else None,
-                "product": item.product,
-                "status": item.status,
-                "attributes": item.attributes,
-            }
-            row = existing.get((item.source, item.external_id)) if item.external_id else None
-            if row is None:
-                row = Transaction(source=item.source, external_id=item.external_id, **values)
-                row.created_at = row.updated_at = now
-                to_create.append((index, row))
+            site_id = sites[item.site_code].pk if item.site_code else None
+            values = (
+                customer_id,
+                item.kind,
+                item.amount,
+                item.currency,
+                item.occurred_at,
+                item.scheduled_for,
+                site_id,
+                item.product,
+                item.status,
+                item.attributes,
+            )
+            stored = existing.get((item.source, item.external_id)) if item.external_id else None
+            if stored is None:
+                inserts.append(
+                    (
+                        customer_id,
+                        item.kind,
+                        item.source,
+                        item.external_id,
+                        adapt.amount(item.amount),
+                        item.currency,
+                        adapt.datetime(item.occurred_at),
+                        adapt.datetime(item.scheduled_for),
+                        site_id,
+                        item.product,
+                        item.status,
+                        adapt.json(item.attributes),
+                        stamp,
+                        stamp,
+                    )
+                )
+                insert_indexes.append(index)
                 touched_customers.add(customer_id)
                 continue
-            if all(getattr(row, name) == value for name, value in values.items()):
-                unchanged.append((index, row))
+            row_id, *before = stored
+            if tuple(before) == values:
+                outcomes[index] = StoredItem(row_id, "unchanged")
                 continue
-            touched_customers.update({row.customer_id, customer_id})
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.updated_at = now
-            to_update.append((index, row))
-        Transaction.objects.bulk_create([row for _, row in to_create], batch_size=1000)
-        if to_update:
-            Transaction.objects.bulk_update(
-                [row for _, row in to_update], [*_WRITTEN, "updated_at"], batch_size=500
+            touched_customers.update({before[0], customer_id})
+            updates.append(
+                (
+                    customer_id,
+                    item.kind,
+                    adapt.amount(item.amount),
+                    item.currency,
+                    adapt.datetime(item.occurred_at),
+                    adapt.datetime(item.scheduled_for),
+                    site_id,
+                    item.product,
+                    item.status,
+                    adapt.json(item.attributes),
+                    stamp,
+                    row_id,
+                )
             )
+            outcomes[index] = StoredItem(row_id, "updated")
+        new_ids = bulk_writes.insert_rows(inserts)
+        for index, new_id in zip(insert_indexes, new_ids, strict=True):
+            outcomes[index] = StoredItem(new_id, "created")
+        bulk_writes.update_rows(updates)
         customers_refresh_lifetime_value(customer_ids=sorted(touched_customers))
-    return to_create, to_update, unchanged
+    return outcomes
 
 
 def transactions_upsert(
@@ -354,20 +417,11 @@ def transactions_upsert(
     # finds the row and updates it.
     for attempt in range(3):
         try:
-            to_create, to_update, unchanged = _store(valid)
+            result.stored = _store(valid)
             break
         except IntegrityError:
             if attempt == 2:
                 raise
-    for index, row in unchanged:
-        result.unchanged.append(row)
-        result.stored[index] = row
-    for index, row in to_create:
-        result.created.append(row)
-        result.stored[index] = row
-    for index, row in to_update:
-        result.updated.append(row)
-        result.stored[index] = row
     result.errors.sort(key=lambda e: e.index)
     return result
 
@@ -382,7 +436,8 @@ def transaction_upsert(
         if error.code == "unknown_customer":
             raise NotFound(error.message, field=error.field, code=error.code)
         raise ValidationFailed(error.message, field=error.field, code=error.code)
-    return result.stored[0], bool(result.created)
+    stored = result.stored[0]
+    return Transaction.objects.get(pk=stored.id), stored.outcome == "created"
 
 
 def transaction_update(*, transaction: Transaction, changes: Mapping[str, Any]) -> Transaction:
