@@ -110,8 +110,8 @@ class BulkIn(Schema):
     # without refusing the rest; the schema only documents their shape.
     items: list[Any] = Field(
         ...,
-        description="Up to 10,000 transactions, each shaped like the single create body",
-        json_schema_extra={"items": {"$ref": "#/components/schemas/TransactionIn"}},
+        description="Up to 10,000 transactions, each a JSON object shaped like TransactionIn "
+        "(the body of POST /api/transactions/)",
     )
 
 
