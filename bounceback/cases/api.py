@@ -168,6 +168,9 @@ class OutcomeIn(Schema):
     satisfied: bool
     will_return: bool | None = None
     comment: str = ""
+    reopen_recovery: bool = Field(
+        True, description="For an unhappy answer: reopen the recovery (default) or end it here"
+    )
 
 
 class DocumentIn(Schema):
@@ -421,6 +424,7 @@ def follow_up_outcome(request: HttpRequest, case_id: int, payload: OutcomeIn) ->
         satisfied=payload.satisfied,
         will_return=payload.will_return,
         comment=payload.comment,
+        reopen_recovery=payload.reopen_recovery,
     )
     return _detail(case_id)
 

@@ -275,6 +275,11 @@ class OutcomeForm(forms.Form):
         label="Will they come back?",
     )
     comment = forms.CharField(required=False, label="What they said", widget=_textarea(2))
+    end_unhappy = forms.BooleanField(
+        required=False,
+        label="Nothing more can be done: end the recovery with this answer",
+        help_text="Otherwise an unhappy answer reopens the recovery.",
+    )
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -282,6 +287,7 @@ class OutcomeForm(forms.Form):
             "satisfied": data["satisfied"] == "yes",
             "will_return": {"yes": True, "no": False}.get(data.get("will_return") or ""),
             "comment": data["comment"],
+            "reopen_recovery": not data.get("end_unhappy"),
         }
 
 
@@ -304,6 +310,12 @@ class DocumentForm(forms.Form):
 
 
 class CustomerMessageForm(forms.Form):
+    """Sits on the case page beside the step forms, so its ids get their own prefix."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "said_%s")
+        super().__init__(*args, **kwargs)
+
     channel = forms.ChoiceField(choices=Channel.choices, label="How they reached us")
     body = forms.CharField(
         label="What the customer said",

@@ -528,7 +528,8 @@ def case_mark_fixed(
         start=now,
         warn_at=cool_off_ends,
     )
-    if case.documented_at is None:
+    documenting = any(t.met_at is None for t in _timers(case, TimerKind.DOCUMENT))
+    if case.documented_at is None and not documenting:
         _start(case, TimerKind.DOCUMENT, hours(policy.document_hours), start=now)
     return case
 
@@ -594,8 +595,13 @@ def case_record_follow_up(
     satisfied: bool,
     will_return: bool | None,
     comment: str = "",
+    reopen_recovery: bool = True,
 ) -> Case:
-    """The customer's answer. Unhappy answers reopen the recovery instead of ending it."""
+    """The customer's answer. Unhappy answers reopen the recovery instead of ending it.
+
+    With `reopen_recovery=False` staff accept that this customer stays unhappy
+    (nothing more can be done); the answer stays on the case and it can close.
+    """
     case = _lock(case)
     _require_open(case)
     if case.follow_up_sent_at is None:
@@ -606,16 +612,32 @@ def case_record_follow_up(
     case.follow_up_comment = _text(comment, "comment", required=False)
     case.follow_up_recorded_at = now
     fields = ["satisfied", "will_return", "follow_up_comment", "follow_up_recorded_at"]
-    data = {"satisfied": satisfied, "will_return": will_return}
-    if satisfied:
+    data: dict[str, Any] = {"satisfied": satisfied, "will_return": will_return}
+    if not satisfied and not reopen_recovery:
+        data["reopen_recovery"] = False
+        _event(
+            case,
+            kind="follow_up_recorded",
+            summary="Customer is not satisfied; the recovery ends here",
+            actor=actor,
+            data=data,
+        )
+    elif satisfied:
         _event(
             case, kind="follow_up_recorded", summary="Customer is satisfied", actor=actor, data=data
         )
     else:
-        # Not happy: back to fixing, with fresh fix timers and a task for the assignee.
+        # Not happy: back to fixing, with fresh fix timers and a task for the
+        # assignee. The answer stays in the event; the case's answer fields clear
+        # so the next follow-up asks afresh and an old answer is never shown as current.
+        data["comment"] = case.follow_up_comment
         case.status = Case.Status.FIXING
         case.fixed_at = None
         case.follow_up_sent_at = None
+        case.satisfied = None
+        case.will_return = None
+        case.follow_up_comment = ""
+        case.follow_up_recorded_at = None
         fields += ["status", "fixed_at", "follow_up_sent_at"]
         _event(
             case,
@@ -634,7 +656,7 @@ def case_record_follow_up(
                 recipients=[case.assignee],
                 kind="recovery_reopened",
                 title=f"{case.reference}: {case.customer.name} is not satisfied",
-                body=case.follow_up_comment,
+                body=data["comment"],
                 url=f"/cases/{case.pk}/",
             )
     case.save(update_fields=[*fields, "updated_at"])

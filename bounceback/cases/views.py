@@ -469,6 +469,8 @@ def case_record_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     def done(case: Case) -> str:
         if case.satisfied:
             return "Answer recorded: the customer is satisfied."
+        if case.satisfied is False:
+            return "Answer recorded: the customer is not satisfied, and the recovery ends here."
         return "Answer recorded: the customer is not satisfied, so the recovery is reopened."
 
     return _act(request, pk, key="outcome", form_class=OutcomeForm, run=run, done=done)

@@ -112,6 +112,7 @@ def _apply(case: Case, step: CaseStep, ctx: _Context) -> None:
             satisfied=v["satisfied"],
             will_return=v["will_return"],
             comment=v["comment"],
+            reopen_recovery=v.get("reopen_recovery", True),
         )
     elif step.action == "document":
         case_document(

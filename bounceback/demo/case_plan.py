@@ -261,8 +261,13 @@ class _Draft:
     def answer(self, at: datetime, mood: str) -> None:
         """The customer's answer to the follow-up, then staff record it."""
         rng = self.planner.rng
+        reopen = True
         if mood == "unhappy":
             comment, satisfied, will_return = self.story.unhappy, False, None
+        elif mood == "unhappy_final":
+            # Put right twice and still unhappy: staff end the recovery on record.
+            comment, satisfied, will_return = self.story.unhappy, False, False
+            reopen = False
         elif mood == "grudging":
             comment, satisfied, will_return = rng.choice(cs.GRUDGING_ANSWERS), True, False
         else:
@@ -275,8 +280,9 @@ class _Draft:
             satisfied=satisfied,
             will_return=will_return,
             comment=self.fmt(comment),
+            reopen_recovery=reopen,
         )
-        if not satisfied:
+        if not satisfied and reopen:
             self.status = "fixing"
             self.fixed_at = None
 
@@ -757,6 +763,7 @@ class _Planner:
         a1.update(a1.after(0.3, 0.7, unit=a1.targets.fix))
         a1.fix(a1.after(0.3, 0.8, unit=a1.targets.update), summary=cs.TOO_COLD.second_fix)
         a1.follow_up(a1.since_fix(26, 30))
+        a1.answer(a1.after(2, 8, unit=timedelta(hours=1)), "unhappy_final")
         a1.document(a1.after(30, 40, unit=timedelta(hours=1)))
         a1.close(a1.after(5, 20))
         a2 = case(0, "b", cs.LATE_START, self.days_ago(3, 3.4))

@@ -59,7 +59,7 @@ def _next_fire(timer: Timer) -> datetime | None:
         if timer.warn_at and not timer.warned_at and timer.warn_at < timer.due_at:
             return timer.warn_at
         return timer.due_at
-    if timer.state == Timer.State.BREACHED and timer.met_at is None:
+    if timer.state == Timer.State.BREACHED and timer.met_at is None and timer.paused_at is None:
         return timer.escalate_at
     return None
 
@@ -129,8 +129,17 @@ def timer_cancel(*, timer: Timer) -> Timer:
 
 
 def timer_pause(*, timer: Timer, at: datetime | None = None) -> Timer:
-    """Stop the clock while we wait on someone else, remembering the time left."""
+    """Stop the clock while we wait on someone else, remembering the time left.
+
+    A breached timer not yet met keeps its breach but stops escalating until it
+    resumes: waiting on the customer is nobody's fault inside the business.
+    """
     at = at or timezone.now()
+    if timer.state == Timer.State.BREACHED and timer.met_at is None and timer.paused_at is None:
+        timer.paused_at = at
+        timer.next_fire_at = None
+        timer.save(update_fields=["paused_at", "next_fire_at"])
+        return timer
     if timer.state != Timer.State.RUNNING:
         return timer
     timer.remaining_seconds = business_seconds_between(
@@ -146,6 +155,14 @@ def timer_pause(*, timer: Timer, at: datetime | None = None) -> Timer:
 def timer_resume(*, timer: Timer, at: datetime | None = None) -> Timer:
     """Restart a paused clock with the time that was left when it paused."""
     at = at or timezone.now()
+    if timer.state == Timer.State.BREACHED and timer.paused_at is not None:
+        # Escalation picks up where it stopped: the wait does not count.
+        if timer.escalate_at is not None:
+            timer.escalate_at += max(at - timer.paused_at, timedelta(0))
+        timer.paused_at = None
+        timer.next_fire_at = _next_fire(timer)
+        timer.save(update_fields=["escalate_at", "paused_at", "next_fire_at"])
+        return timer
     if timer.state != Timer.State.PAUSED:
         return timer
     remaining = timer.remaining_seconds or 0

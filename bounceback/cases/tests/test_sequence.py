@@ -235,3 +235,63 @@ def test_a_customer_reply_is_on_the_case_and_resumes_a_waiting_case(open_case, a
     reply = case.events.get(kind="customer_message")
     assert reply.interaction.direction == "inbound"
     assert reply.interaction.body == "It's BK-1042"
+
+
+def test_a_breached_timer_stops_escalating_while_waiting_on_the_customer(open_case, agent) -> None:
+    from bounceback.timers.services import timers_fire_due
+
+    opened = open_case.created_at
+    timers_fire_due(now=opened + timedelta(minutes=61))  # the apology is overdue
+    case = case_wait_on_customer(case=open_case, actor=agent, reason="Asked for photos")
+
+    timers_fire_due(now=opened + timedelta(hours=5))
+    assert not case.events.filter(kind="escalated").exists()
+
+    Timer.objects.filter(subject_id=case.pk).update(paused_at=opened + timedelta(minutes=65))
+    case_resume(case=case, actor=agent)
+    timer = Timer.objects.get(subject_type="case", subject_id=case.pk)
+    # Escalation resumes with the time it had left before the wait.
+    assert timer.escalate_at > timezone.now()
+    assert timer.breached_at is not None and timer.met_at is None
+
+
+def test_a_second_fix_does_not_start_a_second_documentation_clock(open_case, agent) -> None:
+    case = case_apologise(case=open_case, actor=agent, body=SINCERE)
+    case = case_mark_fixed(case=case, actor=agent, fix_summary="Repaired")
+    case = case_follow_up(case=case, actor=agent, body="Happy?", early_reason="Rang us")
+    case = case_record_follow_up(case=case, actor=agent, satisfied=False, will_return=None)
+
+    case = case_mark_fixed(case=case, actor=agent, fix_summary="Repaired properly")
+
+    assert Timer.objects.for_subject("case", case.pk).filter(kind="document").count() == 1
+
+
+def test_an_unhappy_answer_is_kept_in_the_history_not_shown_as_current(open_case, agent) -> None:
+    case = case_apologise(case=open_case, actor=agent, body=SINCERE)
+    case = case_mark_fixed(case=case, actor=agent, fix_summary="Repaired")
+    case = case_follow_up(case=case, actor=agent, body="Happy?", early_reason="Rang us")
+
+    case = case_record_follow_up(
+        case=case, actor=agent, satisfied=False, will_return=False, comment="Still rattles"
+    )
+
+    assert (case.satisfied, case.will_return, case.follow_up_recorded_at) == (None, None, None)
+    event = case.events.get(kind="follow_up_recorded")
+    assert event.data == {"satisfied": False, "will_return": False, "comment": "Still rattles"}
+
+
+def test_staff_can_end_a_recovery_the_customer_stays_unhappy_with(open_case, agent) -> None:
+    case = case_apologise(case=open_case, actor=agent, body=SINCERE)
+    case = case_mark_fixed(case=case, actor=agent, fix_summary="Repaired twice")
+    case = case_follow_up(case=case, actor=agent, body="Happy?", early_reason="Rang us")
+
+    case = case_record_follow_up(
+        case=case, actor=agent, satisfied=False, will_return=False, reopen_recovery=False
+    )
+    case = case_document(
+        case=case, actor=agent, root_cause="a", what_was_done="b", prevention_idea="c"
+    )
+    case = case_close(case=case, actor=agent)
+
+    assert case.status == Case.Status.CLOSED
+    assert case.satisfied is False
