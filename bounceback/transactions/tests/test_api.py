@@ -135,3 +135,27 @@ def test_list_query_count_does_not_grow_with_rows(api, django_assert_max_num_que
         response = api.get("/api/transactions/?limit=40")
 
     assert len(response.json()["items"]) == 40
+
+
+def test_bulk_reports_each_item_with_the_id_of_its_own_row(api) -> None:
+    customers = [CustomerFactory() for _ in range(3)]
+    items = [
+        _body(customers[i % 3].pk, external_id=f"R-{i}", amount=f"{i}.25", site=f"s{i % 4}")
+        for i in range(2500)
+    ]
+    items[7]["amount"] = "bad"
+
+    body = api.post(
+        "/api/transactions/bulk", {"items": items}, content_type="application/json"
+    ).json()
+
+    rows = {t.pk: t for t in Transaction.objects.select_related("site")}
+    assert len(body["stored"]) == 2499
+    for entry in body["stored"]:
+        row, sent = rows[entry["id"]], items[entry["index"]]
+        assert (row.external_id, str(row.amount), row.customer_id, row.site.code) == (
+            sent["external_id"],
+            sent["amount"],
+            sent["customer_id"],
+            sent["site"],
+        )
