@@ -28,33 +28,12 @@ class TimerView:
 def case_timers(*, case: Case, now: datetime | None = None) -> list[TimerView]:
     """Every timer of the case with its time left (negative when overdue)."""
     now = now or timezone.now()
-    views = []
-    for t in (
+    rows = (
         Timer.objects.for_subject("case", case.pk)
         .exclude(state=Timer.State.CANCELLED)
         .order_by("started_at", "id")
-    ):
-        if t.state == Timer.State.PAUSED:
-            left: int | None = t.remaining_seconds
-        elif t.met_at is None and t.state in {Timer.State.RUNNING, Timer.State.BREACHED}:
-            left = int((t.due_at - now).total_seconds())
-        else:
-            left = None
-        views.append(
-            TimerView(
-                id=t.pk,
-                kind=t.kind,
-                state=t.state,
-                due_at=t.due_at,
-                started_at=t.started_at,
-                met_at=t.met_at,
-                breached_at=t.breached_at,
-                paused=t.state == Timer.State.PAUSED,
-                seconds_left=left,
-                escalation_level=t.escalation_level,
-            )
-        )
-    return views
+    )
+    return [_timer_view(t, now) for t in rows]
 
 
 def case_events(*, case: Case) -> QuerySet[CaseEvent]:
