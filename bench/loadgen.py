@@ -3,12 +3,16 @@
 usage:
   loadgen.py single --base URL --setup SETUP_JSON --run-id ID --phase P -n N [-c 8]
   loadgen.py bulk   --base URL --setup SETUP_JSON --run-id ID --phase P -n N --batch B [-c 2]
+  loadgen.py cases  --base URL --setup SETUP_JSON --run-id ID --phase P -n N [-c 8]
+                    [--token-key cases_token]
 
 single  POST /api/transactions/ once per row, C threads in a closed loop (each
         sends its next request as soon as the previous answer is read), one
         keep-alive connection per thread. Success = HTTP 201 (a create).
 bulk    POST /api/transactions/bulk with {"items": [B rows]} until N rows are
         sent, C threads. Success = HTTP 200 with every item stored.
+cases   POST /api/cases/ once per case (rows.make_case), like single. Success =
+        HTTP 201 (a case opened, with its apology timer started).
 
 Every request body is built and JSON-encoded before the clock starts. A phase
 stops taking new requests after --time-cap seconds (reported). Results are one
@@ -31,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import procstat
-from rows import make_rows
+from rows import make_case, make_rows
 
 
 def percentile(sorted_vals: list[float], q: float) -> float | None:
@@ -215,7 +219,7 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("mode", choices=["single", "bulk"])
+    p.add_argument("mode", choices=["single", "bulk", "cases"])
     p.add_argument("--base", required=True, help="http://127.0.0.1:PORT")
     p.add_argument("--setup", required=True, help="the set-up JSON (token, customers)")
     p.add_argument("--run-id", required=True)
@@ -229,13 +233,14 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=300.0, help="per request")
     p.add_argument("--root-pid", type=int, default=0)
     p.add_argument("--server-pid", type=int, default=0)
+    p.add_argument("--token-key", default="token", help="which token of the set-up JSON to send")
     args = p.parse_args()
     base = args.base.rstrip("/")
     if not base.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise SystemExit("loadgen only talks to a server on this machine (127.0.0.1)")
     with open(args.setup) as fh:
         setup = json.load(fh)
-    args.token = setup["token"]
+    args.token = setup[args.token_key]
     customers = setup["customers"]
 
     out: dict[str, Any] = {
@@ -245,7 +250,24 @@ def main() -> None:
         "concurrency": args.c,
         "variant": args.variant,
     }
-    if args.mode == "single":
+    if args.mode == "cases":
+        cases = [make_case(args.run_id, args.phase, i, customers) for i in range(args.n)]
+        if args.warmup:
+            warm = [
+                make_case(args.run_id, args.phase + "-warmup", i, customers)
+                for i in range(args.warmup)
+            ]
+            run_phase(
+                args,
+                [(json.dumps(c).encode(), 1) for c in warm],
+                "/api/cases/",
+                check_single,
+                args.c,
+                measure=False,
+            )
+        bodies = [(json.dumps(c).encode(), 1) for c in cases]
+        out.update(run_phase(args, bodies, "/api/cases/", check_single, args.c, True))
+    elif args.mode == "single":
         rows = make_rows(args.run_id, args.phase, args.n, customers, args.variant)
         bodies = [(json.dumps(r).encode(), 1) for r in rows]
         if args.warmup:

@@ -160,3 +160,93 @@ def memory(root_pid: int) -> dict[str, Any]:
         "peak_max_mib": max((p["peak_mib"] for p in per), default=0.0),
         "rss_sum_mib": round(sum(p["rss_mib"] for p in per), 1),
     }
+
+
+class Tracker:
+    """CPU of processes over a window, sampled so that short-lived ones count too.
+
+    Two snapshots miss a process that starts and exits in between, and
+    PostgreSQL backends come and go as Django recycles its connections
+    (CONN_MAX_AGE). Call sample() every second or so: each process is counted
+    from its first sight (from zero if it started inside the window) to its
+    last, so at most one sampling interval of an exited process is lost.
+    tag() marks pids as belonging to a named group (e.g. the backends of one
+    database, from pg_stat_activity).
+    """
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        procs = _procs()
+        self.first = {(pid, rec[4]): rec[1] for pid, rec in procs.items()}
+        self.last = dict(self.first)
+        self.meta = {(pid, rec[4]): (rec[0], rec[2], rec[3]) for pid, rec in procs.items()}
+        self.tags: dict[str, set[int]] = {}
+        self.t1 = self.t0
+
+    def tag(self, name: str, pids: set[int]) -> None:
+        self.tags.setdefault(name, set()).update(pids)
+
+    def sample(self) -> None:
+        procs = _procs()
+        self.t1 = time.monotonic()
+        for pid, rec in procs.items():
+            key = (pid, rec[4])
+            self.first.setdefault(key, 0)
+            self.last[key] = rec[1]
+            self.meta[key] = (rec[0], rec[2], rec[3])
+
+    def result(
+        self, root_pid: int, bench_pid: int, exclude: set[int] | None = None
+    ) -> dict[str, Any]:
+        """Cores used by the tree under root_pid ("worker"), PostgreSQL (all, and the
+        pids tagged "pg_db"), and everything else; pids in `exclude` count nowhere."""
+        self.sample()
+        wall = max(1e-6, self.t1 - self.t0)
+        exclude = exclude or set()
+        parents = {key[0]: meta[0] for key, meta in self.meta.items()}
+
+        def under(pid: int, root: int) -> bool:
+            for _ in range(64):
+                if pid == root:
+                    return True
+                if pid <= 1:
+                    return False
+                pid = parents.get(pid, 0)
+            return False
+
+        acc = {"worker": 0, "bench": 0, "pg_all": 0, "pg_db": 0, "kernel": 0, "other": 0}
+        top: dict[str, int] = {}
+        worker_pids: dict[int, int] = {}
+        pg_db = self.tags.get("pg_db", set())
+        for key, ticks in self.last.items():
+            delta = ticks - self.first.get(key, 0)
+            pid = key[0]
+            if delta <= 0 or pid in exclude:
+                continue
+            ppid, uid, comm = self.meta[key]
+            if under(pid, root_pid):
+                acc["worker"] += delta
+                worker_pids[pid] = delta
+            elif under(pid, bench_pid):
+                acc["bench"] += delta
+            elif uid == PG_UID:
+                acc["pg_all"] += delta
+                if pid in pg_db:
+                    acc["pg_db"] += delta
+            elif ppid == 2 or pid == 2:
+                acc["kernel"] += delta
+            else:
+                acc["other"] += delta
+                top[comm] = top.get(comm, 0) + delta
+        out: dict[str, Any] = {f"{k}_cores": round(v / CLK / wall, 4) for k, v in acc.items()}
+        out["worker_cpu_s"] = round(acc["worker"] / CLK, 2)
+        out["pg_db_cpu_s"] = round(acc["pg_db"] / CLK, 2)
+        out["worker_processes"] = len(worker_pids)
+        out["pg_db_backends_seen"] = len(pg_db)
+        out["top_other"] = [
+            f"{comm} {ticks / CLK / wall:.2f}"
+            for comm, ticks in sorted(top.items(), key=lambda kv: -kv[1])[:3]
+        ]
+        out["window_s"] = round(wall, 2)
+        out["tick_s"] = round(1 / CLK, 3)
+        return out

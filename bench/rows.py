@@ -141,6 +141,50 @@ def make_rows(
     return [make_row(run_id, phase, i, customers, variant) for i in range(count)]
 
 
+CASE_CHANNELS = (
+    ("email", 40),
+    ("web", 20),
+    ("phone", 15),
+    ("chat", 10),
+    ("in_person", 10),
+    ("sms", 5),
+)
+CASE_SEVERITIES = (("normal", 60), ("high", 25), ("low", 10), ("critical", 5))
+CASE_PROBLEMS = (
+    ("Order arrived late", "delivery"),
+    ("Booking lost at check-in", "booking"),
+    ("Charged twice", "billing"),
+    ("Rude reception at the counter", "service"),
+    ("Service not finished on time", "service"),
+    ("Wrong item delivered", "delivery"),
+    ("Table not ready at the booked time", "booking"),
+    ("Refund still missing", "billing"),
+)
+
+
+def make_case(
+    run_id: str, phase: str, index: int, customers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One POST /api/cases/ body: a complaint from one of the set-up's customers."""
+    rng = random.Random(f"{run_id}:case:{phase}:{index}")
+    customer = customers[rng.randrange(len(customers))]
+    summary, category = CASE_PROBLEMS[rng.randrange(len(CASE_PROBLEMS))]
+    body: dict[str, Any] = {
+        "customer_id": customer["id"],
+        "summary": f"{summary} ({run_id}-{phase}-{index})",
+        "description": (
+            f"{customer['name']} wrote in: {summary.lower()}. "
+            "They would like to hear from us today and expect the problem put right."
+        ),
+        "channel": _weighted(rng, CASE_CHANNELS),
+        "severity": _weighted(rng, CASE_SEVERITIES),
+        "category": category,
+    }
+    if rng.random() < 0.7:
+        body["site"] = site_codes()[rng.randrange(SITE_COUNT)]
+    return body
+
+
 def parse_iso(text: str | None) -> datetime | None:
     if text is None:
         return None

@@ -97,9 +97,9 @@ def log(msg: str) -> None:
 
 
 class Config:
-    def __init__(self, quick: bool):
+    def __init__(self, quick: bool, table: dict[str, tuple[str, str, str]] | None = None):
         self.values: dict[str, str] = {}
-        for name, (default, quick_default, _) in CONFIG.items():
+        for name, (default, quick_default, _) in (table or CONFIG).items():
             self.values[name] = os.environ.get(name, quick_default if quick else default)
 
     def int(self, name: str) -> int:
@@ -141,9 +141,10 @@ def run_json(cmd: list[str], env: dict[str, str], timeout: float, what: str) -> 
 class Database:
     """One database under test: its environment and its creation/removal."""
 
-    def __init__(self, kind: str, cfg: Config, workdir: Path):
+    def __init__(self, kind: str, cfg: Config, workdir: Path, pg_db: str | None = None):
         self.kind = kind
         self.cfg = cfg
+        self.pg_db = pg_db or cfg.str("BENCH_PG_DB")
         self.data_dir = workdir / kind
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.env = dict(os.environ)
@@ -163,14 +164,14 @@ class Database:
         )
         if kind == "postgresql":
             admin = cfg.str("BENCH_PG_ADMIN_URL")
-            self.env["DATABASE_URL"] = admin.rsplit("/", 1)[0] + "/" + cfg.str("BENCH_PG_DB")
+            self.env["DATABASE_URL"] = admin.rsplit("/", 1)[0] + "/" + self.pg_db
 
     def create(self) -> None:
         if self.kind != "postgresql":
             return
         import psycopg
 
-        name = self.cfg.str("BENCH_PG_DB")
+        name = self.pg_db
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise SystemExit(f"BENCH_PG_DB must be a plain lower-case name, not {name!r}")
         with psycopg.connect(self.cfg.str("BENCH_PG_ADMIN_URL"), autocommit=True) as conn:
@@ -183,7 +184,7 @@ class Database:
         import psycopg
 
         with psycopg.connect(self.cfg.str("BENCH_PG_ADMIN_URL"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {self.cfg.str('BENCH_PG_DB')} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {self.pg_db} WITH (FORCE)")
 
     def version(self) -> str:
         if self.kind == "sqlite":
