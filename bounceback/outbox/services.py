@@ -154,6 +154,8 @@ def outbox_sweep(*, now: datetime | None = None, batch: int = 500) -> int:
     same message again while its task is still waiting in the queue.
     """
     now = now or timezone.now()
+    if not OutboundMessage.objects.pending().filter(next_attempt_at__lte=now).exists():
+        return 0
     with transaction.atomic():
         due = (
             OutboundMessage.objects.pending()
