@@ -156,6 +156,9 @@ class Database:
             ALLOWED_HOSTS="127.0.0.1,localhost",
             SECRET_KEY=secrets.token_urlsafe(48),
             LOG_LEVEL="WARNING",
+            # The benchmark states the backend it measures instead of inheriting
+            # whatever the caller's shell (or a CI pass) happens to set.
+            BOUNCEBACK_TASK_BACKEND=os.environ.get("BENCH_TASK_BACKEND", "database"),
             PYTHONDONTWRITEBYTECODE="1",
             # this checkout's code, even if the venv's editable install points elsewhere
             PYTHONPATH=os.pathsep.join(
