@@ -75,10 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         rest = [*rest, "--verbosity", "0"]
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    # argv[0] becomes the program name in Django's usage lines: "usage: bounceback token ...".
-    execute_from_command_line(["bounceback", command, *rest])
+    try:
+        # argv[0] becomes the program name in Django's usage lines: "usage: bounceback token ...".
+        execute_from_command_line(["bounceback", command, *rest])
+    except ImproperlyConfigured as exc:
+        # A bad environment variable is the operator's to fix: say which, no traceback.
+        print(f"bounceback: configuration error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -79,3 +79,21 @@ def test_a_bad_setting_is_named_in_a_clear_error(
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_command_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env.update(BOUNCEBACK_DATA_DIR=str(tmp_path), DEBUG="maybe")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bounceback.cli", "check"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "configuration error: DEBUG must be true or false" in result.stderr
+    assert "Traceback" not in result.stderr
