@@ -791,6 +791,15 @@ def case_resume(*, case: Case, actor: Any) -> Case:
     case = _lock(case)
     if case.status != Case.Status.WAITING:
         raise _refuse("the case is not waiting on the customer")
+    _resume(case, actor=actor)
+    return case
+
+
+def _resume(case: Case, *, actor: Any) -> None:
+    """Back to the status before the wait; timers continue with the time they had left.
+
+    The caller holds the case lock and has checked the case is waiting.
+    """
     now = timezone.now()
     case.status = case.status_before_wait or Case.Status.NEW
     case.status_before_wait = ""
@@ -798,7 +807,6 @@ def case_resume(*, case: Case, actor: Any) -> Case:
     for timer in _timers(case):
         timer_resume(timer=timer, at=now)
     _event(case, kind="resumed", summary="Customer answered: timers resumed", actor=actor)
-    return case
 
 
 @transaction.atomic
@@ -842,13 +850,7 @@ def case_log_customer_message(
         data={"channel": channel},
     )
     if case.status == Case.Status.WAITING:
-        now = timezone.now()
-        case.status = case.status_before_wait or Case.Status.NEW
-        case.status_before_wait = ""
-        case.save(update_fields=["status", "status_before_wait", "updated_at"])
-        for timer in _timers(case):
-            timer_resume(timer=timer, at=now)
-        _event(case, kind="resumed", summary="Customer answered: timers resumed", actor=actor)
+        _resume(case, actor=actor)
     return case
 
 
