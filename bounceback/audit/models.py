@@ -24,6 +24,15 @@ class AuditEvent(models.Model):
         TOKEN_REVOKED = "token_revoked", "API token revoked"
         IMPORT_RUN = "import_run", "Import run"
         POLICY_CHANGED = "policy_changed", "Recovery policy changed"
+        FAILURE_MODE_ACCEPTED = "failure_mode_accepted", "Failure mode accepted"
+        FAILURE_MODE_REJECTED = "failure_mode_rejected", "Failure mode rejected"
+        FAILURE_MODE_RESCORED = "failure_mode_rescored", "Failure mode re-scored"
+        FAILURE_MODE_RETIRED = "failure_mode_retired", "Failure mode retired"
+        PLAYBOOK_CREATED = "playbook_created", "Playbook created"
+        PLAYBOOK_REVISED = "playbook_revised", "Playbook revised"
+        PLAYBOOK_DETAILS_CHANGED = "playbook_details_changed", "Playbook details changed"
+        PLAYBOOK_ARCHIVED = "playbook_archived", "Playbook archived"
+        PLAYBOOK_RESTORED = "playbook_restored", "Playbook restored"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, db_index=True)

@@ -16,6 +16,7 @@ from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
+from bounceback.failuremodes.models import FailureMode
 from bounceback.sites.models import Site
 from bounceback.transactions.models import Transaction
 
@@ -46,9 +47,11 @@ class CaseIn(Schema):
     summary: str = Field(..., max_length=200)
     description: str = ""
     channel: str = "email"
-    category: str = ""
     severity: str = "normal"
     site: str | None = Field(None, description="Site code")
+    failure_mode_id: int | None = Field(
+        None, description="What went wrong: an accepted failure mode from the catalog"
+    )
     transaction_id: int | None = None
     assignee_id: int | None = None
     team_id: int | None = None
@@ -57,9 +60,11 @@ class CaseIn(Schema):
 class CasePatch(Schema):
     summary: str | None = Field(None, max_length=200)
     description: str | None = None
-    category: str | None = None
     severity: str | None = None
     site: str | None = None
+    failure_mode_id: int | None = Field(
+        None, description="An accepted failure mode from the catalog; null clears it"
+    )
     assignee_id: int | None = None
     team_id: int | None = None
 
@@ -72,9 +77,10 @@ class CaseOut(Schema):
     channel: str
     summary: str
     description: str
-    category: str
     severity: str
     site: str | None
+    failure_mode_id: int | None
+    failure_mode: str | None = Field(..., description="The failure mode's title")
     transaction_id: int | None
     assignee_id: int | None
     team_id: int | None
@@ -111,6 +117,10 @@ class CaseOut(Schema):
     def resolve_site(obj: Case) -> str | None:
         return obj.site.code if obj.site_id and obj.site else None
 
+    @staticmethod
+    def resolve_failure_mode(obj: Case) -> str | None:
+        return obj.failure_mode.title if obj.failure_mode_id and obj.failure_mode else None
+
 
 class CaseDetailOut(CaseOut):
     timers: list[TimerOut]
@@ -128,6 +138,7 @@ class CaseFilters(Schema):
     customer_id: int | None = None
     assignee_id: int | None = None
     team_id: int | None = None
+    failure_mode_id: int | None = None
     open: bool | None = Field(None, description="Only open (true) or only closed (false)")
     breached: bool | None = Field(None, description="Only cases that missed a target")
     cursor: str | None = None
@@ -232,7 +243,8 @@ class CoachIn(Schema):
 
 def _case(case_id: int) -> Case:
     return get_object_or_404(
-        Case.objects.select_related("customer", "site", "site__calendar"), pk=case_id
+        Case.objects.select_related("customer", "site", "site__calendar", "failure_mode"),
+        pk=case_id,
     )
 
 
@@ -283,9 +295,9 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
         summary=payload.summary,
         description=payload.description,
         channel=payload.channel,
-        category=payload.category,
         severity=payload.severity,
         site=_site(payload.site),
+        failure_mode=_ref(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
         related_transaction=_ref(
             Transaction, payload.transaction_id, "transaction_id", "transaction"
         ),
@@ -299,7 +311,7 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
 @router.get("/", response={200: CasePage, **ERRORS}, summary="List cases, newest first")
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
     require_scope(request, "cases:read")
-    rows = Case.objects.select_related("customer", "site")
+    rows = Case.objects.select_related("customer", "site", "failure_mode")
     exact = {
         "status": filters.status,
         "severity": filters.severity,
@@ -307,6 +319,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
         "customer_id": filters.customer_id,
         "assignee_id": filters.assignee_id,
         "team_id": filters.team_id,
+        "failure_mode_id": filters.failure_mode_id,
     }
     rows = rows.filter(**{k: v for k, v in exact.items() if v is not None})
     if filters.open is not None:
@@ -338,6 +351,10 @@ def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
     assign = {k: changes.pop(k) for k in ("assignee_id", "team_id") if k in changes}
     if "site" in changes:
         changes["site"] = _site(changes["site"])
+    if "failure_mode_id" in changes:
+        changes["failure_mode"] = _ref(
+            FailureMode, changes.pop("failure_mode_id"), "failure_mode_id", "failure mode"
+        )
     if changes:
         case = services.case_update(case=case, actor=actor, **changes)
     if assign:

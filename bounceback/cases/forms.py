@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from bounceback.accounts.models import User
 from bounceback.cases.models import Case, RecoveryPolicy, Severity
 from bounceback.customers.models import Channel, Customer
+from bounceback.failuremodes.models import FailureMode
+from bounceback.failuremodes.selectors import accepted_choices
 from bounceback.sites.models import Site
 from bounceback.transactions.models import Transaction
 from bounceback.web.templatetags.bounceback_ui import money
@@ -126,13 +128,12 @@ class CaseOpenForm(forms.Form):
         label="Related transaction",
         empty_label="None",
     )
-    category = forms.CharField(
-        required=False, max_length=120, help_text="e.g. power, staffing, delivery."
-    )
     assignee = _UserChoiceField(queryset=assignable_users(), empty_label="Nobody yet")
 
     def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.fields["failure_mode"] = FailureModeField()
+        self.order_fields(["customer", "summary", "description", "failure_mode"])
         self.fields["assignee"].required = False
         if customer is not None:
             # Their 50 most recent: a choice list, not a search.
@@ -150,6 +151,40 @@ class CaseOpenForm(forms.Form):
         if row is not None and customer is not None and row.customer_id != customer.pk:
             raise forms.ValidationError("That transaction belongs to another customer.")
         return row
+
+
+# --- The failure-mode link ------------------------------------------------------------------
+
+
+class FailureModeField(forms.TypedChoiceField):
+    """Accepted failure modes grouped by touchpoint; cleans to the FailureMode (or None)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Failure mode")
+        kwargs.setdefault(
+            "help_text",
+            "What went wrong, from the catalog: it keeps the catalog's estimates honest.",
+        )
+        super().__init__(coerce=self._mode, empty_value=None, **kwargs)
+        # Built per form (one query): accepted modes come and go.
+        self.choices = [("", "Not set"), *accepted_choices()]
+
+    @staticmethod
+    def _mode(value: Any) -> FailureMode:
+        mode = FailureMode.objects.filter(pk=int(value)).first()
+        if mode is None:
+            raise forms.ValidationError("That failure mode no longer exists.")
+        return mode
+
+
+class FailureModeForm(forms.Form):
+    """Set or change the case's failure mode from the case page."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "link_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["failure_mode"] = FailureModeField(help_text="")
 
 
 # --- The recovery steps ------------------------------------------------------------------------
@@ -349,6 +384,41 @@ class AssignForm(forms.Form):
 
 class EmptyForm(forms.Form):
     """For steps that take no input (close, resume): errors still need a home."""
+
+
+class BreakdownLinkForm(forms.Form):
+    """Link the case to a breakdown: those that hit this customer are offered first.
+
+    `options` are the breakdowns a case can be linked to (breakdowns_for_case),
+    each with `suggested`.
+    """
+
+    breakdown = forms.TypedChoiceField(
+        coerce=int,
+        label="Breakdown",
+        error_messages={
+            "required": "Choose the breakdown this complaint is about.",
+            "invalid_choice": "That breakdown can no longer take cases; choose another.",
+        },
+    )
+
+    def __init__(self, *args: Any, options: list[Any], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "bd_%s")
+        super().__init__(*args, **kwargs)
+
+        def label(b: Any) -> str:
+            return f"{b.reference} {b.title} ({b.get_status_display().lower()})"
+
+        hit = [(b.pk, label(b)) for b in options if getattr(b, "suggested", False)]
+        other = [(b.pk, label(b)) for b in options if not getattr(b, "suggested", False)]
+        choices: list[Any] = [("", "Choose a breakdown…")]
+        if hit:
+            choices.append(("Hit this customer", hit))
+        if other:
+            choices.append(("Other breakdowns" if hit else "Active breakdowns", other))
+        field = self.fields["breakdown"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
 
 
 # --- The recovery policy ------------------------------------------------------------------------

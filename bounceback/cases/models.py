@@ -83,7 +83,24 @@ class Case(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
     summary = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="The complaint in the customer's words.")
-    category = models.CharField(max_length=120, blank=True)
+    # What went wrong, from the failure-mode catalog: this is what keeps the
+    # catalog's occurrence estimates honest.
+    failure_mode = models.ForeignKey(
+        "failuremodes.FailureMode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
+    breakdown = models.ForeignKey(
+        "breakdowns.Breakdown",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+    )
+    # Opened by us, before the customer complained (a breakdown's outreach).
+    proactive = models.BooleanField(default=False)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.NORMAL)
     site = models.ForeignKey(
         "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"

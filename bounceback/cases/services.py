@@ -21,6 +21,7 @@ from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.coach.scoring import CoachContext, CoachResult, coach_score
 from bounceback.customers.models import Channel, Customer
 from bounceback.errors import Conflict, ValidationFailed
+from bounceback.failuremodes.services import accepted_failure_mode
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
 from bounceback.outbox.channels import adapter_for
@@ -204,7 +205,7 @@ def case_open(
     actor: Any,
     description: str = "",
     channel: str = Channel.EMAIL,
-    category: str = "",
+    failure_mode: Any = None,
     severity: str = Severity.NORMAL,
     site: Any = None,
     related_transaction: Any = None,
@@ -228,6 +229,7 @@ def case_open(
         )
     if assignee is not None and not assignee.is_active:
         raise ValidationFailed("the assignee's account is disabled", field="assignee_id")
+    accepted_failure_mode(failure_mode)
     if team is None and assignee is not None:
         team = assignee.team
     opened = opened_at or timezone.now()
@@ -236,7 +238,7 @@ def case_open(
         summary=summary,
         description=description,
         channel=channel,
-        category=category.strip()[:120],
+        failure_mode=failure_mode,
         severity=severity,
         site=site,
         transaction=related_transaction,
@@ -253,7 +255,7 @@ def case_open(
     return case
 
 
-_EDITABLE = {"summary", "description", "category", "severity", "site"}
+_EDITABLE = {"summary", "description", "failure_mode", "severity", "site"}
 
 
 @transaction.atomic
@@ -269,6 +271,10 @@ def case_update(*, case: Case, actor: Any, **changes: Any) -> Case:
         raise ValidationFailed(
             f"severity must be one of {', '.join(Severity.values)}", field="severity"
         )
+    if "failure_mode" in changes and changes["failure_mode"] != case.failure_mode:
+        # A case keeps a link made before its mode was retired, but a new link
+        # must be to a mode the catalog stands behind.
+        accepted_failure_mode(changes["failure_mode"])
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         before = getattr(case, name)

@@ -23,6 +23,9 @@ urlpatterns = [
     path("cases/<int:pk>/resume/", views.case_resume, name="resume"),
     path("cases/<int:pk>/customer-said/", views.case_customer_message, name="customer_message"),
     path("cases/<int:pk>/assign/", views.case_assign, name="assign"),
+    path("cases/<int:pk>/failure-mode/", views.case_set_failure_mode, name="failure_mode"),
+    path("cases/<int:pk>/breakdown/", views.case_link_breakdown, name="link_breakdown"),
+    path("cases/<int:pk>/breakdown/unlink/", views.case_unlink_breakdown, name="unlink_breakdown"),
     path(
         "cases/<int:pk>/messages/<int:message_pk>/retry/",
         views.case_retry_message,

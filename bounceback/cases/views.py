@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,14 +22,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from bounceback.breakdowns.models import Breakdown
+from bounceback.breakdowns.selectors import breakdowns_for_case
+from bounceback.breakdowns.services import breakdown_link_case, breakdown_unlink_case
 from bounceback.cases import services
 from bounceback.cases.forms import (
     ApologyForm,
     AssignForm,
+    BreakdownLinkForm,
     CaseOpenForm,
     CustomerMessageForm,
     DocumentForm,
     EmptyForm,
+    FailureModeForm,
     FixForm,
     FollowUpForm,
     InboxFilterForm,
@@ -67,6 +73,8 @@ CHANGE = "cases.change_case"
 # Delivery states worth a person's attention, and who may act on them.
 RETRYABLE = {OutboundMessage.State.FAILED, OutboundMessage.State.RETRYING}
 RETRY_PERMISSION = "outbox.change_outboundmessage"
+# Linking a complaint to a breakdown: whoever works the case, or runs breakdowns.
+LINK_PERMISSIONS = (CHANGE, "breakdowns.declare_breakdown")
 
 
 def _sentence(text: str) -> str:
@@ -85,7 +93,14 @@ def _case_url(case: Case, anchor: str = "") -> str:
 def _get_case(pk: int) -> Case:
     return get_object_or_404(
         Case.objects.select_related(
-            "customer", "site", "transaction", "assignee", "team", "created_by"
+            "customer",
+            "site",
+            "transaction",
+            "assignee",
+            "team",
+            "created_by",
+            "failure_mode__touchpoint",
+            "breakdown",
         ).prefetch_related("customer__emails", "customer__phones"),
         pk=pk,
     )
@@ -136,7 +151,11 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
 
 # --- Opening a case --------------------------------------------------------------------------
 
-_OPEN_FIELDS: dict[str, str | None] = {"transaction_id": "transaction", "assignee_id": "assignee"}
+_OPEN_FIELDS: dict[str, str | None] = {
+    "transaction_id": "transaction",
+    "assignee_id": "assignee",
+    "failure_mode_id": "failure_mode",
+}
 
 
 def _chosen_customer(request: HttpRequest) -> Customer | None:
@@ -178,9 +197,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 summary=data["summary"],
                 description=data["description"],
                 channel=data["channel"],
-                category=data["category"],
                 severity=data["severity"],
                 site=data["site"],
+                failure_mode=data["failure_mode"],
                 related_transaction=data["transaction"],
                 assignee=data["assignee"],
                 actor=request.user,
@@ -244,6 +263,7 @@ def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.
         "customer_message": lambda: CustomerMessageForm(initial={"channel": case.channel}),
         "resume": lambda: EmptyForm(),
         "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
+        "failure_mode": lambda: FailureModeForm(initial={"failure_mode": case.failure_mode_id}),
         "retry": lambda: EmptyForm(),
     }
     return {key: bound.get(key) or make() for key, make in fresh.items()}
@@ -258,7 +278,10 @@ _FORM_STEP: dict[str, str | None] = {
     "customer_message": None,
     "resume": None,
     "assign": None,
+    "failure_mode": None,
     "retry": None,
+    "breakdown": None,
+    "breakdown_unlink": None,
 }
 
 
@@ -281,6 +304,13 @@ def render_case_page(
     for event in events:
         latest.setdefault(event.kind, event)
     step_forms = _step_forms(case, bound)
+    can_link = _can_link(request)
+    if can_link and case.breakdown_id is None:
+        step_forms["breakdown"] = bound.get("breakdown") or BreakdownLinkForm(
+            options=breakdowns_for_case(case=case)
+        )
+    if can_link and case.breakdown_id is not None:
+        step_forms["breakdown_unlink"] = bound.get("breakdown_unlink") or EmptyForm()
     # The step to show open: the one whose form came back refused, else what is next.
     # Refusals that are not about one field (a Conflict) show as a banner on that
     # step, or at the top of the page for the actions outside the steps.
@@ -306,6 +336,7 @@ def render_case_page(
         "now": now,
         "can_change": request.user.has_perm(CHANGE),
         "can_retry": request.user.has_perm(RETRY_PERMISSION),
+        "can_link": can_link,
     }
     return render(request, "cases/detail.html", context)
 
@@ -574,6 +605,88 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
         run=run,
         done=done,
         field_map={"assignee_id": "assignee"},
+    )
+
+
+@_guarded
+def case_set_failure_mode(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link the case to what went wrong in the catalog (or clear the link)."""
+
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_update(
+            case=case, actor=request.user, failure_mode=form.cleaned_data["failure_mode"]
+        )
+
+    def done(case: Case) -> str:
+        if case.failure_mode is None:
+            return "The case is no longer linked to a failure mode."
+        return f"Failure mode set: {case.failure_mode}."
+
+    return _act(
+        request,
+        pk,
+        key="failure_mode",
+        form_class=FailureModeForm,
+        run=run,
+        done=done,
+        field_map={"failure_mode_id": "failure_mode"},
+    )
+
+
+def _can_link(request: HttpRequest) -> bool:
+    return any(request.user.has_perm(p) for p in LINK_PERMISSIONS)
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def case_link_breakdown(request: HttpRequest, pk: int) -> HttpResponse:
+    """A complaint that came in on its own: link it to the breakdown it is about."""
+    if not _can_link(request):
+        raise PermissionDenied
+    case = _get_case(pk)
+    options = breakdowns_for_case(case=case)
+
+    def form_class(data: Any) -> forms.Form:
+        return BreakdownLinkForm(data, options=options)
+
+    def run(case: Case, form: forms.Form) -> Case:
+        breakdown = get_object_or_404(Breakdown, pk=form.cleaned_data["breakdown"])
+        return breakdown_link_case(breakdown=breakdown, case=case, actor=request.user)
+
+    def done(case: Case) -> str:
+        breakdown = case.breakdown
+        return f"Linked to breakdown {breakdown.reference}: {breakdown.title}." if breakdown else ""
+
+    return _act(
+        request,
+        pk,
+        key="breakdown",
+        form_class=form_class,  # type: ignore[arg-type]
+        run=run,
+        done=done,
+        field_map={"breakdown_id": "breakdown"},
+    )
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def case_unlink_breakdown(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a link made by mistake."""
+    if not _can_link(request):
+        raise PermissionDenied
+
+    def run(case: Case, form: forms.Form) -> Case:
+        if case.breakdown is None:
+            raise Conflict("the case is not linked to a breakdown")
+        return breakdown_unlink_case(breakdown=case.breakdown, case=case, actor=request.user)
+
+    return _act(
+        request,
+        pk,
+        key="breakdown_unlink",
+        form_class=EmptyForm,
+        run=run,
+        done="The case is no longer linked to a breakdown.",
     )
 
 

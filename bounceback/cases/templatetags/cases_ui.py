@@ -101,7 +101,7 @@ _FIELD_LABELS = {
     "prevention_idea": "Prevention",
     "summary": "Summary",
     "description": "Description",
-    "category": "Category",
+    "failure_mode": "Failure mode",
     "severity": "Severity",
     "site": "Site",
 }

@@ -162,3 +162,92 @@ def test_reading_needs_the_cases_scope(make_token_client) -> None:
     outsider = make_token_client("customers:read")
 
     assert outsider.get("/api/cases/").status_code == 403
+
+
+# --- The failure-mode link -------------------------------------------------------------------
+
+
+def test_given_an_accepted_failure_mode_when_opening_a_case_then_the_case_names_it(
+    cases_api,
+) -> None:
+    from bounceback.testing.failuremodes_factories import FailureModeFactory
+
+    mode = FailureModeFactory(title="Power outage during an event")
+    customer = CustomerFactory()
+
+    opened = _post(
+        cases_api,
+        "/api/cases/",
+        {"customer_id": customer.pk, "summary": "Lights out", "failure_mode_id": mode.pk},
+    )
+
+    assert opened.status_code == 201
+    body = opened.json()
+    assert (body["failure_mode_id"], body["failure_mode"]) == (
+        mode.pk,
+        "Power outage during an event",
+    )
+    listed = cases_api.get("/api/cases/", {"failure_mode_id": mode.pk}).json()["items"]
+    assert [c["id"] for c in listed] == [body["id"]]
+
+
+def test_given_a_proposed_failure_mode_when_opening_a_case_with_it_then_422_and_no_case(
+    cases_api,
+) -> None:
+    from bounceback.failuremodes.models import FailureMode
+    from bounceback.testing.failuremodes_factories import FailureModeFactory
+
+    proposed = FailureModeFactory(status=FailureMode.Status.PROPOSED, title="Cold hall")
+
+    refused = _post(
+        cases_api,
+        "/api/cases/",
+        {
+            "customer_id": CustomerFactory().pk,
+            "summary": "Freezing",
+            "failure_mode_id": proposed.pk,
+        },
+    )
+
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "failure_mode_id"
+    assert "accepted failure mode" in refused.json()["message"]
+    assert not Case.objects.exists()
+    missing = _post(
+        cases_api,
+        "/api/cases/",
+        {"customer_id": CustomerFactory().pk, "summary": "Freezing", "failure_mode_id": 999999},
+    )
+    assert (missing.status_code, missing.json()["field"]) == (404, "failure_mode_id")
+
+
+def test_given_a_case_when_patching_its_failure_mode_then_it_changes_and_null_clears_it(
+    cases_api,
+) -> None:
+    from bounceback.failuremodes.models import FailureMode
+    from bounceback.testing.failuremodes_factories import FailureModeFactory
+
+    mode = FailureModeFactory(title="Technician off sick")
+    rejected = FailureModeFactory(status=FailureMode.Status.REJECTED)
+    case = _post(
+        cases_api, "/api/cases/", {"customer_id": CustomerFactory().pk, "summary": "Car not ready"}
+    ).json()
+    url = f"/api/cases/{case['id']}"
+    assert case["failure_mode"] is None
+
+    set_ = cases_api.patch(url, {"failure_mode_id": mode.pk}, content_type="application/json")
+    assert set_.status_code == 200
+    assert set_.json()["failure_mode"] == "Technician off sick"
+
+    refused = cases_api.patch(
+        url, {"failure_mode_id": rejected.pk}, content_type="application/json"
+    )
+    assert (refused.status_code, refused.json()["field"]) == (422, "failure_mode_id")
+
+    cleared = cases_api.patch(url, {"failure_mode_id": None}, content_type="application/json")
+    assert cleared.json()["failure_mode_id"] is None
+    timeline = cases_api.get(f"{url}/timeline").json()
+    assert [e["data"].get("failure_mode") for e in timeline if e["kind"] == "updated"] == [
+        [None, "Technician off sick"],
+        ["Technician off sick", None],
+    ]

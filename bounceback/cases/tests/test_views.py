@@ -31,6 +31,7 @@ from bounceback.testing.factories import (
     TransactionFactory,
     UserFactory,
 )
+from bounceback.testing.failuremodes_factories import FailureModeFactory, TouchpointFactory
 from bounceback.timers.models import Timer
 
 from .conftest import SINCERE
@@ -276,6 +277,7 @@ def test_open_a_case_for_the_chosen_customer_assigned_to_me_by_default(
     booking = TransactionFactory(customer=customer, product="Evening show")
     TransactionFactory(product="Someone else's order")
     site = SiteFactory(code="downtown", name="Downtown")
+    power = FailureModeFactory(title="Power outage during an event")
 
     page = agent_client.get("/cases/new/", {"customer": customer.pk})
     form = page.context["form"]
@@ -293,7 +295,7 @@ def test_open_a_case_for_the_chosen_customer_assigned_to_me_by_default(
             "severity": "high",
             "site": "downtown",
             "transaction": booking.pk,
-            "category": "power",
+            "failure_mode": power.pk,
             "assignee": agent.pk,
         },
     )
@@ -307,7 +309,7 @@ def test_open_a_case_for_the_chosen_customer_assigned_to_me_by_default(
         site,
         booking,
     )
-    assert (case.channel, case.severity, case.category) == ("phone", "high", "power")
+    assert (case.channel, case.severity, case.failure_mode) == ("phone", "high", power)
     assert case.created_by == agent
     assert Timer.objects.get(subject_id=case.pk).kind == "apologise"
     follow = agent_client.get(response["Location"])
@@ -933,3 +935,86 @@ def test_an_empty_customer_message_is_refused_on_its_field(agent_client, agent) 
 
     assert "Write down what they said." in response.content.decode()
     assert not case.events.filter(kind="customer_message").exists()
+
+
+# --- The failure-mode link ---------------------------------------------------------------------
+
+
+def test_given_the_new_case_form_then_only_accepted_modes_are_offered_grouped_by_touchpoint(
+    agent_client: Client,
+    customer,  # type: ignore[no-untyped-def]
+) -> None:
+    from bounceback.failuremodes.models import FailureMode
+
+    doors = TouchpointFactory(name="Arrival and doors", position=1)
+    show = TouchpointFactory(name="The show", position=2)
+    FailureModeFactory(touchpoint=doors, title="Doors open late")
+    FailureModeFactory(touchpoint=show, title="Sound drops out")
+    proposed = FailureModeFactory(
+        touchpoint=show, title="Too cold", status=FailureMode.Status.PROPOSED
+    )
+
+    page = agent_client.get("/cases/new/", {"customer": customer.pk})
+
+    choices = page.context["form"].fields["failure_mode"].choices
+    assert choices[1:] == [
+        ("Arrival and doors", [(choices[1][1][0][0], "Doors open late")]),
+        ("The show", [(choices[2][1][0][0], "Sound drops out")]),
+    ]
+    refused = agent_client.post(
+        "/cases/new/",
+        {
+            "customer": customer.pk,
+            "summary": "Freezing hall",
+            "channel": "email",
+            "severity": "normal",
+            "failure_mode": proposed.pk,
+        },
+    )
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["failure_mode"]
+    assert not Case.objects.exists()
+
+
+def test_given_a_case_when_staff_set_its_failure_mode_on_the_case_page_then_the_panel_shows_it(
+    agent_client: Client,
+    open_case,  # type: ignore[no-untyped-def]
+) -> None:
+    mode = FailureModeFactory(title="Technician off sick", touchpoint__name="Workshop visit")
+
+    response = agent_client.post(
+        reverse("cases:failure_mode", args=[open_case.pk]), {"failure_mode": mode.pk}
+    )
+
+    assert response.status_code == 302
+    open_case.refresh_from_db()
+    assert open_case.failure_mode == mode
+    page = _html(agent_client.get(response["Location"]))
+    assert "Failure mode set: Technician off sick." in page
+    assert "Workshop visit" in page
+    assert CaseEvent.objects.filter(case=open_case, kind="updated").exists()
+
+    cleared = agent_client.post(
+        reverse("cases:failure_mode", args=[open_case.pk]), {"failure_mode": ""}
+    )
+    assert cleared.status_code == 302
+    open_case.refresh_from_db()
+    assert open_case.failure_mode is None
+
+
+def test_given_a_retired_mode_when_posted_to_the_case_page_then_it_is_refused_on_the_field(
+    agent_client: Client,
+    open_case,  # type: ignore[no-untyped-def]
+) -> None:
+    from bounceback.failuremodes.models import FailureMode
+
+    retired = FailureModeFactory(status=FailureMode.Status.RETIRED)
+
+    response = agent_client.post(
+        reverse("cases:failure_mode", args=[open_case.pk]), {"failure_mode": retired.pk}
+    )
+
+    assert response.status_code == 200
+    assert response.context["forms"]["failure_mode"].errors["failure_mode"]
+    open_case.refresh_from_db()
+    assert open_case.failure_mode is None
