@@ -32,6 +32,7 @@ class OutboundMessage(models.Model):
         RETRYING = "retrying", "Waiting to retry"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        HELD = "held", "Held (outreach paused)"
 
     channel = models.CharField(max_length=20, choices=Channel.choices)
     customer = models.ForeignKey(
@@ -54,6 +55,9 @@ class OutboundMessage(models.Model):
     in_reply_to = models.CharField(max_length=300, blank=True)
     references = models.TextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
+    # Messages sent as one wave (a breakdown's outreach, an update) share a
+    # batch, so the wave's progress can be counted and the wave paused.
+    batch = models.CharField(max_length=60, blank=True, db_index=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from bounceback.background import enqueue_on_commit
@@ -154,17 +154,10 @@ def outbox_sweep(*, now: datetime | None = None, batch: int = 500) -> int:
     same message again while its task is still waiting in the queue.
     """
     now = now or timezone.now()
-    if not OutboundMessage.objects.pending().filter(next_attempt_at__lte=now).exists():
+    if not _due_ids(now=now, batch=1, lock=False):
         return 0
     with transaction.atomic():
-        due = (
-            OutboundMessage.objects.pending()
-            .filter(next_attempt_at__lte=now)
-            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - PICKUP_GRACE))
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:batch])
+        ids = _due_ids(now=now, batch=batch, lock=True)
         if not ids:
             return 0
         OutboundMessage.objects.filter(pk__in=ids).update(dispatched_at=now)
@@ -173,6 +166,122 @@ def outbox_sweep(*, now: datetime | None = None, batch: int = 500) -> int:
         for message_id in ids:
             enqueue_on_commit(deliver_message, message_id)
     return len(ids)
+
+
+# --- Waves: throttled, held and released messages ------------------------------------------
+
+# A channel missing from BOUNCEBACK_OUTREACH_PER_MINUTE is sent at this rate.
+DEFAULT_PER_MINUTE = 60
+
+
+def outbox_interval(channel: str) -> timedelta:
+    """The gap between two messages of a wave on `channel` at its configured rate."""
+    rates = settings.BOUNCEBACK_OUTREACH_PER_MINUTE
+    return timedelta(seconds=60 / rates.get(channel, DEFAULT_PER_MINUTE))
+
+
+def outbox_first_slots(*, channels: list[str], now: datetime) -> dict[str, datetime]:
+    """When the next wave message on each channel may go: after every wave message
+    already waiting on it, so two waves at once still keep to the channel's rate."""
+    slots = dict.fromkeys(channels, now)
+    if not channels:
+        return slots
+    waiting = (
+        OutboundMessage.objects.filter(
+            state__in=[OutboundMessage.State.QUEUED, OutboundMessage.State.RETRYING],
+            channel__in=channels,
+            next_attempt_at__gt=now,
+        )
+        .exclude(batch="")
+        .order_by()
+        .values_list("channel")
+        .annotate(last=Max("next_attempt_at"))
+    )
+    for channel, last in waiting:
+        slots[channel] = max(now, last + outbox_interval(channel))
+    return slots
+
+
+def outbox_stagger(*, channels: list[str], now: datetime) -> list[datetime]:
+    """One send time per message (in the order given), spaced at each channel's rate."""
+    slots = outbox_first_slots(channels=sorted(set(channels)), now=now)
+    steps = {channel: outbox_interval(channel) for channel in slots}
+    times: list[datetime] = []
+    for channel in channels:
+        at = slots[channel]
+        times.append(at)
+        slots[channel] = at + steps[channel]
+    return times
+
+
+def outbox_hold(*, batches: list[str]) -> int:
+    """Hold the batches' messages not yet being sent; the sweep and delivery leave HELD alone.
+
+    A message already SENDING is past stopping and finishes. Call inside the
+    caller's transaction.
+    """
+    return OutboundMessage.objects.filter(
+        batch__in=batches,
+        state__in=[OutboundMessage.State.QUEUED, OutboundMessage.State.RETRYING],
+    ).update(state=OutboundMessage.State.HELD, dispatched_at=None, lease_until=None)
+
+
+def outbox_release(*, batches: list[str], now: datetime | None = None) -> int:
+    """Queue held messages again, staggered from now at each channel's rate, oldest first."""
+    now = now or timezone.now()
+    held = list(
+        OutboundMessage.objects.filter(batch__in=batches, state=OutboundMessage.State.HELD)
+        .order_by("id")
+        .values_list("id", "channel")
+    )
+    if not held:
+        return 0
+    ids = [row[0] for row in held]
+    times = outbox_stagger(channels=[row[1] for row in held], now=now)
+    table = connection.ops.quote_name(OutboundMessage._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS m SET state = %s, next_attempt_at = u.at, "  # noqa: S608
+                "dispatched_at = NULL FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(id, at) "
+                "WHERE m.id = u.id AND m.state = %s",
+                [OutboundMessage.State.QUEUED, ids, times, OutboundMessage.State.HELD],
+            )
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.executemany(
+                f"UPDATE {table} SET state = %s, next_attempt_at = %s, "  # noqa: S608
+                "dispatched_at = NULL WHERE id = %s AND state = %s",
+                [
+                    (OutboundMessage.State.QUEUED, adapt(at), pk, OutboundMessage.State.HELD)
+                    for pk, at in zip(ids, times, strict=True)
+                ],
+            )
+    return len(ids)
+
+
+# The partial index outbox_pending_idx covers exactly these states. They are
+# written into the sweep's SQL as literals: SQLite uses a partial index only
+# when the query's condition matches the index's text, never with bound
+# parameters, and a breakdown's outreach leaves 100,000 rows waiting.
+_PENDING_SQL = "state IN ('queued', 'retrying', 'sending')"
+
+
+def outbox_due(*, now: datetime) -> QuerySet[OutboundMessage]:
+    """Pending messages due by `now` and not handed out recently, oldest due first."""
+    return (
+        OutboundMessage.objects.extra(where=[_PENDING_SQL])  # noqa: S610 (constant SQL)
+        .filter(next_attempt_at__lte=now)
+        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - PICKUP_GRACE))
+        .order_by("next_attempt_at")
+    )
+
+
+def _due_ids(*, now: datetime, batch: int, lock: bool) -> list[int]:
+    due = outbox_due(now=now)
+    if lock and connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    return list(due.values_list("pk", flat=True)[:batch])
 
 
 def outbox_retry_now(*, message: OutboundMessage) -> OutboundMessage:
