@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import F, Max, Min, OuterRef, Subquery
+from django.db.models import F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -236,3 +236,124 @@ class Backdater:
         ).update(read_at=F("created_at") + timedelta(minutes=20))
         latest = CaseEvent.objects.filter(case=OuterRef("pk")).order_by("-at", "-id").values("at")
         cases.update(updated_at=Coalesce(Subquery(latest[:1]), F("created_at")))
+
+
+class BreakdownBackdater:
+    """Replays a breakdown's steps at moments in the past, as Backdater does for a case.
+
+    A breakdown step writes set-based (hundreds of cases, events, messages and
+    timers in a few statements), so the rows it wrote are found by id: every
+    row newer than the step is moved whole, and of the rows the step only
+    updated, those belonging to the breakdown (the breakdown, its checklist,
+    affected list, review, cases and their timers) have their fields stamped
+    "now" moved. Nothing outside the breakdown is touched, so the live timers
+    of today's cases keep their due times.
+    """
+
+    def __init__(self, breakdown_id: int | None = None) -> None:
+        self.breakdown_id = breakdown_id
+
+    @staticmethod
+    def _models() -> list[Any]:
+        from bounceback.breakdowns.models import (
+            BreakdownAction,
+            BreakdownEvent,
+            BreakdownMessage,
+            BreakdownReview,
+            ReviewActionItem,
+        )
+        from bounceback.failuremodes.models import FailureMode
+
+        return [
+            Case,
+            CaseEvent,
+            Interaction,
+            OutboundMessage,
+            Timer,
+            Notification,
+            BreakdownAction,
+            BreakdownEvent,
+            BreakdownMessage,
+            BreakdownReview,
+            ReviewActionItem,
+            FailureMode,
+        ]
+
+    @staticmethod
+    def _times(model: Any) -> list[str]:
+        return [
+            f.name for f in model._meta.concrete_fields if f.get_internal_type() == "DateTimeField"
+        ]
+
+    @staticmethod
+    def _shift(rows: Any, names: Any, started: datetime, delta: timedelta) -> None:
+        for name in names:
+            rows.filter(**{f"{name}__gte": started}).update(**{name: F(name) + delta})
+
+    def step(self, at: datetime, run: Callable[[], T]) -> T:
+        from bounceback.breakdowns.models import (
+            AffectedCustomer,
+            Breakdown,
+            BreakdownAction,
+            BreakdownReview,
+        )
+
+        models = self._models()
+        marks = {model: _max_pk(model) for model in models}
+        started = timezone.now()
+        result = run()
+        delta = at - started
+        if self.breakdown_id is None and isinstance(result, Breakdown):
+            self.breakdown_id = result.pk
+        for model in models:
+            self._shift(
+                model.objects.filter(pk__gt=marks[model]), self._times(model), started, delta
+            )
+        pk = self.breakdown_id
+        if pk is None:
+            return result
+        self._on_time(pk, marks)
+        self._shift(Breakdown.objects.filter(pk=pk), self._times(Breakdown), started, delta)
+        self._shift(
+            BreakdownAction.objects.filter(breakdown_id=pk, pk__lte=marks[BreakdownAction]),
+            ["done_at"],
+            started,
+            delta,
+        )
+        self._shift(
+            AffectedCustomer.objects.filter(breakdown_id=pk), ["contacted_at"], started, delta
+        )
+        self._shift(
+            BreakdownReview.objects.filter(breakdown_id=pk, pk__lte=marks[BreakdownReview]),
+            self._times(BreakdownReview),
+            started,
+            delta,
+        )
+        case_ids = list(Case.objects.filter(breakdown_id=pk).values_list("pk", flat=True))
+        self._shift(
+            Case.objects.filter(pk__in=case_ids, pk__lte=marks[Case]), CASE_TIMES, started, delta
+        )
+        action_ids = list(
+            BreakdownAction.objects.filter(breakdown_id=pk).values_list("pk", flat=True)
+        )
+        timers = Timer.objects.filter(pk__lte=marks[Timer]).filter(
+            Q(subject_type="case", subject_id__in=case_ids)
+            | Q(subject_type="breakdown_action", subject_id__in=action_ids)
+        )
+        self._shift(timers, ["met_at", "paused_at"], started, delta)
+        return result
+
+    @staticmethod
+    def _on_time(pk: int, marks: dict[Any, int]) -> None:
+        """Judge "late" again for actions just ticked off: the service judged it by the
+        real clock, against a due time that is already in the past."""
+        from bounceback.breakdowns.models import BreakdownAction, BreakdownEvent
+
+        for event in BreakdownEvent.objects.filter(
+            breakdown_id=pk, pk__gt=marks[BreakdownEvent], kind="action_done", data__late=True
+        ):
+            action = BreakdownAction.objects.get(pk=event.data["action_id"])
+            if event.at <= action.due_at:
+                event.summary = event.summary.removesuffix(" (late)")
+                event.data = {**event.data, "late": False}
+                event.save(update_fields=["summary", "data"])

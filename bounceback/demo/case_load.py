@@ -39,6 +39,7 @@ from bounceback.customers.models import Customer
 from bounceback.demo import business as biz
 from bounceback.demo.backdate import Backdater
 from bounceback.demo.case_plan import SPOKEN, CasePlan, CaseStep
+from bounceback.failuremodes.models import FailureMode
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
 from bounceback.sites.models import Site
@@ -171,6 +172,11 @@ def load_cases(cases: list[CasePlan], customers: dict[str, Customer]) -> CaseTal
     sites = {s.code: s for s in Site.objects.filter(code__in=[s.code for s in biz.SITES])}
     wanted = [c.transaction for c in cases if c.transaction]
     transactions = {t.external_id: t for t in Transaction.objects.filter(external_id__in=wanted)}
+    modes = {m.title: m for m in FailureMode.objects.accepted()}
+    missing = sorted({c.failure_mode for c in cases} - set(modes))
+    if missing:
+        # The scripts and the catalog are both ours: a title that does not match is a bug.
+        raise ValueError(f"demo cases name failure modes not in the catalog: {missing}")
     history = Backdater()
     for item in cases:
         history.catch_up(until=item.opened_at)
@@ -180,9 +186,9 @@ def load_cases(cases: list[CasePlan], customers: dict[str, Customer]) -> CaseTal
             description=item.description,
             actor=ctx.staff[item.opened_by] if item.opened_by else None,
             channel=item.channel,
-            category=item.category,
             severity=item.severity,
             site=sites.get(item.site) if item.site else None,
+            failure_mode=modes[item.failure_mode],
             related_transaction=transactions.get(item.transaction) if item.transaction else None,
             assignee=ctx.staff[item.assignee] if item.assignee else None,
             team=teams[item.team] if item.team else None,

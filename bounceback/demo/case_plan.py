@@ -64,7 +64,7 @@ class CasePlan:
     summary: str
     description: str
     channel: str
-    category: str
+    failure_mode: str  # title in the demo catalog
     severity: str
     assignee: str | None
     team: str | None
@@ -438,7 +438,7 @@ class _Draft:
             summary=self.fmt(self.story.summary)[:200],
             description=self.fmt(self.story.description),
             channel=self.channel,
-            category=self.story.category,
+            failure_mode=self.story.failure_mode,
             severity=self.severity,
             assignee=self.handler,
             team=self.team,

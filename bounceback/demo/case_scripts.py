@@ -15,7 +15,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Story:
     code: str
-    category: str
+    failure_mode: str  # the title of an accepted failure mode in the demo catalog (catalog.py)
     summary: str
     description: str
     apology: str
@@ -39,7 +39,7 @@ class Story:
 
 POWER_CUT = Story(
     code="power-cut",
-    category="Power failure",
+    failure_mode="Power outage during an event",
     summary="The lights went out during {event}",
     description=(
         "Halfway through {event} the power cut out and we sat in the dark for twenty minutes. "
@@ -97,7 +97,7 @@ POWER_CUT = Story(
 
 FLOOD = Story(
     code="flood",
-    category="Delivery delay",
+    failure_mode="Shipments delayed by weather",
     summary="Order {order} stuck by the flood?",
     description=(
         "I heard the Lower Valley road flooded. Order {order} was due three days ago and no one "
@@ -149,7 +149,7 @@ FLOOD = Story(
 
 SICK_DAY = Story(
     code="sick-day",
-    category="Workshop delay",
+    failure_mode="Technician off sick",
     summary="Nothing done on my {vehicle}",
     description=(
         "I arrived to pick up my {vehicle} and was told the technician had called in sick, so "
@@ -194,7 +194,7 @@ SICK_DAY = Story(
 
 SOUND = Story(
     code="sound",
-    category="Sound and AV",
+    failure_mode="Sound or AV fails during a show",
     summary="Sound at {event}",
     description=(
         "We could barely hear the first half of {event}. The speakers on the left side kept "
@@ -235,7 +235,7 @@ SOUND = Story(
 
 SEATS = Story(
     code="seats",
-    category="Seating",
+    failure_mode="Seats not as sold",
     summary="Seats at {event}",
     description=(
         "Our tickets said row F but we were put behind a pillar and saw maybe half the stage. "
@@ -265,7 +265,7 @@ SEATS = Story(
 
 DOORS = Story(
     code="doors",
-    category="Queues and doors",
+    failure_mode="Doors open late",
     summary="Doors opened late",
     description=(
         "Doors for {event} opened 40 minutes late and we queued in the rain with two small "
@@ -293,7 +293,7 @@ DOORS = Story(
 
 BOX_OFFICE = Story(
     code="box-office",
-    category="Staff conduct",
+    failure_mode="Rude or unhelpful box-office staff",
     summary="Box office was rude",
     description=(
         "The person at the box office was short with my mother, who is 82 and slow with her "
@@ -321,7 +321,7 @@ BOX_OFFICE = Story(
 
 PARKING = Story(
     code="parking",
-    category="Parking",
+    failure_mode="No parking near the venue",
     summary="Parking",
     description=(
         "The car park was full by 6:30 and the overflow lot was locked. We missed the start "
@@ -347,7 +347,7 @@ PARKING = Story(
 
 PAINT = Story(
     code="paint",
-    category="Workmanship",
+    failure_mode="Paint colour does not match",
     summary="Paint does not match",
     description=(
         "Picked up my {vehicle} after the {product}. In daylight the new panel is clearly a "
@@ -383,7 +383,7 @@ PAINT = Story(
 
 QUOTE = Story(
     code="quote",
-    category="Billing",
+    failure_mode="Bill higher than the quote",
     summary="Charged more than quoted",
     description=(
         "The quote for {product} was one figure and the bill another, with no call in "
@@ -409,7 +409,7 @@ QUOTE = Story(
 
 WARNING_LIGHT = Story(
     code="warning-light",
-    category="Workmanship",
+    failure_mode="Fault not fixed first time",
     summary="Warning light again",
     description="Two days after the {product} the warning light is back on my {vehicle}.",
     apology=(
@@ -433,7 +433,7 @@ WARNING_LIGHT = Story(
 
 MOVED = Story(
     code="moved",
-    category="Scheduling",
+    failure_mode="Appointment moved by us",
     summary="Booking moved twice",
     description=(
         "This is the second time my appointment for the {vehicle} has been moved the day "
@@ -461,7 +461,7 @@ MOVED = Story(
 
 WHERE_IS = Story(
     code="where-is",
-    category="Delivery delay",
+    failure_mode="Order lost or late without word",
     summary="Where is order {order}?",
     description=(
         "Tracking for order {order} has said 'at depot' for four days. The {product} was "
@@ -489,7 +489,7 @@ WHERE_IS = Story(
 
 WRONG_SIZE = Story(
     code="wrong-size",
-    category="Order accuracy",
+    failure_mode="Wrong item or size packed",
     summary="Wrong size in order {order}",
     description="The {product} in order {order} is the wrong size. I need an exchange quickly.",
     apology=(
@@ -514,7 +514,7 @@ WRONG_SIZE = Story(
 
 RAIN = Story(
     code="rain",
-    category="Delivery care",
+    failure_mode="Parcel left out in the rain",
     summary="Parcel left in the rain",
     description=(
         "The driver left order {order} on the step in the rain and the box was soaked through."
@@ -540,7 +540,7 @@ RAIN = Story(
 
 DAMAGED = Story(
     code="damaged",
-    category="Product quality",
+    failure_mode="Product arrives damaged",
     summary="Damaged {product}",
     description="The {product} arrived with a torn seam. Very disappointing.",
     apology=(
@@ -563,7 +563,7 @@ DAMAGED = Story(
 
 CHARGED_TWICE = Story(
     code="charged-twice",
-    category="Billing",
+    failure_mode="Customer charged twice",
     summary="Charged twice this month",
     description="I have been charged twice for my {product} this month. Please refund one.",
     apology=(
@@ -585,7 +585,7 @@ CHARGED_TWICE = Story(
 
 CANCEL = Story(
     code="cancel",
-    category="Billing",
+    failure_mode="Cancellation not honoured",
     summary="Cancel my plan",
     description="I asked to cancel my {product} in the spring and I am still being billed.",
     apology=(
@@ -612,7 +612,7 @@ CANCEL = Story(
 
 TOO_COLD = Story(
     code="too-cold",
-    category="Comfort",
+    failure_mode="Hall too hot or too cold",
     summary="Temperature in the hall",
     description=(
         "The hall was far too cold during {event}. I wore my coat the entire time. I expect "
@@ -640,7 +640,7 @@ TOO_COLD = Story(
 
 LATE_START = Story(
     code="late-start",
-    category="Programme timing",
+    failure_mode="Show starts late",
     summary="Late start, again",
     description=(
         "Once again the programme for {event} started five minutes late. This is the third "
@@ -670,7 +670,7 @@ LATE_START = Story(
 
 STILL_WAITING = Story(
     code="still-waiting",
-    category="Communication",
+    failure_mode="Messages go unanswered",
     summary="Still waiting",
     description="I am still waiting for an answer to my last three messages.",
     apology=(
@@ -695,7 +695,7 @@ STILL_WAITING = Story(
 
 INVOICE = Story(
     code="invoice",
-    category="Billing",
+    failure_mode="Invoice unclear or missing detail",
     summary="Invoice format",
     description=(
         "Why does the invoice for {product} not show the tax separately? I need it itemised."
@@ -722,7 +722,7 @@ INVOICE = Story(
 
 GALA_AV = Story(
     code="gala-av",
-    category="Sound and AV",
+    failure_mode="Sound or AV fails during a show",
     summary="Projector failed during our keynote",
     description=(
         "The projector for our CEO's keynote at the {product} failed twice and the backup "
@@ -753,7 +753,7 @@ GALA_AV = Story(
 
 FLEET_VAN = Story(
     code="fleet-van",
-    category="Workshop delay",
+    failure_mode="Vehicle not ready when promised",
     summary="Fleet van not ready for the morning route",
     description=(
         "Our {vehicle} was due back from its service this morning for deliveries. It is still "
@@ -784,7 +784,7 @@ FLEET_VAN = Story(
 
 WRONG_SESSION = Story(
     code="wrong-session",
-    category="Scheduling",
+    failure_mode="Entries placed in the wrong session",
     summary="Our dancers are in the wrong session tonight",
     description=(
         "The running order for tonight's championship has our dancers in evening session 2, "
@@ -812,7 +812,7 @@ WRONG_SESSION = Story(
 
 COSTUMES = Story(
     code="costumes",
-    category="Delivery delay",
+    failure_mode="Order lost or late without word",
     summary="Competition costumes not here",
     description=(
         "Our order of {product} for the championship has not arrived and we perform this "
@@ -842,7 +842,7 @@ COSTUMES = Story(
 
 HIRE_DEPOSIT = Story(
     code="hire-deposit",
-    category="Billing",
+    failure_mode="Customer charged twice",
     summary="Deposit for our hall hire taken twice",
     description="The deposit for our {product} has been taken from our account twice.",
     apology=(

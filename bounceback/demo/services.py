@@ -18,11 +18,15 @@ from django.utils import timezone
 
 from bounceback.accounts.models import User
 from bounceback.accounts.services import team_create, user_create, user_set_team
+from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerExternalId
 from bounceback.customers.services import ExternalIdentity, customer_create
 from bounceback.demo import business as biz
+from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
+from bounceback.demo.catalog import load_catalog
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
+from bounceback.demo.playbooks import load_playbooks
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
@@ -64,6 +68,9 @@ class DemoSummary:
     seconds: float
     cases: CaseTally = field(default_factory=CaseTally)
     case_scenarios: dict[str, int] = field(default_factory=dict)
+    failure_modes: int = 0
+    playbooks: int = 0
+    breakdowns: int = 0
 
 
 def demo_logins() -> list[DemoLogin]:
@@ -223,7 +230,13 @@ def demo_load(
         by_key = _load_customers(plan)
         stored = _load_transactions(plan)
         _load_interactions(plan, by_key)
+        # The catalog first: the demo's cases are linked to its failure modes.
+        failure_modes = load_catalog()
+        playbooks = load_playbooks()
         cases = load_cases(plan.cases, by_key)
+        breakdowns = load_past_breakdown(customers=by_key, now=plan.now)
+        # The past breakdown's outreach opened cases of its own: they are in the inbox too.
+        cases.by_status = dict(Counter(Case.objects.values_list("status", flat=True)))
         # The timeline: the history's conversations and every message on the cases.
         logged = Interaction.objects.count()
     tags = Counter(tag for c in plan.customers for tag in c.tags)
@@ -248,6 +261,9 @@ def demo_load(
         seconds=clock.monotonic() - began,
         cases=cases,
         case_scenarios=dict(Counter(c.scenario for c in plan.cases)),
+        failure_modes=failure_modes,
+        playbooks=playbooks,
+        breakdowns=breakdowns,
     )
 
 

@@ -16,13 +16,16 @@ from django.utils import timezone
 
 from bounceback.accounts.models import Team, User
 from bounceback.accounts.roles import Role
+from bounceback.breakdowns.models import Breakdown
 from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerEmail, CustomerExternalId
 from bounceback.demo import business as biz
 from bounceback.demo.services import demo_load
+from bounceback.failuremodes.models import FailureMode, Touchpoint
 from bounceback.interactions.models import Interaction
 from bounceback.notifications.models import Notification
 from bounceback.outbox.models import OutboundMessage
+from bounceback.playbooks.models import Playbook
 from bounceback.sites.models import Site
 from bounceback.timers.models import Timer
 from bounceback.transactions.models import Transaction
@@ -43,6 +46,8 @@ def printed_logins(output: str) -> list[tuple[str, str, str]]:
 
 
 def wipe() -> None:
+    # Breakdowns hold on to their affected customers: they go first.
+    Breakdown.objects.all().delete()
     Case.objects.all().delete()
     Timer.objects.all().delete()
     Notification.objects.all().delete()
@@ -52,6 +57,11 @@ def wipe() -> None:
     Customer.objects.all().delete()
     User.objects.all().delete()
     Team.objects.all().delete()
+    # Contingency planning holds on to sites and playbook versions: the
+    # playbooks, then the catalog.
+    Playbook.objects.all().delete()
+    FailureMode.objects.all().delete()
+    Touchpoint.objects.all().delete()
     Site.objects.all().delete()
 
 
@@ -151,9 +161,14 @@ def test_the_venue_has_a_sold_out_dance_competition_tonight() -> None:
     output = run_demo()
     now = timezone.now()
 
-    # When looking for bookings at the venue over the coming night
+    # When looking for bookings at the venue over the coming evening (loaded
+    # just after midnight, that is the evening of the day just begun)
+    from bounceback.demo.generator import tonight_start
+
+    start = tonight_start(now=now)
+    assert now < start < now + timedelta(hours=24)
     tonight = Transaction.objects.at_site(biz.VENUE.code).scheduled_between(
-        now, now + timedelta(hours=12)
+        start, start + timedelta(hours=12)
     )
 
     # Then the dance championship has dozens of confirmed bookings still ahead

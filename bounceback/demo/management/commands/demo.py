@@ -98,6 +98,11 @@ class Command(BaseCommand):
             f"escalated), {cases.links} links, {cases.overridden} "
             f"apolog{'y' if cases.overridden == 1 else 'ies'} sent over the coach's objection"
         )
+        out(
+            f"  planning      {s.failure_modes:>6}  failure modes in the catalog, "
+            f"{s.playbooks} playbooks, {s.breakdowns} past breakdown"
+            f"{'' if s.breakdowns == 1 else 's'} with its review"
+        )
         out("Scenarios ready to play:")
         out(
             f"  - Tonight at {biz.VENUE.name} ({biz.VENUE.code}): {biz.TONIGHT_EVENT}, "
