@@ -37,6 +37,25 @@ _CRM_WORK = [
     "cases.add_case",
     "cases.change_case",
     "notifications.view_notification",
+    # Everyone sees the catalog, proposes failure modes and votes on them,
+    # reads playbooks and breakdowns, and ticks off checklist actions.
+    "failuremodes.view_touchpoint",
+    "failuremodes.view_failuremode",
+    "failuremodes.add_failuremode",
+    "playbooks.view_playbook",
+    "breakdowns.view_breakdown",
+    "breakdowns.work_breakdown",
+]
+
+# Leads and managers run the catalog, write playbooks and declare breakdowns.
+_CONTINGENCY_PLANNING = [
+    "failuremodes.decide_failuremode",
+    "failuremodes.change_failuremode",
+    "failuremodes.add_touchpoint",
+    "failuremodes.change_touchpoint",
+    "playbooks.add_playbook",
+    "playbooks.change_playbook",
+    "breakdowns.declare_breakdown",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -48,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.view_recoverypolicy",
         "outbox.view_outboundmessage",
         "outbox.change_outboundmessage",
+        *_CONTINGENCY_PLANNING,
     ],
     Role.MANAGER: [
         *_CRM_WORK,
@@ -63,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "timers.change_businesscalendar",
         "outbox.view_outboundmessage",
         "outbox.change_outboundmessage",
+        *_CONTINGENCY_PLANNING,
     ],
     Role.EXECUTIVE: [*_CRM_WORK, "accounts.view_team", "audit.view_auditevent"],
     # Admins are superusers in all but name: they get every permission.

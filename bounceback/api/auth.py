@@ -41,6 +41,14 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "interactions:write": ["interactions.add_interaction"],
     "cases:read": ["cases.view_case"],
     "cases:write": ["cases.add_case", "cases.change_case"],
+    "catalog:read": ["failuremodes.view_failuremode"],
+    # Proposing and voting; accepting, rejecting and editing scores check
+    # failuremodes.decide_failuremode / change_failuremode in the endpoint.
+    "catalog:write": ["failuremodes.add_failuremode"],
+    "playbooks:read": ["playbooks.view_playbook"],
+    "playbooks:write": ["playbooks.add_playbook", "playbooks.change_playbook"],
+    "breakdowns:read": ["breakdowns.view_breakdown"],
+    "breakdowns:write": ["breakdowns.declare_breakdown"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

@@ -29,10 +29,13 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
+from bounceback.breakdowns.api import router as breakdowns_router  # noqa: E402
 from bounceback.cases.api import coach_router  # noqa: E402
 from bounceback.cases.api import router as cases_router  # noqa: E402
 from bounceback.customers.api import router as customers_router  # noqa: E402
+from bounceback.failuremodes.api import router as failuremodes_router  # noqa: E402
 from bounceback.interactions.api import router as interactions_router  # noqa: E402
+from bounceback.playbooks.api import router as playbooks_router  # noqa: E402
 from bounceback.transactions.api import router as transactions_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
@@ -40,3 +43,6 @@ api.add_router("/transactions", transactions_router)
 api.add_router("/interactions", interactions_router)
 api.add_router("/cases", cases_router)
 api.add_router("/coach", coach_router)
+api.add_router("/catalog", failuremodes_router)
+api.add_router("/playbooks", playbooks_router)
+api.add_router("/breakdowns", breakdowns_router)

@@ -15,6 +15,12 @@ SCOPES: dict[str, str] = {
     "interactions:write": "Log interactions",
     "cases:read": "Read cases, their timers and timelines",
     "cases:write": "Open cases and move them through the recovery sequence",
+    "catalog:read": "Read touchpoints, failure modes and the coverage report",
+    "catalog:write": "Propose, vote on, score and decide failure modes; edit touchpoints",
+    "playbooks:read": "Read playbooks and their versions",
+    "playbooks:write": "Create and revise playbooks",
+    "breakdowns:read": "Read breakdowns, their progress and reviews",
+    "breakdowns:write": "Declare breakdowns, run outreach, post updates, give the all-clear",
 }
 
 

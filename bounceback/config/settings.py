@@ -97,6 +97,9 @@ INSTALLED_APPS = [
     "bounceback.outbox",
     "bounceback.coach",
     "bounceback.cases",
+    "bounceback.failuremodes",
+    "bounceback.playbooks",
+    "bounceback.breakdowns",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -259,6 +262,33 @@ BULK_UPSERT_LIMIT = 10_000
 # refuses it with a bare 400 before the API sees it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 32 * 1024 * 1024)
 API_PAGE_SIZE_MAX = 500
+
+
+def env_rates(name: str, default: str) -> dict[str, int]:
+    """ "email=1200,sms=60" -> {"email": 1200, "sms": 60}: messages per minute per channel."""
+    raw = os.environ.get(name, "").strip() or default
+    rates: dict[str, int] = {}
+    for item in raw.split(","):
+        channel, _, value = item.partition("=")
+        try:
+            rate = int(value.strip())
+        except ValueError:
+            rate = 0
+        if not channel.strip() or rate < 1:
+            raise ImproperlyConfigured(
+                f"{name} must look like 'email=1200,sms=60' (messages per minute), not {raw!r}"
+            )
+        rates[channel.strip().lower()] = rate
+    return rates
+
+
+# Breakdown outreach: how fast each channel may send a wave (the sweep hands
+# messages out as their staggered times fall due), and how many customers are
+# contacted per database transaction.
+BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "email=1200")
+BOUNCEBACK_OUTREACH_CHUNK = env_int("BOUNCEBACK_OUTREACH_CHUNK", 5000)
+if BOUNCEBACK_OUTREACH_CHUNK < 1:
+    raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")
 
 LOGGING = {
     "version": 1,

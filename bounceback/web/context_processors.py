@@ -22,12 +22,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     wanted: list[tuple[str, str, bool]] = [("Home", reverse("home"), True)]
     wanted += [
         ("Cases", reverse("cases:inbox"), user.has_perm("cases.view_case")),
+        ("Breakdowns", reverse("breakdowns:list"), user.has_perm("breakdowns.view_breakdown")),
         ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
         (
             "Transactions",
             reverse("transactions:list"),
             user.has_perm("transactions.view_transaction"),
         ),
+        # Planning ahead: what can go wrong, and the plan for each.
+        (
+            "Catalog",
+            reverse("failuremodes:catalog"),
+            user.has_perm("failuremodes.view_failuremode"),
+        ),
+        ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
         ("Audit log", reverse("audit:list"), user.has_perm("audit.view_auditevent")),
     ]
     admin = is_admin(user)

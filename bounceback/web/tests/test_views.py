@@ -99,7 +99,15 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
     agent = UserFactory(role=Role.AGENT)
     client.force_login(agent)
     labels = [label for label, _, _ in client.get("/").context["nav_items"]]
-    assert labels == ["Home", "Cases", "Customers", "Transactions"]
+    assert labels == [
+        "Home",
+        "Cases",
+        "Breakdowns",
+        "Customers",
+        "Transactions",
+        "Catalog",
+        "Playbooks",
+    ]
 
     client.force_login(UserFactory(role=Role.MANAGER))
     labels = [label for label, _, _ in client.get("/").context["nav_items"]]
@@ -111,8 +119,11 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
     assert labels == [
         "Home",
         "Cases",
+        "Breakdowns",
         "Customers",
         "Transactions",
+        "Catalog",
+        "Playbooks",
         "Audit log",
         "Staff",
         "API tokens",

@@ -1,0 +1,493 @@
+"""Breakdown outreach at scale (`make bench` runs it after timers.py).
+
+For each database (SQLite in a temporary data directory, PostgreSQL in a fresh
+database `bounceback_bench_outreach` that this run drops, creates and drops),
+in a child process that loads Django against it:
+
+  0. migrate; BENCH_OUTREACH_CUSTOMERS customers, each with an email and one
+     booking at one site tonight, written with bulk inserts (not timed), and a
+     playbook (apology, explanation and alternatives templates);
+  1. declare   breakdown_declare over the site and tonight's window: the
+               affected customers found (timed, reported for information);
+  2. outreach  breakdown_confirm_outreach, then breakdown_outreach_run until no
+               customer is left to contact: every case opened (apologised, with
+               its two events), every interaction and outbox row written, every
+               affected row marked.  Timed from the confirm call to the last
+               commit.  Goal: < 10 s on PostgreSQL.
+  3. raw       the very rows step 2 wrote (cases, case events, interactions,
+               outbox rows, and the affected-row updates) are read back,
+               deleted, and written again through the driver with plain
+               executemany, one transaction per chunk of the same size as the
+               outreach's.  Goal: outreach <= 5x raw, on both databases.
+
+usage: .venv/bin/python bench/outreach.py [--quick] [--sqlite-only | --postgres-only]
+                                          [--strict] [--results-dir DIR]
+
+Sizes are environment variables: BENCH_OUTREACH_CUSTOMERS (default 100000,
+--quick 300), BENCH_OUTREACH_CHUNK (default 5000, --quick 100),
+BENCH_PG_ADMIN_URL, BENCH_OUTREACH_PG_DB, BENCH_KEEP=1 to keep the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PY = sys.executable
+GOAL_PG_S = 10.0
+GOAL_RATIO = 5.0
+
+# name: (default, --quick default, help)
+CONFIG: dict[str, tuple[str, str, str]] = {
+    "BENCH_OUTREACH_CUSTOMERS": ("100000", "300", "affected customers"),
+    "BENCH_OUTREACH_CHUNK": ("5000", "100", "customers per outreach transaction"),
+    "BENCH_PG_ADMIN_URL": (
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        "PostgreSQL URL used to drop/create the bench database",
+    ),
+    "BENCH_OUTREACH_PG_DB": (
+        "bounceback_bench_outreach",
+        "bounceback_bench_outreach",
+        "database the run creates",
+    ),
+    "BENCH_KEEP": ("0", "0", "1: keep the temporary data dir and the PostgreSQL database"),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def config(quick: bool) -> dict[str, str]:
+    return {
+        name: os.environ.get(name, quick_default if quick else default)
+        for name, (default, quick_default, _) in CONFIG.items()
+    }
+
+
+# ---------------------------------------------------------------- the child: Django in-process
+
+
+def _setup_django() -> None:
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
+    # Tasks enqueued on commit (the outreach task) run nowhere: the bench
+    # calls the services itself.
+    os.environ["BOUNCEBACK_TASK_BACKEND"] = "database"
+    import django
+
+    django.setup()
+
+
+def _seed(count: int) -> dict[str, Any]:
+    """Customers with an email and a booking at one site tonight, in bulk; a playbook."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from bounceback.breakdowns.bulk_writes import allocate_ids, bulk_insert
+    from bounceback.customers.models import Customer, CustomerEmail
+    from bounceback.sites.services import site_create
+    from bounceback.testing.playbooks_factories import make_playbook
+    from bounceback.transactions.models import Transaction
+
+    started = time.perf_counter()
+    now = timezone.now()
+    site = site_create(code="grand-hall", name="Grand Hall")
+    step = 20_000
+    for first in range(0, count, step):
+        n = min(step, count - first)
+        with transaction.atomic():
+            ids = allocate_ids(Customer, n)
+            bulk_insert(
+                Customer,
+                varying={"id": ids, "name": [f"Guest {first + i + 1}" for i in range(n)]},
+                constant={"lifetime_value": Decimal("0"), "tags": []},
+                now=now,
+            )
+            bulk_insert(
+                CustomerEmail,
+                varying={
+                    "id": allocate_ids(CustomerEmail, n),
+                    "customer_id": ids,
+                    "address": [f"guest{first + i + 1}@example.com" for i in range(n)],
+                },
+                constant={"is_primary": True},
+                now=now,
+            )
+            bulk_insert(
+                Transaction,
+                varying={
+                    "id": allocate_ids(Transaction, n),
+                    "customer_id": ids,
+                    "external_id": [f"B-{first + i + 1}" for i in range(n)],
+                },
+                constant={
+                    "kind": "booking",
+                    "source": "bench",
+                    "amount": Decimal("80.00"),
+                    "currency": "USD",
+                    "occurred_at": now - timedelta(days=10),
+                    "scheduled_for": now + timedelta(hours=1),
+                    "site_id": site.pk,
+                    "status": "confirmed",
+                    "attributes": {},
+                },
+                now=now,
+            )
+    playbook = make_playbook(name="Power outage at an event")
+    return {"site_id": site.pk, "playbook_id": playbook.pk, "seed_s": time.perf_counter() - started}
+
+
+OUTREACH_TABLES = (
+    ("cases_case", "breakdown_id = %s"),
+    ("interactions_interaction", "case_id IN (SELECT id FROM cases_case WHERE breakdown_id = %s)"),
+    ("outbox_outboundmessage", "batch = %s"),
+    ("cases_caseevent", "case_id IN (SELECT id FROM cases_case WHERE breakdown_id = %s)"),
+)
+
+
+def _columns(table: str) -> list[tuple[str, bool]]:
+    """(column, is_json) in table order."""
+    from django.apps import apps
+    from django.db import models
+
+    for model in apps.get_models():
+        if model._meta.db_table == table:
+            return [
+                (f.column, isinstance(f, models.JSONField)) for f in model._meta.concrete_fields
+            ]
+    raise LookupError(table)
+
+
+def _raw(breakdown_id: int, chunk: int) -> dict[str, Any]:
+    """Read back what the outreach wrote, delete it, and write it again with executemany."""
+    from django.db import connection, transaction
+
+    pg = connection.vendor == "postgresql"
+    q = connection.ops.quote_name
+    batch = f"bd-{breakdown_id}-outreach"
+    data: dict[str, list[tuple[Any, ...]]] = {}
+    layouts: dict[str, list[tuple[str, bool]]] = {}
+    with connection.cursor() as cursor:
+        for table, where in OUTREACH_TABLES:
+            cols = _columns(table)
+            layouts[table] = cols
+            select = ", ".join(f"{q(c)}::text" if pg and js else q(c) for c, js in cols)
+            arg = batch if table == "outbox_outboundmessage" else breakdown_id
+            cursor.execute(f"SELECT {select} FROM {table} WHERE {where} ORDER BY id", [arg])
+            data[table] = cursor.fetchall()
+        cursor.execute(
+            "SELECT id, channel, language, case_id, message_id, contacted_at "
+            "FROM breakdowns_affectedcustomer WHERE breakdown_id = %s AND state = 'queued' "
+            "ORDER BY id",
+            [breakdown_id],
+        )
+        affected = cursor.fetchall()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE breakdowns_affectedcustomer SET state = 'pending', case_id = NULL, "
+            "message_id = NULL WHERE breakdown_id = %s",
+            [breakdown_id],
+        )
+        for table, _ in reversed(OUTREACH_TABLES):
+            ids = [row[0] for row in data[table]]
+            for start in range(0, len(ids), 5000):
+                part = ids[start : start + 5000]
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(part))})",
+                    part,
+                )
+    rows = sum(len(v) for v in data.values()) + len(affected)
+    # Rows grouped per chunk of cases, as the outreach wrote them (before the clock starts).
+    case_ids = [row[0] for row in data["cases_case"]]
+    chunk_of = {pk: i // chunk for i, pk in enumerate(case_ids)}
+    names = {table: [c for c, _ in layouts[table]] for table in data}
+    interaction_case = {
+        r[0]: r[names["interactions_interaction"].index("case_id")]
+        for r in data["interactions_interaction"]
+    }
+    chunks = (len(case_ids) + chunk - 1) // chunk
+    parts: dict[str, list[list[tuple[Any, ...]]]] = {}
+    for table, _ in OUTREACH_TABLES:
+        parts[table] = [[] for _ in range(chunks)]
+        if table == "cases_case":
+            owner = lambda r: r[0]  # noqa: E731
+        elif table == "outbox_outboundmessage":
+            at = names[table].index("interaction_id")
+            owner = lambda r, at=at: interaction_case[r[at]]  # noqa: E731
+        else:
+            at = names[table].index("case_id")
+            owner = lambda r, at=at: r[at]  # noqa: E731
+        for r in data[table]:
+            parts[table][chunk_of[owner(r)]].append(r)
+    updates: list[list[tuple[Any, ...]]] = [[] for _ in range(chunks)]
+    for a in affected:
+        updates[chunk_of[a[3]]].append((a[1], a[2], a[3], a[4], a[5], a[0]))
+    sql = {
+        table: f"INSERT INTO {table} ({', '.join(q(n) for n in names[table])}) VALUES ("
+        + ", ".join("%s::jsonb" if pg and js else "%s" for _, js in layouts[table])
+        + ")"
+        for table, _ in OUTREACH_TABLES
+    }
+    started = time.perf_counter()
+    for index in range(chunks):
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, _ in OUTREACH_TABLES:
+                cursor.executemany(sql[table], parts[table][index])
+            cursor.executemany(
+                "UPDATE breakdowns_affectedcustomer SET state = 'queued', channel = %s, "
+                "language = %s, case_id = %s, message_id = %s, contacted_at = %s WHERE id = %s",
+                updates[index],
+            )
+    seconds = time.perf_counter() - started
+    return {"raw_s": seconds, "raw_rows": rows}
+
+
+def child(count: int, chunk: int) -> dict[str, Any]:
+    _setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from bounceback.breakdowns.models import AffectedCustomer
+    from bounceback.breakdowns.services import (
+        breakdown_confirm_outreach,
+        breakdown_declare,
+        breakdown_outreach_run,
+    )
+    from bounceback.cases.models import Case
+    from bounceback.outbox.models import OutboundMessage
+    from bounceback.playbooks.models import Playbook
+    from bounceback.sites.models import Site
+
+    call_command("migrate", verbosity=0)
+    seeded = _seed(count)
+    log(f"{connection.vendor}: {count} customers seeded in {seeded['seed_s']:.1f} s")
+    now = timezone.now()
+    started = time.perf_counter()
+    breakdown = breakdown_declare(
+        actor=None,
+        playbook=Playbook.objects.get(pk=seeded["playbook_id"]),
+        title="Power cut at the Grand Hall",
+        window_start=now,
+        window_end=now + timezone.timedelta(hours=4),
+        site=Site.objects.get(pk=seeded["site_id"]),
+    )
+    declare_s = time.perf_counter() - started
+    log(f"{connection.vendor}: declared, {breakdown.affected_count} affected in {declare_s:.1f} s")
+
+    started = time.perf_counter()
+    breakdown_confirm_outreach(breakdown=breakdown, actor=None)
+    runs = 0
+    while breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists():
+        breakdown_outreach_run(breakdown_id=breakdown.pk, chunk=chunk)
+        runs += 1
+    outreach_s = time.perf_counter() - started
+    cases = Case.objects.filter(breakdown=breakdown, proactive=True).count()
+    queued = OutboundMessage.objects.filter(batch=f"bd-{breakdown.pk}-outreach").count()
+    log(f"{connection.vendor}: outreach {outreach_s:.2f} s ({cases} cases, {queued} messages)")
+    raw = _raw(breakdown.pk, chunk)
+    log(f"{connection.vendor}: raw executemany {raw['raw_s']:.2f} s ({raw['raw_rows']} rows)")
+    extra = _after(breakdown)
+    return {
+        "vendor": connection.vendor,
+        "customers": count,
+        "chunk": chunk,
+        "affected": breakdown.affected_count,
+        "declare_s": round(declare_s, 3),
+        "outreach_s": round(outreach_s, 3),
+        "cases": cases,
+        "messages": queued,
+        "raw_s": round(raw["raw_s"], 3),
+        "raw_rows": raw["raw_rows"],
+        "seed_s": round(seeded["seed_s"], 2),
+        **extra,
+    }
+
+
+def _after(breakdown: Any) -> dict[str, Any]:
+    """For information: one sweep over the staggered wave, a status update and the all-clear."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from bounceback.breakdowns.services import breakdown_all_clear, breakdown_post_update
+    from bounceback.outbox.services import outbox_due, outbox_sweep
+
+    at = timezone.now() + timezone.timedelta(seconds=30)
+    plan = outbox_due(now=at).values_list("pk", flat=True)[:500].explain()
+    started = time.perf_counter()
+    handed = outbox_sweep(now=at)
+    sweep_s = time.perf_counter() - started
+    started = time.perf_counter()
+    breakdown_post_update(breakdown=breakdown, actor=None, body="Generators arrive at nine.")
+    update_s = time.perf_counter() - started
+    started = time.perf_counter()
+    breakdown_all_clear(breakdown=breakdown, actor=None, body="Power is back.")
+    all_clear_s = time.perf_counter() - started
+    log(
+        f"{connection.vendor}: sweep {sweep_s * 1000:.0f} ms ({handed} handed out), "
+        f"update {update_s:.2f} s, all-clear {all_clear_s:.2f} s"
+    )
+    return {
+        "sweep_ms": round(sweep_s * 1000, 1),
+        "sweep_handed": handed,
+        "sweep_uses_pending_index": "outbox_pending_idx" in plan,
+        "update_s": round(update_s, 3),
+        "all_clear_s": round(all_clear_s, 3),
+    }
+
+
+# ---------------------------------------------------------------- the parent
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def run_database(kind: str, cfg: dict[str, str]) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bb-bench-outreach-{kind}-"))
+    env["BOUNCEBACK_DATA_DIR"] = str(data_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "bounceback.config.settings"
+    env["BOUNCEBACK_OUTREACH_CHUNK"] = cfg["BENCH_OUTREACH_CHUNK"]
+    db = cfg["BENCH_OUTREACH_PG_DB"]
+    admin = cfg["BENCH_PG_ADMIN_URL"]
+    if kind == "postgresql":
+        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db}"')
+        _pg_admin(admin, f'CREATE DATABASE "{db}"')
+        env["DATABASE_URL"] = admin.rsplit("/", 1)[0] + f"/{db}"
+    try:
+        proc = subprocess.run(
+            [PY, __file__, "--child", cfg["BENCH_OUTREACH_CUSTOMERS"], cfg["BENCH_OUTREACH_CHUNK"]],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        sys.stderr.write(proc.stderr[-6000:] if proc.returncode else proc.stderr)
+        if proc.returncode != 0:
+            raise SystemExit(f"{kind} outreach bench failed (exit {proc.returncode})")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        if cfg["BENCH_KEEP"] != "1":
+            shutil.rmtree(data_dir, ignore_errors=True)
+            if kind == "postgresql":
+                with contextlib.suppress(Exception):
+                    _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db}"')
+
+
+def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
+    lines = [
+        "",
+        "Breakdown outreach: confirm -> every message queued and every case opened",
+        f"{'database':<12}{'customers':>10}{'declare s':>11}{'outreach s':>12}{'rows/s':>10}"
+        f"{'raw s':>9}{'raw rows/s':>12}{'x raw':>8}",
+    ]
+    ok = True
+    verdicts = []
+    for r in results:
+        rows = r["raw_rows"]
+        ratio = r["outreach_s"] / r["raw_s"] if r["raw_s"] else float("inf")
+        r["ratio"] = round(ratio, 2)
+        lines.append(
+            f"{r['vendor']:<12}{r['customers']:>10}{r['declare_s']:>11.2f}{r['outreach_s']:>12.2f}"
+            f"{rows / r['outreach_s']:>10.0f}{r['raw_s']:>9.2f}{rows / r['raw_s']:>12.0f}"
+            f"{ratio:>8.2f}"
+        )
+        within = ratio <= GOAL_RATIO
+        ok &= within
+        verdicts.append(
+            f"GOAL {r['vendor']} outreach within {GOAL_RATIO:.0f}x of raw inserts: "
+            f"{'PASS' if within else 'FAIL'} ({ratio:.2f}x)"
+        )
+        if r["vendor"] == "postgresql":
+            fast = r["outreach_s"] < GOAL_PG_S
+            ok &= fast
+            verdicts.append(
+                f"GOAL postgresql outreach under {GOAL_PG_S:.0f} s for {r['customers']} customers: "
+                f"{'PASS' if fast else 'FAIL'} ({r['outreach_s']:.2f} s)"
+            )
+        if r["cases"] != r["affected"] or r["messages"] != r["affected"]:
+            ok = False
+            verdicts.append(
+                f"ERROR {r['vendor']}: {r['affected']} affected but {r['cases']} cases and "
+                f"{r['messages']} messages"
+            )
+    lines.append("rows = cases + 2 case events each + interactions + outbox rows + affected rows")
+    for r in results:
+        if "update_s" in r:
+            lines.append(
+                f"{r['vendor']}: status update to everyone {r['update_s']:.2f} s, all-clear "
+                f"{r['all_clear_s']:.2f} s; one outbox sweep {r['sweep_ms']:.0f} ms "
+                f"({r['sweep_handed']} handed out, pending index "
+                f"{'used' if r['sweep_uses_pending_index'] else 'NOT used'})"
+            )
+    lines += verdicts
+    return "\n".join(lines), ok
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(child(int(sys.argv[2]), int(sys.argv[3]))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--sqlite-only", action="store_true")
+    only.add_argument("--postgres-only", action="store_true")
+    parser.add_argument("--strict", action="store_true", help="exit 2 when a goal is missed")
+    parser.add_argument("--results-dir", default=str(HERE / "results"))
+    args = parser.parse_args()
+    cfg = config(args.quick)
+    kinds = ["sqlite", "postgresql"]
+    if args.sqlite_only:
+        kinds = ["sqlite"]
+    elif args.postgres_only:
+        kinds = ["postgresql"]
+    results = []
+    for kind in kinds:
+        log(f"{kind}: {cfg['BENCH_OUTREACH_CUSTOMERS']} customers")
+        results.append(run_database(kind, cfg))
+    text, ok = report(results)
+    print(text)
+    out = Path(args.results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    payload = {
+        "config": cfg,
+        "host": platform.platform(),
+        "python": platform.python_version(),
+        "quick": args.quick,
+        "results": results,
+        "goals_met": ok,
+    }
+    for name in (f"outreach-{stamp}.json", "outreach-latest.json"):
+        (out / name).write_text(json.dumps(payload, indent=2))
+    return 2 if (args.strict and not ok) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
