@@ -45,6 +45,9 @@ _CRM_WORK = [
     "playbooks.view_playbook",
     "breakdowns.view_breakdown",
     "breakdowns.work_breakdown",
+    # Received email a person must look at (unreadable, unknown thread).
+    "mail.view_inboundemail",
+    "mail.change_inboundemail",
 ]
 
 # Leads and managers run the catalog, write playbooks and declare breakdowns.
@@ -56,6 +59,17 @@ _CONTINGENCY_PLANNING = [
     "playbooks.add_playbook",
     "playbooks.change_playbook",
     "breakdowns.declare_breakdown",
+]
+
+# Managers wire the business to other systems: webhook subscriptions and
+# inbound message channels (chat, social, SMS providers).
+_INTEGRATIONS = [
+    "webhooks.view_webhooksubscription",
+    "webhooks.add_webhooksubscription",
+    "webhooks.change_webhooksubscription",
+    "webhooks.view_inboundchannel",
+    "webhooks.add_inboundchannel",
+    "webhooks.change_inboundchannel",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -84,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outbox.view_outboundmessage",
         "outbox.change_outboundmessage",
         *_CONTINGENCY_PLANNING,
+        *_INTEGRATIONS,
     ],
     Role.EXECUTIVE: [*_CRM_WORK, "accounts.view_team", "audit.view_auditevent"],
     # Admins are superusers in all but name: they get every permission.

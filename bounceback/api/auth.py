@@ -49,6 +49,10 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "playbooks:write": ["playbooks.add_playbook", "playbooks.change_playbook"],
     "breakdowns:read": ["breakdowns.view_breakdown"],
     "breakdowns:write": ["breakdowns.declare_breakdown"],
+    "mail:read": ["mail.view_inboundemail"],
+    "mail:write": ["mail.change_inboundemail"],
+    "webhooks:read": ["webhooks.view_webhooksubscription"],
+    "webhooks:write": ["webhooks.add_webhooksubscription", "webhooks.change_webhooksubscription"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

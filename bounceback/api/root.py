@@ -35,8 +35,10 @@ from bounceback.cases.api import router as cases_router  # noqa: E402
 from bounceback.customers.api import router as customers_router  # noqa: E402
 from bounceback.failuremodes.api import router as failuremodes_router  # noqa: E402
 from bounceback.interactions.api import router as interactions_router  # noqa: E402
+from bounceback.mail.api import router as mail_router  # noqa: E402
 from bounceback.playbooks.api import router as playbooks_router  # noqa: E402
 from bounceback.transactions.api import router as transactions_router  # noqa: E402
+from bounceback.webhooks.api import router as webhooks_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
 api.add_router("/transactions", transactions_router)
@@ -46,3 +48,5 @@ api.add_router("/coach", coach_router)
 api.add_router("/catalog", failuremodes_router)
 api.add_router("/playbooks", playbooks_router)
 api.add_router("/breakdowns", breakdowns_router)
+api.add_router("/mail", mail_router)
+api.add_router("/webhooks", webhooks_router)

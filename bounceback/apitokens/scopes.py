@@ -21,6 +21,10 @@ SCOPES: dict[str, str] = {
     "playbooks:write": "Create and revise playbooks",
     "breakdowns:read": "Read breakdowns, their progress and reviews",
     "breakdowns:write": "Declare breakdowns, run outreach, post updates, give the all-clear",
+    "mail:read": "Read received email, including messages held for a person to look at",
+    "mail:write": "Hand in raw email for intake; release or discard held messages",
+    "webhooks:read": "Read webhook subscriptions, their delivery log and inbound channels",
+    "webhooks:write": "Create, change, disable and re-enable webhook subscriptions and channels",
 }
 
 

@@ -33,6 +33,15 @@ class AuditEvent(models.Model):
         PLAYBOOK_DETAILS_CHANGED = "playbook_details_changed", "Playbook details changed"
         PLAYBOOK_ARCHIVED = "playbook_archived", "Playbook archived"
         PLAYBOOK_RESTORED = "playbook_restored", "Playbook restored"
+        EMAIL_RELEASED = "email_released", "Held email released"
+        EMAIL_DISCARDED = "email_discarded", "Held email discarded"
+        WEBHOOK_CREATED = "webhook_created", "Webhook subscription created"
+        WEBHOOK_CHANGED = "webhook_changed", "Webhook subscription changed"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook subscription disabled"
+        WEBHOOK_ENABLED = "webhook_enabled", "Webhook subscription re-enabled"
+        CHANNEL_CREATED = "channel_created", "Inbound channel created"
+        CHANNEL_CHANGED = "channel_changed", "Inbound channel changed"
+        CHANNEL_SECRET_ROTATED = "channel_secret_rotated", "Inbound channel secret rotated"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, db_index=True)

@@ -9,28 +9,13 @@ from django.db.models import QuerySet
 
 from bounceback.accounts.models import User
 from bounceback.cases.models import Case, RecoveryPolicy, Severity
+from bounceback.cases.selectors import message_channels
 from bounceback.customers.models import Channel, Customer
 from bounceback.failuremodes.models import FailureMode
 from bounceback.failuremodes.selectors import accepted_choices
 from bounceback.sites.models import Site
 from bounceback.transactions.models import Transaction
 from bounceback.web.templatetags.bounceback_ui import money
-
-# Channels a message can go out on: email is delivered by the outbox; a phone
-# call or a conversation in person is said by the agent and logged as said.
-MESSAGE_CHANNELS = [
-    (Channel.EMAIL.value, "Email"),
-    (Channel.PHONE.value, "Phone call (logged as said)"),
-    (Channel.IN_PERSON.value, "In person (logged as said)"),
-]
-_MESSAGE_CHANNEL_VALUES = {value for value, _ in MESSAGE_CHANNELS}
-
-
-def message_channel_for(case: Case) -> str:
-    """The channel a message to this customer goes out on unless the agent picks another."""
-    if case.channel in _MESSAGE_CHANNEL_VALUES:
-        return case.channel
-    return Channel.EMAIL
 
 
 def _textarea(rows: int = 4, **attrs: Any) -> forms.Textarea:
@@ -191,7 +176,13 @@ class FailureModeForm(forms.Form):
 
 
 class _MessageForm(forms.Form):
-    channel = forms.ChoiceField(choices=MESSAGE_CHANNELS, label="Send by")
+    """A message to the customer: the channels offered are those we can answer on now."""
+
+    channel = forms.ChoiceField(choices=(), label="Send by")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = message_channels()  # type: ignore[attr-defined]
 
 
 class ApologyForm(_MessageForm):

@@ -8,7 +8,55 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bounceback.cases.models import Case, CaseEvent
+from bounceback.customers.models import Channel
+from bounceback.interactions.models import Interaction
+from bounceback.outbox.channels import adapter_usable
 from bounceback.timers.models import Timer
+
+# Channels on which staff speak to the customer themselves; a message is
+# recorded as said, not delivered by us.
+SPOKEN = frozenset({Channel.PHONE, Channel.IN_PERSON})
+
+_SPOKEN_LABELS = {
+    Channel.PHONE: "Phone call (logged as said)",
+    Channel.IN_PERSON: "In person (logged as said)",
+}
+
+
+def message_channels() -> list[tuple[str, str]]:
+    """(value, label) of every channel a message can go out on now.
+
+    Email and the written channels count only while an adapter can deliver
+    them (a provider configured for SMS, say); spoken ones always can.
+    """
+    written = [
+        (value, label)
+        for value, label in Channel.choices
+        if value not in SPOKEN and adapter_usable(value)
+    ]
+    return [*written, *_SPOKEN_LABELS.items()]
+
+
+def reply_channel_for(case: Case) -> str:
+    """The channel a message on this case goes out on unless staff pick another.
+
+    The one the customer used last (their latest message to us on any case),
+    else the one the case came in on, else their preferred one; the first of
+    those we can answer on, and email when none is.
+    """
+    usable = {value for value, _ in message_channels()}
+    last = (
+        Interaction.objects.filter(
+            customer_id=case.customer_id, direction=Interaction.Direction.INBOUND
+        )
+        .order_by("-occurred_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+    for candidate in (last, case.channel, case.customer.preferred_channel):
+        if candidate in usable:
+            return candidate
+    return Channel.EMAIL
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from django.utils import timezone
 
 from bounceback.cases.models import Case, CaseEvent, CaseLink, Severity
 from bounceback.cases.policy import hours, minutes, policy_for
+from bounceback.cases.selectors import SPOKEN, reply_channel_for
 from bounceback.coach.scoring import CoachContext, CoachResult, coach_score
 from bounceback.customers.models import Channel, Customer
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.failuremodes.services import accepted_failure_mode
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
-from bounceback.outbox.channels import adapter_for
+from bounceback.outbox.channels import adapter_usable
 from bounceback.outbox.services import outbox_enqueue
 from bounceback.timers.models import Timer
 from bounceback.timers.services import (
@@ -44,11 +45,6 @@ class TimerKind:
     UPDATE = "update"
     FOLLOW_UP = "follow_up"
     DOCUMENT = "document"
-
-
-# Channels on which staff speak to the customer themselves; the message is
-# recorded as said, not delivered by us.
-SPOKEN = {Channel.PHONE, Channel.IN_PERSON}
 
 
 # --- Helpers --------------------------------------------------------------------------
@@ -144,27 +140,51 @@ def _text(value: str, field: str, *, required: bool = True, limit: int = 20_000)
     return value
 
 
+def _recipient(case: Case, channel: str) -> str:
+    """Where a message on `channel` reaches this customer; refuses when we know of nowhere."""
+    customer = case.customer
+    if channel in (Channel.EMAIL, Channel.WEB):
+        # A portal message is announced by email with a link to the portal.
+        address = customer.primary_email or ""
+        missing = f"{customer.name} has no email address; add one or choose another channel"
+    elif channel == Channel.SMS:
+        address = customer.primary_phone or ""
+        missing = f"{customer.name} has no phone number; add one or choose another channel"
+    else:
+        # Chat and social: answer the conversation the customer last wrote from.
+        last = (
+            Interaction.objects.filter(
+                customer=customer, channel=channel, direction=Interaction.Direction.INBOUND
+            )
+            .order_by("-occurred_at", "-id")
+            .values_list("metadata", flat=True)
+            .first()
+        )
+        address = str((last or {}).get("sender", ""))
+        missing = f"{customer.name} has never written to us by {channel}; choose another channel"
+    if not address:
+        raise ValidationFailed(missing, field="channel")
+    return address
+
+
 def _send(
     case: Case, *, actor: Any, body: str, subject: str, channel: str | None, purpose: str
 ) -> Interaction:
-    """Record a message to the customer and, where we deliver it, queue it in the outbox."""
-    channel = channel or case.channel or case.customer.preferred_channel
+    """Record a message to the customer and, where we deliver it, queue it in the outbox.
+
+    Without a channel the message goes where the customer last spoke to us
+    (`reply_channel_for`); staff may name another.
+    """
+    channel = channel or reply_channel_for(case)
     if channel not in Channel.values:
         raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
-    if channel not in SPOKEN and adapter_for(channel) is None:
+    if channel not in SPOKEN and not adapter_usable(channel):
         raise ValidationFailed(
-            f"messages cannot be sent by {channel} yet: send an email, or call the customer "
+            f"messages cannot be sent by {channel} here: send an email, or call the customer "
             "and log the call (channel phone)",
             field="channel",
         )
-    to_address = ""
-    if channel == Channel.EMAIL:
-        to_address = case.customer.primary_email or ""
-        if not to_address:
-            raise ValidationFailed(
-                f"{case.customer.name} has no email address; add one or choose another channel",
-                field="channel",
-            )
+    to_address = "" if channel in SPOKEN else _recipient(case, channel)
     interaction = interaction_log(
         customer=case.customer,
         case=case,
@@ -177,7 +197,27 @@ def _send(
         source="bounceback",
         metadata={"purpose": purpose},
     )
-    if channel not in SPOKEN:
+    if channel in SPOKEN:
+        return interaction
+    headers = {"X-Bounceback-Case": case.reference or str(case.pk)}
+    if channel == Channel.EMAIL:
+        from bounceback.mail.outgoing import case_email
+
+        email = case_email(case=case, subject=subject, body=body)
+        outbox_enqueue(
+            channel=channel,
+            to_address=to_address,
+            subject=email.subject,
+            body_text=email.body_text,
+            body_html=email.body_html,
+            reply_to=email.reply_to,
+            in_reply_to=email.in_reply_to,
+            references=email.references,
+            customer=case.customer,
+            interaction=interaction,
+            headers=headers,
+        )
+    else:
         outbox_enqueue(
             channel=channel,
             to_address=to_address,
@@ -185,7 +225,7 @@ def _send(
             body_text=body,
             customer=case.customer,
             interaction=interaction,
-            headers={"X-Bounceback-Case": case.reference or str(case.pk)},
+            headers=headers,
         )
     return interaction
 

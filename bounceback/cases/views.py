@@ -44,7 +44,6 @@ from bounceback.cases.forms import (
     ReopenForm,
     ReviewForm,
     UpdateForm,
-    message_channel_for,
 )
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.policy import policy_for
@@ -54,6 +53,7 @@ from bounceback.cases.selectors import (
     cases_inbox,
     cases_inbox_counts,
     cases_next_timers,
+    reply_channel_for,
 )
 from bounceback.cases.stepper import case_progress
 from bounceback.customers.models import Customer
@@ -235,7 +235,7 @@ def _events(case: Case) -> list[Any]:
 
 
 def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.Form]:
-    channel = message_channel_for(case)
+    channel = reply_channel_for(case)
     first_name = case.customer.name.split()[0] if case.customer.name.strip() else ""
     fresh: dict[str, Callable[[], forms.Form]] = {
         "apologise": lambda: ApologyForm(initial={"channel": channel}),

@@ -100,6 +100,9 @@ INSTALLED_APPS = [
     "bounceback.failuremodes",
     "bounceback.playbooks",
     "bounceback.breakdowns",
+    "bounceback.mail",
+    "bounceback.portal",
+    "bounceback.webhooks",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -289,6 +292,17 @@ BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "em
 BOUNCEBACK_OUTREACH_CHUNK = env_int("BOUNCEBACK_OUTREACH_CHUNK", 5000)
 if BOUNCEBACK_OUTREACH_CHUNK < 1:
     raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")
+
+# --- Channels (issue 6) ------------------------------------------------------------
+# Where links in messages to customers point (magic links, survey links); the
+# address customers reach this installation at.
+BOUNCEBACK_PUBLIC_URL = os.environ.get("BOUNCEBACK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# mail: settings for email intake and replies go here.
+
+# portal: settings for the public form, magic links and the survey go here.
+
+# webhooks: settings for inbound channels and outbound webhooks go here.
 
 LOGGING = {
     "version": 1,

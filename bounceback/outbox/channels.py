@@ -22,6 +22,10 @@ class DeliveryError(Exception):
 
 
 class ChannelAdapter(Protocol):
+    """How one channel delivers. An adapter may also define `available() -> bool`
+    (for example: a provider is configured for it); without it the adapter is
+    always available."""
+
     def send(self, message: OutboundMessage) -> None: ...
 
 
@@ -64,3 +68,12 @@ def adapter_register(channel: str, adapter: ChannelAdapter) -> None:
 
 def adapter_for(channel: str) -> ChannelAdapter | None:
     return _ADAPTERS.get(channel)
+
+
+def adapter_usable(channel: str) -> bool:
+    """Whether messages can be delivered on `channel` right now."""
+    adapter = _ADAPTERS.get(channel)
+    if adapter is None:
+        return False
+    available = getattr(adapter, "available", None)
+    return bool(available()) if callable(available) else True

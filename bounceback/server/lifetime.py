@@ -46,6 +46,24 @@ def die_with_parent_hook() -> Callable[[], None] | None:
 
 
 def forked_children_die_with_this_process() -> None:
-    """Every process forked from here on gets SIGTERM if this one dies."""
-    if _prctl() is not None:
-        os.register_at_fork(after_in_child=die_with_parent)
+    """Every process forked from here on is killed (SIGKILL) if this one dies.
+
+    SIGKILL, not SIGTERM: a forked child starts with its parent's signal
+    handlers, and until it installs its own (rq's scheduler does so only once
+    it is running) a SIGTERM would reach the parent's handler in the child and
+    be ignored. A child of a process that was itself killed outright has no one
+    to report to, so there is nothing to stop gracefully for.
+    """
+    if _prctl() is None:
+        return
+    forking = [0]
+
+    def before() -> None:
+        forking[0] = os.getpid()
+
+    def after_in_child() -> None:
+        die_with_parent(signal.SIGKILL)
+        if os.getppid() != forking[0]:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(before=before, after_in_child=after_in_child)

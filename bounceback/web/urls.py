@@ -22,4 +22,7 @@ urlpatterns = [
     path("", include("bounceback.transactions.urls")),
     path("", include("bounceback.audit.urls")),
     path("", include("bounceback.apitokens.urls")),
+    path("", include("bounceback.mail.urls")),
+    path("", include("bounceback.portal.urls")),
+    path("", include("bounceback.webhooks.urls")),
 ]
