@@ -298,7 +298,20 @@ if BOUNCEBACK_OUTREACH_CHUNK < 1:
 # address customers reach this installation at.
 BOUNCEBACK_PUBLIC_URL = os.environ.get("BOUNCEBACK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# mail: settings for email intake and replies go here.
+# mail: email intake and replies. A message bigger than MAIL_MAX_BYTES is kept
+# for a person (HELD), never parsed; attachments over the per-file size or past
+# the count are recorded as skipped. A sender writing more than MAIL_LOOP_LIMIT
+# messages in 10 minutes is probably a loop: the extra ones are held.
+BOUNCEBACK_MAIL_MAX_BYTES = env_int("BOUNCEBACK_MAIL_MAX_BYTES", 25 * 1024 * 1024)
+BOUNCEBACK_MAIL_ATTACHMENT_MAX_BYTES = env_int(
+    "BOUNCEBACK_MAIL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024
+)
+BOUNCEBACK_MAIL_ATTACHMENTS_MAX = env_int("BOUNCEBACK_MAIL_ATTACHMENTS_MAX", 20)
+BOUNCEBACK_MAIL_LOOP_LIMIT = env_int("BOUNCEBACK_MAIL_LOOP_LIMIT", 20)
+# The address customers reply to; replies go to its plus-address per case
+# (care+BB-00012@example.com), so the mailbox must accept plus-addressing.
+# Empty: the address in DEFAULT_FROM_EMAIL.
+BOUNCEBACK_MAIL_REPLY_ADDRESS = os.environ.get("BOUNCEBACK_MAIL_REPLY_ADDRESS", "").strip()
 
 # portal: settings for the public form, magic links and the survey go here.
 
