@@ -864,10 +864,15 @@ def case_log_customer_message(
     channel: str | None = None,
     subject: str = "",
     occurred_at: datetime | None = None,
+    source: str = "staff",
+    external_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Case:
     """Record what the customer said (a reply, a call); a waiting case resumes.
 
     Channels call this for inbound replies; staff call it to log a phone call.
+    Channels pass `source` and the provider's `external_id` so a message
+    delivered twice is refused (Conflict) instead of logged twice.
     """
     case = _lock(case)
     if case.status == Case.Status.CLOSED:
@@ -884,6 +889,9 @@ def case_log_customer_message(
         thread_ref=case.reference or "",
         author=actor,
         author_name=case.customer.name,
+        source=source,
+        external_id=external_id,
+        metadata=metadata,
     )
     _event(
         case,
