@@ -504,6 +504,27 @@ def customer_message(request: HttpRequest, case_id: int, payload: CustomerMessag
     return _detail(case_id)
 
 
+class CallIn(Schema):
+    direction: str = Field(description="inbound (they called us) or outbound (we called them)")
+    body: str = Field(description="What was said")
+    minutes_long: int | None = Field(None, description="How long the call took, in minutes")
+    occurred_at: datetime | None = None
+
+
+@_step("calls", "Log a phone call about the case; a call from the customer resumes a waiting case")
+def call(request: HttpRequest, case_id: int, payload: CallIn) -> Case:
+    require_scope(request, "cases:write")
+    services.case_log_call(
+        case=_case(case_id),
+        actor=acting_user(request),
+        direction=payload.direction,
+        body=payload.body,
+        minutes_long=payload.minutes_long,
+        occurred_at=payload.occurred_at,
+    )
+    return _detail(case_id)
+
+
 @router.post("/{case_id}/links", response={201: LinkOut, **ERRORS}, summary="Link two cases")
 def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink]:
     require_scope(request, "cases:write")

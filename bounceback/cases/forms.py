@@ -335,6 +335,35 @@ class DocumentForm(forms.Form):
     )
 
 
+class CallForm(forms.Form):
+    """Log a phone call from the case page (its own id prefix, like CustomerMessageForm)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "call_%s")
+        super().__init__(*args, **kwargs)
+
+    direction = forms.ChoiceField(
+        choices=[("inbound", "They called us"), ("outbound", "We called them")],
+        widget=forms.RadioSelect,
+        initial="inbound",
+        label="Who called",
+    )
+    body = forms.CharField(
+        label="What was said",
+        widget=_textarea(4),
+        error_messages={"required": "Write down what was said."},
+    )
+    minutes_long = forms.IntegerField(
+        required=False, min_value=0, max_value=600, label="Minutes", help_text="Optional."
+    )
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Leave empty for now.",
+    )
+
+
 class CustomerMessageForm(forms.Form):
     """Sits on the case page beside the step forms, so its ids get their own prefix."""
 

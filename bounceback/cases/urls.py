@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<int:pk>/wait/", views.case_wait, name="wait"),
     path("cases/<int:pk>/resume/", views.case_resume, name="resume"),
     path("cases/<int:pk>/customer-said/", views.case_customer_message, name="customer_message"),
+    path("cases/<int:pk>/calls/", views.case_call, name="call"),
     path("cases/<int:pk>/assign/", views.case_assign, name="assign"),
     path("cases/<int:pk>/failure-mode/", views.case_set_failure_mode, name="failure_mode"),
     path("cases/<int:pk>/breakdown/", views.case_link_breakdown, name="link_breakdown"),

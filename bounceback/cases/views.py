@@ -30,6 +30,7 @@ from bounceback.cases.forms import (
     ApologyForm,
     AssignForm,
     BreakdownLinkForm,
+    CallForm,
     CaseOpenForm,
     CustomerMessageForm,
     DocumentForm,
@@ -261,6 +262,7 @@ def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.
         "reopen": lambda: ReopenForm(),
         "wait": lambda: ReasonForm(),
         "customer_message": lambda: CustomerMessageForm(initial={"channel": case.channel}),
+        "call": lambda: CallForm(),
         "resume": lambda: EmptyForm(),
         "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
         "failure_mode": lambda: FailureModeForm(initial={"failure_mode": case.failure_mode_id}),
@@ -276,6 +278,7 @@ _FORM_STEP: dict[str, str | None] = {
     "reopen": "close",
     "wait": None,
     "customer_message": None,
+    "call": None,
     "resume": None,
     "assign": None,
     "failure_mode": None,
@@ -570,6 +573,14 @@ def case_customer_message(request: HttpRequest, pk: int) -> HttpResponse:
         run=run,
         done="Recorded what the customer said.",
     )
+
+
+@_guarded
+def case_call(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(case: Case, form: forms.Form) -> Case:
+        return services.case_log_call(case=case, actor=request.user, **form.cleaned_data)
+
+    return _act(request, pk, key="call", form_class=CallForm, run=run, done="Call logged.")
 
 
 @_guarded
