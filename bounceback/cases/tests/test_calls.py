@@ -78,14 +78,15 @@ def test_the_case_page_logs_a_call(agent_client, open_case) -> None:  # type: ig
     assert "Called Chad Patterson (3 min)" in response.content.decode()
 
 
-def test_the_api_logs_a_call_and_names_a_bad_field(api, open_case) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_logs_a_call_and_names_a_bad_field(make_token_client, open_case) -> None:  # type: ignore[no-untyped-def]
+    api = make_token_client("cases:write")
     url = f"/api/cases/{open_case.pk}/calls"
     bad = api.post(
         url,
         {"direction": "inbound", "body": "x", "minutes_long": 9999},
         content_type="application/json",
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["field"] == "minutes_long"
 
     made = api.post(
