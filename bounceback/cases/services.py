@@ -609,6 +609,14 @@ def case_follow_up(
             field="early_reason",
         )
     body = _text(body, "body")
+    channel = channel or reply_channel_for(case)
+    if channel not in SPOKEN:
+        # A written follow-up carries the survey link, so the customer can
+        # answer without replying; a spoken one is answered on the call.
+        from bounceback.portal.services import survey_invitation_create
+
+        _, survey_url = survey_invitation_create(case=case)
+        body = f"{body}\n\nTell us how we did (it takes a minute): {survey_url}"
     interaction = _send(
         case,
         actor=actor,
@@ -642,12 +650,19 @@ def case_record_follow_up(
     will_return: bool | None,
     comment: str = "",
     reopen_recovery: bool = True,
+    score: int | None = None,
+    answered_by: str = "",
 ) -> Case:
     """The customer's answer. Unhappy answers reopen the recovery instead of ending it.
 
     With `reopen_recovery=False` staff accept that this customer stays unhappy
     (nothing more can be done); the answer stays on the case and it can close.
+    `score` is the survey's 1-5 satisfaction; `answered_by` names who gave the
+    answer when no staff member recorded it (the customer, via the survey).
     """
+    if answered_by:
+        # A plain label: the event shows it as the author and links no user.
+        actor = actor if actor is not None else answered_by
     case = _lock(case)
     _require_open(case)
     if case.follow_up_sent_at is None:
@@ -659,18 +674,29 @@ def case_record_follow_up(
     case.follow_up_recorded_at = now
     fields = ["satisfied", "will_return", "follow_up_comment", "follow_up_recorded_at"]
     data: dict[str, Any] = {"satisfied": satisfied, "will_return": will_return}
+    if score is not None:
+        if not 1 <= score <= 5:
+            raise ValidationFailed("the score must be from 1 to 5", field="score")
+        data["score"] = score
+    if answered_by:
+        data["answered_by"] = answered_by
+    via = f" ({score}/5)" if score is not None else ""
     if not satisfied and not reopen_recovery:
         data["reopen_recovery"] = False
         _event(
             case,
             kind="follow_up_recorded",
-            summary="Customer is not satisfied; the recovery ends here",
+            summary=f"Customer is not satisfied; the recovery ends here{via}",
             actor=actor,
             data=data,
         )
     elif satisfied:
         _event(
-            case, kind="follow_up_recorded", summary="Customer is satisfied", actor=actor, data=data
+            case,
+            kind="follow_up_recorded",
+            summary=f"Customer is satisfied{via}",
+            actor=actor,
+            data=data,
         )
     else:
         # Not happy: back to fixing, with fresh fix timers and a task for the
@@ -688,7 +714,7 @@ def case_record_follow_up(
         _event(
             case,
             kind="follow_up_recorded",
-            summary="Customer is not satisfied: recovery reopened",
+            summary=f"Customer is not satisfied{via}: recovery reopened",
             actor=actor,
             data=data,
         )

@@ -313,7 +313,28 @@ BOUNCEBACK_MAIL_LOOP_LIMIT = env_int("BOUNCEBACK_MAIL_LOOP_LIMIT", 20)
 # Empty: the address in DEFAULT_FROM_EMAIL.
 BOUNCEBACK_MAIL_REPLY_ADDRESS = os.environ.get("BOUNCEBACK_MAIL_REPLY_ADDRESS", "").strip()
 
-# portal: settings for the public form, magic links and the survey go here.
+# portal: the public "tell us what went wrong" form, the customer portal, the survey.
+# The name customers see at the top of the public pages and in their emails.
+BOUNCEBACK_PORTAL_NAME = os.environ.get("BOUNCEBACK_PORTAL_NAME", "Customer care").strip()
+# Public form submissions (and portal link requests) accepted per hour, per
+# client address and per email address; more get HTTP 429.
+BOUNCEBACK_FORM_LIMIT_PER_IP = env_int("BOUNCEBACK_FORM_LIMIT_PER_IP", 5)
+BOUNCEBACK_FORM_LIMIT_PER_EMAIL = env_int("BOUNCEBACK_FORM_LIMIT_PER_EMAIL", 3)
+# How long a magic link into the portal works (it works once).
+BOUNCEBACK_PORTAL_LINK_MINUTES = env_int("BOUNCEBACK_PORTAL_LINK_MINUTES", 60)
+# How long a follow-up survey link can be answered (once).
+BOUNCEBACK_SURVEY_DAYS = env_int("BOUNCEBACK_SURVEY_DAYS", 30)
+# The client address for rate limits comes from X-Forwarded-For only behind our
+# own proxy; otherwise anyone could pick their own address with a header.
+BOUNCEBACK_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_TLS_PROXY", False)
+for _name in (
+    "BOUNCEBACK_FORM_LIMIT_PER_IP",
+    "BOUNCEBACK_FORM_LIMIT_PER_EMAIL",
+    "BOUNCEBACK_PORTAL_LINK_MINUTES",
+    "BOUNCEBACK_SURVEY_DAYS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 # webhooks: settings for inbound channels and outbound webhooks go here.
 
