@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "createuser": "Create a staff user with a role, team and password",
     "token": "Create, list and revoke API tokens",
     "import": "Import customers or transactions from a CSV file",
+    "imap-poll": "Read new mail from the IMAP mailbox once (--once) or every poll interval",
+    "smtpd": "Receive email over SMTP for a mail server that relays customer mail in",
 }
 
 # `bounceback migrate` on every start should not scroll a page of

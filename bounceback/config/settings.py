@@ -312,6 +312,40 @@ BOUNCEBACK_MAIL_LOOP_LIMIT = env_int("BOUNCEBACK_MAIL_LOOP_LIMIT", 20)
 # (care+BB-00012@example.com), so the mailbox must accept plus-addressing.
 # Empty: the address in DEFAULT_FROM_EMAIL.
 BOUNCEBACK_MAIL_REPLY_ADDRESS = os.environ.get("BOUNCEBACK_MAIL_REPLY_ADDRESS", "").strip()
+# IMAP polling: the worker reads new mail from this mailbox every POLL_SECONDS.
+# An empty host turns polling off. SECURITY is ssl (IMAPS, port 993), starttls
+# or plain (port 143); plain sends the password in clear, so it is never the
+# default. TLS_VERIFY=false accepts any certificate (a test server); a private
+# CA is better given as CA_FILE.
+BOUNCEBACK_IMAP_HOST = os.environ.get("BOUNCEBACK_IMAP_HOST", "").strip()
+BOUNCEBACK_IMAP_SECURITY = os.environ.get("BOUNCEBACK_IMAP_SECURITY", "").strip().lower() or "ssl"
+if BOUNCEBACK_IMAP_SECURITY not in {"ssl", "starttls", "plain"}:
+    raise ImproperlyConfigured(
+        "BOUNCEBACK_IMAP_SECURITY must be ssl, starttls or plain, "
+        f"not {os.environ.get('BOUNCEBACK_IMAP_SECURITY')!r}"
+    )
+BOUNCEBACK_IMAP_PORT = env_int(
+    "BOUNCEBACK_IMAP_PORT", 993 if BOUNCEBACK_IMAP_SECURITY == "ssl" else 143
+)
+BOUNCEBACK_IMAP_USER = os.environ.get("BOUNCEBACK_IMAP_USER", "").strip()
+BOUNCEBACK_IMAP_PASSWORD = os.environ.get("BOUNCEBACK_IMAP_PASSWORD", "")
+BOUNCEBACK_IMAP_FOLDER = os.environ.get("BOUNCEBACK_IMAP_FOLDER", "").strip() or "INBOX"
+BOUNCEBACK_IMAP_POLL_SECONDS = env_int("BOUNCEBACK_IMAP_POLL_SECONDS", 60)
+BOUNCEBACK_IMAP_TLS_VERIFY = env_bool("BOUNCEBACK_IMAP_TLS_VERIFY", True)
+BOUNCEBACK_IMAP_CA_FILE = os.environ.get("BOUNCEBACK_IMAP_CA_FILE", "").strip()
+if BOUNCEBACK_IMAP_POLL_SECONDS < 1:
+    raise ImproperlyConfigured("BOUNCEBACK_IMAP_POLL_SECONDS must be at least 1")
+if not 0 < BOUNCEBACK_IMAP_PORT < 65536:
+    raise ImproperlyConfigured("BOUNCEBACK_IMAP_PORT must be a port number (1-65535)")
+if BOUNCEBACK_IMAP_HOST and not BOUNCEBACK_IMAP_USER:
+    raise ImproperlyConfigured("BOUNCEBACK_IMAP_USER must be set when BOUNCEBACK_IMAP_HOST is")
+# `bounceback smtpd`: the port it listens on by default and the recipient
+# domains it accepts (comma list; empty accepts any, for a relay that already
+# filtered). A recipient in another domain is refused with 550.
+BOUNCEBACK_SMTPD_PORT = env_int("BOUNCEBACK_SMTPD_PORT", 2525)
+BOUNCEBACK_SMTPD_DOMAINS = [
+    domain.lower().lstrip("@") for domain in env_list("BOUNCEBACK_SMTPD_DOMAINS", "")
+]
 
 # portal: the public "tell us what went wrong" form, the customer portal, the survey.
 # The name customers see at the top of the public pages and in their emails.
@@ -336,7 +370,21 @@ for _name in (
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1")
 
-# webhooks: settings for inbound channels and outbound webhooks go here.
+# webhooks: inbound channels (chat, social, SMS providers) and outbound webhooks.
+# A delivery is tried up to WEBHOOK_MAX_ATTEMPTS times (30 s backoff doubling,
+# capped at an hour) before it fails; a subscription whose receiver failed
+# WEBHOOK_DISABLE_AFTER attempts in a row is switched off and managers told.
+# An inbound body over WEBHOOK_INBOUND_MAX_BYTES is refused (413); signatures
+# older or newer than WEBHOOK_SIGNATURE_TOLERANCE seconds are refused (replay).
+BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS = env_int("BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS", 8)
+BOUNCEBACK_WEBHOOK_DISABLE_AFTER = env_int("BOUNCEBACK_WEBHOOK_DISABLE_AFTER", 15)
+BOUNCEBACK_WEBHOOK_TIMEOUT = env_int("BOUNCEBACK_WEBHOOK_TIMEOUT", 10)
+BOUNCEBACK_WEBHOOK_INBOUND_MAX_BYTES = env_int("BOUNCEBACK_WEBHOOK_INBOUND_MAX_BYTES", 256 * 1024)
+BOUNCEBACK_WEBHOOK_SIGNATURE_TOLERANCE = env_int("BOUNCEBACK_WEBHOOK_SIGNATURE_TOLERANCE", 300)
+if BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS < 1 or BOUNCEBACK_WEBHOOK_DISABLE_AFTER < 1:
+    raise ImproperlyConfigured(
+        "BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS and BOUNCEBACK_WEBHOOK_DISABLE_AFTER must be at least 1"
+    )
 
 LOGGING = {
     "version": 1,

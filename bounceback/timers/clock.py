@@ -24,10 +24,15 @@ HOUSEKEEPING_EVERY = timedelta(hours=1)
 
 def clock_tick(*, now: datetime | None = None) -> dict[str, int]:
     """One pass: fire due timers, hand overdue outbox messages to workers."""
+    from bounceback.mail.imap import imap_poll_due
     from bounceback.outbox.services import outbox_sweep
     from bounceback.timers.services import timers_fire_due
 
-    return {"timers": timers_fire_due(now=now), "outbox": outbox_sweep(now=now)}
+    return {
+        "timers": timers_fire_due(now=now),
+        "outbox": outbox_sweep(now=now),
+        "imap": imap_poll_due(now=now),
+    }
 
 
 def housekeeping(*, now: datetime | None = None) -> dict[str, int]:
