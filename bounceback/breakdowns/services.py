@@ -39,6 +39,7 @@ from bounceback.sites.models import Site
 from bounceback.timers.models import Timer
 from bounceback.timers.services import timer_cancel, timer_meet, timer_start
 from bounceback.transactions.models import Transaction
+from bounceback.webhooks.events import breakdown_payload, webhook_publish
 
 SUBJECT = "breakdown_action"
 TIMER_KIND = "checklist"
@@ -312,6 +313,7 @@ def breakdown_declare(
         data={**_scope_summary(breakdown), "affected": count, "severity": severity},
         at=now,
     )
+    webhook_publish(event="breakdown.declared", payload=breakdown_payload(breakdown))
     return breakdown
 
 
@@ -704,6 +706,7 @@ def breakdown_all_clear(
         data={"message_id": message.pk, "recipients": sent, "actions_closed": closed},
         at=now,
     )
+    webhook_publish(event="breakdown.all_clear", payload=breakdown_payload(breakdown))
     return breakdown
 
 

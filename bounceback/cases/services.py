@@ -35,6 +35,7 @@ from bounceback.timers.services import (
     timer_resume,
     timer_start,
 )
+from bounceback.webhooks.events import case_payload, webhook_publish
 
 SUBJECT = "case"
 
@@ -54,6 +55,16 @@ def _label(actor: Any) -> str:
     return str(actor) if actor is not None else "Bounceback"
 
 
+# Timeline events other systems hear about (webhooks out), by CaseEvent kind.
+_WEBHOOK_EVENTS = {
+    "opened": "case.opened",
+    "apologised": "case.apologised",
+    "fixed": "case.fixed",
+    "closed": "case.closed",
+    "reopened": "case.reopened",
+}
+
+
 def _event(
     case: Case,
     *,
@@ -64,6 +75,8 @@ def _event(
     interaction: Interaction | None = None,
     at: datetime | None = None,
 ) -> CaseEvent:
+    if kind in _WEBHOOK_EVENTS:
+        webhook_publish(event=_WEBHOOK_EVENTS[kind], payload=case_payload(case))
     return CaseEvent.objects.create(
         case=case,
         kind=kind,

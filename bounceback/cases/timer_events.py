@@ -14,6 +14,7 @@ from bounceback.cases.models import Case, CaseEvent
 from bounceback.notifications.services import notify
 from bounceback.timers.handlers import TimerEvent
 from bounceback.timers.models import Timer
+from bounceback.webhooks.events import case_payload, webhook_publish
 
 STEP_NAMES = {
     "apologise": "apology",
@@ -73,6 +74,13 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
             summary=f"The {step} target was missed (due {timer.due_at:%Y-%m-%d %H:%M} UTC)",
             actor_label="Bounceback",
             data={"timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": 1},
+        )
+        webhook_publish(
+            event="case.breached",
+            payload={
+                **case_payload(case),
+                "target": {"step": timer.kind, "due_at": timer.due_at.isoformat()},
+            },
         )
         recipients = [case.assignee, *_leads(case)]
         notify(

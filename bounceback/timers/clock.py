@@ -27,11 +27,13 @@ def clock_tick(*, now: datetime | None = None) -> dict[str, int]:
     from bounceback.mail.imap import imap_poll_due
     from bounceback.outbox.services import outbox_sweep
     from bounceback.timers.services import timers_fire_due
+    from bounceback.webhooks.services import webhook_deliveries_sweep
 
     return {
         "timers": timers_fire_due(now=now),
         "outbox": outbox_sweep(now=now),
         "imap": imap_poll_due(now=now),
+        "webhooks": webhook_deliveries_sweep(now=now),
     }
 
 

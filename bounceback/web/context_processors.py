@@ -36,6 +36,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("failuremodes.view_failuremode"),
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
+        (
+            "Integrations",
+            reverse("webhooks:integrations"),
+            user.has_perm("webhooks.view_webhooksubscription"),
+        ),
         ("Audit log", reverse("audit:list"), user.has_perm("audit.view_auditevent")),
     ]
     admin = is_admin(user)

@@ -5,3 +5,11 @@ class WebhooksConfig(AppConfig):
     name = "bounceback.webhooks"
     label = "webhooks"
     verbose_name = "Webhooks and message channels"
+
+    def ready(self) -> None:
+        from bounceback.outbox.channels import adapter_register
+        from bounceback.webhooks.adapters import JsonWebhookAdapter
+        from bounceback.webhooks.models import InboundChannel
+
+        for kind in InboundChannel.Kind.values:
+            adapter_register(kind, JsonWebhookAdapter(kind))

@@ -3,13 +3,99 @@
 Contract for callers (cases, breakdowns, portal): call `webhook_publish` inside
 the transaction of the write it describes, so a delivery is recorded exactly
 when the write commits. It must never raise on account of subscribers.
+
+Payloads are small and stable (documented in docs/channels.md): build them
+with `case_payload` / `breakdown_payload` so every event about a case has the
+same shape.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+# The catalogue: what a subscription may ask for, with the line shown when subscribing.
+EVENTS: dict[str, str] = {
+    "case.opened": "A case was opened, by staff, the API, email, the web form or a channel.",
+    "case.apologised": "The first reply, the apology, was sent to the customer.",
+    "case.breached": "A case missed one of its targets (apology, fix, update, follow-up...).",
+    "case.fixed": "The problem was marked fixed and the customer told.",
+    "case.closed": "A case was closed.",
+    "case.reopened": "A closed case was reopened.",
+    "breakdown.declared": "A breakdown hitting many customers was declared.",
+    "breakdown.all_clear": "A breakdown is over: the all-clear went to everyone affected.",
+    "survey.answered": "A customer answered the follow-up survey.",
+}
+ALL = "*"
+TEST_EVENT = "webhook.test"
+
+
+def case_payload(case: Any) -> dict[str, Any]:
+    """The `data` of every case.* event. Reads only the case and its customer."""
+    return {
+        "case": {
+            "id": case.pk,
+            "reference": case.reference,
+            "status": case.status,
+            "severity": case.severity,
+            "channel": case.channel,
+            "summary": case.summary,
+            "customer": {"id": case.customer_id, "name": case.customer.name},
+            "url": f"{settings.BOUNCEBACK_PUBLIC_URL}/cases/{case.pk}/",
+        }
+    }
+
+
+def breakdown_payload(breakdown: Any) -> dict[str, Any]:
+    """The `data` of every breakdown.* event."""
+    return {
+        "breakdown": {
+            "id": breakdown.pk,
+            "reference": breakdown.reference,
+            "title": breakdown.title,
+            "status": breakdown.status,
+            "severity": breakdown.severity,
+            "affected_count": breakdown.affected_count,
+            "url": f"{settings.BOUNCEBACK_PUBLIC_URL}/breakdowns/{breakdown.pk}/",
+        }
+    }
 
 
 def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
-    """Record one delivery per active subscription to `event` (webhooks helper fills this in)."""
-    return None
+    """Record one delivery per active subscription wanting `event`; send after commit.
+
+    Costs one query when nobody subscribes. Nothing is cached per process, so
+    a subscription made in another worker counts at once.
+    """
+    from bounceback.background import enqueue_on_commit
+    from bounceback.webhooks.models import WebhookDelivery, WebhookSubscription
+    from bounceback.webhooks.tasks import deliver_webhook
+
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(active=True).only("id", "events")
+        if s.wants(event)
+    ]
+    if not subscriptions:
+        return
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                subscription_id=s.pk,
+                event=event,
+                # One event, one id: a receiver subscribed twice can still dedupe.
+                event_id=event_id,
+                payload=payload,
+                next_attempt_at=now,
+                dispatched_at=now,
+            )
+            for s in subscriptions
+        ]
+    )
+    for delivery in deliveries:
+        enqueue_on_commit(deliver_webhook, delivery.pk)
