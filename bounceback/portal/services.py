@@ -33,11 +33,11 @@ SURVEY_SALT = "bounceback.survey"
 RATE_WINDOW = timedelta(hours=1)
 
 # How a customer may ask to be contacted from the form, as customer channels.
-CONTACT_CHOICES = [
-    (Channel.EMAIL, "Email"),
-    (Channel.PHONE, "Phone call"),
-    (Channel.SMS, "Text message (SMS)"),
-    (Channel.WEB, "Here, on this website"),
+CONTACT_CHOICES: list[tuple[str, str]] = [
+    (Channel.EMAIL.value, "Email"),
+    (Channel.PHONE.value, "Phone call"),
+    (Channel.SMS.value, "Text message (SMS)"),
+    (Channel.WEB.value, "Here, on this website"),
 ]
 WILL_RETURN_CHOICES = [("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure")]
 _WILL_RETURN = {"yes": True, "no": False, "not_sure": None}

@@ -66,7 +66,7 @@ def links_in_mail(kind: str = "portal/enter") -> list[str]:
     """Every link of that kind in the emails sent so far (django.core.mail.outbox), in order."""
     found = []
     for message in mail.outbox:
-        found += [m for m in LINK.findall(message.body) if f"/{kind}/" in m]
+        found += [m for m in LINK.findall(str(message.body)) if f"/{kind}/" in m]
     return found
 
 
