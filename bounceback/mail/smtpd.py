@@ -117,6 +117,9 @@ class IntakeServer:
         )
 
     def start(self) -> None:
+        # aiosmtpd logs every SMTP command at INFO; our own log line per stored
+        # message is what an operator needs.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.controller.start()
 
     def stop(self) -> None:
