@@ -264,7 +264,11 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         header = msg.get(name)
         if header is None:
             return []
-        items = [(a.display_name, a.addr_spec) for a in header.addresses]
+        addresses = getattr(header, "addresses", None)
+        if addresses is None:
+            items = getaddresses([_header(msg, name)])
+        else:
+            items = [(a.display_name, a.addr_spec) for a in addresses]
     except Exception:  # fall back to the lenient parser
         items = getaddresses([_header(msg, name)])
     for display, address in items:
@@ -314,7 +318,8 @@ def _walk(part: Message, parsed: ParsedEmail, plains: list[str], htmls: list[str
     if part.is_multipart() and ctype.startswith("multipart/"):
         payload = part.get_payload()
         for child in payload if isinstance(payload, list) else []:
-            _walk(child, parsed, plains, htmls)
+            if isinstance(child, Message):
+                _walk(child, parsed, plains, htmls)
         return
     try:
         disposition = part.get_content_disposition()
