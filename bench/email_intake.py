@@ -27,8 +27,8 @@ child process that loads Django against it:
 usage: .venv/bin/python bench/email_intake.py [--quick] [--sqlite-only | --postgres-only]
                                               [--results-dir DIR]
 
-Sizes are environment variables: BENCH_MAIL_MESSAGES (default 2000, --quick
-100), BENCH_MAIL_REPEAT (500, --quick 20), BENCH_MAIL_SMTP (300, --quick 20),
+Sizes are environment variables: BENCH_MAIL_MESSAGES (default 1000, --quick
+100), BENCH_MAIL_REPEAT (300, --quick 20), BENCH_MAIL_SMTP (200, --quick 20),
 BENCH_PG_ADMIN_URL, BENCH_MAIL_PG_DB, BENCH_KEEP=1 to keep the data.
 """
 
@@ -57,9 +57,9 @@ PY = sys.executable
 
 # name: (default, --quick default, help)
 CONFIG: dict[str, tuple[str, str, str]] = {
-    "BENCH_MAIL_MESSAGES": ("2000", "100", "messages through intake (half corpus, half real)"),
-    "BENCH_MAIL_REPEAT": ("500", "20", "messages delivered a second time"),
-    "BENCH_MAIL_SMTP": ("300", "20", "messages sent through the SMTP receiver"),
+    "BENCH_MAIL_MESSAGES": ("1000", "100", "messages through intake (half corpus, half real)"),
+    "BENCH_MAIL_REPEAT": ("300", "20", "messages delivered a second time"),
+    "BENCH_MAIL_SMTP": ("200", "20", "messages sent through the SMTP receiver"),
     "BENCH_PG_ADMIN_URL": (
         "postgresql://postgres@127.0.0.1:5432/postgres",
         "postgresql://postgres@127.0.0.1:5432/postgres",
