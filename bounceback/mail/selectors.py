@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from bounceback.mail.models import EmailAttachment, InboundEmail
 from bounceback.mail.parsing import parse_headers
@@ -37,13 +38,49 @@ def case_attachments(*, case_id: int) -> QuerySet[EmailAttachment]:
     )
 
 
-def case_emails(*, case_id: int) -> QuerySet[InboundEmail]:
-    """Emails received on a case (replies, and bounces of our messages), with their files."""
-    files = EmailAttachment.objects.defer("content").order_by("id")
-    return (
-        InboundEmail.objects.without_raw()
-        .defer("body_text")
-        .filter(case_id=case_id)
-        .prefetch_related(Prefetch("attachments", queryset=files))
-        .order_by("received_at", "id")
+def case_emails(*, case_id: int) -> list[dict[str, Any]]:
+    """Emails received on a case (replies, and bounces of our messages) with their files.
+
+    One query (a left join), so the case page's query count stays flat.
+    """
+    rows = (
+        InboundEmail.objects.filter(case_id=case_id)
+        .order_by("received_at", "id", "attachments__id")
+        .values(
+            "id",
+            "subject",
+            "received_at",
+            "kind",
+            "attachments__id",
+            "attachments__filename",
+            "attachments__content_type",
+            "attachments__size",
+            "attachments__skipped",
+            "attachments__skip_reason",
+        )
     )
+    emails: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        email = emails.setdefault(
+            row["id"],
+            {
+                "pk": row["id"],
+                "subject": row["subject"],
+                "received_at": row["received_at"],
+                "kind": row["kind"],
+                "kind_label": InboundEmail.Kind(row["kind"]).label,
+                "attachments": [],
+            },
+        )
+        if row["attachments__id"] is not None:
+            email["attachments"].append(
+                {
+                    "pk": row["attachments__id"],
+                    "filename": row["attachments__filename"],
+                    "content_type": row["attachments__content_type"],
+                    "size": row["attachments__size"],
+                    "skipped": row["attachments__skipped"],
+                    "skip_reason": row["attachments__skip_reason"],
+                }
+            )
+    return list(emails.values())

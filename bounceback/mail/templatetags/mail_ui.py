@@ -15,5 +15,5 @@ def case_received_mail(context: dict[str, Any], case: Any) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
     allowed = bool(user and user.has_perm("mail.view_inboundemail"))
-    emails = list(case_emails(case_id=case.pk)) if allowed else []
+    emails = case_emails(case_id=case.pk) if allowed else []
     return {"emails": emails, "allowed": allowed}
