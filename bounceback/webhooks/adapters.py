@@ -15,6 +15,7 @@ by the outbox.
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -27,6 +28,32 @@ if TYPE_CHECKING:
     from bounceback.webhooks.models import InboundChannel
 
 _RETRYABLE_4XX = {408, 429}
+# Which kinds can send, remembered briefly: a staff page asks once per form it
+# shows (the reply channel choices). A channel saved in another process counts
+# here at most this late; this process forgets at once (`forget_routes`).
+_ROUTES_TTL = 2.0
+_routes: tuple[float, frozenset[str]] | None = None
+
+
+def sending_kinds() -> frozenset[str]:
+    global _routes
+    now = time.monotonic()
+    if _routes is None or now - _routes[0] > _ROUTES_TTL:
+        from bounceback.webhooks.models import InboundChannel
+
+        kinds = (
+            InboundChannel.objects.filter(active=True)
+            .exclude(outbound_url="")
+            .values_list("kind", flat=True)
+            .distinct()
+        )
+        _routes = (now, frozenset(kinds))
+    return _routes[1]
+
+
+def forget_routes() -> None:
+    global _routes
+    _routes = None
 
 
 class JsonWebhookAdapter:
@@ -39,7 +66,7 @@ class JsonWebhookAdapter:
         return InboundChannel.objects.filter(kind=self.kind, active=True).exclude(outbound_url="")
 
     def available(self) -> bool:
-        return bool(self._channels().exists())
+        return self.kind in sending_kinds()
 
     def _route(self, message: OutboundMessage) -> tuple[InboundChannel, dict[str, Any]]:
         """The channel the customer last wrote from on this kind, and that message's metadata.
