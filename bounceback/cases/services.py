@@ -947,6 +947,62 @@ def case_log_customer_message(
     return case
 
 
+CALL_MINUTES_MAX = 600
+
+
+@transaction.atomic
+def case_log_call(
+    *,
+    case: Case,
+    actor: Any,
+    direction: str,
+    body: str,
+    minutes_long: int | None = None,
+    occurred_at: datetime | None = None,
+) -> Case:
+    """A phone call about the case, either way, as staff remember it.
+
+    A call the customer made is them answering: a waiting case resumes, as for
+    any message from them. A call we made is recorded as said; use the step
+    forms (channel phone) when the call *is* a step, such as the apology.
+    """
+    if direction not in (Interaction.Direction.INBOUND, Interaction.Direction.OUTBOUND):
+        raise ValidationFailed("direction must be inbound or outbound", field="direction")
+    if minutes_long is not None and not 0 <= minutes_long <= CALL_MINUTES_MAX:
+        raise ValidationFailed(
+            f"a call lasts from 0 to {CALL_MINUTES_MAX} minutes", field="minutes_long"
+        )
+    case = _lock(case)
+    if case.status == Case.Status.CLOSED:
+        raise _refuse("the case is closed; reopen it to add to it")
+    inbound = direction == Interaction.Direction.INBOUND
+    interaction = interaction_log(
+        customer=case.customer,
+        case=case,
+        channel=Channel.PHONE,
+        direction=direction,
+        body=_text(body, "body"),
+        occurred_at=occurred_at,
+        thread_ref=case.reference or "",
+        author=actor,
+        author_name=case.customer.name if inbound else "",
+        metadata={"call_minutes": minutes_long} if minutes_long is not None else None,
+    )
+    length = f" ({minutes_long} min)" if minutes_long is not None else ""
+    name = case.customer.name
+    _event(
+        case,
+        kind="call_logged",
+        summary=f"{name} called{length}" if inbound else f"Called {name}{length}",
+        actor=actor,
+        interaction=interaction,
+        data={"direction": direction, "minutes": minutes_long},
+    )
+    if inbound and case.status == Case.Status.WAITING:
+        _resume(case, actor=actor)
+    return case
+
+
 @transaction.atomic
 def case_link(
     *, case: Case, other: Case, actor: Any, kind: str = CaseLink.Kind.RELATED
