@@ -40,7 +40,7 @@ from bounceback.cases.models import Case, CaseEvent
 from bounceback.cases.policy import hours, policy_for
 from bounceback.customers.models import Channel, Customer, CustomerEmail, CustomerPhone
 from bounceback.interactions.models import Interaction
-from bounceback.outbox.channels import adapter_for
+from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import new_message_id, outbox_stagger
 from bounceback.playbooks.models import PlaybookTemplate, PlaybookVersion, TemplatePurpose
@@ -211,14 +211,19 @@ def state_counts(breakdown: Breakdown) -> dict[str, int]:
 # --- Channels and messages ------------------------------------------------------------------
 
 
-def choose_channel(preferred: str, email: str | None, phone: str | None) -> tuple[str, str] | None:
-    """(channel, address) to reach the customer by, or None: they go on the call list."""
-    if adapter_for(preferred) is not None:
+def choose_channel(
+    preferred: str, email: str | None, phone: str | None, *, usable: frozenset[str]
+) -> tuple[str, str] | None:
+    """(channel, address) to reach the customer by, or None: they go on the call list.
+
+    `usable` is `usable_channels()`, asked once per wave rather than per customer.
+    """
+    if preferred in usable:
         if preferred in ADDRESSED_BY_EMAIL and email:
             return preferred, email
         if preferred in ADDRESSED_BY_PHONE and phone:
             return preferred, phone
-    if email and adapter_for(Channel.EMAIL) is not None:
+    if email and Channel.EMAIL in usable:
         return Channel.EMAIL, email
     return None
 
@@ -241,8 +246,11 @@ def plan_channels(breakdown: Breakdown) -> ChannelPlan:
         .annotate(n=Count("id"))
     )
     plan = ChannelPlan()
+    usable = usable_channels()
     for preferred, has_email, has_phone, n in groups:
-        choice = choose_channel(preferred, "x" if has_email else None, "x" if has_phone else None)
+        choice = choose_channel(
+            preferred, "x" if has_email else None, "x" if has_phone else None, usable=usable
+        )
         if choice is None:
             plan.unreachable += n
         else:
@@ -328,7 +336,10 @@ def render_first_message(breakdown: Breakdown, customer: Customer) -> tuple[str,
     """What this customer would read first (a preview: the case reference is a sample)."""
     common = breakdown_values(breakdown)
     choice = choose_channel(
-        customer.preferred_channel, customer.primary_email, customer.primary_phone
+        customer.preferred_channel,
+        customer.primary_email,
+        customer.primary_phone,
+        usable=usable_channels(),
     )
     composed = _compose(breakdown, common, choice[0] if choice else Channel.EMAIL, customer.locale)
     if composed is None:
@@ -426,9 +437,10 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: Any) -
     composed: dict[tuple[str, str], Composed | None] = {}
     reach: list[tuple[tuple[Any, ...], str, str, Composed]] = []
     unreachable: list[int] = []
+    usable = usable_channels()
     for row in rows:
         _aid, _cid, _tid, _name, preferred, locale, email, phone = row
-        choice = choose_channel(preferred, email, phone)
+        choice = choose_channel(preferred, email, phone, usable=usable)
         if choice is None:
             unreachable.append(row[0])
             continue
@@ -708,12 +720,13 @@ def _wave_chunk(
     paused: bool,
 ) -> int:
     reach = []
+    usable = usable_channels()
     for row in rows:
         (_cust, _case, state, channel, to_address, _name, preferred, email, phone) = row[:9]
         if state == AffectedCustomer.State.QUEUED and channel and to_address:
             reach.append((row, channel, to_address))
             continue
-        choice = choose_channel(preferred, email, phone)
+        choice = choose_channel(preferred, email, phone, usable=usable)
         if choice is not None:
             reach.append((row, choice[0], choice[1]))
     count = len(reach)

@@ -176,13 +176,17 @@ class FailureModeForm(forms.Form):
 
 
 class _MessageForm(forms.Form):
-    """A message to the customer: the channels offered are those we can answer on now."""
+    """A message to the customer: the channels offered are those we can answer on now.
+
+    A page showing several of these passes `usable` (`usable_channels()`) so
+    the channels are checked once, not once per form.
+    """
 
     channel = forms.ChoiceField(choices=(), label="Send by")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, usable: frozenset[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = message_channels()  # type: ignore[attr-defined]
+        self.fields["channel"].choices = message_channels(usable)  # type: ignore[attr-defined]
 
 
 class ApologyForm(_MessageForm):

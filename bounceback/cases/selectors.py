@@ -10,7 +10,7 @@ from django.utils import timezone
 from bounceback.cases.models import Case, CaseEvent
 from bounceback.customers.models import Channel
 from bounceback.interactions.models import Interaction
-from bounceback.outbox.channels import adapter_usable
+from bounceback.outbox.channels import usable_channels
 from bounceback.timers.models import Timer
 
 # Channels on which staff speak to the customer themselves; a message is
@@ -23,28 +23,30 @@ _SPOKEN_LABELS = {
 }
 
 
-def message_channels() -> list[tuple[str, str]]:
+def message_channels(usable: frozenset[str] | None = None) -> list[tuple[str, str]]:
     """(value, label) of every channel a message can go out on now.
 
     Email and the written channels count only while an adapter can deliver
-    them (a provider configured for SMS, say); spoken ones always can.
+    them (a provider configured for SMS, say); spoken ones always can. Pass
+    `usable` (from `usable_channels()`) when asking for several forms at once.
     """
+    usable = usable_channels() if usable is None else usable
     written = [
         (value, label)
         for value, label in Channel.choices
-        if value not in SPOKEN and adapter_usable(value)
+        if value not in SPOKEN and value in usable
     ]
     return [*written, *_SPOKEN_LABELS.items()]
 
 
-def reply_channel_for(case: Case) -> str:
+def reply_channel_for(case: Case, usable: frozenset[str] | None = None) -> str:
     """The channel a message on this case goes out on unless staff pick another.
 
     The one the customer used last (their latest message to us on any case),
     else the one the case came in on, else their preferred one; the first of
     those we can answer on, and email when none is.
     """
-    usable = {value for value, _ in message_channels()}
+    offered = {value for value, _ in message_channels(usable)}
     last = (
         Interaction.objects.filter(
             customer_id=case.customer_id, direction=Interaction.Direction.INBOUND
@@ -54,7 +56,7 @@ def reply_channel_for(case: Case) -> str:
         .first()
     )
     for candidate in (last, case.channel, case.customer.preferred_channel):
-        if candidate in usable:
+        if candidate in offered:
             return candidate
     return Channel.EMAIL
 

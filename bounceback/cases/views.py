@@ -60,6 +60,7 @@ from bounceback.cases.stepper import case_progress
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import customer_list
 from bounceback.errors import Conflict, ServiceError, ValidationFailed
+from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
 from bounceback.web.forms import add_service_error
@@ -236,19 +237,21 @@ def _events(case: Case) -> list[Any]:
 
 
 def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.Form]:
-    channel = reply_channel_for(case)
+    usable = usable_channels()
+    channel = reply_channel_for(case, usable)
     first_name = case.customer.name.split()[0] if case.customer.name.strip() else ""
     fresh: dict[str, Callable[[], forms.Form]] = {
-        "apologise": lambda: ApologyForm(initial={"channel": channel}),
+        "apologise": lambda: ApologyForm(initial={"channel": channel}, usable=usable),
         "review": lambda: ReviewForm(initial=ReviewForm.initial_for(case)),
-        "update": lambda: UpdateForm(initial={"channel": channel}),
-        "fix": lambda: FixForm(initial={"channel": channel}),
+        "update": lambda: UpdateForm(initial={"channel": channel}, usable=usable),
+        "fix": lambda: FixForm(initial={"channel": channel}, usable=usable),
         "follow_up": lambda: FollowUpForm(
+            usable=usable,
             initial={
                 "channel": channel,
                 "body": f"{first_name}, we wanted to check that everything is right now. "
                 "Did we put things right for you, and would you come back to us?",
-            }
+            },
         ),
         "outcome": lambda: OutcomeForm(),
         "document": lambda: DocumentForm(

@@ -6,7 +6,7 @@ retrying cannot help (a malformed address), so the message fails at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -77,3 +77,25 @@ def adapter_usable(channel: str) -> bool:
         return False
     available = getattr(adapter, "available", None)
     return bool(available()) if callable(available) else True
+
+
+def usable_channels() -> frozenset[str]:
+    """Every channel messages can be delivered on right now.
+
+    Ask once per page or per wave and pass the answer down: an adapter's
+    `available()` may read the database. Adapters of one family (the JSON
+    webhook adapter serves chat, social and SMS) may offer a shared
+    `usable_kinds()` that answers for all their channels in one go.
+    """
+    usable: set[str] = set()
+    families: dict[Any, frozenset[str]] = {}
+    for channel, adapter in _ADAPTERS.items():
+        family = getattr(adapter, "usable_kinds", None)
+        if callable(family):
+            if family not in families:
+                families[family] = frozenset(family())
+            if channel in families[family]:
+                usable.add(channel)
+        elif adapter_usable(channel):
+            usable.add(channel)
+    return frozenset(usable)

@@ -15,7 +15,6 @@ by the outbox.
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -28,32 +27,24 @@ if TYPE_CHECKING:
     from bounceback.webhooks.models import InboundChannel
 
 _RETRYABLE_4XX = {408, 429}
-# Which kinds can send, remembered briefly: a staff page asks once per form it
-# shows (the reply channel choices). A channel saved in another process counts
-# here at most this late; this process forgets at once (`forget_routes`).
-_ROUTES_TTL = 2.0
-_routes: tuple[float, frozenset[str]] | None = None
 
 
 def sending_kinds() -> frozenset[str]:
-    global _routes
-    now = time.monotonic()
-    if _routes is None or now - _routes[0] > _ROUTES_TTL:
-        from bounceback.webhooks.models import InboundChannel
+    """The kinds (chat, social, sms) that have an active channel able to send replies.
 
-        kinds = (
-            InboundChannel.objects.filter(active=True)
-            .exclude(outbound_url="")
-            .values_list("kind", flat=True)
-            .distinct()
-        )
-        _routes = (now, frozenset(kinds))
-    return _routes[1]
+    One query; callers that ask for many messages at once (a page of reply
+    forms, an outreach wave) ask once through `outbox.channels.usable_channels`.
+    """
+    from bounceback.webhooks.models import InboundChannel
 
-
-def forget_routes() -> None:
-    global _routes
-    _routes = None
+    kinds = (
+        InboundChannel.objects.filter(active=True)
+        .exclude(outbound_url="")
+        .order_by()
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    return frozenset(kinds)
 
 
 class JsonWebhookAdapter:
@@ -64,6 +55,9 @@ class JsonWebhookAdapter:
         from bounceback.webhooks.models import InboundChannel
 
         return InboundChannel.objects.filter(kind=self.kind, active=True).exclude(outbound_url="")
+
+    # One query answers for chat, social and SMS at once (outbox.channels.usable_channels).
+    usable_kinds = staticmethod(sending_kinds)
 
     def available(self) -> bool:
         return self.kind in sending_kinds()

@@ -29,7 +29,6 @@ from bounceback.audit.services import audit_record
 from bounceback.background import enqueue_on_commit
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.webhooks import signing
-from bounceback.webhooks.adapters import forget_routes
 from bounceback.webhooks.events import ALL, EVENTS, TEST_EVENT
 from bounceback.webhooks.models import (
     DEFAULT_MAPPING,
@@ -539,7 +538,6 @@ def channel_create(
         outbound_secret=signing.new_secret() if clean["outbound_url"] else "",
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    transaction.on_commit(forget_routes)
     audit_record(
         action=AuditEvent.Action.CHANNEL_CREATED,
         actor=actor,
@@ -583,7 +581,6 @@ def channel_update(
     for field, value in diff.items():
         setattr(channel, field, value)
     channel.save(update_fields=[*diff, "updated_at"])
-    transaction.on_commit(forget_routes)
     audit_record(
         action=AuditEvent.Action.CHANNEL_CHANGED,
         actor=actor,
