@@ -26,10 +26,14 @@ from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
+from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
+from bounceback.demo.portal import load_portal
+from bounceback.demo.webhooks import load_webhooks
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
+from bounceback.mail.models import InboundEmail
 from bounceback.sites.models import Site
 from bounceback.sites.services import site_create
 from bounceback.transactions.models import Transaction
@@ -71,6 +75,8 @@ class DemoSummary:
     failure_modes: int = 0
     playbooks: int = 0
     breakdowns: int = 0
+    emails: int = 0
+    held_emails: int = 0
 
 
 def demo_logins() -> list[DemoLogin]:
@@ -235,6 +241,13 @@ def demo_load(
         playbooks = load_playbooks()
         cases = load_cases(plan.cases, by_key)
         breakdowns = load_past_breakdown(customers=by_key, now=plan.now)
+        # Channels: received email (one thread, an out-of-office, one held for a
+        # person), a report from the public form, an SMS channel and a webhook.
+        load_mail()
+        load_portal()
+        load_webhooks()
+        emails = InboundEmail.objects.count()
+        held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.
         cases.by_status = dict(Counter(Case.objects.values_list("status", flat=True)))
         # The timeline: the history's conversations and every message on the cases.
@@ -264,6 +277,8 @@ def demo_load(
         failure_modes=failure_modes,
         playbooks=playbooks,
         breakdowns=breakdowns,
+        emails=emails,
+        held_emails=held,
     )
 
 

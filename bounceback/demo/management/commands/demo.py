@@ -103,6 +103,11 @@ class Command(BaseCommand):
             f"{s.playbooks} playbooks, {s.breakdowns} past breakdown"
             f"{'' if s.breakdowns == 1 else 's'} with its review"
         )
+        out(
+            f"  channels      {s.emails:>6}  emails received ({s.held_emails} held for a person "
+            "at /mail/), a report from the public form at /report/, an SMS channel and a "
+            "webhook subscription at /integrations/"
+        )
         out("Scenarios ready to play:")
         out(
             f"  - Tonight at {biz.VENUE.name} ({biz.VENUE.code}): {biz.TONIGHT_EVENT}, "
