@@ -46,7 +46,10 @@ def load_portal() -> None:
         ip=None,
     )
     waiting = (
-        SurveyInvitation.objects.filter(used_at__isnull=True, expires_at__gt=now)
+        # Not the past breakdown's cases: their history ended days ago.
+        SurveyInvitation.objects.filter(
+            used_at__isnull=True, expires_at__gt=now, case__breakdown__isnull=True
+        )
         .select_related("case__customer")
         .order_by("-id")
     )

@@ -56,6 +56,9 @@ def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Ite
         plan = demo_plan(seed=SEED, customers=CUSTOMERS, now=timezone.now())
         # The past breakdown's proactive cases are the outreach's, not the plan's.
         cases = list(Case.objects.filter(proactive=False).select_related("customer").order_by("pk"))
+        # After the plan's, the demo's channels open a few cases of their own
+        # (received email, the public form).
+        cases = cases[: len(plan.cases)]
         by_key = {p.key: c for p, c in zip(plan.cases, cases, strict=True)}
         yield Loaded(summary, plan, by_key)
         transaction.set_rollback(True)
@@ -180,7 +183,7 @@ def test_the_history_holds_together_in_time(demo: Loaded) -> None:
     assert not Case.objects.filter(created_at__gt=now).exists()
     # Cases were opened over weeks, steps following in order
     assert Case.objects.filter(created_at__lt=now - timedelta(days=100)).exists()
-    for case in Case.objects.filter(proactive=False):
+    for case in Case.objects.filter(pk__in=[c.pk for c in demo.by_key.values()]):
         steps = [
             case.created_at,
             case.apologised_at,
@@ -189,7 +192,10 @@ def test_the_history_holds_together_in_time(demo: Loaded) -> None:
         ]
         present = [s for s in steps if s is not None]
         assert present == sorted(present), case.reference
-        assert case.updated_at == case.events.order_by("at", "id").last().at  # type: ignore[union-attr]
+        # Backdated cases were last touched by their last event; one answered
+        # its survey through the portal as the demo loaded, a moment apart.
+        last_event = case.events.order_by("at", "id").last().at  # type: ignore[union-attr]
+        assert abs(case.updated_at - last_event) < timedelta(seconds=1), case.reference
         for timer in timers_of(case):
             assert timer.started_at >= case.created_at
             assert timer.met_at is None or timer.met_at >= timer.started_at

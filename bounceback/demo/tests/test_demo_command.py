@@ -23,12 +23,15 @@ from bounceback.demo import business as biz
 from bounceback.demo.services import demo_load
 from bounceback.failuremodes.models import FailureMode, Touchpoint
 from bounceback.interactions.models import Interaction
+from bounceback.mail.models import InboundEmail
 from bounceback.notifications.models import Notification
 from bounceback.outbox.models import OutboundMessage
 from bounceback.playbooks.models import Playbook
+from bounceback.portal.models import WebFormSubmission
 from bounceback.sites.models import Site
 from bounceback.timers.models import Timer
 from bounceback.transactions.models import Transaction
+from bounceback.webhooks.models import InboundChannel, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +49,11 @@ def printed_logins(output: str) -> list[tuple[str, str, str]]:
 
 
 def wipe() -> None:
+    # The channels' rows first: they point at customers and cases.
+    InboundEmail.objects.all().delete()
+    WebFormSubmission.objects.all().delete()
+    WebhookSubscription.objects.all().delete()
+    InboundChannel.objects.all().delete()
     # Breakdowns hold on to their affected customers: they go first.
     Breakdown.objects.all().delete()
     Case.objects.all().delete()
