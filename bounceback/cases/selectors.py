@@ -42,15 +42,18 @@ def message_channels(usable: frozenset[str] | None = None) -> list[tuple[str, st
 def reply_channel_for(case: Case, usable: frozenset[str] | None = None) -> str:
     """The channel a message on this case goes out on unless staff pick another.
 
-    The one the customer used last (their latest message to us on any case),
-    else the one the case came in on, else their preferred one; the first of
-    those we can answer on, and email when none is.
+    The one the customer used last (their latest written message to us on any
+    case), else the one the case came in on, else their preferred one; the first
+    of those we can answer on, and email when none is. A call they made does
+    not count as "used last": answering by phone sends nothing, so a step taken
+    without a channel (through the API, say) would silently reach nobody.
     """
     offered = {value for value, _ in message_channels(usable)}
     last = (
         Interaction.objects.filter(
             customer_id=case.customer_id, direction=Interaction.Direction.INBOUND
         )
+        .exclude(channel__in=SPOKEN)
         .order_by("-occurred_at", "-id")
         .values_list("channel", flat=True)
         .first()

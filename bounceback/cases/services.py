@@ -164,14 +164,13 @@ def _recipient(case: Case, channel: str) -> str:
         address = customer.primary_phone or ""
         missing = f"{customer.name} has no phone number; add one or choose another channel"
     else:
-        # Chat and social: answer the conversation the customer last wrote from.
-        last = (
-            Interaction.objects.filter(
-                customer=customer, channel=channel, direction=Interaction.Direction.INBOUND
-            )
-            .order_by("-occurred_at", "-id")
-            .values_list("metadata", flat=True)
-            .first()
+        # Chat and social: answer the conversation this case came from, else
+        # the one the customer last wrote from.
+        inbound = Interaction.objects.filter(
+            customer=customer, channel=channel, direction=Interaction.Direction.INBOUND
+        ).order_by("-occurred_at", "-id")
+        last = inbound.filter(case=case).values_list("metadata", flat=True).first() or (
+            inbound.values_list("metadata", flat=True).first()
         )
         address = str((last or {}).get("sender", ""))
         missing = f"{customer.name} has never written to us by {channel}; choose another channel"

@@ -102,7 +102,9 @@ class _TextParser(HTMLParser):
             self.out.append("\n")
         if tag == "a" and self.links:
             href, start = self.links.pop()
-            label = "".join(self.out[start:]).strip()
+            # Only the start of the label: joining everything since <a> on each
+            # </a> is quadratic in nested or unclosed links (a hostile message).
+            label = "".join(self.out[start : start + 64]).strip()
             if href.lower().startswith(("http://", "https://", "mailto:")):
                 shown = href.removeprefix("mailto:")
                 if shown not in label:

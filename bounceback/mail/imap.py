@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -107,6 +107,8 @@ class PollResult:
     stored: int = 0
     duplicates: int = 0
     held: int = 0
+    # Messages that could not be stored at all (logged; left unread in the mailbox).
+    failed: int = 0
     # True when the limit stopped the poll with messages still waiting.
     more: bool = False
     # True when another worker was polling this mailbox: nothing was read.
@@ -121,6 +123,8 @@ class PollResult:
             f"{self.mailbox}: {self.read} read, {self.stored} stored, "
             f"{self.duplicates} duplicate{'s' if self.duplicates != 1 else ''}, {self.held} held"
         )
+        if self.failed:
+            text += f", {self.failed} could not be stored (see the log)"
         if self.more:
             text += " (more waiting)"
         return text
@@ -167,10 +171,22 @@ def imap_poll(*, mailbox: ImapMailbox | None = None, limit: int = 500) -> PollRe
                 for uid, raw in _fetch(conn, batch):
                     result.read += 1
                     received_at = timezone.now()
-                    with transaction.atomic():
-                        email = email_receive(raw=raw, source=SOURCE, received_at=received_at)
+                    try:
+                        with transaction.atomic():
+                            email = email_receive(raw=raw, source=SOURCE, received_at=received_at)
+                            cursor.last_uid = uid
+                            cursor.save(update_fields=["last_uid"])
+                    except DatabaseError:
+                        raise
+                    except Exception:
+                        # email_receive keeps bad mail for a person; should one
+                        # still fail, it must not stop every later message. It
+                        # stays unread in the mailbox for someone to look at.
+                        logger.exception("imap: %s UID %s could not be stored", mailbox.name, uid)
                         cursor.last_uid = uid
                         cursor.save(update_fields=["last_uid"])
+                        result.failed += 1
+                        continue
                     stored_uids.append(uid)
                     result.email_ids.append(email.pk)
                     # A message stored before comes back as the earlier row.

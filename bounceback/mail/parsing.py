@@ -290,6 +290,14 @@ def _date(msg: Message) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    # A sender's clock can say anything; a date no database column can hold
+    # (year 9999 minus twelve hours overflows in UTC) is no date at all.
+    try:
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    if not 1900 <= value.year <= 2200:
+        return None
     return value
 
 

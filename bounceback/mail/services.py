@@ -123,6 +123,23 @@ def _existing(digest: str, message_id: str) -> InboundEmail | None:
     return found
 
 
+# What is kept of a message over the size limit: its header, at most this much.
+_OVERSIZED_KEPT = 256 * 1024
+
+
+def _kept_bytes(raw: bytes) -> bytes:
+    """The bytes stored for a message: all of it, or only the header of an oversized one.
+
+    SMTP refuses oversized mail outright, but an IMAP mailbox hands over
+    whatever it holds; storing gigabytes would fail the whole poll.
+    """
+    if len(raw) <= settings.BOUNCEBACK_MAIL_MAX_BYTES:
+        return raw
+    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at >= 0]
+    header_end = min(ends) if ends else _OVERSIZED_KEPT
+    return raw[: min(header_end, _OVERSIZED_KEPT)]
+
+
 def _new_row(
     raw: bytes, digest: str, parsed: ParsedEmail, source: str, received_at: datetime
 ) -> InboundEmail:
@@ -130,7 +147,7 @@ def _new_row(
         source=source[:200],
         message_id=parsed.message_id,
         raw_sha256=digest,
-        raw=raw,
+        raw=_kept_bytes(raw),
         size=len(raw),
         from_address=parsed.from_address[:320],
         from_name=parsed.from_name[:200],

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from bounceback.cases.models import Case
+from bounceback.cases.selectors import SPOKEN
 from bounceback.customers.models import Customer
 from bounceback.interactions.models import Interaction
 from bounceback.portal.models import PortalLink, SurveyInvitation
@@ -40,8 +41,14 @@ def portal_case(*, customer: Customer, reference: str) -> Case | None:
 
 
 def portal_messages(*, case: Case) -> QuerySet[Interaction]:
+    """The written messages exchanged on the case.
+
+    Not calls or conversations in person: what staff logged of those is their
+    own note of what was said, not a message the customer wrote or was sent.
+    """
     return (
         Interaction.objects.filter(case=case, direction__in=_SHOWN)
+        .exclude(channel__in=SPOKEN)
         .only("id", "direction", "channel", "subject", "body", "occurred_at", "case_id")
         .order_by("occurred_at", "id")
     )

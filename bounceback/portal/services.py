@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bounceback.cases.models import Case
-from bounceback.customers.models import Channel, Customer, CustomerEmail, CustomerPhone
+from bounceback.customers.models import Channel, Customer, CustomerEmail
 from bounceback.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from bounceback.portal.models import PortalLink, SurveyInvitation, WebFormSubmission
 
@@ -276,17 +276,16 @@ def _customer_for(report: WebReport) -> Customer:
     known = CustomerEmail.objects.filter(address__iexact=report.email).select_related("customer")
     if (found := known.first()) is not None:
         return found.customer
-    # A phone number someone else holds stays off the new customer (the form
-    # must not reveal who holds it); it is still in the case description.
-    phones = [report.phone] if report.phone else []
-    if phones and CustomerPhone.objects.filter(number=report.phone).exists():
-        phones = []
+    # The phone number stays off the customer (it is in the case description):
+    # nothing proves it is theirs, and SMS and calls are matched to customers by
+    # their numbers, so a typed number would let a stranger receive someone
+    # else's messages. Staff add it once they have called it. The email is
+    # proved by the magic link, which only its owner can open.
     try:
         with transaction.atomic():
             return customer_create(
                 name=report.name,
                 emails=[report.email],
-                phones=phones,
                 preferred_channel=report.contact_by,
             )
     except Conflict:

@@ -26,7 +26,7 @@ class SubscriptionForm(forms.Form):
 class ChannelForm(forms.Form):
     name = forms.CharField(max_length=120)
     slug = forms.CharField(
-        max_length=60,
+        max_length=55,
         help_text="The last part of the URL the provider posts to; cannot change later.",
     )
     kind = forms.ChoiceField(choices=InboundChannel.Kind.choices)

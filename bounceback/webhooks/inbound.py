@@ -16,13 +16,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from bounceback.cases.models import Case
 from bounceback.cases.services import case_log_customer_message, case_open
-from bounceback.customers.models import Customer, CustomerEmail, CustomerExternalId, CustomerPhone
+from bounceback.customers.models import Customer, CustomerExternalId, CustomerPhone
 from bounceback.customers.services import (
     ExternalIdentity,
     customer_create,
@@ -114,25 +113,31 @@ def _scalar(value: Any) -> str:
 def _timestamp(raw: Any) -> datetime | None:
     if raw in (None, ""):
         return None
-    at: datetime | None
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        # Milliseconds are common (JavaScript clocks); no message is from 1970.
-        seconds = raw / 1000 if raw > 10**11 else raw
-        try:
-            at = datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            at = None
-    elif isinstance(raw, str):
-        text = raw.strip()
-        at = _timestamp(float(text)) if text.replace(".", "", 1).isdigit() else parse_datetime(text)
-        if at is not None and timezone.is_naive(at):
-            at = timezone.make_aware(at, UTC)
-    else:
+    try:
+        at = _timestamp_value(raw)
+    except (OverflowError, OSError, ValueError):
+        # Out of range, an impossible calendar date, digits float() refuses.
         at = None
     if at is None:
         raise BadPayload(f"{raw!r} is not a unix time or ISO 8601 date", field="timestamp")
     # A provider's clock running ahead must not put a message in our future.
     return min(at, timezone.now())
+
+
+def _timestamp_value(raw: Any) -> datetime | None:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        # Milliseconds are common (JavaScript clocks); no message is from 1970.
+        seconds = raw / 1000 if raw > 10**11 else raw
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.replace(".", "", 1).isdigit():
+            return _timestamp_value(float(text))
+        at = parse_datetime(text)
+        if at is not None and timezone.is_naive(at):
+            at = timezone.make_aware(at, UTC)
+        return at
+    return None
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ class Message:
 def parse(*, channel: InboundChannel, body: bytes) -> Message:
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError):  # JSONDecodeError, and numbers too long to read
         raise BadPayload("the body is not JSON (UTF-8)", field="body") from None
     if not isinstance(document, dict):
         raise BadPayload("the body must be a JSON object", field="body")
@@ -204,22 +209,17 @@ def _customer(channel: InboundChannel, message: Message) -> Customer:
     )
     if known is not None:
         return known.customer
-    phone = _phone(message.sender_phone)
-    if not phone and channel.kind == InboundChannel.Kind.SMS:
-        phone = _phone(message.sender_id)
+    # Only what the provider vouches for identifies a customer: its sender id,
+    # and for SMS the number the text came from. A phone or email typed into a
+    # chat widget is not proof; matching on it would hand a stranger someone
+    # else's conversation (and our replies), so it goes into the notes only.
+    phone = _phone(message.sender_id) if channel.kind == InboundChannel.Kind.SMS else ""
     email = _email(message.sender_email)
+    typed_phone = _phone(message.sender_phone) if not phone else ""
     customer = None
-    if phone and channel.kind == InboundChannel.Kind.SMS:
+    if phone:
         row = CustomerPhone.objects.filter(number=phone).select_related("customer").first()
         customer = row.customer if row else None
-    if customer is None and email:
-        row_e = (
-            CustomerEmail.objects.annotate(lower=Lower("address"))
-            .filter(lower=email.lower())
-            .select_related("customer")
-            .first()
-        )
-        customer = row_e.customer if row_e else None
     identity = ExternalIdentity(source=source, external_id=message.sender_id)
     if customer is not None:
         existing = [
@@ -227,14 +227,18 @@ def _customer(channel: InboundChannel, message: Message) -> Customer:
             for e in customer.external_ids.all()
         ]
         return customer_update(customer=customer, external_ids=[*existing, identity])
-    name = message.sender_name or phone or email or f"{channel.name} {message.sender_id}"
-    taken_phone = phone and CustomerPhone.objects.filter(number=phone).exists()
+    name = message.sender_name or phone or f"{channel.name} {message.sender_id}"
+    given = [
+        f"{label} given on {channel.name}: {value}"
+        for label, value in (("Email", email), ("Phone", typed_phone))
+        if value
+    ]
     return customer_create(
         name=name[:200],
-        emails=[email] if email else [],
-        phones=[phone] if phone and not taken_phone else [],
+        phones=[phone] if phone else [],
         external_ids=[identity],
         preferred_channel=channel.kind,
+        notes="\n".join(given),
     )
 
 

@@ -47,7 +47,8 @@ PICKUP_GRACE = timedelta(seconds=60)
 ROTATION_GRACE = timedelta(hours=24)
 NAME_MAX = 120
 URL_MAX = 500
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+# 55 at most: the slug names the channel as "hook:<slug>" in 60-character source columns.
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,53}[a-z0-9])?$")
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
@@ -362,6 +363,12 @@ def _record(delivery: WebhookDelivery, answer: signing.Response) -> WebhookDeliv
     delivery.last_status_code = answer.status
     delivery.last_response_excerpt = answer.excerpt
     delivery.lease_until = None
+    # Disabling the subscription while this POST was in flight cancelled the
+    # delivery: delivered is still delivered, but a failure is not retried.
+    cancelled = (
+        WebhookDelivery.objects.filter(pk=delivery.pk).values_list("state", flat=True).first()
+        == WebhookDelivery.State.CANCELLED
+    )
     if answer.ok:
         delivery.state = WebhookDelivery.State.SUCCEEDED
         delivery.delivered_at = now
@@ -369,7 +376,9 @@ def _record(delivery: WebhookDelivery, answer: signing.Response) -> WebhookDeliv
         subscription.consecutive_failures = 0
     else:
         delivery.last_error = answer.error or f"HTTP {answer.status}"
-        if delivery.attempts >= settings.BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS:
+        if cancelled:
+            delivery.state = WebhookDelivery.State.CANCELLED
+        elif delivery.attempts >= settings.BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS:
             delivery.state = WebhookDelivery.State.FAILED
         else:
             delivery.state = WebhookDelivery.State.PENDING
@@ -472,7 +481,7 @@ def _slug(value: str) -> str:
     value = (value or "").strip().lower()
     if not _SLUG.match(value):
         raise ValidationFailed(
-            "the slug is the URL part: lowercase letters, digits and dashes, up to 60",
+            "the slug is the URL part: lowercase letters, digits and dashes, up to 55",
             field="slug",
         )
     return value

@@ -55,16 +55,15 @@ def test_given_the_customer_last_wrote_by_sms_when_staff_update_the_reply_goes_b
     assert (message.channel, message.to_address) == ("sms", "+15550100")
 
 
-def test_given_a_last_message_by_phone_the_update_is_recorded_as_said_and_not_queued(
-    apologised, agent
-) -> None:  # type: ignore[no-untyped-def]
+def test_given_they_last_called_us_the_update_still_goes_out_in_writing(apologised, agent) -> None:  # type: ignore[no-untyped-def]
+    # A call answered "by phone" would send nothing: the default stays written.
     InteractionFactory(customer=apologised.customer, channel="phone", body="Called about the car")
 
-    case_send_update(case=apologised, actor=agent, body="Told them the part arrives at 3pm.")
+    case_send_update(case=apologised, actor=agent, body="The part arrives at 3pm today.")
 
-    said = Interaction.objects.get(metadata__purpose="update")
-    assert said.channel == "phone"
-    assert not OutboundMessage.objects.filter(interaction=said).exists()
+    sent = Interaction.objects.get(metadata__purpose="update")
+    assert sent.channel == "email"
+    assert OutboundMessage.objects.filter(interaction=sent).exists()
 
 
 def test_given_no_provider_for_their_last_channel_the_reply_falls_back_to_email(

@@ -212,6 +212,20 @@ def test_given_a_case_when_opened_then_messages_show_but_internal_notes_never(
     assert agent.last_name not in page
 
 
+def test_given_a_logged_call_when_the_case_is_opened_then_staffs_note_of_it_is_not_shown(
+    client: Client, ada, agent
+) -> None:  # type: ignore[no-untyped-def]
+    from bounceback.cases.services import case_log_call
+
+    case = make_case(customer=ada, assignee=agent)
+    case_log_call(case=case, actor=agent, direction="inbound", body="Sounded furious, escalate")
+    _enter(client, ada)
+
+    page = client.get(f"/portal/cases/{case.reference}/").content.decode()
+
+    assert "Sounded furious" not in page
+
+
 def test_given_an_open_case_when_the_customer_replies_then_it_lands_on_the_case(
     client: Client, ada, agent
 ) -> None:  # type: ignore[no-untyped-def]

@@ -76,7 +76,9 @@ def test_given_a_new_address_when_the_form_is_sent_then_a_case_and_a_magic_link_
     customer = case.customer
     assert customer.name == "Ada Lovelace"
     assert customer.primary_email == "ada@example.com"
-    assert customer.primary_phone == "+442079460000"
+    # The typed phone is not proved to be theirs: it is on the case, not the customer.
+    assert customer.primary_phone is None
+    assert "+442079460000" in case.description
     assert customer.preferred_channel == "sms"
     message = Interaction.objects.get(case=case)
     assert message.direction == "inbound" and message.channel == "web"
@@ -109,7 +111,7 @@ def test_given_a_known_address_in_other_case_when_sent_then_the_customer_is_reus
     assert "Name given: Someone Else" in case.description
 
 
-def test_given_a_phone_another_customer_holds_when_sent_then_the_new_customer_does_not_get_it(
+def test_given_someone_elses_phone_when_sent_then_their_messages_cannot_be_routed_to_the_sender(
     client: Client,
 ) -> None:
     CustomerFactory(email="other@example.com", phone="+442079460000")

@@ -142,16 +142,6 @@ def test_given_an_sms_from_a_known_phone_then_the_customer_is_found_by_number() 
     assert case.channel == "sms"
 
 
-def test_given_a_sender_email_then_the_customer_is_found_by_address(chat) -> None:
-    known = CustomerFactory(name="Alan Turing", email="alan@example.com")
-    document = _message()
-    document["sender"]["email"] = "ALAN@example.com"
-
-    response = _post(chat, document)
-
-    assert Case.objects.get(reference=response.json()["case"]).customer_id == known.pk
-
-
 @pytest.mark.parametrize(
     ("headers", "field"),
     [
@@ -280,3 +270,30 @@ def test_given_a_nested_provider_format_then_the_mapping_reads_lists_and_millis(
     interaction = Interaction.objects.get(pk=response.json()["interaction"])
     assert interaction.metadata["thread"] == "psid-9"
     assert abs(interaction.occurred_at.timestamp() - millis / 1000) < 1
+
+
+@pytest.mark.parametrize("timestamp", ["2024-02-30T10:00:00", "²", 10**400, "9" * 5000])
+def test_odd_but_signed_timestamps_are_a_400_naming_the_field(chat, timestamp) -> None:  # type: ignore[no-untyped-def]
+    document = {**_message(), "timestamp": timestamp}
+
+    response = _post(chat, document)
+
+    assert response.status_code == 400
+    assert response.json()["field"] in {"timestamp", "body"}
+    assert not Interaction.objects.exists()
+
+
+def test_an_email_typed_into_a_chat_never_joins_the_customer_who_owns_it(chat) -> None:  # type: ignore[no-untyped-def]
+    victim = CustomerFactory(name="Victim", email="victim@example.com")
+    document = {
+        **_message(),
+        "sender": {"id": "u-666", "name": "Mallory", "email": "victim@example.com"},
+    }
+
+    response = _post(chat, document)
+
+    assert response.status_code == 202
+    case = Case.objects.get()
+    assert case.customer != victim
+    assert "victim@example.com" in case.customer.notes
+    assert not victim.external_ids.exists()
