@@ -48,6 +48,29 @@ _CRM_WORK = [
     # Received email a person must look at (unreadable, unknown thread).
     "mail.view_inboundemail",
     "mail.change_inboundemail",
+    # Everyone may make things right within their allowance, and sees the
+    # customer's segments and the guidance that comes with them.
+    "funds.view_grant",
+    "funds.add_grant",
+    "funds.redeem_voucher",
+    "segments.view_segment",
+]
+
+# Approvers: above an agent's allowance a grant waits for one of these.
+_APPROVALS = [
+    "funds.decide_approvalrequest",
+    "funds.view_approvalrequest",
+    "funds.view_ledgerentry",
+]
+
+# Managers set the money rules and the segments.
+_FUND_RULES = [
+    "funds.view_allowancepolicy",
+    "funds.change_allowancepolicy",
+    "funds.add_allowancepolicy",
+    "funds.reverse_grant",
+    "segments.add_segment",
+    "segments.change_segment",
 ]
 
 # Leads and managers run the catalog, write playbooks and declare breakdowns.
@@ -82,6 +105,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outbox.view_outboundmessage",
         "outbox.change_outboundmessage",
         *_CONTINGENCY_PLANNING,
+        *_APPROVALS,
     ],
     Role.MANAGER: [
         *_CRM_WORK,
@@ -99,8 +123,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outbox.change_outboundmessage",
         *_CONTINGENCY_PLANNING,
         *_INTEGRATIONS,
+        *_APPROVALS,
+        *_FUND_RULES,
     ],
-    Role.EXECUTIVE: [*_CRM_WORK, "accounts.view_team", "audit.view_auditevent"],
+    # Senior management: the last approver, and sees every exception to policy.
+    Role.EXECUTIVE: [
+        *_CRM_WORK,
+        "accounts.view_team",
+        "audit.view_auditevent",
+        *_APPROVALS,
+        "funds.view_exceptions",
+    ],
     # Admins are superusers in all but name: they get every permission.
     Role.ADMIN: ["*"],
 }

@@ -53,6 +53,13 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "mail:write": ["mail.change_inboundemail"],
     "webhooks:read": ["webhooks.view_webhooksubscription"],
     "webhooks:write": ["webhooks.add_webhooksubscription", "webhooks.change_webhooksubscription"],
+    "funds:read": ["funds.view_grant"],
+    # Deciding approvals, reversing and allowance settings check their own
+    # permissions in the endpoint.
+    "funds:write": ["funds.add_grant"],
+    "vouchers:redeem": ["funds.redeem_voucher"],
+    "segments:read": ["segments.view_segment"],
+    "segments:write": ["segments.add_segment", "segments.change_segment"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

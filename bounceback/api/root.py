@@ -34,9 +34,11 @@ from bounceback.cases.api import coach_router  # noqa: E402
 from bounceback.cases.api import router as cases_router  # noqa: E402
 from bounceback.customers.api import router as customers_router  # noqa: E402
 from bounceback.failuremodes.api import router as failuremodes_router  # noqa: E402
+from bounceback.funds.api import router as funds_router  # noqa: E402
 from bounceback.interactions.api import router as interactions_router  # noqa: E402
 from bounceback.mail.api import router as mail_router  # noqa: E402
 from bounceback.playbooks.api import router as playbooks_router  # noqa: E402
+from bounceback.segments.api import router as segments_router  # noqa: E402
 from bounceback.transactions.api import router as transactions_router  # noqa: E402
 from bounceback.webhooks.api import router as webhooks_router  # noqa: E402
 
@@ -50,3 +52,5 @@ api.add_router("/playbooks", playbooks_router)
 api.add_router("/breakdowns", breakdowns_router)
 api.add_router("/mail", mail_router)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/funds", funds_router)
+api.add_router("/segments", segments_router)

@@ -25,6 +25,11 @@ SCOPES: dict[str, str] = {
     "mail:write": "Hand in raw email for intake; release or discard held messages",
     "webhooks:read": "Read webhook subscriptions, their delivery log and inbound channels",
     "webhooks:write": "Create, change, disable and re-enable webhook subscriptions and channels",
+    "funds:read": "Read grants, approvals, allowances, balances and the ledger",
+    "funds:write": "Grant compensation, decide approvals, reverse grants, set allowances",
+    "vouchers:redeem": "Look up and redeem vouchers (for a till or booking system)",
+    "segments:read": "Read segments, their rules, approaches and members",
+    "segments:write": "Create and change segments and recompute membership",
 }
 
 

@@ -42,6 +42,10 @@ class AuditEvent(models.Model):
         CHANNEL_CREATED = "channel_created", "Inbound channel created"
         CHANNEL_CHANGED = "channel_changed", "Inbound channel changed"
         CHANNEL_SECRET_ROTATED = "channel_secret_rotated", "Inbound channel secret rotated"
+        ALLOWANCE_CHANGED = "allowance_changed", "Allowance changed"
+        GRANT_REVERSED = "grant_reversed", "Grant reversed"
+        SEGMENT_CREATED = "segment_created", "Segment created"
+        SEGMENT_CHANGED = "segment_changed", "Segment changed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, db_index=True)

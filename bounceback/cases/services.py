@@ -946,6 +946,40 @@ def case_log_customer_message(
     return case
 
 
+@transaction.atomic
+def case_record_step(
+    *,
+    case: Case,
+    actor: Any,
+    kind: str,
+    summary: str,
+    data: dict[str, Any] | None = None,
+    message: str = "",
+    subject: str = "",
+    channel: str | None = None,
+) -> CaseEvent:
+    """A step another domain takes on the case (a gesture granted, an approval asked).
+
+    Writes the timeline row and, when `message` is given, the message to the
+    customer through the outbox on the reply channel (or `channel`), in the
+    caller's transaction. The caller validates its own rules first; this only
+    refuses a closed case when there is a message to send.
+    """
+    case = _lock(case)
+    interaction = None
+    if message.strip():
+        _require_open(case)
+        interaction = _send(
+            case,
+            actor=actor,
+            body=_text(message, "message"),
+            subject=_subject(case, subject or summary),
+            channel=channel,
+            purpose=kind,
+        )
+    return _event(case, kind=kind, summary=summary, actor=actor, data=data, interaction=interaction)
+
+
 CALL_MINUTES_MAX = 600
 
 

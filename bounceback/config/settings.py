@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "bounceback.mail",
     "bounceback.portal",
     "bounceback.webhooks",
+    "bounceback.segments",
+    "bounceback.funds",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -385,6 +387,11 @@ if BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS < 1 or BOUNCEBACK_WEBHOOK_DISABLE_AFTER < 1:
     raise ImproperlyConfigured(
         "BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS and BOUNCEBACK_WEBHOOK_DISABLE_AFTER must be at least 1"
     )
+
+# --- Empowerment (issue 7) ---------------------------------------------------------
+# funds: settings for recovery funds, approvals and vouchers go here.
+
+# segments: settings for segment membership go here.
 
 LOGGING = {
     "version": 1,

@@ -25,4 +25,6 @@ urlpatterns = [
     path("", include("bounceback.mail.urls")),
     path("", include("bounceback.portal.urls")),
     path("", include("bounceback.webhooks.urls")),
+    path("", include("bounceback.funds.urls")),
+    path("", include("bounceback.segments.urls")),
 ]
