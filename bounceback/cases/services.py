@@ -733,11 +733,15 @@ def case_record_follow_up(
         _meet(case, TimerKind.FOLLOW_UP, at=now)
         policy = policy_for(severity=case.severity)
         _start(case, TimerKind.FIX, minutes(policy.fix_minutes), start=now)
-        if case.assignee is not None:
-            from bounceback.notifications.services import notify
+        from bounceback.cases.timer_events import leads_for
+        from bounceback.notifications.services import notify
 
+        # A case nobody has taken yet (from the web form, an email) still gets
+        # someone: its team's lead, else the leads.
+        recipients = [case.assignee] if case.assignee is not None else leads_for(case)
+        if recipients:
             notify(
-                recipients=[case.assignee],
+                recipients=recipients,
                 kind="recovery_reopened",
                 title=f"{case.reference}: {case.customer.name} is not satisfied",
                 body=data["comment"],

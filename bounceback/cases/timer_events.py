@@ -25,7 +25,8 @@ STEP_NAMES = {
 }
 
 
-def _leads(case: Case) -> list[Any]:
+def leads_for(case: Case) -> list[Any]:
+    """Who leads the people on this case: its team's lead, else the team's leads, else all leads."""
     team = case.team or (case.assignee.team if case.assignee else None)
     if team is not None and team.lead is not None:
         return [team.lead]
@@ -59,7 +60,7 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
         else:
             title = f"{who}: {step} due {timer.due_at:%H:%M} UTC"
         notify(
-            recipients=[case.assignee] if case.assignee else _leads(case),
+            recipients=[case.assignee] if case.assignee else leads_for(case),
             kind="timer_warning",
             title=title,
             url=url,
@@ -82,7 +83,7 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
                 "target": {"step": timer.kind, "due_at": timer.due_at.isoformat()},
             },
         )
-        recipients = [case.assignee, *_leads(case)]
+        recipients = [case.assignee, *leads_for(case)]
         notify(
             recipients=recipients, kind="timer_breached", title=f"{who}: {step} overdue", url=url
         )

@@ -173,6 +173,22 @@ def test_an_unhappy_follow_up_reopens_the_recovery(open_case, agent) -> None:
     assert Timer.objects.for_subject("case", case.pk).filter(kind="fix", state="running").exists()
 
 
+def test_an_unhappy_answer_on_a_case_nobody_took_tells_the_leads(open_case, agent) -> None:  # type: ignore[no-untyped-def]
+    from bounceback.accounts.roles import Role
+    from bounceback.testing.factories import UserFactory
+
+    lead = UserFactory(role=Role.LEAD)
+    case = case_apologise(case=open_case, actor=agent, body=SINCERE)
+    case = case_mark_fixed(case=case, actor=agent, fix_summary="Repaired")
+    case = case_follow_up(case=case, actor=agent, body="All good?", early_reason="Rang")
+    Case.objects.filter(pk=case.pk).update(assignee=None, team=None)
+    case.refresh_from_db()
+
+    case_record_follow_up(case=case, actor=None, satisfied=False, will_return=False)
+
+    assert lead.notifications.filter(kind="recovery_reopened").exists()
+
+
 def test_a_closed_case_can_be_reopened_with_a_reason(open_case, agent) -> None:
     case = case_apologise(case=open_case, actor=agent, body=SINCERE)
     case = case_mark_fixed(case=case, actor=agent, fix_summary="Repaired")
