@@ -126,6 +126,9 @@ class Case(models.Model):
     # The status to return to when the customer answers a waiting case.
     status_before_wait = models.CharField(max_length=20, choices=Status.choices, blank=True)
     breach_count = models.PositiveIntegerField(default=0)
+    # Share of the recovery policy's times this case's timers run on, fixed at
+    # open from the customer's segments so later steps need not look them up.
+    timer_percent = models.PositiveSmallIntegerField(default=100)
 
     # Step 1: apologise.
     apologised_at = models.DateTimeField(null=True, blank=True)
