@@ -28,6 +28,8 @@ EVENTS: dict[str, str] = {
     "breakdown.declared": "A breakdown hitting many customers was declared.",
     "breakdown.all_clear": "A breakdown is over: the all-clear went to everyone affected.",
     "survey.answered": "A customer answered the follow-up survey.",
+    "compensation.granted": "A gesture (refund, voucher...) took effect on a case.",
+    "approval.decided": "An approver approved, reduced or refused a grant over an allowance.",
 }
 ALL = "*"
 TEST_EVENT = "webhook.test"
