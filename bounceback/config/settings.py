@@ -389,7 +389,16 @@ if BOUNCEBACK_WEBHOOK_MAX_ATTEMPTS < 1 or BOUNCEBACK_WEBHOOK_DISABLE_AFTER < 1:
     )
 
 # --- Empowerment (issue 7) ---------------------------------------------------------
-# funds: settings for recovery funds, approvals and vouchers go here.
+# funds: an approval request waits this long on each level before it moves up one
+# (lead, manager, executive); vouchers last this many days unless the grant says;
+# a closed case still takes grants for this many days (a late gesture of goodwill).
+BOUNCEBACK_APPROVAL_MINUTES = env_int("BOUNCEBACK_APPROVAL_MINUTES", 60)
+BOUNCEBACK_VOUCHER_DAYS = env_int("BOUNCEBACK_VOUCHER_DAYS", 365)
+BOUNCEBACK_GRANT_AFTER_CLOSE_DAYS = env_int("BOUNCEBACK_GRANT_AFTER_CLOSE_DAYS", 30)
+if BOUNCEBACK_APPROVAL_MINUTES < 1 or BOUNCEBACK_VOUCHER_DAYS < 1:
+    raise ImproperlyConfigured(
+        "BOUNCEBACK_APPROVAL_MINUTES and BOUNCEBACK_VOUCHER_DAYS must be at least 1"
+    )
 
 # segments: settings for segment membership go here.
 
