@@ -114,7 +114,8 @@ def _start(case: Case, kind: str, target: timedelta, **kwargs: Any) -> Timer:
         subject_type=SUBJECT,
         subject_id=case.pk,
         kind=kind,
-        target=target,
+        # Segments' shorter timers: the share was fixed on the case when it opened.
+        target=target * case.timer_percent / 100 if case.timer_percent != 100 else target,
         calendar=calendar,
         warn_fraction=policy.warn_percent / 100,
         **kwargs,
@@ -285,6 +286,13 @@ def case_open(
     if team is None and assignee is not None:
         team = assignee.team
     opened = opened_at or timezone.now()
+    from bounceback.segments import selectors as segments
+    from bounceback.segments import services as segment_services
+
+    # The customer's segments may raise the severity, shorten every timer of
+    # the case (fixed here, applied in _start) and ask for senior handling.
+    approach = segments.customer_approach(customer)
+    requested_severity, severity = severity, approach.severity_for(severity)
     case = Case.objects.create(
         customer=customer,
         summary=summary,
@@ -292,6 +300,7 @@ def case_open(
         channel=channel,
         failure_mode=failure_mode,
         severity=severity,
+        timer_percent=approach.timer_percent,
         site=site,
         transaction=related_transaction,
         assignee=assignee,
@@ -301,7 +310,22 @@ def case_open(
     )
     case.reference = f"BB-{case.pk:05d}"
     case.save(update_fields=["reference"])
-    _event(case, kind="opened", summary=f"Case opened: {summary}", actor=actor, at=opened)
+    opened_data = approach.opened_data(requested_severity)
+    _event(
+        case,
+        kind="opened",
+        summary=f"Case opened: {summary}",
+        actor=actor,
+        at=opened,
+        data=opened_data,
+    )
+    if approach.senior_handling:
+        segment_services.segment_senior_handling_notify(
+            case=case,
+            role=approach.senior_handling,
+            segment_names=[brief.name for brief in approach.segments],
+        )
+    segment_services.segment_memberships_refresh_later(customer_ids=[customer.pk])
     policy = policy_for(severity=severity)
     _start(case, TimerKind.APOLOGISE, minutes(policy.apologise_minutes), start=opened)
     return case
@@ -748,6 +772,9 @@ def case_record_follow_up(
                 url=f"/cases/{case.pk}/",
             )
     case.save(update_fields=[*fields, "updated_at"])
+    from bounceback.segments.services import segment_memberships_refresh_later
+
+    segment_memberships_refresh_later(customer_ids=[case.customer_id])
     return case
 
 

@@ -400,7 +400,11 @@ if BOUNCEBACK_APPROVAL_MINUTES < 1 or BOUNCEBACK_VOUCHER_DAYS < 1:
         "BOUNCEBACK_APPROVAL_MINUTES and BOUNCEBACK_VOUCHER_DAYS must be at least 1"
     )
 
-# segments: settings for segment membership go here.
+# Segments: how often the clock queues a full membership recompute (data
+# changes recompute the customers they touch straight away).
+BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES = env_int("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES", 60)
+if BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES < 1:
+    raise ImproperlyConfigured("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES must be at least 1")
 
 LOGGING = {
     "version": 1,

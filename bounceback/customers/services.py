@@ -242,6 +242,7 @@ def customer_create(
                 external_ids=clean_ext,
                 replace=False,
             )
+            _segments_refresh(customer.pk)
     except IntegrityError:
         raise _identity_conflict() from None
     return customer
@@ -286,9 +287,18 @@ def customer_update(
             _write_identities(
                 customer=customer, emails=clean_emails, phones=clean_phones, external_ids=clean_ext
             )
+            if "tags" in changes:
+                _segments_refresh(customer.pk)
     except IntegrityError:
         raise _identity_conflict() from None
     return customer
+
+
+def _segments_refresh(*customer_ids: int) -> None:
+    """Segments depend on tags, value and history: recompute these customers' after commit."""
+    from bounceback.segments.services import segment_memberships_refresh_later
+
+    segment_memberships_refresh_later(customer_ids=customer_ids)
 
 
 def customers_refresh_lifetime_value(*, customer_ids: Sequence[int]) -> None:
@@ -321,3 +331,4 @@ def customers_refresh_lifetime_value(*, customer_ids: Sequence[int]) -> None:
             ),
             lifetime_value_currency=currency,
         )
+    _segments_refresh(*ids)

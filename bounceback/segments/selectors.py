@@ -16,6 +16,10 @@ from bounceback.segments.models import Segment, SegmentMembership
 _SEVERITY_ORDER = list(Severity.values)
 
 
+def _role_rank(role: str) -> int:
+    return [str(r) for r in ROLE_ORDER].index(role)
+
+
 def severity_rank(severity: str) -> int:
     return _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else -1
 
@@ -58,6 +62,19 @@ class Approach:
             return self.minimum_severity
         return severity
 
+    def opened_data(self, requested_severity: str) -> dict[str, Any]:
+        """What the approach changed on a new case, for its "opened" event (empty if nothing)."""
+        if not self.segments:
+            return {}
+        data: dict[str, Any] = {"segments": self.slugs}
+        if self.severity_for(requested_severity) != requested_severity:
+            data["severity"] = [requested_severity, self.severity_for(requested_severity)]
+        if self.timer_percent != 100:
+            data["timer_percent"] = self.timer_percent
+        if self.senior_handling:
+            data["senior_handling"] = self.senior_handling
+        return data
+
     def covers(self, slug: str) -> bool:
         """Whether a playbook compensation for `slug` applies ("all" is everyone)."""
         return slug == "all" or slug in self.slugs
@@ -85,7 +102,7 @@ def approach_from_segments(segments: list[Segment]) -> Approach:
         guidance=[s.guidance.strip() for s in segments if s.guidance.strip()],
         minimum_severity=max(floors, key=severity_rank) if floors else None,
         timer_percent=min(s.timer_percent for s in segments),
-        senior_handling=max(seniors, key=ROLE_ORDER.index) if seniors else None,
+        senior_handling=max(seniors, key=_role_rank) if seniors else None,
         per_case_limit_lift=max(tiers) if tiers else None,
         currency=currency,
         slugs=[s.slug for s in segments],

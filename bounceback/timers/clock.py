@@ -26,6 +26,7 @@ def clock_tick(*, now: datetime | None = None) -> dict[str, int]:
     """One pass: fire due timers, hand overdue outbox messages to workers."""
     from bounceback.mail.imap import imap_poll_due
     from bounceback.outbox.services import outbox_sweep
+    from bounceback.segments.services import segments_recompute_due
     from bounceback.timers.services import timers_fire_due
     from bounceback.webhooks.services import webhook_deliveries_sweep
 
@@ -34,6 +35,7 @@ def clock_tick(*, now: datetime | None = None) -> dict[str, int]:
         "outbox": outbox_sweep(now=now),
         "imap": imap_poll_due(now=now),
         "webhooks": webhook_deliveries_sweep(now=now),
+        "segments": segments_recompute_due(now=now),
     }
 
 
