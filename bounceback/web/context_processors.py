@@ -38,6 +38,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
         (
+            "Funds",
+            reverse("funds:overview"),
+            user.has_perm("funds.view_ledgerentry") or user.has_perm("funds.view_approvalrequest"),
+        ),
+        (
             "Integrations",
             reverse("webhooks:integrations"),
             user.has_perm("webhooks.view_webhooksubscription"),

@@ -1,4 +1,4 @@
-"""The recovery-fund panel on the case page (the funds helper fills it in)."""
+"""The recovery-fund panel on the case page: the staff member's limits, the grants, the form."""
 
 from __future__ import annotations
 
@@ -11,4 +11,12 @@ register = template.Library()
 
 @register.inclusion_tag("funds/_case_panel.html", takes_context=True)
 def case_funds(context: Any, case: Any) -> dict[str, Any]:
-    return {"case": case}
+    from bounceback.funds.views import panel_context
+
+    request = context.get("request")
+    if request is None or not getattr(request.user, "is_authenticated", False):
+        return {"case": case, "hidden": True}
+    panel = panel_context(request, case)
+    panel["now"] = context.get("now")
+    panel["csrf_token"] = context.get("csrf_token")
+    return panel
