@@ -491,8 +491,9 @@ def _step(
     case_record_step(case=case, actor=actor, kind=kind, summary=summary, data=data, message=message)
 
 
-def _approval_timer(request: ApprovalRequest) -> Timer:
+def _approval_timer(request: ApprovalRequest, start: dt.datetime | None = None) -> Timer:
     timer = timer_start(
+        start=start,
         subject_type=APPROVAL_SUBJECT,
         subject_id=request.pk,
         kind=APPROVAL_TIMER_KIND,
@@ -702,14 +703,18 @@ def approval_decide(
     return request
 
 
-def _move_up(request: ApprovalRequest, *, by: Any, why: str) -> ApprovalRequest:
+def _move_up(
+    request: ApprovalRequest, *, by: Any, why: str, start: dt.datetime | None = None
+) -> ApprovalRequest:
     """One level up (executive stays executive), a fresh timer, the new level told."""
     now = timezone.now()
     old = request.level
     request.level = APPROVAL_LEVELS[min(_level_index(old) + 1, len(APPROVAL_LEVELS) - 1)]
     request.escalated_at = now
     request.escalations += 1
-    _approval_timer(request)
+    # A timer that ran out starts the next from its own deadline, so a worker
+    # that fired late does not give the next level extra time.
+    _approval_timer(request, start=start)
     request.save(update_fields=["level", "escalated_at", "escalations", "due_at"])
     grant = request.grant
     notify(
@@ -770,6 +775,7 @@ def approval_timer_ran_out(*, request: ApprovalRequest, timer: Timer) -> Approva
         request,
         by=None,
         why=f"no decision within {minutes} minutes at {Role(request.level).label.lower()} level",
+        start=timer.due_at,
     )
 
 
