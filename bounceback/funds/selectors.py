@@ -25,6 +25,12 @@ from bounceback.funds.models import (
 )
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def cents(amount: Decimal | None) -> Decimal:
+    """A sum as money: SQLite's SUM drops trailing zeros, NULL means nothing."""
+    return (amount or ZERO).quantize(CENT)
 
 
 def period_start(period: str, on: dt.date | None = None) -> dt.date:
@@ -115,7 +121,7 @@ def spent_in_period(*, user: Any, start: dt.date) -> Decimal:
         .aggregate(total=Sum("amount"))
         .get("total")
     )
-    return total if total is not None else ZERO
+    return cents(total)
 
 
 def segment_lift(customer: Any) -> tuple[Decimal | None, str | None, list[str]]:
@@ -285,7 +291,7 @@ def balances(*, by: str = "person", period: str | None = None) -> list[Balance]:
         )
         .order_by(f"{field}_id")
     )
-    totals = {r[f"{field}_id"]: (r["spent"], r["pre"]) for r in rows}
+    totals = {r[f"{field}_id"]: (cents(r["spent"]), cents(r["pre"])) for r in rows}
     currency = settings.BOUNCEBACK_CURRENCY
     if by == "site":
         from bounceback.sites.models import Site
@@ -361,7 +367,7 @@ def spend_by_failure_mode(*, period: str | None = None) -> list[FailureModeSpend
         FailureModeSpend(
             r["failure_mode_id"],
             r["failure_mode__title"] or "No failure mode",
-            r["spent"],
+            cents(r["spent"]),
             int(counts.get(r["failure_mode_id"], 0)),
             settings.BOUNCEBACK_CURRENCY,
         )

@@ -260,9 +260,11 @@ def _pre_approval(
     if not version_ids:
         return None
     _, _, slugs = selectors.segment_lift(case.customer)
-    already = Grant.objects.filter(
-        case_id=case.pk, kind=kind, pre_approved=True, state=Grant.State.GRANTED
-    ).aggregate(total=Sum("value"))["total"] or Decimal("0")
+    already = selectors.cents(
+        Grant.objects.filter(
+            case_id=case.pk, kind=kind, pre_approved=True, state=Grant.State.GRANTED
+        ).aggregate(total=Sum("value"))["total"]
+    )
     fits = (
         PlaybookCompensation.objects.filter(
             version_id__in=version_ids,
@@ -346,12 +348,14 @@ def grant_create(
         person = _lock_person(person)
         allowance = selectors.allowance_for(user=person, customer=case.customer)
         pre = _pre_approval(case=case, kind=kind, value=amount, currency=code)
-        on_case = Grant.objects.filter(
-            case_id=case.pk,
-            granted_by_id=person.pk,
-            pre_approved=False,
-            state__in=[Grant.State.GRANTED, Grant.State.PENDING],
-        ).aggregate(total=Sum("value"))["total"] or Decimal("0")
+        on_case = selectors.cents(
+            Grant.objects.filter(
+                case_id=case.pk,
+                granted_by_id=person.pk,
+                pre_approved=False,
+                state__in=[Grant.State.GRANTED, Grant.State.PENDING],
+            ).aggregate(total=Sum("value"))["total"]
+        )
         over: list[str] = []
         if pre is None:
             if on_case + amount > allowance.per_case_limit:
