@@ -137,3 +137,10 @@ def segment_members(segment: Segment) -> QuerySet[SegmentMembership]:
         .select_related("customer")
         .order_by("-since", "-id")
     )
+
+
+def segment_preview_count(rules: Any) -> int:
+    """How many customers the rules would match now; raises ValidationFailed on bad rules."""
+    from bounceback.segments.rules import customers_matching, rules_clean
+
+    return customers_matching(rules_clean(rules)).count()

@@ -358,14 +358,10 @@ def segment_memberships_refresh_later(*, customer_ids: Iterable[int]) -> None:
         enqueue_on_commit(segments_recompute_customers, ids)
 
 
-def segment_recompute_request(*, actor: Any, segment: Segment | None = None) -> int:
-    """A manager's "recompute now": queue it and say how many segments it covers."""
+def segment_recompute_now(*, actor: Any, segment: Segment | None = None) -> RecomputeCounts:
+    """A manager's "recompute now": at once, in this request (set-based, so it is quick)."""
     _require(actor, CHANGE, "recompute segments")
-    from bounceback.segments.tasks import segments_recompute
-
-    with transaction.atomic():
-        enqueue_on_commit(segments_recompute, segment.pk if segment else None)
-    return 1 if segment else Segment.objects.count()
+    return segment_memberships_recompute(segment=segment)
 
 
 _next_check: dict[str, datetime] = {}

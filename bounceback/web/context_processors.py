@@ -25,6 +25,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("Breakdowns", reverse("breakdowns:list"), user.has_perm("breakdowns.view_breakdown")),
         ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
         ("Mail", reverse("mail:list"), user.has_perm("mail.view_inboundemail")),
+        ("Segments", reverse("segments:list"), user.has_perm("segments.view_segment")),
         (
             "Transactions",
             reverse("transactions:list"),
