@@ -52,6 +52,8 @@ VIEW_EXCEPTIONS = "funds.view_exceptions"
 LEDGER_PAGE = 50
 # The case page re-renders with the refused grant form: the panel's tag finds it here.
 BOUND_GRANT_FORM = "_funds_grant_form"
+# The case page holds other forms with the same field names (a reason, a value).
+GRANT_IDS = "funds_%s"
 
 
 def _sentence(text: str) -> str:
@@ -84,7 +86,7 @@ def grant_create(request: HttpRequest, case_pk: int) -> HttpResponse:
     from bounceback.cases.views import _get_case, render_case_page
 
     case = _get_case(case_pk)
-    form = GrantForm(request.POST)
+    form = GrantForm(request.POST, auto_id=GRANT_IDS)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -351,6 +353,6 @@ def panel_context(request: Any, case: Case) -> dict[str, Any]:
         else None,
         "grants": ui_selectors.case_grants(case=case),
         "can_grant": can_grant,
-        "grant_form": form or GrantForm(),
+        "grant_form": form or GrantForm(auto_id=GRANT_IDS),
         "grant_open": form is not None,
     }

@@ -138,7 +138,7 @@ def test_given_no_reason_when_granting_then_the_case_page_shows_the_error_on_the
     assert response.status_code == 200
     form = response.wsgi_request._funds_grant_form  # type: ignore[attr-defined]
     assert "reason" in form.errors
-    assert 'id="id_reason_error"' in response.content.decode()
+    assert 'id="funds_reason_error"' in response.content.decode()
     assert not Grant.objects.exists()
 
 
