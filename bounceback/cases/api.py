@@ -124,6 +124,9 @@ class CaseOut(Schema):
 
 class CaseDetailOut(CaseOut):
     timers: list[TimerOut]
+    timer_percent: int = Field(..., description="Share of the policy's times (from segments)")
+    segments: list[str] = Field(..., description="The customer's segment slugs, leading first")
+    guidance: list[str] = Field(..., description="Guidance of the customer's segments")
 
 
 class CasePage(Schema):
@@ -252,6 +255,10 @@ def _detail(case_id: int) -> Case:
     """The case as stored now, carrying its timers for CaseDetailOut."""
     case = _case(case_id)
     case.timers = [t.__dict__ for t in case_timers(case=case)]  # type: ignore[attr-defined]
+    from bounceback.segments.selectors import customer_approach
+
+    approach = customer_approach(case.customer_id)
+    case.segments, case.guidance = approach.slugs, approach.guidance  # type: ignore[attr-defined]
     return case
 
 

@@ -165,3 +165,22 @@ def test_given_a_member_when_asking_the_approach_then_it_is_combined(reader) -> 
     assert body["timer_percent"] == 60
     assert body["per_case_limit_lift"] is None
     assert reader.get("/api/segments/customers/999999/approach").status_code == 404
+
+
+def test_given_a_vip_case_when_read_through_the_case_api_then_segments_and_guidance_show(
+    make_token_client, agent
+) -> None:
+    from bounceback.cases.services import case_open
+
+    SegmentFactory(slug="vip", rules=VIP, timer_percent=50, guidance="Personal call")
+    customer = CustomerFactory(tags=["vip"])
+    segment_memberships_recompute()
+    case = case_open(customer=customer, summary="Late", actor=agent)
+
+    body = make_token_client("cases:read").get(f"/api/cases/{case.pk}").json()
+
+    assert (body["segments"], body["guidance"], body["timer_percent"]) == (
+        ["vip"],
+        ["Personal call"],
+        50,
+    )
