@@ -17,7 +17,18 @@ from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
 from bounceback.funds.models import Grant, Period
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+def _money(
+    label: str, *, required: bool = True, minimum: str = "0", help_text: str = ""
+) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal(minimum),
+        max_digits=12,
+        decimal_places=2,
+        help_text=help_text,
+    )
 
 
 def _textarea(rows: int = 3, **attrs: Any) -> forms.Textarea:
@@ -28,11 +39,10 @@ class GrantForm(forms.Form):
     """The case page's "Make it right": a gesture for this customer, now or after approval."""
 
     kind = forms.ChoiceField(label="Gesture", choices=Grant.Kind.choices)
-    value = forms.DecimalField(
-        label="Value",
-        min_value=Decimal("0.01"),
+    value = _money(
+        "Value",
+        minimum="0.01",
         help_text="For a gift, an upgrade or a waived fee, what it is worth to the customer.",
-        **MONEY,
     )
     estimated = forms.BooleanField(
         label="The value is an estimate (not money paid back)", required=False
@@ -51,7 +61,7 @@ class GrantForm(forms.Form):
     policy_bent = forms.CharField(label="Which rule it bends", required=False, max_length=300)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("exception_to_policy") and not (data.get("policy_bent") or "").strip():
             self.add_error("policy_bent", "Say which rule this exception bends.")
         return data
@@ -63,13 +73,11 @@ class DecisionForm(forms.Form):
     DECISIONS = [("approve", "Approve"), ("reduce", "Reduce"), ("refuse", "Refuse")]
 
     decision = forms.ChoiceField(choices=DECISIONS)
-    value = forms.DecimalField(
-        label="Reduced value", required=False, min_value=Decimal("0.01"), **MONEY
-    )
+    value = _money("Reduced value", required=False, minimum="0.01")
     reason = forms.CharField(label="Reason", required=False, max_length=2000)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         decision = data.get("decision")
         if decision == "reduce" and data.get("value") is None:
             self.add_error("value", "Give the value you approve instead.")
@@ -85,26 +93,22 @@ class ReasonForm(forms.Form):
 class PolicyForm(forms.Form):
     """One role's allowance."""
 
-    per_case_limit = forms.DecimalField(label="Per case", min_value=Decimal("0"), **MONEY)
+    per_case_limit = _money("Per case")
     period = forms.ChoiceField(label="Period", choices=Period.choices)
-    period_budget = forms.DecimalField(label="Budget", min_value=Decimal("0"), **MONEY)
+    period_budget = _money("Budget")
 
 
 class OverrideForm(forms.Form):
     """One person's allowance where it differs from their role's; blank keeps the role's."""
 
     user = forms.ModelChoiceField(label="Person", queryset=User.objects.none())
-    per_case_limit = forms.DecimalField(
-        label="Per case", required=False, min_value=Decimal("0"), **MONEY
-    )
+    per_case_limit = _money("Per case", required=False)
     period = forms.ChoiceField(
         label="Period",
         required=False,
         choices=[("", "Their role's"), *Period.choices],
     )
-    period_budget = forms.DecimalField(
-        label="Budget", required=False, min_value=Decimal("0"), **MONEY
-    )
+    period_budget = _money("Budget", required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
