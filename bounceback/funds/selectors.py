@@ -132,17 +132,19 @@ def segment_lift(customer: Any) -> tuple[Decimal | None, str | None, list[str]]:
     if customer is None:
         return None, None, []
     try:
-        from bounceback.segments.selectors import customer_approach
+        from bounceback.segments.selectors import approach_from_segments, customer_segments
 
-        approach = customer_approach(customer)
+        segments = customer_segments(customer)
+        approach = approach_from_segments(segments)
         lift = approach.per_case_limit_lift
-        slugs = list(getattr(approach, "slugs", None) or [s.slug for s in approach.segments])
+        slugs = list(approach.slugs)
     except (ImportError, AttributeError):
         return None, None, []
     if lift is None:
         return None, None, slugs
-    names = [s.name for s in approach.segments]
-    return Decimal(lift), (names[0] if names else "segment"), slugs
+    # Name the segment whose tier it is (segments are in priority order).
+    holder = next((s.name for s in segments if getattr(s, "compensation_tier", None) == lift), None)
+    return Decimal(lift), holder or "segment tier", slugs
 
 
 def allowance_for(*, user: Any, customer: Any = None, on: dt.date | None = None) -> Allowance:

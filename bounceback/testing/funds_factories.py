@@ -14,7 +14,7 @@ from bounceback.testing.factories import CustomerFactory, UserFactory
 
 def open_case(**kwargs: Any) -> Case:
     """An open case for a customer with an email address (so messages can go out)."""
-    customer = kwargs.pop("customer", None) or CustomerFactory()
+    customer: Any = kwargs.pop("customer", None) or CustomerFactory()
     return case_open(
         customer=customer,
         summary=kwargs.pop("summary", "Parcel arrived broken"),

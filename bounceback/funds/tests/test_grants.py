@@ -193,3 +193,28 @@ def test_given_a_playbook_pre_approving_a_voucher_when_granted_then_it_skips_the
     # The playbook's 20 is used up on this case: the next one counts as usual.
     assert (again.state, again.pre_approved) == (Grant.State.PENDING, False)
     assert allowance_for(user=agent).spent_this_period == Decimal("0.00")
+
+
+def test_given_a_customer_in_a_segment_with_a_tier_when_granting_then_the_limit_is_lifted() -> None:
+    from django.utils import timezone
+
+    from bounceback.segments.models import SegmentMembership
+    from bounceback.testing.factories import CustomerFactory
+    from bounceback.testing.segments_factories import SegmentFactory
+
+    segment = SegmentFactory(name="High value", slug="high-value", compensation_tier=Decimal("400"))
+    customer = CustomerFactory()
+    SegmentMembership.objects.create(segment=segment, customer=customer, since=timezone.now())
+    agent = staff(Role.AGENT)
+
+    lifted = _grant(open_case(customer=customer), agent, value="300")
+    plain = _grant(open_case(), agent, value="300")
+
+    assert lifted.state == Grant.State.GRANTED
+    assert plain.state == Grant.State.PENDING
+    allowance = allowance_for(user=agent, customer=customer)
+    assert (allowance.per_case_limit, allowance.base_per_case_limit, allowance.lifted_by) == (
+        Decimal("400.00"),
+        Decimal("150.00"),
+        "High value",
+    )
