@@ -1008,7 +1008,11 @@ def case_record_step(
             channel=channel,
             purpose=kind,
         )
-    return _event(case, kind=kind, summary=summary, actor=actor, data=data, interaction=interaction)
+    event = _event(
+        case, kind=kind, summary=summary, actor=actor, data=data, interaction=interaction
+    )
+    case.save(update_fields=["updated_at"])
+    return event
 
 
 CALL_MINUTES_MAX = 600

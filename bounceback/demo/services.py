@@ -25,10 +25,12 @@ from bounceback.demo import business as biz
 from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
+from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
 from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
 from bounceback.demo.portal import load_portal
+from bounceback.demo.segments import load_segments
 from bounceback.demo.webhooks import load_webhooks
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.interactions.models import Interaction
@@ -246,6 +248,10 @@ def demo_load(
         load_mail()
         load_portal()
         load_webhooks()
+        # Empowerment: segments over the customers and cases now loaded, then
+        # the funds (a segment's tier lifts limits, so segments come first).
+        load_segments()
+        load_funds()
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.

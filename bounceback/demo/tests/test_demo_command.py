@@ -22,6 +22,7 @@ from bounceback.customers.models import Customer, CustomerEmail, CustomerExterna
 from bounceback.demo import business as biz
 from bounceback.demo.services import demo_load
 from bounceback.failuremodes.models import FailureMode, Touchpoint
+from bounceback.funds.models import Grant, LedgerEntry
 from bounceback.interactions.models import Interaction
 from bounceback.mail.models import InboundEmail
 from bounceback.notifications.models import Notification
@@ -49,7 +50,10 @@ def printed_logins(output: str) -> list[tuple[str, str, str]]:
 
 
 def wipe() -> None:
-    # The channels' rows first: they point at customers and cases.
+    # Funds first (grants hold on to their cases), then the channels' rows:
+    # they point at customers and cases.
+    LedgerEntry.objects.all().delete()
+    Grant.objects.all().delete()
     InboundEmail.objects.all().delete()
     WebFormSubmission.objects.all().delete()
     WebhookSubscription.objects.all().delete()

@@ -128,6 +128,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Transactions",
         "Catalog",
         "Playbooks",
+        "Funds",
         "Integrations",
         "Audit log",
         "Staff",
