@@ -15,7 +15,8 @@ register = template.Library()
 
 @register.inclusion_tag("segments/_case_panel.html", takes_context=True)
 def case_segments(context: Any, case: Any) -> dict[str, Any]:
-    approach = customer_approach(case.customer_id)
+    # The instance, not the id: the fund panel asks about the same customer.
+    approach = customer_approach(case.customer)
     return {
         "case": case,
         "approach": approach,
