@@ -346,6 +346,9 @@ def grant_create(
 
     with transaction.atomic():
         person = _lock_person(person)
+        # The case next (person, then case): two people granting on one case
+        # must not both take the same pre-approved playbook amount.
+        Case.objects.select_for_update().filter(pk=case.pk).exists()
         allowance = selectors.allowance_for(user=person, customer=case.customer)
         pre = _pre_approval(case=case, kind=kind, value=amount, currency=code)
         on_case = selectors.cents(
@@ -390,7 +393,11 @@ def grant_create(
             decided_at=None if over else timezone.now(),
         )
         if over:
-            _request_approval(grant, person=person, why="; ".join(over))
+            # The level answers for the whole of this person's gestures on the
+            # case, so asking three times for 500 is asking once for 1,500.
+            _request_approval(
+                grant, person=person, why="; ".join(over), case_total=on_case + amount
+            )
             return grant
         _take_effect(
             grant,
@@ -517,8 +524,10 @@ def _running_timers(request: ApprovalRequest) -> list[Timer]:
     )
 
 
-def _request_approval(grant: Grant, *, person: User, why: str) -> ApprovalRequest:
-    level = _first_level(requester=person, value=grant.value)
+def _request_approval(
+    grant: Grant, *, person: User, why: str, case_total: Decimal | None = None
+) -> ApprovalRequest:
+    level = _first_level(requester=person, value=max(grant.value, case_total or grant.value))
     request = ApprovalRequest.objects.create(
         grant=grant, requested_by=person, level=level, asked_value=grant.value, why=why[:300]
     )
@@ -616,10 +625,22 @@ def approval_decide(
         allowed = decided if decided is not None else request.asked_value
         if decision != "refuse":
             own = selectors.allowance_for(user=person, customer=grant.customer).per_case_limit
-            if allowed > own:
+            # What the requester already has granted on this case counts too:
+            # an approver's limit is per case, not per request.
+            others = selectors.cents(
+                Grant.objects.filter(
+                    case_id=grant.case_id,
+                    granted_by_id=grant.granted_by_id,
+                    pre_approved=False,
+                    state=Grant.State.GRANTED,
+                )
+                .exclude(pk=grant.pk)
+                .aggregate(total=Sum("value"))["total"]
+            )
+            if others + allowed > own:
                 raise Forbidden(
-                    f"{allowed} {grant.currency} is above your own per-case limit of {own}: "
-                    "escalate it to the next level"
+                    f"{allowed} {grant.currency} (with {others} already on this case) is above "
+                    f"your own per-case limit of {own}: escalate it to the next level"
                 )
         requester = _lock_person(request.requested_by)
         now = timezone.now()
@@ -886,10 +907,14 @@ def voucher_redeem(*, code: str, by: str, reference: str = "") -> Voucher:
                 field="code",
                 code="voucher_expired",
             )
-        voucher.redeemed_at = now
-        voucher.redeemed_by = by
-        voucher.redeemed_reference = reference
-        voucher.save(update_fields=["redeemed_at", "redeemed_by", "redeemed_reference"])
+        # A conditional write, not only the row lock: SQLite ignores FOR
+        # UPDATE, and two tills must never both spend one voucher.
+        spent = Voucher.objects.filter(
+            pk=voucher.pk, redeemed_at__isnull=True, voided_at__isnull=True, expires_at__gt=now
+        ).update(redeemed_at=now, redeemed_by=by, redeemed_reference=reference)
+        if not spent:
+            raise Conflict("voucher already redeemed", field="code", code="voucher_redeemed")
+        voucher.redeemed_at, voucher.redeemed_by, voucher.redeemed_reference = now, by, reference
     return voucher
 
 
@@ -901,6 +926,15 @@ def _check_rules_perm(actor: Any) -> User:
     if not person.has_perm("funds.change_allowancepolicy"):
         raise Forbidden("only managers set allowances")
     return person
+
+
+def _check_below(person: User, *, role: str, whose: str) -> None:
+    """Allowances are set from above: a manager sets agents' and leads', not their own
+    rank's or a more senior one's (administrators set anyone's)."""
+    if person.role == Role.ADMIN or person.is_superuser:
+        return
+    if role in Role.values and role_rank(role) >= role_rank(person.role):
+        raise Forbidden(f"only someone more senior than {whose} sets its allowance")
 
 
 def _period(period: str | None, *, blank_ok: bool) -> str:
@@ -924,6 +958,7 @@ def allowance_policy_set(
     person = _check_rules_perm(actor)
     if role not in Role.values:
         raise ValidationFailed(f"role must be one of {', '.join(Role.values)}", field="role")
+    _check_below(person, role=role, whose=f"the {Role(role).label.lower()} role")
     per_case = _money(per_case_limit, "per_case_limit", allow_zero=True)
     budget = _money(period_budget, "period_budget", allow_zero=True)
     period = _period(period, blank_ok=False)
@@ -971,6 +1006,9 @@ def allowance_override_set(
 ) -> AllowanceOverride | None:
     """Give one person their own figures; all blank removes the override (audited)."""
     person = _check_rules_perm(actor)
+    if getattr(user, "pk", None) == person.pk:
+        raise Forbidden("nobody sets their own allowance: ask someone more senior")
+    _check_below(person, role=getattr(user, "role", ""), whose=str(user))
     per_case = (
         None
         if per_case_limit in (None, "")

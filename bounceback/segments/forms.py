@@ -10,7 +10,7 @@ from django.http import QueryDict
 
 from bounceback.accounts.roles import Role
 from bounceback.cases.models import Severity
-from bounceback.segments.rules import FIELD_LABELS, FIELDS
+from bounceback.segments.rules import FIELD_LABELS, FIELDS, MAX_RULES
 
 RULE_ROWS = 6
 OPS = sorted({op for ops in FIELDS.values() for op in ops})
@@ -76,7 +76,13 @@ def rules_from_post(post: QueryDict) -> Any:
     if advanced:
         return advanced
     rules = []
-    for index in range(int(post.get("rule_rows") or RULE_ROWS)):
+    try:
+        rows = int(post.get("rule_rows") or RULE_ROWS)
+    except ValueError:
+        rows = RULE_ROWS
+    # Bounded: the count comes from the browser. One row over the limit lets
+    # the service say "at most N rules" rather than dropping rows silently.
+    for index in range(max(1, min(rows, MAX_RULES + 1))):
         name = (post.get(f"rule-{index}-field") or "").strip()
         if not name:
             continue

@@ -188,7 +188,8 @@ def _money(value: Any) -> Decimal | None:
             "compensation_tier must be more than zero (or blank for none)",
             field="compensation_tier",
         )
-    if amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("10000000000"):
+    # The size first: quantize refuses (raises) on a number like 1e30.
+    if amount >= Decimal("10000000000") or amount != amount.quantize(Decimal("0.01")):
         raise ValidationFailed(
             "compensation_tier must have at most 2 decimals and 10 digits before them",
             field="compensation_tier",

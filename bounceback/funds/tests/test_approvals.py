@@ -251,3 +251,25 @@ def test_given_a_decided_request_when_its_old_timer_would_have_fired_then_nothin
 
     request = ApprovalRequest.objects.get(pk=grant.approval.pk)
     assert (request.level, request.escalations) == (Role.LEAD, 0)
+
+
+def test_asking_in_pieces_goes_to_the_level_the_whole_needs(people) -> None:  # type: ignore[no-untyped-def]
+    # Given a lead's own limit of 500 a case, and 450 already waiting on one case
+    case = open_case()
+    first = grant_create(
+        case=case, actor=people["agent"], kind="refund", value="450.00", reason="r"
+    )
+    assert first.approval.level == Role.LEAD
+
+    # When the agent asks for another 450 on the same case
+    second = grant_create(
+        case=case, actor=people["agent"], kind="credit", value="450.00", reason="r"
+    )
+
+    # Then the second waits on a manager, and the lead may not approve the first past 500
+    assert second.approval.level == Role.MANAGER
+    approval_decide(request=first.approval, actor=people["lead"], decision="approve", reason="ok")
+    with pytest.raises(Forbidden):
+        approval_decide(
+            request=second.approval, actor=people["lead"], decision="approve", reason="ok"
+        )

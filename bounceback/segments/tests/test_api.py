@@ -184,3 +184,14 @@ def test_given_a_vip_case_when_read_through_the_case_api_then_segments_and_guida
         ["Personal call"],
         50,
     )
+
+
+def test_a_tier_too_large_to_store_is_a_422_naming_the_field(writer) -> None:  # type: ignore[no-untyped-def]
+    response = writer.post(
+        "/api/segments/",
+        {"name": "Whales", "slug": "whales", "rules": VIP, "compensation_tier": "1e30"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "compensation_tier"

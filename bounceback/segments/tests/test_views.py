@@ -170,3 +170,10 @@ def test_given_a_vip_case_when_viewing_it_then_the_panel_shows_the_approach(
     assert "VIP" in panel and "Call them back personally." in panel
     assert "50% of the policy" in panel and "High" in panel and "Manager" in panel
     assert "400.00 USD" in panel
+
+
+def test_a_tampered_row_count_in_the_editor_is_not_an_error_page(manager_client) -> None:  # type: ignore[no-untyped-def]
+    for rows in ("abc", "100000000"):
+        response = manager_client.post("/segments/new/", _form(action="preview", rule_rows=rows))
+
+        assert response.status_code == 200
