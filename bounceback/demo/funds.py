@@ -41,10 +41,13 @@ def _user(username: str) -> User:
 
 def load_funds() -> None:
     manager = _user("manager")
+    # Every role's figures, set by the administrator: a manager may set only
+    # the ranks below their own.
+    admin = _user("admin")
     for role, (per_case, budget, period) in POLICIES.items():
         allowance_policy_set(
             role=role,
-            actor=manager,
+            actor=admin,
             per_case_limit=Decimal(per_case),
             period=period,
             period_budget=Decimal(budget),
