@@ -49,7 +49,7 @@ from bounceback.customers.models import Customer
 from bounceback.errors import Conflict, ServiceError
 from bounceback.playbooks.models import TemplatePurpose
 from bounceback.playbooks.templating import PLACEHOLDERS
-from bounceback.web.forms import add_service_error
+from bounceback.web.forms import add_service_error, as_sentence
 from bounceback.web.htmx import vary_on_htmx
 
 VIEW = "breakdowns.view_breakdown"
@@ -83,17 +83,9 @@ def _add_error(form: forms.Form, exc: ServiceError) -> None:
     name = exc.field or ""
     for prefix, target in _FIELD_MAP.items():
         if name == prefix or name.startswith(prefix + "."):
-            form.add_error(target if target in form.fields else None, _sentence(exc.message))
+            form.add_error(target if target in form.fields else None, as_sentence(exc.message))
             return
-    add_service_error(form, type(exc)(_sentence(exc.message), field=exc.field))
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+    add_service_error(form, type(exc)(as_sentence(exc.message), field=exc.field))
 
 
 def _get(pk: int) -> Breakdown:
@@ -128,7 +120,7 @@ def _playbook_url(playbook_id: int | None) -> str:
 
 def _refuse(form: forms.Form, exc: ServiceError) -> None:
     if isinstance(exc, Conflict):
-        form.add_error(None, _sentence(exc.message))
+        form.add_error(None, as_sentence(exc.message))
     else:
         _add_error(form, exc)
 
@@ -272,7 +264,7 @@ def _customer_action(request: HttpRequest, pk: int, *, include: bool) -> HttpRes
             try:
                 service(breakdown=breakdown, actor=request.user, customer=customer)
             except ServiceError as exc:
-                form.add_error(None, _sentence(exc.message))
+                form.add_error(None, as_sentence(exc.message))
             else:
                 verb = "back in" if include else "left out of"
                 messages.success(request, f"{customer.name} is {verb} the outreach.")
@@ -307,10 +299,10 @@ def breakdown_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         breakdown = services.breakdown_confirm_outreach(breakdown=breakdown, actor=request.user)
     except ServiceError as exc:
-        form.add_error(None, _sentence(exc.message))
+        form.add_error(None, as_sentence(exc.message))
         if breakdown.status == Breakdown.Status.DECLARED:
             return _render_preview(request, breakdown, bound={"confirm": form})
-        messages.error(request, _sentence(exc.message))
+        messages.error(request, as_sentence(exc.message))
         return redirect(_url("detail", breakdown))
     messages.success(request, "Outreach confirmed: the messages are on their way.")
     return redirect(_url("detail", breakdown))
@@ -689,7 +681,7 @@ def review_item_done(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
             item=item, actor=request.user, done=bool(form.cleaned_data.get("done"))
         )
     except ServiceError as exc:
-        form.add_error(None, _sentence(exc.message))
+        form.add_error(None, as_sentence(exc.message))
         return render_review(request, breakdown, bound={"item_done": form})
     messages.success(request, "Action item updated.")
     return redirect(_url("review", breakdown, "action-items"))

@@ -25,7 +25,7 @@ from bounceback.errors import Conflict, ValidationFailed
 from bounceback.failuremodes.services import accepted_failure_mode
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
-from bounceback.outbox.channels import adapter_usable
+from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.services import outbox_enqueue
 from bounceback.timers.models import Timer
 from bounceback.timers.services import (
@@ -188,10 +188,11 @@ def _send(
     Without a channel the message goes where the customer last spoke to us
     (`reply_channel_for`); staff may name another.
     """
-    channel = channel or reply_channel_for(case)
+    usable = usable_channels()
+    channel = channel or reply_channel_for(case, usable)
     if channel not in Channel.values:
         raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
-    if channel not in SPOKEN and not adapter_usable(channel):
+    if channel not in SPOKEN and channel not in usable:
         raise ValidationFailed(
             f"messages cannot be sent by {channel} here: send an email, or call the customer "
             "and log the call (channel phone)",

@@ -63,7 +63,7 @@ from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
-from bounceback.web.forms import add_service_error
+from bounceback.web.forms import add_service_error, as_sentence
 from bounceback.web.htmx import is_htmx, vary_on_htmx
 
 INBOX_PAGE = 50
@@ -77,14 +77,6 @@ RETRYABLE = {OutboundMessage.State.FAILED, OutboundMessage.State.RETRYING}
 RETRY_PERMISSION = "outbox.change_outboundmessage"
 # Linking a complaint to a breakdown: whoever works the case, or runs breakdowns.
 LINK_PERMISSIONS = (CHANGE, "breakdowns.declare_breakdown")
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _case_url(case: Case, anchor: str = "") -> str:
@@ -389,7 +381,7 @@ def _act(
         try:
             result = run(case, form)
         except Conflict as exc:
-            form.add_error(None, _sentence(exc.message))
+            form.add_error(None, as_sentence(exc.message))
         except ValidationFailed as exc:
             if exc.code == "apology_below_threshold":
                 coach = services.case_coach(case=case, text=form.cleaned_data["body"])
@@ -721,7 +713,7 @@ def case_retry_message(request: HttpRequest, pk: int, message_pk: int) -> HttpRe
     except ServiceError as exc:
         form = EmptyForm(request.POST)
         form.is_valid()
-        form.add_error(None, _sentence(exc.message))
+        form.add_error(None, as_sentence(exc.message))
         return render_case_page(request, case, bound={"retry": form})
     messages.success(request, "The message is queued to be sent again now.")
     return redirect(_case_url(case, f"event-{message.interaction_id}"))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from bounceback.cases.models import RecoveryPolicy, Severity
 from bounceback.cases.policy import DEFAULTS
+from bounceback.cases.selectors import SPOKEN
 from bounceback.customers.models import Channel
 from bounceback.demo import business as biz
 from bounceback.demo import case_scripts as cs
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from bounceback.demo.generator import CustomerPlan, _Builder, _Txn
 
 Kind = Transaction.Kind
-SPOKEN = {Channel.PHONE, Channel.IN_PERSON}
 VENUE_SITES = {biz.VENUE.code, biz.SMALL_VENUE.code}
 
 # How many of each past breakdown's complaints became cases (the rest stayed

@@ -37,7 +37,7 @@ from bounceback.funds.forms import (
     ReasonForm,
 )
 from bounceback.funds.models import ApprovalRequest, Grant, LedgerEntry
-from bounceback.web.forms import add_service_error
+from bounceback.web.forms import add_service_error, as_sentence
 
 GRANT = "funds.add_grant"
 VIEW_GRANT = "funds.view_grant"
@@ -56,20 +56,12 @@ BOUND_GRANT_FORM = "_funds_grant_form"
 GRANT_IDS = "funds_%s"
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def _refuse(form: forms.Form, exc: ServiceError) -> None:
     """A value the service rejected on its field; any other refusal on the form as a whole."""
     if isinstance(exc, ValidationFailed):
-        add_service_error(form, type(exc)(_sentence(exc.message), field=exc.field))
+        add_service_error(form, type(exc)(as_sentence(exc.message), field=exc.field))
     else:
-        form.add_error(None, _sentence(exc.message))
+        form.add_error(None, as_sentence(exc.message))
 
 
 def _case_url(case: Case) -> str:

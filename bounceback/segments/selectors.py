@@ -112,10 +112,10 @@ def approach_from_segments(segments: list[Segment]) -> Approach:
 def customer_segments(customer: Any) -> list[Segment]:
     """The active segments a customer is in, in priority order (one query).
 
-    Membership is what the last recompute wrote. Given a Customer instance, the
-    answer is kept on it for the rest of its life (a request): the case page's
-    segment and fund panels both ask about the same customer. Call
-    `approach_forget(customer)` to ask again after recomputing in one request.
+    Membership is what the last recompute wrote (recomputes run in tasks). Given
+    a Customer instance, the answer is kept on it for the rest of its life (a
+    request): the case page's segment and fund panels both ask about the same
+    customer.
     """
     kept = getattr(customer, "_bounceback_segments", None)
     if kept is not None:
@@ -132,12 +132,6 @@ def customer_segments(customer: Any) -> list[Segment]:
 def customer_approach(customer: Any) -> Approach:
     """The approach for one customer (a Customer or its id): one query, or none when kept."""
     return approach_from_segments(customer_segments(customer))
-
-
-def approach_forget(customer: Any) -> None:
-    """Drop the segments kept on a Customer instance (its memberships changed)."""
-    if hasattr(customer, "_bounceback_segments"):
-        del customer._bounceback_segments
 
 
 def segments_with_counts() -> QuerySet[Segment]:

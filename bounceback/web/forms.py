@@ -23,3 +23,12 @@ def add_service_error(
     else:
         target = name if name in form.fields else None
     form.add_error(target, error.message)
+
+
+def as_sentence(text: str) -> str:
+    """A service's message as a sentence for a page: capitalised, ending in a stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
