@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -160,3 +160,10 @@ def login_record_failure(*, username: str, request: HttpRequest | None) -> None:
 
 def login_clear_failures(*, username: str) -> None:
     FailedLogin.objects.filter(username__iexact=username).delete()
+
+
+def failed_logins_prune(*, now: datetime | None = None) -> int:
+    """Forget failed sign-ins older than a day (the clock's hourly housekeeping)."""
+    now = now or timezone.now()
+    deleted, _ = FailedLogin.objects.filter(at__lt=now - timedelta(days=1)).delete()
+    return deleted

@@ -19,7 +19,7 @@ from django.db import transaction
 from django_tasks import TaskResult, TaskResultStatus
 from django_tasks.signals import task_enqueued
 
-from bounceback.background import enqueue_on_commit
+from bounceback.background.enqueue import enqueue_on_commit
 from bounceback.server.testing import (
     BACKENDS,
     CLI,

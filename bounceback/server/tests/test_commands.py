@@ -62,7 +62,7 @@ def test_the_worker_has_nothing_to_do_with_the_immediate_backend(settings: Any) 
 @pytest.mark.parametrize(
     ("backend", "command", "expected"),
     [
-        ("database", "db_worker", {"queue_name": "default,mail", "batch": True, "reload": False}),
+        ("database", "db_worker", {"queues": ["default", "mail"], "burst": True}),
         (
             "redis",
             "rqworker",
@@ -81,6 +81,10 @@ def test_the_worker_runs_the_configured_backends_own_worker(
     monkeypatch.setattr(
         "bounceback.server.management.commands.worker.call_command",
         lambda name, *args, **kwargs: calls.append((name, args, kwargs)),
+    )
+    monkeypatch.setattr(
+        "bounceback.server.management.commands.worker.run_database_worker",
+        lambda **kwargs: calls.append(("db_worker", (), kwargs)),
     )
     # It would otherwise change how this test process forks from now on.
     monkeypatch.setattr(
@@ -107,7 +111,19 @@ def worker_calls(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[str]:
         "bounceback.server.management.commands.worker.call_command",
         lambda name, *args, **kwargs: calls.append(name),
     )
+    monkeypatch.setattr(
+        "bounceback.server.management.commands.worker.run_database_worker",
+        lambda **kwargs: calls.append("db_worker"),
+    )
     monkeypatch.setattr("bounceback.timers.clock.clock_tick", lambda: calls.append("tick"))
+    monkeypatch.setattr(
+        "bounceback.background.deliveries.deliveries_run_due",
+        lambda: calls.append("deliveries"),
+    )
+    monkeypatch.setattr(
+        "bounceback.background.deliveries.lanes_start",
+        lambda *, stop: calls.append("lanes started") or [],
+    )
 
     def clock_run(*, stop: threading.Event) -> None:
         calls.append("clock started")
@@ -123,7 +139,8 @@ def test_a_burst_worker_fires_due_timers_once_before_draining_the_queue(
 ) -> None:
     call_command("worker", "--burst")
 
-    assert worker_calls == ["tick", "db_worker"]
+    # Timers first (they hand work over), then the tasks, then what is due to send.
+    assert worker_calls == ["tick", "db_worker", "deliveries"]
 
 
 def test_a_long_running_worker_runs_the_clock_beside_it_and_stops_it_on_exit(
@@ -133,6 +150,7 @@ def test_a_long_running_worker_runs_the_clock_beside_it_and_stops_it_on_exit(
 
     assert worker_calls[-1] == "clock stopped"
     assert "db_worker" in worker_calls
+    assert "lanes started" in worker_calls
 
 
 def test_the_clock_can_be_left_to_other_workers(worker_calls: list[str]) -> None:
@@ -152,4 +170,4 @@ def test_a_failing_tick_does_not_stop_a_burst_worker_draining_the_queue(
 
     call_command("worker", "--burst")
 
-    assert worker_calls == ["db_worker"]
+    assert worker_calls == ["db_worker", "deliveries"]

@@ -1,17 +1,17 @@
 """`bounceback worker`: a background worker for whichever task backend is configured.
 
 One command name for both backends keeps deploy scripts and the `serve`
-supervisor ignorant of BOUNCEBACK_TASK_BACKEND; the real work loop is the
-backend's own (django-tasks-db's db_worker, or django-rq's rqworker). Every
-worker also runs the clock (bounceback.timers.clock) in a thread: timers are
-rows claimed with SKIP LOCKED, so any number of workers can share them.
+supervisor ignorant of BOUNCEBACK_TASK_BACKEND; the task loop is the
+backend's own (django-tasks-db's worker, kept alive through database outages,
+or django-rq's rqworker). Beside it every worker runs, in threads, the clock
+(bounceback.timers.clock) and the delivery lanes that send outbox messages
+and webhooks (bounceback.background.deliveries): both claim rows with SKIP
+LOCKED or conditional writes, so any number of workers can share them.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from argparse import ArgumentParser
 from collections.abc import Iterator
@@ -30,19 +30,47 @@ logger = logging.getLogger(__name__)
 
 @contextmanager
 def clock_running() -> Iterator[None]:
-    """Run the clock (due timers, overdue outbox mail) in a thread beside the worker loop."""
+    """Run the clock (due timers, sweeps) and the delivery lanes in threads beside the task loop."""
+    from bounceback.background.deliveries import lanes_start
     from bounceback.timers.clock import clock_run
 
     stop = threading.Event()
-    thread = threading.Thread(
+    clock = threading.Thread(
         target=clock_run, kwargs={"stop": stop}, name="bounceback-clock", daemon=True
     )
-    thread.start()
+    clock.start()
+    lanes = lanes_start(stop=stop)
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=30)
+        # A lane in the middle of a send finishes it (and records it) first.
+        for thread in [clock, *lanes]:
+            thread.join(timeout=30)
+
+
+def run_database_worker(*, queues: list[str], burst: bool) -> None:
+    """django-tasks-db's worker loop, kept alive through database outages."""
+    from bounceback.background.leases import owner_id
+    from bounceback.server.dbworker import ResilientWorker
+
+    worker = ResilientWorker(
+        queue_names=queues,
+        interval=1.0,
+        batch=burst,
+        backend_name="default",
+        # Workers started together would otherwise poll in lock step.
+        startup_delay=not burst,
+        max_tasks=None,
+        # The id the clock beats under, so the reaper knows its tasks' worker lives.
+        worker_id=owner_id(),
+        excluded_queue_names=[],
+    )
+    worker.configure_signals()
+    try:
+        worker.run()
+    finally:
+        worker.reset_signals()
 
 
 class Command(BaseCommand):
@@ -57,8 +85,8 @@ class Command(BaseCommand):
             "--burst",
             "--batch",
             action="store_true",
-            help="Fire due timers once, run every task that is ready, then exit "
-            "instead of waiting for more",
+            help="Fire due timers once, run every task that is ready, send every message "
+            "that is due, then exit instead of waiting for more",
         )
         parser.add_argument(
             "--queue",
@@ -71,7 +99,8 @@ class Command(BaseCommand):
             "--no-clock",
             action="store_false",
             dest="clock",
-            help="Do not fire due timers from this worker (some other worker must)",
+            help="Do not fire due timers or send messages from this worker "
+            "(some other worker must)",
         )
 
     def handle(
@@ -87,32 +116,28 @@ class Command(BaseCommand):
         if not clock:
             self._work(backend=backend, queues=queues, burst=burst, verbosity=verbosity)
         elif burst:
+            from bounceback.background.deliveries import deliveries_run_due
             from bounceback.timers.clock import clock_tick
 
-            # One tick first, so work that due timers hand over is in the queue to drain.
-            # Like the clock loop, a database error here is logged, never fatal.
+            # One tick first, so work that due timers hand over is in the queue to drain;
+            # then the tasks; then what they (and the tick) left to send. Like the
+            # clock loop, a database error here is logged, never fatal.
             try:
                 clock_tick()
             except DatabaseError:
                 logger.exception("clock: tick failed; draining the queue anyway")
             self._work(backend=backend, queues=queues, burst=burst, verbosity=verbosity)
+            try:
+                deliveries_run_due()
+            except DatabaseError:
+                logger.exception("deliveries: could not send what is due")
         else:
             with clock_running():
                 self._work(backend=backend, queues=queues, burst=burst, verbosity=verbosity)
 
     def _work(self, *, backend: str, queues: list[str], burst: bool, verbosity: int) -> None:
         if backend == "database":
-            call_command(
-                "db_worker",
-                queue_name=",".join(queues),
-                batch=burst,
-                # The autoreloader forks a second process and would swallow signals
-                # meant for the worker; restart workers on deploy instead.
-                reload=False,
-                startup_delay=not burst,
-                worker_id=f"{socket.gethostname()}-{os.getpid()}"[-64:],
-                verbosity=verbosity,
-            )
+            run_database_worker(queues=queues, burst=burst)
         else:
             # rq forks a scheduler process and a process per job; if this worker
             # is killed outright they must not run on unsupervised.
