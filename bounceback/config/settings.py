@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "bounceback.interactions",
     "bounceback.imports",
     "bounceback.timers",
+    "bounceback.background",
     "bounceback.notifications",
     "bounceback.outbox",
     "bounceback.coach",
@@ -121,6 +122,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bounceback.api.idempotency.IdempotencyMiddleware",
+    "bounceback.web.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "bounceback.config.urls"
@@ -157,7 +159,7 @@ if DATABASE_IS_SQLITE:
     # write lock at BEGIN so two writers queue up instead of failing on upgrade.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": env_int("BOUNCEBACK_SQLITE_TIMEOUT", 20),
         "transaction_mode": "IMMEDIATE",
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
@@ -182,6 +184,16 @@ else:
         f"BOUNCEBACK_TASK_BACKEND must be database, redis or immediate, not {TASK_BACKEND!r}"
     )
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+# Work in progress (a message being sent, a job being run) is leased to its
+# worker for this long and renewed while the worker lives: a worker that dies
+# has its work taken over within about twice this. Deliveries that fail for a
+# temporary reason are first retried after RETRY_SECONDS, doubling to an hour.
+BOUNCEBACK_LEASE_SECONDS = env_int("BOUNCEBACK_LEASE_SECONDS", 30)
+BOUNCEBACK_RETRY_SECONDS = env_int("BOUNCEBACK_RETRY_SECONDS", 30)
+if BOUNCEBACK_LEASE_SECONDS < 2 or BOUNCEBACK_RETRY_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "BOUNCEBACK_LEASE_SECONDS must be at least 2 and BOUNCEBACK_RETRY_SECONDS at least 1"
+    )
 
 # --- Cache ---------------------------------------------------------------------
 # Shared state between web nodes lives in the database (or Redis when the Redis
@@ -238,7 +250,10 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# EMAIL_TIMEOUT bounds connecting to the mail server; once connected it may take
+# as long to answer as RFC 5321 (4.5.3.2) allows: ten minutes for the end of DATA.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+BOUNCEBACK_SMTP_REPLY_TIMEOUT = env_int("BOUNCEBACK_SMTP_REPLY_TIMEOUT", 600)
 EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Bounceback <care@localhost>")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
@@ -287,10 +302,11 @@ def env_rates(name: str, default: str) -> dict[str, int]:
     return rates
 
 
-# Breakdown outreach: how fast each channel may send a wave (the sweep hands
-# messages out as their staggered times fall due), and how many customers are
-# contacted per database transaction.
-BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "email=1200")
+# How fast messages may leave on each channel (a provider's limit): a wave's
+# messages are spaced at it when written, and the delivery lanes never send
+# faster whatever falls due at once. Also how many customers a breakdown's
+# outreach contacts per database transaction.
+BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "email=1200,web=1200")
 BOUNCEBACK_OUTREACH_CHUNK = env_int("BOUNCEBACK_OUTREACH_CHUNK", 5000)
 if BOUNCEBACK_OUTREACH_CHUNK < 1:
     raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")

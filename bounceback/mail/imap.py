@@ -240,7 +240,7 @@ def imap_poll_due(*, now: datetime | None = None) -> int:
     if last is not None and last + interval > now:
         _next_check[mailbox.name] = last + interval
         return 0
-    from bounceback.background import enqueue_on_commit
+    from bounceback.background.enqueue import enqueue_on_commit
     from bounceback.mail.tasks import poll_mailbox
 
     # Not again for a whole interval, even if the task has not run yet: a busy

@@ -1,15 +1,14 @@
 """Delivery adapters, one per channel.
 
 An adapter sends one message or raises DeliveryError; `permanent=True` means
-retrying cannot help (a malformed address), so the message fails at once.
+retrying cannot help (a malformed address, a mailbox that does not exist), so
+the message fails at once. Each channel's app registers its adapter in its
+`apps.py` (email: `bounceback.mail.sending.EmailAdapter`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 
 if TYPE_CHECKING:
     from bounceback.outbox.models import OutboundMessage
@@ -29,37 +28,8 @@ class ChannelAdapter(Protocol):
     def send(self, message: OutboundMessage) -> None: ...
 
 
-class EmailAdapter:
-    """Sends through Django's configured email backend (SMTP, console, file...)."""
-
-    def send(self, message: OutboundMessage) -> None:
-        headers = {"Message-ID": message.message_id, **message.headers}
-        if message.in_reply_to:
-            headers["In-Reply-To"] = message.in_reply_to
-        if message.references:
-            headers["References"] = message.references
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.body_text,
-            from_email=message.from_address or settings.DEFAULT_FROM_EMAIL,
-            to=[message.to_address],
-            reply_to=[message.reply_to] if message.reply_to else None,
-            headers=headers,
-        )
-        if message.body_html:
-            email.attach_alternative(message.body_html, "text/html")
-        try:
-            get_connection(fail_silently=False).send_messages([email])
-        except (OSError, ValueError) as exc:
-            # smtplib errors are OSError subclasses: a down or refusing server
-            # is temporary; a recipient the server rejects outright is not.
-            import smtplib
-
-            permanent = isinstance(exc, smtplib.SMTPRecipientsRefused | ValueError)
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=permanent) from exc
-
-
-_ADAPTERS: dict[str, ChannelAdapter] = {"email": EmailAdapter()}
+# Filled by each channel's app in its apps.py (email by mail, web by portal, ...).
+_ADAPTERS: dict[str, ChannelAdapter] = {}
 
 
 def adapter_register(channel: str, adapter: ChannelAdapter) -> None:

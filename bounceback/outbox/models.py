@@ -21,8 +21,10 @@ class OutboundMessage(models.Model):
 
     Written in the same transaction as the step it belongs to, so a step is
     never recorded without its message nor a message sent for a step that
-    rolled back. Delivery is at-least-once towards the mail server with a fixed
-    Message-ID, and the row's state says exactly where each message is.
+    rolled back. Workers' delivery lanes send it when due
+    (`bounceback.background.deliveries`); delivery is at-least-once towards the
+    mail server with a fixed Message-ID, and the row's state says exactly where
+    each message is.
     """
 
     class State(models.TextChoices):
@@ -60,10 +62,10 @@ class OutboundMessage(models.Model):
     batch = models.CharField(max_length=60, blank=True, db_index=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When it may be sent (its first time, or its next retry); while SENDING it
+    # follows the lease, so a dead sender's message falls due again by itself.
     next_attempt_at = models.DateTimeField()
-    # When a delivery task was last handed out for it; the sweep leaves the row
-    # alone while that task may still be waiting in the queue.
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=80, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -83,3 +85,24 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to_address}: {self.subject or self.body_text[:40]}"
+
+
+class ChannelStatus(models.Model):
+    """How sending on one channel is going: its next free slot, and whether it is failing.
+
+    Taking a slot is a conditional write on this row inside the claim, so the
+    channel's rate holds across every worker and every retry storm. The
+    delivery lanes also note here when sends on the channel start failing for
+    a temporary reason (a mail server down) and when one gets through again,
+    so pages can say "email has been failing since 10:02" without counting
+    messages.
+    """
+
+    channel = models.CharField(max_length=20, primary_key=True)
+    next_at = models.DateTimeField()
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.channel}: next at {self.next_at:%H:%M:%S.%f}"

@@ -1,38 +1,42 @@
 """Queueing and delivering outbound messages.
 
 Rules for callers: call `outbox_enqueue` inside the transaction of the step the
-message belongs to. Delivery happens later, in a task; never send directly.
+message belongs to. Delivery happens later, in a worker's delivery lane
+(`OUTBOX_LANE`, see `bounceback.background.deliveries`); never send directly.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
-from bounceback.background import enqueue_on_commit
-from bounceback.errors import ValidationFailed
+from bounceback.background import leases
+from bounceback.background.deliveries import (
+    SLOT_HORIZON,
+    FailedDelivery,
+    Lane,
+    backoff,
+    lane_claim_waiting,
+    lane_record,
+    lane_release,
+    lane_send_claimed,
+    window_note,
+)
+from bounceback.errors import NotFound, ValidationFailed
 from bounceback.outbox.channels import DeliveryError, adapter_for
-from bounceback.outbox.models import OutboundMessage
+from bounceback.outbox.models import ChannelStatus, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-# A sender that died mid-send holds its lease this long before another retries.
-LEASE = timedelta(minutes=5)
-# How long the on-commit task has to pick a new message up before the sweep does.
-PICKUP_GRACE = timedelta(seconds=60)
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 def new_message_id() -> str:
@@ -55,13 +59,14 @@ def outbox_enqueue(
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
 ) -> OutboundMessage:
+    """Write a message for the delivery lanes to send as soon as it commits."""
     if adapter_for(channel) is None:
         raise ValidationFailed(f"messages cannot be sent by {channel} yet", field="channel")
     if not to_address.strip():
         raise ValidationFailed(f"the customer has no {channel} address", field="to_address")
     if not body_text.strip():
         raise ValidationFailed("the message is empty", field="body")
-    message = OutboundMessage.objects.create(
+    return OutboundMessage.objects.create(
         channel=channel,
         customer=customer,
         interaction=interaction,
@@ -75,97 +80,213 @@ def outbox_enqueue(
         headers=headers or {},
         message_id=message_id or new_message_id(),
         next_attempt_at=timezone.now(),
-        dispatched_at=timezone.now(),
     )
-    from bounceback.outbox.tasks import deliver_message
-
-    enqueue_on_commit(deliver_message, message.pk)
-    return message
 
 
-def _claim(message_id: int, now: datetime) -> OutboundMessage | None:
-    """Take the message for sending, or None if it is not ours to send now."""
-    with transaction.atomic():
-        rows = OutboundMessage.objects.filter(pk=message_id)
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        message = rows.first()
-        if message is None:
-            return None
-        claimable = (
-            message.state == OutboundMessage.State.QUEUED
-            or (message.state == OutboundMessage.State.RETRYING and message.next_attempt_at <= now)
-            or (
-                message.state == OutboundMessage.State.SENDING
-                and message.lease_until is not None
-                and message.lease_until <= now
+# --- Delivering: the outbox lane of bounceback.background.deliveries --------------------------
+
+
+class ChannelRateThrottle:
+    """Each channel's messages leave at most at its rate (BOUNCEBACK_OUTREACH_PER_MINUTE).
+
+    A wave's messages are already spaced at the rate when written; this holds
+    the rate for everything else too: retries that fall due together after an
+    outage, two waves at once, and however many workers claim side by side.
+    A claim books the channel's send times for the next moment on its
+    ChannelStatus row (locked, then moved on), and the lane sends each message
+    at its time.
+    """
+
+    def channel_of(self, row: OutboundMessage) -> str:
+        return row.channel
+
+    def slots(self, channel: str, wanted: int, now: datetime) -> list[datetime]:
+        step = outbox_interval(channel)
+        status = ChannelStatus.objects.select_for_update().filter(channel=channel).first()
+        if status is None:
+            status, _ = ChannelStatus.objects.get_or_create(
+                channel=channel, defaults={"next_at": now}
             )
+        first = max(status.next_at, now)
+        horizon = now + SLOT_HORIZON
+        if first > horizon:
+            return []
+        count = min(wanted, 1 + int((horizon - first) / step))
+        times = [first + i * step for i in range(count)]
+        ChannelStatus.objects.filter(channel=channel).update(next_at=times[-1] + step)
+        return times
+
+    def next_free(self, now: datetime) -> float | None:
+        soonest = (
+            ChannelStatus.objects.filter(next_at__gt=now + SLOT_HORIZON)
+            .order_by("next_at")
+            .values_list("next_at", flat=True)
+            .first()
         )
-        if not claimable:
+        if soonest is None:
             return None
-        message.state = OutboundMessage.State.SENDING
-        message.attempts += 1
-        message.lease_until = now + LEASE
-        message.next_attempt_at = now + LEASE
-        message.save(update_fields=["state", "attempts", "lease_until", "next_attempt_at"])
-        return message
+        return max((soonest - SLOT_HORIZON - now).total_seconds(), 0.0)
+
+
+# Channels this process saw failing: a success on one of them clears the
+# ChannelStatus mark (an UPDATE on every success would serialise SQLite writers).
+_failing: set[str] = set()
+
+
+def _note_channel(channel: str, *, error: DeliveryError | None) -> None:
+    """Keep ChannelStatus's health current: failing since when, or working again."""
+    now = timezone.now()
+    rows = ChannelStatus.objects.filter(channel=channel)
+    if error is None:
+        if channel in _failing:
+            rows.exclude(failing_since=None).update(failing_since=None, last_error="")
+            _failing.discard(channel)
+        return
+    _failing.add(channel)
+    if not rows.filter(failing_since=None).update(failing_since=now, last_error=str(error)[:500]):
+        rows.update(last_error=str(error)[:500])
+
+
+def _record_sent(message_id: int, accepted: float, channel: str) -> None:
+    def write() -> None:
+        now = timezone.now()
+        done = {
+            "state": OutboundMessage.State.SENT,
+            "sent_at": now,
+            "lease_until": None,
+            "lease_owner": "",
+            "last_error": "",
+        }
+        rows = OutboundMessage.objects.filter(pk=message_id)
+        if not rows.filter(lease_owner=leases.owner_id()).update(**done):
+            # Someone took the message over while we were cut off: it was sent
+            # all the same, and saying so stops a later attempt.
+            rows.exclude(state=OutboundMessage.State.SENT).update(**done)
+
+    lane_record(write, what=f"outbox message {message_id} as sent")
+    window_note(time.monotonic() - accepted)
+    _note_channel(channel, error=None)
+
+
+def _record_failure(message: OutboundMessage, error: DeliveryError) -> None:
+    now = timezone.now()
+    failed = error.permanent or message.attempts >= MAX_ATTEMPTS
+    changes: dict[str, Any] = {
+        "last_error": str(error)[:2000],
+        "lease_until": None,
+        "lease_owner": "",
+        "state": OutboundMessage.State.FAILED if failed else OutboundMessage.State.RETRYING,
+        "next_attempt_at": now if failed else now + backoff(message.attempts),
+    }
+    logger.warning("outbox message %s not sent: %s", message.pk, error)
+    lane_record(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, lease_owner=leases.owner_id()).update(
+            **changes
+        ),
+        what=f"outbox message {message.pk}'s failure",
+    )
+    for field, value in changes.items():
+        setattr(message, field, value)
+    if not error.permanent:
+        _note_channel(message.channel, error=error)
+
+
+def outbox_send(message_id: int) -> OutboundMessage:
+    """Send one message this process has claimed, and write the outcome at once.
+
+    The sent state commits right after the other side accepted the message, so
+    only a worker killed inside that window causes a resend, which then
+    carries the same Message-ID for the receiving side to drop.
+    """
+    message = OutboundMessage.objects.get(pk=message_id)
+    try:
+        adapter = adapter_for(message.channel)
+        try:
+            if adapter is None:
+                raise DeliveryError(f"no adapter for {message.channel}", permanent=True)
+            adapter.send(message)
+        except DeliveryError as exc:
+            _record_failure(message, exc)
+            return message
+        _record_sent(message.pk, accepted=time.monotonic(), channel=message.channel)
+    finally:
+        lane_release(OUTBOX_LANE, message.pk)
+    message.refresh_from_db()
+    return message
 
 
 def outbox_deliver(*, message_id: int) -> OutboundMessage | None:
-    """Send one message if it is due; safe to call any number of times.
+    """Send this one message now if it is due and nobody holds it; None otherwise.
 
-    The claim commits before sending, so two workers never send the same
-    message at once; the result commits right after, so only a worker killed
-    between the mail server's acceptance and that commit can cause a resend,
-    which then carries the same Message-ID for the receiving side to drop.
+    Safe to call any number of times; the delivery lanes do the same for
+    every due message.
     """
-    now = timezone.now()
-    message = _claim(message_id, now)
-    if message is None:
+    claim = lane_claim_waiting(OUTBOX_LANE, only_pk=message_id)
+    if not claim.pks:
         return None
-    adapter = adapter_for(message.channel)
-    try:
-        if adapter is None:
-            raise DeliveryError(f"no adapter for {message.channel}", permanent=True)
-        adapter.send(message)
-    except DeliveryError as exc:
-        message.last_error = str(exc)[:2000]
-        message.lease_until = None
-        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
-            message.state = OutboundMessage.State.FAILED
-        else:
-            message.state = OutboundMessage.State.RETRYING
-            message.next_attempt_at = timezone.now() + backoff(message.attempts)
-        logger.warning("outbox message %s not sent: %s", message.pk, exc)
-        message.save(update_fields=["state", "last_error", "lease_until", "next_attempt_at"])
-        return message
-    message.state = OutboundMessage.State.SENT
-    message.sent_at = timezone.now()
-    message.lease_until = None
-    message.last_error = ""
-    message.save(update_fields=["state", "sent_at", "lease_until", "last_error"])
-    return message
+    lane_send_claimed(OUTBOX_LANE, claim)
+    return OutboundMessage.objects.get(pk=message_id)
 
 
-def outbox_sweep(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Hand overdue messages to workers: retries that fell due, lost pickups, dead leases.
+# The partial index outbox_pending_idx covers exactly these states. They are
+# written into the lane's SQL as literals: SQLite uses a partial index only
+# when the query's condition matches the index's text, never with bound
+# parameters, and a breakdown's outreach leaves 100,000 rows waiting.
+_PENDING_SQL = "state IN ('queued', 'retrying', 'sending')"
 
-    Marks each one dispatched first, so the next sweep does not hand out the
-    same message again while its task is still waiting in the queue.
-    """
-    now = now or timezone.now()
-    if not _due_ids(now=now, batch=1, lock=False):
-        return 0
-    with transaction.atomic():
-        ids = _due_ids(now=now, batch=batch, lock=True)
-        if not ids:
-            return 0
-        OutboundMessage.objects.filter(pk__in=ids).update(dispatched_at=now)
-        from bounceback.outbox.tasks import deliver_message
 
-        for message_id in ids:
-            enqueue_on_commit(deliver_message, message_id)
-    return len(ids)
+def outbox_describe_failure(message: OutboundMessage) -> FailedDelivery:
+    case_id = message.interaction.case_id if message.interaction else None
+    if case_id is not None:
+        link = f"/cases/{case_id}/#event-{message.interaction_id}"
+    elif message.customer_id is not None:
+        link = f"/customers/{message.customer_id}/"
+    else:
+        link = ""
+    return FailedDelivery(
+        lane="outbox",
+        id=message.pk,
+        what=f"{message.get_channel_display()}: {message.subject or message.body_text[:80]}",
+        to=message.to_address,
+        error=message.last_error,
+        attempts=message.attempts,
+        failed_at=message.next_attempt_at,
+        link=link,
+    )
+
+
+def outbox_retry(*, pk: int, actor: Any = None) -> OutboundMessage:
+    message = OutboundMessage.objects.filter(pk=pk).first()
+    if message is None:
+        raise NotFound("no such message")
+    return outbox_retry_now(message=message)
+
+
+OUTBOX_LANE = Lane(
+    name="outbox",
+    label="Messages to customers",
+    model=OutboundMessage,
+    waiting=(OutboundMessage.State.QUEUED, OutboundMessage.State.RETRYING),
+    active=OutboundMessage.State.SENDING,
+    failed=OutboundMessage.State.FAILED,
+    pending_sql=_PENDING_SQL,
+    send=outbox_send,
+    describe=outbox_describe_failure,
+    retry=outbox_retry,
+    related=("interaction",),
+    throttle=ChannelRateThrottle(),
+    threads=2,
+)
+
+
+def outbox_lapsed(*, batch: str, before: datetime) -> bool:
+    """Whether any message of the batch fell due before `before` and is still not sent
+    (nobody is sending); read through the pending index, so it stays cheap during a wave."""
+    return (
+        OutboundMessage.objects.extra(where=[_PENDING_SQL])  # noqa: S610 (constant SQL)
+        .filter(next_attempt_at__lt=before, batch=batch)
+        .exists()
+    )
 
 
 # --- Waves: throttled, held and released messages ------------------------------------------
@@ -223,7 +344,7 @@ def outbox_hold(*, batches: list[str]) -> int:
     return OutboundMessage.objects.filter(
         batch__in=batches,
         state__in=[OutboundMessage.State.QUEUED, OutboundMessage.State.RETRYING],
-    ).update(state=OutboundMessage.State.HELD, dispatched_at=None, lease_until=None)
+    ).update(state=OutboundMessage.State.HELD, lease_until=None, lease_owner="")
 
 
 def outbox_release(*, batches: list[str], now: datetime | None = None) -> int:
@@ -242,16 +363,16 @@ def outbox_release(*, batches: list[str], now: datetime | None = None) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"UPDATE {table} AS m SET state = %s, next_attempt_at = u.at, "  # noqa: S608
-                "dispatched_at = NULL FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(id, at) "
+                f"UPDATE {table} AS m SET state = %s, next_attempt_at = u.at "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(id, at) "
                 "WHERE m.id = u.id AND m.state = %s",
                 [OutboundMessage.State.QUEUED, ids, times, OutboundMessage.State.HELD],
             )
         else:
             adapt = connection.ops.adapt_datetimefield_value
             cursor.executemany(
-                f"UPDATE {table} SET state = %s, next_attempt_at = %s, "  # noqa: S608
-                "dispatched_at = NULL WHERE id = %s AND state = %s",
+                f"UPDATE {table} SET state = %s, next_attempt_at = %s "  # noqa: S608
+                "WHERE id = %s AND state = %s",
                 [
                     (OutboundMessage.State.QUEUED, adapt(at), pk, OutboundMessage.State.HELD)
                     for pk, at in zip(ids, times, strict=True)
@@ -260,41 +381,19 @@ def outbox_release(*, batches: list[str], now: datetime | None = None) -> int:
     return len(ids)
 
 
-# The partial index outbox_pending_idx covers exactly these states. They are
-# written into the sweep's SQL as literals: SQLite uses a partial index only
-# when the query's condition matches the index's text, never with bound
-# parameters, and a breakdown's outreach leaves 100,000 rows waiting.
-_PENDING_SQL = "state IN ('queued', 'retrying', 'sending')"
-
-
-def outbox_due(*, now: datetime) -> QuerySet[OutboundMessage]:
-    """Pending messages due by `now` and not handed out recently, oldest due first."""
-    return (
-        OutboundMessage.objects.extra(where=[_PENDING_SQL])  # noqa: S610 (constant SQL)
-        .filter(next_attempt_at__lte=now)
-        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - PICKUP_GRACE))
-        .order_by("next_attempt_at")
-    )
-
-
-def _due_ids(*, now: datetime, batch: int, lock: bool) -> list[int]:
-    due = outbox_due(now=now)
-    if lock and connection.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True)
-    return list(due.values_list("pk", flat=True)[:batch])
-
-
 def outbox_retry_now(*, message: OutboundMessage) -> OutboundMessage:
     """A person asks to try a failed or waiting message again straight away."""
     if message.state not in {OutboundMessage.State.FAILED, OutboundMessage.State.RETRYING}:
         raise ValidationFailed(f"a {message.get_state_display().lower()} message cannot be retried")
-    with transaction.atomic():
-        message.state = OutboundMessage.State.QUEUED
-        message.next_attempt_at = message.dispatched_at = timezone.now()
-        if message.attempts >= MAX_ATTEMPTS:
-            message.attempts = MAX_ATTEMPTS - 1
-        message.save(update_fields=["state", "next_attempt_at", "dispatched_at", "attempts"])
-        from bounceback.outbox.tasks import deliver_message
-
-        enqueue_on_commit(deliver_message, message.pk)
+    message.state = OutboundMessage.State.QUEUED
+    message.next_attempt_at = timezone.now()
+    if message.attempts >= MAX_ATTEMPTS:
+        message.attempts = MAX_ATTEMPTS - 1
+    updated = OutboundMessage.objects.filter(
+        pk=message.pk, state__in=[OutboundMessage.State.FAILED, OutboundMessage.State.RETRYING]
+    ).update(
+        state=message.state, next_attempt_at=message.next_attempt_at, attempts=message.attempts
+    )
+    if not updated:
+        raise ValidationFailed("the message is being sent already")
     return message

@@ -7,12 +7,12 @@ since the portal has no other way to reach them.
 
 from __future__ import annotations
 
-import smtplib
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 
+from bounceback.mail.sending import email_adapter
 from bounceback.outbox.channels import DeliveryError
 
 if TYPE_CHECKING:
@@ -35,8 +35,4 @@ class PortalNoticeAdapter:
             to=[message.to_address],
             headers=headers,
         )
-        try:
-            get_connection(fail_silently=False).send_messages([email])
-        except (OSError, ValueError) as exc:
-            permanent = isinstance(exc, smtplib.SMTPRecipientsRefused | ValueError)
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=permanent) from exc
+        email_adapter().send_email(email)

@@ -67,14 +67,13 @@ def breakdown_payload(breakdown: Any) -> dict[str, Any]:
 
 
 def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
-    """Record one delivery per active subscription wanting `event`; send after commit.
+    """Record one delivery per active subscription wanting `event`; the workers'
+    webhook lane sends them once the caller's transaction commits.
 
     Costs one query when nobody subscribes. Nothing is cached per process, so
     a subscription made in another worker counts at once.
     """
-    from bounceback.background import enqueue_on_commit
     from bounceback.webhooks.models import WebhookDelivery, WebhookSubscription
-    from bounceback.webhooks.tasks import deliver_webhook
 
     subscriptions = [
         s
@@ -85,7 +84,7 @@ def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
         return
     now = timezone.now()
     event_id = uuid.uuid4()
-    deliveries = WebhookDelivery.objects.bulk_create(
+    WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
                 subscription_id=s.pk,
@@ -94,10 +93,7 @@ def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
                 event_id=event_id,
                 payload=payload,
                 next_attempt_at=now,
-                dispatched_at=now,
             )
             for s in subscriptions
         ]
     )
-    for delivery in deliveries:
-        enqueue_on_commit(deliver_webhook, delivery.pk)

@@ -117,10 +117,10 @@ class WebhookDelivery(models.Model):
     payload = models.JSONField(default=dict)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When it may be tried (first or next); while DELIVERING it follows the
+    # lease, so a dead worker's delivery falls due again by itself.
     next_attempt_at = models.DateTimeField()
-    # When a delivery task was last handed out; the sweep leaves the row alone
-    # while that task may still be waiting in the queue.
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=80, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)

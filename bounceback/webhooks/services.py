@@ -4,8 +4,9 @@ Rules for callers:
 - Every change to a subscription or a channel goes through a function here and
   is audited. Secrets are generated here, never taken from a person.
 - Events are published with `bounceback.webhooks.events.webhook_publish`;
-  deliveries are sent by `webhook_deliver` in a task and retried by
-  `webhook_deliveries_sweep` from the clock. Never POST to a subscriber directly.
+  deliveries are sent by the workers' webhook lane (`WEBHOOK_LANE`, see
+  `bounceback.background.deliveries`) and retried with backoff. Never POST to a
+  subscriber directly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,14 +22,22 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
 from django.utils import timezone
 
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
-from bounceback.background import enqueue_on_commit
-from bounceback.errors import Conflict, ValidationFailed
+from bounceback.background.deliveries import (
+    FailedDelivery,
+    Lane,
+    backoff,
+    lane_claim,
+    lane_record,
+    lane_release,
+    lane_send_claimed,
+    window_note,
+)
+from bounceback.errors import Conflict, NotFound, ValidationFailed
 from bounceback.webhooks import signing
 from bounceback.webhooks.events import ALL, EVENTS, TEST_EVENT
 from bounceback.webhooks.models import (
@@ -39,10 +49,6 @@ from bounceback.webhooks.models import (
 
 logger = logging.getLogger(__name__)
 
-# A worker that died mid-POST holds its lease this long before another retries.
-LEASE = timedelta(minutes=2)
-# How long the on-commit task has to pick a new delivery up before the sweep does.
-PICKUP_GRACE = timedelta(seconds=60)
 # After a rotation the old inbound secret keeps working this long.
 ROTATION_GRACE = timedelta(hours=24)
 NAME_MAX = 120
@@ -50,11 +56,6 @@ URL_MAX = 500
 # 55 at most: the slug names the channel as "hook:<slug>" in 60-character source columns.
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,53}[a-z0-9])?$")
 _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s after the first failure, doubling, capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -242,19 +243,13 @@ def subscription_enable(
 def _queue(
     subscription: WebhookSubscription, *, event: str, payload: dict[str, Any], event_id: Any
 ) -> WebhookDelivery:
-    now = timezone.now()
-    delivery = WebhookDelivery.objects.create(
+    return WebhookDelivery.objects.create(
         subscription=subscription,
         event=event,
         event_id=event_id,
         payload=payload,
-        next_attempt_at=now,
-        dispatched_at=now,
+        next_attempt_at=timezone.now(),
     )
-    from bounceback.webhooks.tasks import deliver_webhook
-
-    enqueue_on_commit(deliver_webhook, delivery.pk)
-    return delivery
 
 
 def _require_active(subscription: WebhookSubscription) -> None:
@@ -286,32 +281,6 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: Any) -> WebhookDeliv
 # --- Delivering --------------------------------------------------------------------------------
 
 
-def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
-    """Take the delivery for sending, or None if it is not ours to send now."""
-    with transaction.atomic():
-        rows = WebhookDelivery.objects.filter(pk=delivery_id)
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        delivery = rows.first()
-        if delivery is None:
-            return None
-        claimable = (
-            delivery.state == WebhookDelivery.State.PENDING and delivery.next_attempt_at <= now
-        ) or (
-            delivery.state == WebhookDelivery.State.DELIVERING
-            and delivery.lease_until is not None
-            and delivery.lease_until <= now
-        )
-        if not claimable:
-            return None
-        delivery.state = WebhookDelivery.State.DELIVERING
-        delivery.attempts += 1
-        delivery.lease_until = now + LEASE
-        delivery.next_attempt_at = now + LEASE
-        delivery.save(update_fields=["state", "attempts", "lease_until", "next_attempt_at"])
-        return delivery
-
-
 def delivery_body(delivery: WebhookDelivery) -> bytes:
     """Exactly the bytes that are signed and sent."""
     document = {
@@ -323,36 +292,51 @@ def delivery_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
-    """POST one delivery if it is due; safe to call any number of times.
+def webhook_send(delivery_id: int) -> WebhookDelivery:
+    """POST one delivery this process has claimed and record the answer at once.
 
-    The claim commits before the POST, so two workers never send the same
-    delivery at once; a worker killed after the receiver answered but before
-    the result committed causes one resend with the same event id.
+    A worker killed after the receiver answered but before the result
+    committed causes one resend with the same event id (receivers dedupe on it).
     """
-    now = timezone.now()
-    delivery = _claim(delivery_id, now)
-    if delivery is None:
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    try:
+        subscription = WebhookSubscription.objects.get(pk=delivery.subscription_id)
+        if not subscription.active:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                state=WebhookDelivery.State.CANCELLED, lease_until=None, lease_owner=""
+            )
+            delivery.state = WebhookDelivery.State.CANCELLED
+            return delivery
+        body = delivery_body(delivery)
+        headers = {
+            "X-Bounceback-Event": delivery.event,
+            "X-Bounceback-Delivery": str(delivery.pk),
+            **signing.signed_headers(secret=subscription.secret, body=body),
+        }
+        answer = signing.post_json(
+            url=subscription.url,
+            body=body,
+            headers=headers,
+            timeout=settings.BOUNCEBACK_WEBHOOK_TIMEOUT,
+        )
+        accepted = time.monotonic()
+        recorded = lane_record(
+            lambda: _record(delivery, answer), what=f"webhook delivery {delivery.pk}"
+        )
+        if answer.ok:
+            window_note(time.monotonic() - accepted)
+        return recorded
+    finally:
+        lane_release(WEBHOOK_LANE, delivery_id)
+
+
+def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
+    """POST this one delivery now if it is due and nobody holds it; None otherwise."""
+    claim = lane_claim(WEBHOOK_LANE, only_pk=delivery_id)
+    if not claim.pks:
         return None
-    subscription = WebhookSubscription.objects.get(pk=delivery.subscription_id)
-    if not subscription.active:
-        delivery.state = WebhookDelivery.State.CANCELLED
-        delivery.lease_until = None
-        delivery.save(update_fields=["state", "lease_until"])
-        return delivery
-    body = delivery_body(delivery)
-    headers = {
-        "X-Bounceback-Event": delivery.event,
-        "X-Bounceback-Delivery": str(delivery.pk),
-        **signing.signed_headers(secret=subscription.secret, body=body),
-    }
-    answer = signing.post_json(
-        url=subscription.url,
-        body=body,
-        headers=headers,
-        timeout=settings.BOUNCEBACK_WEBHOOK_TIMEOUT,
-    )
-    return _record(delivery, answer)
+    lane_send_claimed(WEBHOOK_LANE, claim)
+    return WebhookDelivery.objects.get(pk=delivery_id)
 
 
 @transaction.atomic
@@ -363,6 +347,7 @@ def _record(delivery: WebhookDelivery, answer: signing.Response) -> WebhookDeliv
     delivery.last_status_code = answer.status
     delivery.last_response_excerpt = answer.excerpt
     delivery.lease_until = None
+    delivery.lease_owner = ""
     # Disabling the subscription while this POST was in flight cancelled the
     # delivery: delivered is still delivered, but a failure is not retried.
     cancelled = (
@@ -383,7 +368,6 @@ def _record(delivery: WebhookDelivery, answer: signing.Response) -> WebhookDeliv
         else:
             delivery.state = WebhookDelivery.State.PENDING
             delivery.next_attempt_at = now + backoff(delivery.attempts)
-            delivery.dispatched_at = None
         subscription.consecutive_failures += 1
         logger.warning(
             "webhook delivery %s to %s failed: %s",
@@ -398,9 +382,9 @@ def _record(delivery: WebhookDelivery, answer: signing.Response) -> WebhookDeliv
             "last_response_excerpt",
             "last_error",
             "lease_until",
+            "lease_owner",
             "delivered_at",
             "next_attempt_at",
-            "dispatched_at",
         ]
     )
     subscription.last_delivery_at = now
@@ -444,34 +428,40 @@ def _auto_disable(subscription: WebhookSubscription, *, now: datetime, last_erro
 _PENDING_SQL = "state IN ('pending', 'delivering')"
 
 
-def webhook_due(*, now: datetime) -> QuerySet[WebhookDelivery]:
-    """Deliveries due by `now` and not handed out recently, oldest due first."""
-    return (
-        WebhookDelivery.objects.extra(where=[_PENDING_SQL])  # noqa: S610 (constant SQL)
-        .filter(next_attempt_at__lte=now)
-        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - PICKUP_GRACE))
-        .order_by("next_attempt_at")
+def webhook_describe_failure(delivery: WebhookDelivery) -> FailedDelivery:
+    subscription = delivery.subscription
+    return FailedDelivery(
+        lane="webhooks",
+        id=delivery.pk,
+        what=f"Webhook event {delivery.event}",
+        to=f"{subscription.name} ({subscription.url})",
+        error=delivery.last_error,
+        attempts=delivery.attempts,
+        failed_at=delivery.next_attempt_at,
+        link=f"/integrations/webhooks/{subscription.pk}/",
     )
 
 
-def webhook_deliveries_sweep(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Hand due retries, lost pickups and dead leases to workers; the clock calls this."""
-    now = now or timezone.now()
-    if not webhook_due(now=now).values_list("pk", flat=True)[:1]:
-        return 0
-    from bounceback.webhooks.tasks import deliver_webhook
+def webhook_retry(*, pk: int, actor: Any = None) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=pk).first()
+    if delivery is None:
+        raise NotFound("no such webhook delivery")
+    return delivery_redeliver(delivery=delivery, actor=actor)
 
-    with transaction.atomic():
-        due = webhook_due(now=now)
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:batch])
-        if not ids:
-            return 0
-        WebhookDelivery.objects.filter(pk__in=ids).update(dispatched_at=now)
-        for delivery_id in ids:
-            enqueue_on_commit(deliver_webhook, delivery_id)
-    return len(ids)
+
+WEBHOOK_LANE = Lane(
+    name="webhooks",
+    label="Webhook events",
+    model=WebhookDelivery,
+    waiting=(WebhookDelivery.State.PENDING,),
+    active=WebhookDelivery.State.DELIVERING,
+    failed=WebhookDelivery.State.FAILED,
+    pending_sql=_PENDING_SQL,
+    send=webhook_send,
+    describe=webhook_describe_failure,
+    retry=webhook_retry,
+    related=("subscription",),
+)
 
 
 # --- Inbound channels -------------------------------------------------------------------------

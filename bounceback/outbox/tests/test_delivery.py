@@ -1,21 +1,28 @@
+"""Delivering outbox messages: once, on time, retried when the refusal is temporary."""
+
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
+from bounceback.background import leases
+from bounceback.background.deliveries import lane_run_due
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import (
     MAX_ATTEMPTS,
+    OUTBOX_LANE,
     outbox_deliver,
     outbox_enqueue,
     outbox_retry_now,
-    outbox_sweep,
 )
 from bounceback.testing.factories import CustomerFactory
+from bounceback.testing.smtp import TestSmtpServer
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +41,26 @@ def smtp_down(settings):  # type: ignore[no-untyped-def]
     settings.EMAIL_TIMEOUT = 2
 
 
-def _queue(**kwargs: object) -> OutboundMessage:
-    customer = CustomerFactory(email="ada@example.com")
+@pytest.fixture
+def smtp(settings) -> Iterator[TestSmtpServer]:  # type: ignore[no-untyped-def]
+    server = TestSmtpServer().start()
+    for name, value in server.settings().items():
+        setattr(settings, name, value)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def long_connected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process has been in touch with the database for longer than a lease."""
+    monkeypatch.setattr(leases, "_connected_since", time.monotonic() - 3600)
+
+
+def _queue(email: str = "ada@example.com", **kwargs: object) -> OutboundMessage:
+    customer = CustomerFactory(email=email)
     return outbox_enqueue(
         channel="email",
-        to_address="ada@example.com",
+        to_address=email,
         subject="We're sorry",
         body_text="I'm sorry we lost your booking.",
         customer=customer,
@@ -101,7 +123,24 @@ def test_after_the_last_attempt_the_message_fails_visibly(smtp_down) -> None:
     assert retried.state == OutboundMessage.State.QUEUED
 
 
-def test_a_worker_that_died_mid_send_is_covered_by_the_sweep(settings) -> None:
+def test_a_message_scheduled_for_later_is_not_sent_early(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    message = _queue()
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    # However many workers wake up for it.
+    results = [outbox_deliver(message_id=message.pk) for _ in range(3)]
+    swept = lane_run_due(OUTBOX_LANE)
+
+    assert results == [None, None, None] and swept == 0
+    assert mail.outbox == []
+
+
+def test_a_dead_senders_message_is_taken_over_once_its_lease_lapses(
+    settings, long_connected
+) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     message = _queue()
     # Given a worker claimed it and died before recording the result
@@ -109,20 +148,53 @@ def test_a_worker_that_died_mid_send_is_covered_by_the_sweep(settings) -> None:
     OutboundMessage.objects.filter(pk=message.pk).update(
         state=OutboundMessage.State.SENDING,
         attempts=1,
+        lease_owner="a-dead-worker",
         lease_until=long_ago,
         next_attempt_at=long_ago,
-        dispatched_at=long_ago,
     )
 
-    # When the sweep runs, it hands the message out again exactly once
-    first = outbox_sweep()
-    second = outbox_sweep()
-    outbox_deliver(message_id=message.pk)
+    # When a lane runs, it sends the message again exactly once
+    first = lane_run_due(OUTBOX_LANE)
+    second = lane_run_due(OUTBOX_LANE)
 
     message.refresh_from_db()
     assert (first, second) == (1, 0)
     assert message.state == OutboundMessage.State.SENT
+    assert message.attempts == 2
     assert len(mail.outbox) == 1
+
+
+def test_a_live_senders_message_is_left_alone(settings, long_connected) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    message = _queue()
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        state=OutboundMessage.State.SENDING,
+        lease_owner="a-slow-worker",
+        lease_until=timezone.now() + timedelta(seconds=20),
+        next_attempt_at=timezone.now() + timedelta(seconds=20),
+    )
+
+    assert lane_run_due(OUTBOX_LANE) == 0
+    assert mail.outbox == []
+
+
+def test_a_process_just_back_from_an_outage_does_not_take_others_messages(
+    settings, monkeypatch
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    message = _queue()
+    long_ago = timezone.now() - timedelta(minutes=10)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        state=OutboundMessage.State.SENDING,
+        lease_owner="a-worker-that-may-be-recording-it",
+        lease_until=long_ago,
+        next_attempt_at=long_ago,
+    )
+    # Reconnected a moment ago: the owner may be reconnecting too, to record it.
+    monkeypatch.setattr(leases, "_connected_since", time.monotonic() - 1)
+
+    assert lane_run_due(OUTBOX_LANE) == 0
+    assert mail.outbox == []
 
 
 def test_a_message_is_only_written_if_its_step_commits(settings) -> None:
@@ -133,3 +205,82 @@ def test_a_message_is_only_written_if_its_step_commits(settings) -> None:
         raise RuntimeError("the step failed")
 
     assert OutboundMessage.objects.count() == 0
+
+
+# --- Against a real SMTP server -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stage", "answer"),
+    [("rcpt", "451 4.7.1 Greylisted, try again later"), ("data", "451 4.3.0 Try again")],
+)
+def test_a_temporary_refusal_at_any_stage_is_retried(smtp, stage, answer) -> None:
+    message = _queue()
+    setattr(smtp.behaviour, stage, answer)
+
+    outbox_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    refused_state = message.state
+    smtp.behaviour.rcpt, smtp.behaviour.data = "250 OK", "250 Message accepted"
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    outbox_deliver(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert refused_state == OutboundMessage.State.RETRYING
+    assert message.state == OutboundMessage.State.SENT
+    assert smtp.received.message_ids[message.message_id] == 1
+
+
+@pytest.mark.parametrize(
+    ("stage", "answer"),
+    [("rcpt", "550 5.1.1 No such mailbox"), ("data", "554 5.6.0 Message refused")],
+)
+def test_a_permanent_refusal_fails_the_message_at_once(smtp, stage, answer) -> None:
+    message = _queue()
+    setattr(smtp.behaviour, stage, answer)
+
+    outbox_deliver(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert message.state == OutboundMessage.State.FAILED
+    assert message.attempts == 1
+    assert answer.split()[0] in message.last_error
+
+
+def test_one_connection_carries_a_wave_and_each_message_arrives_once(smtp, settings) -> None:
+    settings.BOUNCEBACK_OUTREACH_PER_MINUTE = {"email": 60_000}
+    messages = [_queue(f"guest{n}@example.com") for n in range(20)]
+
+    sent = lane_run_due(OUTBOX_LANE)
+
+    assert sent == 20
+    assert smtp.received.total() == 20
+    assert smtp.received.duplicates() == {}
+    assert {m.message_id for m in messages} == set(smtp.received.message_ids)
+
+
+def test_a_slow_end_of_data_is_waited_for(smtp, settings) -> None:
+    # Given a server taking longer to answer the end of DATA than connecting may take
+    settings.EMAIL_TIMEOUT = 1
+    settings.BOUNCEBACK_SMTP_REPLY_TIMEOUT = 30
+    smtp.behaviour.data_delay = 2.0
+    message = _queue()
+
+    outbox_deliver(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert message.state == OutboundMessage.State.SENT
+    assert smtp.received.message_ids[message.message_id] == 1
+
+
+def test_a_channel_never_sends_faster_than_its_rate(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.BOUNCEBACK_OUTREACH_PER_MINUTE = {"email": 6}  # one every 10 s
+    for n in range(3):
+        _queue(f"guest{n}@example.com")
+
+    # However often a lane looks, only one slot is free now.
+    sent = sum(lane_run_due(OUTBOX_LANE, wait_for_slots=False) for _ in range(5))
+
+    assert sent == 1
+    assert len(mail.outbox) == 1

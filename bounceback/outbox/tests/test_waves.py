@@ -9,14 +9,14 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from bounceback.background.deliveries import lane_due, lane_run_due
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import (
+    OUTBOX_LANE,
     outbox_deliver,
-    outbox_due,
     outbox_hold,
     outbox_release,
     outbox_stagger,
-    outbox_sweep,
 )
 from bounceback.testing.factories import CustomerFactory
 
@@ -68,24 +68,25 @@ def test_a_second_wave_queues_behind_the_first_on_the_same_channel(settings):
     assert times == [first[-1].next_attempt_at + timedelta(seconds=1)]
 
 
-def test_the_sweep_hands_out_only_the_messages_that_fell_due(django_assert_max_num_queries):
+def test_a_lane_sends_only_the_messages_that_fell_due(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     now = timezone.now()
-    _wave(10, start=now, gap=timedelta(minutes=1))
+    _wave(10, start=now - timedelta(minutes=2, seconds=30), gap=timedelta(minutes=1))
 
-    with django_assert_max_num_queries(6):
-        handed = outbox_sweep(now=now + timedelta(minutes=2, seconds=30))
+    sent = lane_run_due(OUTBOX_LANE)
 
-    assert handed == 3
-    assert OutboundMessage.objects.filter(dispatched_at__isnull=False).count() == 3
+    assert sent == 3
+    assert len(mail.outbox) == 3
+    assert OutboundMessage.objects.filter(state="sent").count() == 3
 
 
-def test_held_messages_are_neither_swept_nor_delivered():
+def test_held_messages_are_neither_claimed_nor_delivered():
     now = timezone.now()
     messages = _wave(3, start=now - timedelta(minutes=5))
 
     assert outbox_hold(batches=["bd-1-outreach"]) == 3
 
-    assert outbox_sweep(now=now) == 0
+    assert lane_run_due(OUTBOX_LANE) == 0
     assert outbox_deliver(message_id=messages[0].pk) is None
     assert mail.outbox == []
     assert set(OutboundMessage.objects.values_list("state", flat=True)) == {"held"}
@@ -106,6 +107,7 @@ def test_hold_leaves_other_batches_and_sent_messages_alone():
 
 def test_release_requeues_held_messages_staggered_from_now(settings):
     settings.BOUNCEBACK_OUTREACH_PER_MINUTE = {"email": 30}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     _wave(3, start=timezone.now() - timedelta(hours=1))
     outbox_hold(batches=["bd-1-outreach"])
     later = timezone.now() + timedelta(minutes=10)
@@ -119,14 +121,12 @@ def test_release_requeues_held_messages_staggered_from_now(settings):
         later + timedelta(seconds=2),
         later + timedelta(seconds=4),
     ]
-    assert all(m.dispatched_at is None for m in rows)
-    outbox_sweep(now=later + timedelta(seconds=3))
-    assert OutboundMessage.objects.filter(dispatched_at__isnull=False).count() == 2
-    assert outbox_deliver(message_id=rows[0].pk).state == "sent"
+    assert lane_due(OUTBOX_LANE, now=later + timedelta(seconds=3)).count() == 2
+    assert outbox_deliver(message_id=rows[0].pk) is None  # not yet: released for later
 
 
-def test_the_sweep_walks_the_pending_index_not_the_table():
-    """A breakdown leaves 100,000 staggered rows waiting; each sweep must not read them all."""
+def test_the_lane_walks_the_pending_index_not_the_table():
+    """A breakdown leaves 100,000 staggered rows waiting; each claim must not read them all."""
     from django.db import connection
 
     _wave(50, start=timezone.now() + timedelta(minutes=1))
@@ -136,6 +136,6 @@ def test_the_sweep_walks_the_pending_index_not_the_table():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
 
-    plan = outbox_due(now=timezone.now()).values_list("pk", flat=True)[:500].explain()
+    plan = lane_due(OUTBOX_LANE, now=timezone.now()).values_list("pk", flat=True)[:1].explain()
 
     assert "outbox_pending_idx" in plan

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bounceback.accounts.roles import Role
 from bounceback.audit.models import AuditEvent
+from bounceback.background.deliveries import lane_run_due
 from bounceback.cases.services import case_open
 from bounceback.notifications.models import Notification
 from bounceback.outbox.models import OutboundMessage
@@ -21,10 +22,10 @@ from bounceback.testing.webhooks_factories import (
 from bounceback.webhooks.events import webhook_publish
 from bounceback.webhooks.models import WebhookDelivery
 from bounceback.webhooks.services import (
+    WEBHOOK_LANE,
     subscription_create,
     subscription_enable,
     webhook_deliver,
-    webhook_deliveries_sweep,
 )
 from bounceback.webhooks.signing import sign
 
@@ -118,12 +119,14 @@ def test_given_a_failing_receiver_then_retries_back_off_and_end_failed(receiver,
     assert len(receiver.requests) == 3
 
 
-def test_given_a_retry_falls_due_then_the_sweep_hands_it_out_once(receiver) -> None:
+def test_given_a_retry_falls_due_then_the_lane_sends_it_once(receiver) -> None:
     delivery = WebhookDeliveryFactory(subscription=WebhookSubscriptionFactory(url=receiver.url))
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(dispatched_at=None)
 
-    assert webhook_deliveries_sweep() == 1
-    assert webhook_deliveries_sweep() == 0
+    assert lane_run_due(WEBHOOK_LANE) == 1
+    assert lane_run_due(WEBHOOK_LANE) == 0
+    delivery.refresh_from_db()
+    assert delivery.state == WebhookDelivery.State.SUCCEEDED
+    assert len(receiver.requests) == 1
 
 
 def test_given_repeated_failures_then_the_subscription_is_disabled_audited_and_managers_told(
