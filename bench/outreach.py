@@ -95,62 +95,13 @@ def _setup_django() -> None:
 
 def _seed(count: int) -> dict[str, Any]:
     """Customers with an email and a booking at one site tonight, in bulk; a playbook."""
-    from datetime import timedelta
-    from decimal import Decimal
-
-    from django.db import transaction
-    from django.utils import timezone
-
-    from bounceback.breakdowns.bulk_writes import allocate_ids, bulk_insert
-    from bounceback.customers.models import Customer, CustomerEmail
     from bounceback.sites.services import site_create
+    from bounceback.testing.breakdowns_factories import make_booked_customers_in_bulk
     from bounceback.testing.playbooks_factories import make_playbook
-    from bounceback.transactions.models import Transaction
 
     started = time.perf_counter()
-    now = timezone.now()
     site = site_create(code="grand-hall", name="Grand Hall")
-    step = 20_000
-    for first in range(0, count, step):
-        n = min(step, count - first)
-        with transaction.atomic():
-            ids = allocate_ids(Customer, n)
-            bulk_insert(
-                Customer,
-                varying={"id": ids, "name": [f"Guest {first + i + 1}" for i in range(n)]},
-                constant={"lifetime_value": Decimal("0"), "tags": []},
-                now=now,
-            )
-            bulk_insert(
-                CustomerEmail,
-                varying={
-                    "id": allocate_ids(CustomerEmail, n),
-                    "customer_id": ids,
-                    "address": [f"guest{first + i + 1}@example.com" for i in range(n)],
-                },
-                constant={"is_primary": True},
-                now=now,
-            )
-            bulk_insert(
-                Transaction,
-                varying={
-                    "id": allocate_ids(Transaction, n),
-                    "customer_id": ids,
-                    "external_id": [f"B-{first + i + 1}" for i in range(n)],
-                },
-                constant={
-                    "kind": "booking",
-                    "source": "bench",
-                    "amount": Decimal("80.00"),
-                    "currency": "USD",
-                    "occurred_at": now - timedelta(days=10),
-                    "scheduled_for": now + timedelta(hours=1),
-                    "site_id": site.pk,
-                    "status": "confirmed",
-                    "attributes": {},
-                },
-                now=now,
-            )
+    make_booked_customers_in_bulk(count, site=site)
     playbook = make_playbook(name="Power outage at an event")
     return {"site_id": site.pk, "playbook_id": playbook.pk, "seed_s": time.perf_counter() - started}
 
@@ -323,18 +274,23 @@ def child(count: int, chunk: int) -> dict[str, Any]:
 
 
 def _after(breakdown: Any) -> dict[str, Any]:
-    """For information: one sweep over the staggered wave, a status update and the all-clear."""
+    """For information: one delivery-lane claim over the staggered wave (the first
+    due message), a status update and the all-clear."""
     from django.db import connection
     from django.utils import timezone
 
+    from bounceback.background.deliveries import lane_claim, lane_due, lane_release
     from bounceback.breakdowns.services import breakdown_all_clear, breakdown_post_update
-    from bounceback.outbox.services import outbox_due, outbox_sweep
+    from bounceback.outbox.services import OUTBOX_LANE
 
     at = timezone.now() + timezone.timedelta(seconds=30)
-    plan = outbox_due(now=at).values_list("pk", flat=True)[:500].explain()
+    plan = lane_due(OUTBOX_LANE, now=at).values_list("pk", flat=True)[:1].explain()
     started = time.perf_counter()
-    handed = outbox_sweep(now=at)
+    claim = lane_claim(OUTBOX_LANE, now=at)
     sweep_s = time.perf_counter() - started
+    handed = 0 if claim.pk is None else 1
+    if claim.pk is not None:
+        lane_release(OUTBOX_LANE, claim.pk)
     started = time.perf_counter()
     breakdown_post_update(breakdown=breakdown, actor=None, body="Generators arrive at nine.")
     update_s = time.perf_counter() - started
@@ -342,7 +298,7 @@ def _after(breakdown: Any) -> dict[str, Any]:
     breakdown_all_clear(breakdown=breakdown, actor=None, body="Power is back.")
     all_clear_s = time.perf_counter() - started
     log(
-        f"{connection.vendor}: sweep {sweep_s * 1000:.0f} ms ({handed} handed out), "
+        f"{connection.vendor}: lane claim {sweep_s * 1000:.0f} ms ({handed} claimed), "
         f"update {update_s:.2f} s, all-clear {all_clear_s:.2f} s"
     )
     return {
@@ -441,8 +397,8 @@ def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
         if "update_s" in r:
             lines.append(
                 f"{r['vendor']}: status update to everyone {r['update_s']:.2f} s, all-clear "
-                f"{r['all_clear_s']:.2f} s; one outbox sweep {r['sweep_ms']:.0f} ms "
-                f"({r['sweep_handed']} handed out, pending index "
+                f"{r['all_clear_s']:.2f} s; one outbox lane claim {r['sweep_ms']:.0f} ms "
+                f"({r['sweep_handed']} claimed, pending index "
                 f"{'used' if r['sweep_uses_pending_index'] else 'NOT used'})"
             )
     lines += verdicts

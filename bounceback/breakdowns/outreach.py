@@ -540,9 +540,9 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: Any) -
             "batch": f"bd-{breakdown.pk}-outreach",
             "state": OutboundMessage.State.QUEUED,
             "attempts": 0,
-            # Left NULL so the clock's outbox_sweep hands each out when its
-            # staggered time comes; no delivery task per message is queued.
-            "dispatched_at": None,
+            # The delivery lanes send each when its staggered time comes; no
+            # task per message is queued.
+            "lease_owner": "",
         },
         now=now,
     )
@@ -783,7 +783,7 @@ def _wave_chunk(
             "batch": message.batch,
             "state": OutboundMessage.State.HELD if paused else OutboundMessage.State.QUEUED,
             "attempts": 0,
-            "dispatched_at": None,
+            "lease_owner": "",
         },
         now=now,
     )

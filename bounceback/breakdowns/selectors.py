@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from bounceback.api.pagination import cursor_page
 from bounceback.breakdowns.models import (
@@ -92,6 +94,8 @@ class Progress:
     done: bool
     not_yet_processed: int = 0
     by_state: dict[str, int] = field(default_factory=dict)
+    # Why the outreach is not moving although it should, or "" (see outreach_stall).
+    stalled: str = ""
 
 
 def breakdown_progress(*, breakdown: Breakdown) -> Progress:
@@ -141,7 +145,49 @@ def breakdown_progress(*, breakdown: Breakdown) -> Progress:
         done=confirmed and waiting == 0 and pending == 0 and held == 0,
         not_yet_processed=waiting,
         by_state=states,
+        stalled=outreach_stall(breakdown=breakdown) if pending + waiting else "",
     )
+
+
+# No movement for this long, while there is work due, is a stall.
+STALL_AFTER = timedelta(minutes=2)
+
+
+def outreach_stall(*, breakdown: Breakdown, now: datetime | None = None) -> str:
+    """Why the breakdown's outreach is stuck, in a sentence for its page, or "".
+
+    Three cheap checks, each through an index: the job contacting customers
+    has stopped moving; messages fell due minutes ago and nobody sent them (no
+    worker is running); the channels they go out on keep failing.
+    """
+    from bounceback.background.selectors import job_status
+    from bounceback.breakdowns.services import outreach_job_key
+    from bounceback.outbox.models import ChannelStatus
+    from bounceback.outbox.services import outbox_lapsed
+
+    if breakdown.status != Breakdown.Status.RECOVERING or breakdown.outreach_paused:
+        return ""
+    now = now or timezone.now()
+    status = job_status(outreach_job_key(breakdown.pk))
+    if status is not None and status.stalled:
+        error = status.job.last_error
+        return "Contacting customers has stopped moving" + (
+            f" (last error: {error[:200]})" if error else "; is a worker running?"
+        )
+    if outbox_lapsed(batch=f"bd-{breakdown.pk}-outreach", before=now - STALL_AFTER):
+        return "Messages fell due minutes ago and have not been sent; is a worker running?"
+    failing = (
+        ChannelStatus.objects.filter(failing_since__lte=now - STALL_AFTER)
+        .order_by("failing_since")
+        .first()
+    )
+    if failing is not None:
+        return (
+            f"Sending by {failing.channel} has been failing since "
+            f"{timezone.localtime(failing.failing_since):%H:%M} ({failing.last_error[:200]}); "
+            "messages are retried by themselves"
+        )
+    return ""
 
 
 def breakdown_timeline(*, breakdown: Breakdown) -> list[BreakdownEvent]:

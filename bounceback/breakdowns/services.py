@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bounceback.background import enqueue_on_commit
 from bounceback.breakdowns import outreach
 from bounceback.breakdowns.models import (
     AffectedCustomer,
@@ -463,19 +462,36 @@ def breakdown_confirm_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown
         data={"counts": counts, "linked": linked},
         at=now,
     )
-    from bounceback.breakdowns.tasks import run_outreach
-
-    enqueue_on_commit(run_outreach, breakdown.pk)
+    outreach_request(breakdown)
     return breakdown
 
 
-def breakdown_outreach_run(*, breakdown_id: int, chunk: int | None = None) -> int:
+def outreach_request(breakdown: Breakdown) -> None:
+    """Have the workers contact the breakdown's PENDING customers (inside the caller's
+    transaction). The work is a job row: a killed worker or a lost task delays it,
+    never stops it, and asking while it runs makes it go round once more."""
+    from bounceback.background.services import job_request
+
+    job_request(kind=OUTREACH_JOB, key=outreach_job_key(breakdown.pk), subject_id=breakdown.pk)
+
+
+OUTREACH_JOB = "outreach"
+
+
+def outreach_job_key(breakdown_id: int) -> str:
+    return f"outreach:{breakdown_id}"
+
+
+def breakdown_outreach_run(*, breakdown_id: int, chunk: int | None = None, job: Any = None) -> int:
     """Contact the PENDING customers, `chunk` per transaction, until done or paused.
 
     Idempotent and resumable: each chunk commits with its rows moved out of
     PENDING, so a second run, or a run after a crash, only does what is left.
-    Returns the number of affected rows processed.
+    With the `job` running it, each chunk reports progress (keeping the job's
+    lease and clearing a stall). Returns the number of affected rows processed.
     """
+    from bounceback.background.services import job_progress
+
     size = chunk or settings.BOUNCEBACK_OUTREACH_CHUNK
     if size < 1:
         raise ValidationFailed("chunk must be at least 1", field="chunk")
@@ -485,6 +501,8 @@ def breakdown_outreach_run(*, breakdown_id: int, chunk: int | None = None) -> in
         if processed is None:
             return done
         done += processed
+        if job is not None:
+            job_progress(job, processed=done, chunk=size)
         if processed < size:
             return done
 
@@ -531,9 +549,7 @@ def breakdown_resume_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown:
         data={"released": released},
     )
     if breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists():
-        from bounceback.breakdowns.tasks import run_outreach
-
-        enqueue_on_commit(run_outreach, breakdown.pk)
+        outreach_request(breakdown)
     return breakdown
 
 
@@ -1036,9 +1052,7 @@ def breakdown_unlink_case(*, breakdown: Breakdown, case: Any, actor: Any) -> Any
         data={"case_id": case.pk, "case": case.reference, "customer_id": case.customer_id},
     )
     if contact and not breakdown.outreach_paused:
-        from bounceback.breakdowns.tasks import run_outreach
-
-        enqueue_on_commit(run_outreach, breakdown.pk)
+        outreach_request(breakdown)
     return case
 
 

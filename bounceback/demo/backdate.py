@@ -124,7 +124,6 @@ class Backdater:
             ).update(
                 created_at=F("created_at") + delta,
                 next_attempt_at=F("next_attempt_at") + delta,
-                dispatched_at=F("dispatched_at") + delta,
             )
         if action in NOTIFIES:
             Notification.objects.filter(
@@ -226,7 +225,6 @@ class Backdater:
             state=OutboundMessage.State.SENT,
             attempts=1,
             sent_at=F("created_at") + timedelta(seconds=2),
-            dispatched_at=F("created_at"),
             next_attempt_at=F("created_at"),
         )
         Notification.objects.filter(

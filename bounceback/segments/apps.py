@@ -5,3 +5,12 @@ class SegmentsConfig(AppConfig):
     name = "bounceback.segments"
     label = "segments"
     verbose_name = "Customer segments and their approaches"
+
+    def ready(self) -> None:
+        from bounceback.background.registry import JobKind, job_kind_register
+        from bounceback.segments import services
+        from bounceback.timers.clock import clock_register
+
+        clock_register("segments", services.segments_recompute_due)
+        job_kind_register(JobKind(name=services.CUSTOMERS_JOB, run=services.segments_customers_job))
+        job_kind_register(JobKind(name=services.ALL_JOB, run=services.segments_all_job))

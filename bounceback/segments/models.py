@@ -107,3 +107,21 @@ class SegmentMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class CustomerToRecompute(models.Model):
+    """A customer whose data changed since their memberships were last worked out.
+
+    The marks are the work list of the `segments_customers` job: a recompute
+    lost to a database restart or a dead worker leaves its marks in place, and
+    the job goes on from them. A customer changed again while being recomputed
+    keeps a newer mark and is done again.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    marked_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} since {self.marked_at}"

@@ -4,7 +4,8 @@ Rules for callers:
 - Membership rows are written only by `segment_memberships_recompute`. After
   changing a customer's data (transactions, cases, follow-up answers, tags),
   call `segment_memberships_refresh_later(customer_ids=...)` inside your
-  transaction: it queues a recompute for those customers once you commit.
+  transaction: it marks those customers, and a worker recomputes them once
+  you commit (the marks survive restarts; see `segments_customers_job`).
 - Segment changes recompute that segment's members in the same transaction,
   so the list and the case page agree with the rules as soon as it commits.
 """
@@ -26,10 +27,9 @@ from django.utils.text import slugify
 from bounceback.accounts.roles import Role
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
-from bounceback.background import enqueue_on_commit
 from bounceback.cases.models import Severity
 from bounceback.errors import Conflict, Forbidden, ValidationFailed
-from bounceback.segments.models import Segment, SegmentMembership
+from bounceback.segments.models import CustomerToRecompute, Segment, SegmentMembership
 from bounceback.segments.rules import customers_matching, rules_clean
 
 ADD = "segments.add_segment"
@@ -350,13 +350,63 @@ def segment_memberships_recompute(
     return RecomputeCounts(segments=done, joined=joined, left=left)
 
 
+CUSTOMERS_JOB = "segments_customers"
+CUSTOMERS_JOB_KEY = "segments:customers"
+ALL_JOB = "segments_all"
+ALL_JOB_KEY = "segments:all"
+
+
 def segment_memberships_refresh_later(*, customer_ids: Iterable[int]) -> None:
-    """Queue a recompute for these customers once the caller's transaction commits."""
-    from bounceback.segments.tasks import segments_recompute_customers
+    """Mark these customers for a recompute, done by a worker once the caller commits.
+
+    The marks are rows, so a recompute cut short by a restart is not lost.
+    """
+    from bounceback.background.services import job_request
 
     ids = sorted({int(pk) for pk in customer_ids if pk is not None})
-    if ids:
-        enqueue_on_commit(segments_recompute_customers, ids)
+    if not ids:
+        return
+    now = timezone.now()
+    for start in range(0, len(ids), CHUNK):
+        CustomerToRecompute.objects.bulk_create(
+            [
+                CustomerToRecompute(customer_id=pk, marked_at=now)
+                for pk in ids[start : start + CHUNK]
+            ],
+            update_conflicts=True,
+            unique_fields=["customer"],
+            update_fields=["marked_at"],
+        )
+    job_request(kind=CUSTOMERS_JOB, key=CUSTOMERS_JOB_KEY)
+
+
+def segments_customers_job(job: Any) -> datetime | None:
+    """Recompute the marked customers, a chunk per transaction, until none is left."""
+    from bounceback.background.services import job_progress
+
+    done = 0
+    while True:
+        marks = list(
+            CustomerToRecompute.objects.order_by("marked_at", "customer_id").values_list(
+                "customer_id", "marked_at"
+            )[:CHUNK]
+        )
+        if not marks:
+            return None
+        ids = [pk for pk, _ in marks]
+        newest = max(marked for _, marked in marks)
+        with transaction.atomic():
+            segment_memberships_recompute(customer_ids=ids)
+            # A mark made after this read (a newer change) stays for the next round.
+            CustomerToRecompute.objects.filter(customer_id__in=ids, marked_at__lte=newest).delete()
+        done += len(ids)
+        job_progress(job, customers=done)
+
+
+def segments_all_job(job: Any) -> datetime | None:
+    """The scheduled recompute of every segment over every customer."""
+    segment_memberships_recompute()
+    return None
 
 
 def segment_recompute_now(*, actor: Any, segment: Segment | None = None) -> RecomputeCounts:
@@ -382,12 +432,12 @@ def segments_recompute_due(*, now: datetime | None = None) -> int:
     cutoff = now - timedelta(minutes=settings.BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES)
     due = Q(recomputed_at__isnull=True) | Q(recomputed_at__lte=cutoff)
     unclaimed = Q(recompute_queued_at__isnull=True) | Q(recompute_queued_at__lte=cutoff)
-    from bounceback.segments.tasks import segments_recompute
+    from bounceback.background.services import job_request
 
     with transaction.atomic():
         claimed = Segment.objects.filter(due & unclaimed).update(recompute_queued_at=now)
         if claimed:
-            enqueue_on_commit(segments_recompute, None)
+            job_request(kind=ALL_JOB, key=ALL_JOB_KEY)
     return claimed
 
 

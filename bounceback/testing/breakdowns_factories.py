@@ -80,3 +80,62 @@ def make_breakdown(
     }
     values.update(kwargs)
     return breakdown_declare(actor=actor, playbook=playbook, **values)
+
+
+def make_booked_customers_in_bulk(
+    count: int, *, site: Site, at: datetime | None = None, step: int = 20_000
+) -> None:
+    """`count` customers with an email and a booking at `site` at `at`, written set-based.
+
+    For tests and benchmarks that need thousands of affected customers; the
+    rows are what the importers would write, without a query per customer.
+    """
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from bounceback.breakdowns.bulk_writes import allocate_ids, bulk_insert
+    from bounceback.customers.models import CustomerEmail
+
+    now = timezone.now()
+    at = at or now + timedelta(hours=1)
+    for first in range(0, count, step):
+        n = min(step, count - first)
+        with transaction.atomic():
+            ids = allocate_ids(Customer, n)
+            bulk_insert(
+                Customer,
+                varying={"id": ids, "name": [f"Guest {first + i + 1}" for i in range(n)]},
+                constant={"lifetime_value": Decimal("0"), "tags": []},
+                now=now,
+            )
+            bulk_insert(
+                CustomerEmail,
+                varying={
+                    "id": allocate_ids(CustomerEmail, n),
+                    "customer_id": ids,
+                    "address": [f"guest{first + i + 1}@example.com" for i in range(n)],
+                },
+                constant={"is_primary": True},
+                now=now,
+            )
+            bulk_insert(
+                Transaction,
+                varying={
+                    "id": allocate_ids(Transaction, n),
+                    "customer_id": ids,
+                    "external_id": [f"B-{first + i + 1}" for i in range(n)],
+                },
+                constant={
+                    "kind": "booking",
+                    "source": "bench",
+                    "amount": Decimal("80.00"),
+                    "currency": "USD",
+                    "occurred_at": now - timedelta(days=10),
+                    "scheduled_for": at,
+                    "site_id": site.pk,
+                    "status": "confirmed",
+                    "attributes": {},
+                },
+                now=now,
+            )

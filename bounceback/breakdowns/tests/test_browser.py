@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,11 +15,12 @@ from django.core import mail
 from django.utils import timezone
 
 from bounceback.accounts.roles import Role
+from bounceback.background.deliveries import lane_run_due
 from bounceback.breakdowns.models import Breakdown
 from bounceback.breakdowns.services import breakdown_outreach_run
 from bounceback.cases.models import Case
 from bounceback.outbox.models import OutboundMessage
-from bounceback.outbox.services import outbox_deliver
+from bounceback.outbox.services import OUTBOX_LANE
 from bounceback.testing.factories import (
     PASSWORD,
     CustomerFactory,
@@ -54,14 +56,17 @@ def _flash(page: Any, text: str) -> None:
 
 
 def _deliver(breakdown: Breakdown) -> int:
-    """What the workers do in production: run the outreach, then send every queued message."""
+    """What the workers do in production: run the outreach, then send each queued message
+    as its time (spaced at the channel's rate) comes."""
     breakdown_outreach_run(breakdown_id=breakdown.pk)
-    sent = 0
-    for message_id in OutboundMessage.objects.filter(
+    waiting = OutboundMessage.objects.filter(
         batch__startswith=f"bd-{breakdown.pk}-", state=OutboundMessage.State.QUEUED
-    ).values_list("pk", flat=True):
-        outbox_deliver(message_id=message_id)
-        sent += 1
+    )
+    sent = 0
+    deadline = time.monotonic() + 30
+    while waiting.exists() and time.monotonic() < deadline:
+        sent += lane_run_due(OUTBOX_LANE)
+        time.sleep(0.05)
     return sent
 
 

@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db.models import F
 from django.utils import timezone
 
 from bounceback.accounts.roles import Role
+from bounceback.background.deliveries import lane_run_due
 from bounceback.breakdowns.models import AffectedCustomer
 from bounceback.breakdowns.selectors import breakdown_progress
 from bounceback.breakdowns.services import (
@@ -22,7 +24,7 @@ from bounceback.cases.models import Case
 from bounceback.cases.services import case_log_customer_message, case_send_update
 from bounceback.interactions.models import Interaction
 from bounceback.outbox.models import OutboundMessage
-from bounceback.outbox.services import outbox_deliver, outbox_sweep
+from bounceback.outbox.services import OUTBOX_LANE
 from bounceback.testing.breakdowns_factories import make_breakdown
 from bounceback.testing.factories import UserFactory
 
@@ -69,18 +71,22 @@ def test_an_outreach_case_goes_on_like_any_other_case(lead):
     assert [e.kind for e in case.events.order_by("id")][-2:] == ["customer_message", "update_sent"]
 
 
-def test_the_sweep_delivers_outreach_messages_as_they_fall_due(lead, settings):
+def test_the_lanes_deliver_outreach_messages_as_they_fall_due(lead, settings):
     settings.BOUNCEBACK_OUTREACH_PER_MINUTE = {"email": 60}
     breakdown = make_breakdown(actor=lead, customers=3)
     breakdown_confirm_outreach(breakdown=breakdown, actor=lead)
     breakdown_outreach_run(breakdown_id=breakdown.pk)
+    # Spaced a second apart at the channel's rate; move the clock 1.5 s past the first.
     first = OutboundMessage.objects.order_by("next_attempt_at").first()
+    OutboundMessage.objects.update(
+        next_attempt_at=F("next_attempt_at")
+        - (first.next_attempt_at - timezone.now() + timedelta(seconds=1, milliseconds=500))
+    )
+    settings.BOUNCEBACK_OUTREACH_PER_MINUTE = {"email": 60_000}
 
-    handed = outbox_sweep(now=first.next_attempt_at + timedelta(seconds=1, milliseconds=500))
-    for message in OutboundMessage.objects.filter(dispatched_at__isnull=False):
-        outbox_deliver(message_id=message.pk)
+    sent_now = lane_run_due(OUTBOX_LANE)
 
-    assert handed == 2
+    assert sent_now == 2
     assert len(mail.outbox) == 2
     sent = mail.outbox[0]
     case = Case.objects.get(reference=sent.extra_headers["X-Bounceback-Case"])
@@ -157,4 +163,4 @@ def test_waves_go_to_linked_customers_on_their_preferred_deliverable_channel(lea
         "email",
         complainer.primary_email,
     )
-    assert update.dispatched_at is None and update.state == OutboundMessage.State.QUEUED
+    assert update.lease_owner == "" and update.state == OutboundMessage.State.QUEUED

@@ -266,7 +266,7 @@ def test_confirm_opens_a_proactive_apologised_case_and_queues_one_message_each(l
     assert message.channel == "email"
     assert message.to_address == case.customer.primary_email
     assert message.headers == {"X-Bounceback-Case": case.reference}
-    assert message.dispatched_at is None
+    assert message.lease_owner == ""
     assert message.state == OutboundMessage.State.QUEUED
     assert message.subject == f"[{case.reference}] We're sorry: Power cut at the hall"
     assert "Dear Ada" in message.body_text

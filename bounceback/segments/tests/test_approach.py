@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,12 +11,14 @@ from django.utils import timezone
 
 from bounceback.accounts.roles import Role
 from bounceback.audit.models import AuditEvent
+from bounceback.background.models import Job
+from bounceback.background.services import job_run
 from bounceback.cases.models import CaseEvent, Severity
 from bounceback.cases.services import case_open
 from bounceback.customers.services import customer_update
 from bounceback.errors import Conflict, Forbidden, ValidationFailed
 from bounceback.notifications.models import Notification
-from bounceback.segments.models import Segment, SegmentMembership
+from bounceback.segments.models import CustomerToRecompute, Segment, SegmentMembership
 from bounceback.segments.selectors import customer_approach
 from bounceback.segments.services import (
     segment_create,
@@ -23,7 +26,6 @@ from bounceback.segments.services import (
     segment_update,
     segments_recompute_due,
 )
-from bounceback.segments.tasks import segments_recompute, segments_recompute_customers
 from bounceback.testing.factories import CustomerFactory, UserFactory
 from bounceback.testing.segments_factories import SegmentFactory
 from bounceback.timers.models import Timer
@@ -258,19 +260,34 @@ def test_given_a_tag_change_when_committed_then_a_customer_recompute_is_queued(
     customer = CustomerFactory(name="Anna")
     with django_capture_on_commit_callbacks() as callbacks:
         customer_update(customer=customer, tags=["vip"])
-    assert callbacks  # the recompute task is queued once the change commits
+    assert callbacks  # a worker is woken once the change commits
+    # The work is a mark on the customer and a job row, not only a queued task.
+    assert CustomerToRecompute.objects.filter(customer=customer).exists()
 
-    segments_recompute_customers.call([customer.pk])
+    assert job_run(key="segments:customers")
 
     assert _members(vip) == {"Anna"}
+    assert not CustomerToRecompute.objects.exists()
+    assert Job.objects.get(key="segments:customers").state == Job.State.DONE
 
 
-def test_given_the_task_when_run_for_one_segment_then_it_recomputes_it() -> None:
+def test_given_a_recompute_lost_with_its_worker_then_the_marks_bring_it_back(monkeypatch) -> None:
     vip = SegmentFactory(rules=VIP)
-    CustomerFactory(name="Anna", tags=["vip"])
+    customer = CustomerFactory(name="Anna")
+    customer_update(customer=customer, tags=["vip"])
+    # Given the worker running it died: the job is left "running" under a lapsed lease
+    Job.objects.filter(key="segments:customers").update(
+        state=Job.State.RUNNING,
+        lease_owner="a-dead-worker",
+        lease_until=timezone.now() - timedelta(minutes=5),
+        due_at=timezone.now() - timedelta(minutes=5),
+    )
 
-    segments_recompute.call(vip.pk)
-    segments_recompute.call(999_999)  # a deleted segment is nothing to do
+    from bounceback.background import leases
+
+    # This process has been connected for longer than a lease.
+    monkeypatch.setattr(leases, "_connected_since", time.monotonic() - 3600)
+    assert job_run(key="segments:customers")
 
     assert _members(vip) == {"Anna"}
 
