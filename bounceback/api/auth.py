@@ -60,6 +60,8 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "vouchers:redeem": ["funds.redeem_voucher"],
     "segments:read": ["segments.view_segment"],
     "segments:write": ["segments.add_segment", "segments.change_segment"],
+    "deliveries:read": ["outbox.view_outboundmessage"],
+    "deliveries:write": ["outbox.change_outboundmessage"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -101,6 +102,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return api.create_response(
             request, _body("forbidden", str(exc) or "not allowed"), status=403
         )
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        from bounceback.web.middleware import unavailable_response
+
+        logger.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        return unavailable_response(request)
 
     @api.exception_handler(json.JSONDecodeError)
     def _bad_json(request: HttpRequest, exc: json.JSONDecodeError) -> HttpResponse:

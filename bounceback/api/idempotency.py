@@ -1,4 +1,10 @@
-"""Idempotency-Key support for every creating (POST) API call.
+"""Every API write is one transaction, and creating calls take an Idempotency-Key.
+
+A write call (POST, PUT, PATCH, DELETE) runs whole, the answer included, in one
+transaction that commits only when the answer is a success. So an answer never
+lies about what was stored: a 2xx was stored, anything else was not, even when
+the database went away between the write and reading the row back for the
+answer (a 503 then, and nothing kept).
 
 A client that did not hear the answer to a POST can send it again with the same
 Idempotency-Key header and body: it gets the stored answer and no second row is
@@ -10,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -62,21 +68,46 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
     return response
 
 
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        key = request.headers.get(HEADER)
-        if key is None or request.method != "POST" or not request.path.startswith("/api/"):
+        if request.method not in WRITES or not request.path.startswith("/api/"):
             return self.get_response(request)
+        try:
+            return self._write(request)
+        except (OperationalError, InterfaceError):
+            # The transaction could not even be rolled back cleanly (the
+            # connection is gone): it did not commit, so nothing was stored.
+            from bounceback.web.middleware import unavailable_response
+
+            return unavailable_response(request)
+
+    def _atomic(self, request: HttpRequest) -> HttpResponse:
+        try:
+            with transaction.atomic():
+                response = self.get_response(request)
+                if not 200 <= response.status_code < 300:
+                    raise _DoNotKeep(response)
+        except _DoNotKeep as refused:
+            return refused.response
+        return response
+
+    def _write(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if key is None or request.method != "POST":
+            return self._atomic(request)
         key = key.strip()
         if not key or len(key) > KEY_MAX_LENGTH:
             return _error(422, "invalid", f"{HEADER} must be 1 to {KEY_MAX_LENGTH} characters long")
         principal = _principal(request)
         if principal is None:
             # Not signed in: let the API answer 401 as it would without the header.
-            return self.get_response(request)
+            return self._atomic(request)
         fingerprint = hashlib.sha256(
             b"\n".join([request.method.encode(), request.path.encode(), request.body])
         ).hexdigest()
@@ -110,3 +141,10 @@ class IdempotencyMiddleware:
                 raise
             return _replay(existing, fingerprint)
         return response
+
+
+def idempotency_keys_prune(*, now: datetime | None = None) -> int:
+    """Forget keys older than KEY_TTL (the clock's hourly housekeeping)."""
+    now = now or timezone.now()
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now - KEY_TTL).delete()
+    return deleted

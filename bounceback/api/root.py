@@ -29,6 +29,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
+from bounceback.background.api import router as deliveries_router  # noqa: E402
 from bounceback.breakdowns.api import router as breakdowns_router  # noqa: E402
 from bounceback.cases.api import coach_router  # noqa: E402
 from bounceback.cases.api import router as cases_router  # noqa: E402
@@ -54,3 +55,4 @@ api.add_router("/mail", mail_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/funds", funds_router)
 api.add_router("/segments", segments_router)
+api.add_router("/deliveries", deliveries_router)

@@ -48,6 +48,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             reverse("webhooks:integrations"),
             user.has_perm("webhooks.view_webhooksubscription"),
         ),
+        (
+            "Deliveries",
+            reverse("background:failed"),
+            user.has_perm("outbox.change_outboundmessage"),
+        ),
         ("Audit log", reverse("audit:list"), user.has_perm("audit.view_auditevent")),
     ]
     admin = is_admin(user)

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
 
 from bounceback.web.htmx import is_htmx
+
+logger = logging.getLogger(__name__)
 
 
 class StaffLoginRequiredMiddleware(LoginRequiredMiddleware):
@@ -39,3 +44,42 @@ class StaffLoginRequiredMiddleware(LoginRequiredMiddleware):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = target["Location"]
         return response
+
+
+# The database is down or the connection was cut: a moment's outage, not a bug.
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the request's transaction was rolled back, nothing was stored."""
+    if request.path_info.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {
+                "code": "unavailable",
+                "message": "the database cannot be reached just now; nothing was stored, "
+                "try again in a few seconds",
+                "field": None,
+                "errors": [],
+            },
+            status=503,
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html", request=None), status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Pages answer 503 (not a server error) while the database is away."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, UNAVAILABLE):
+            logger.warning("database unavailable during %s %s", request.method, request.path)
+            return unavailable_response(request)
+        return None

@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("bounceback.webhooks.urls")),
     path("", include("bounceback.funds.urls")),
     path("", include("bounceback.segments.urls")),
+    path("", include("bounceback.background.urls")),
 ]
