@@ -164,10 +164,15 @@ def lane_claim(
     now = now or timezone.now()
     model = lane.model
     states = lane_claimable_states(lane)
+    due = lane_due(lane, now=now, states=states)
+    if only_pk is not None:
+        due = due.filter(pk=only_pk)
+    # Look before locking: an idle lane polls twice a second, and on SQLite
+    # every transaction here would take the database's one write lock.
+    if not due.values_list("pk", flat=True)[:1]:
+        return Claim()
     with transaction.atomic():
-        rows = lane_due(lane, now=now, states=states)
-        if only_pk is not None:
-            rows = rows.filter(pk=only_pk)
+        rows = due
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         if lane.throttle is None:
@@ -178,11 +183,14 @@ def lane_claim(
             if first is None:
                 return Claim(wait=lane.throttle.next_free(now))
             channel = lane.throttle.channel_of(first)
-            times = lane.throttle.slots(channel, limit, now)
+            picked = list(rows.filter(channel=channel)[:limit])
+            # Book no more times than there are rows: a lone message must not
+            # push the channel's next free slot a whole batch ahead.
+            times = lane.throttle.slots(channel, len(picked), now)
             if not times:
                 return Claim(wait=lane.throttle.next_free(now))
-            picked = list(rows.filter(channel=channel)[: len(times)])
-            send_at = list(times[: len(picked)])
+            picked = picked[: len(times)]
+            send_at = list(times)
         if not picked:
             return Claim()
         until = leases.lease_until(now)

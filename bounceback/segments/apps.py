@@ -8,9 +8,9 @@ class SegmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from bounceback.background.registry import JobKind, job_kind_register
-        from bounceback.segments import services
+        from bounceback.segments import jobs, services
         from bounceback.timers.clock import clock_register
 
         clock_register("segments", services.segments_recompute_due)
-        job_kind_register(JobKind(name=services.CUSTOMERS_JOB, run=services.segments_customers_job))
-        job_kind_register(JobKind(name=services.ALL_JOB, run=services.segments_all_job))
+        job_kind_register(JobKind(name=services.CUSTOMERS_JOB, run=jobs.segments_customers_job))
+        job_kind_register(JobKind(name=services.ALL_JOB, run=jobs.segments_all_job))

@@ -380,35 +380,6 @@ def segment_memberships_refresh_later(*, customer_ids: Iterable[int]) -> None:
     job_request(kind=CUSTOMERS_JOB, key=CUSTOMERS_JOB_KEY)
 
 
-def segments_customers_job(job: Any) -> datetime | None:
-    """Recompute the marked customers, a chunk per transaction, until none is left."""
-    from bounceback.background.services import job_progress
-
-    done = 0
-    while True:
-        marks = list(
-            CustomerToRecompute.objects.order_by("marked_at", "customer_id").values_list(
-                "customer_id", "marked_at"
-            )[:CHUNK]
-        )
-        if not marks:
-            return None
-        ids = [pk for pk, _ in marks]
-        newest = max(marked for _, marked in marks)
-        with transaction.atomic():
-            segment_memberships_recompute(customer_ids=ids)
-            # A mark made after this read (a newer change) stays for the next round.
-            CustomerToRecompute.objects.filter(customer_id__in=ids, marked_at__lte=newest).delete()
-        done += len(ids)
-        job_progress(job, customers=done)
-
-
-def segments_all_job(job: Any) -> datetime | None:
-    """The scheduled recompute of every segment over every customer."""
-    segment_memberships_recompute()
-    return None
-
-
 def segment_recompute_now(*, actor: Any, segment: Segment | None = None) -> RecomputeCounts:
     """A manager's "recompute now": at once, in this request (set-based, so it is quick)."""
     _require(actor, CHANGE, "recompute segments")
