@@ -33,7 +33,7 @@ _GREETING = re.compile(
     re.IGNORECASE,
 )
 _GREETING_PREFIX = re.compile(
-    r"^((?:hi|hello|hey|dear|hola|estimad[oa]s?)\s+[^,:.!?]{1,40}[,:])\s*", re.IGNORECASE
+    r"^((?:hi|hello|hey|dear|hola|estimad[oa]s?)\s+[^,:!?]{1,40}[,:])\s*", re.IGNORECASE
 )
 _SIGN_OFF = re.compile(
     r"^(?:kind regards|regards|best wishes|best|thanks|thank you|many thanks|cheers|"
