@@ -14,6 +14,8 @@ from bounceback.api.schemas import ErrorOut
 from bounceback.cases import services
 from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
+from bounceback.coach.schemas import CoachOut, coach_out
+from bounceback.coach.scoring import coach_score
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.failuremodes.models import FailureMode
@@ -220,25 +222,12 @@ class EventOut(Schema):
     direction: str | None = None
 
 
-class FindingOut(Schema):
-    code: str
-    kind: str
-    message: str
-    suggestion: str
-    excerpt: str
-
-
-class CoachOut(Schema):
-    score: int
-    threshold: int
-    passed: bool
-    components: dict[str, int]
-    findings: list[FindingOut]
-
-
 class CoachIn(Schema):
     text: str
     case_id: int | None = Field(None, description="Score against this case's policy and details")
+    language: str | None = Field(
+        None, description="The draft's language (ISO 639-1); detected from the text when absent"
+    )
 
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -278,16 +267,6 @@ def _site(code: str | None) -> Site | None:
     if site is None:
         raise NotFound(f"no site with code {code!r}", field="site")
     return site
-
-
-def _coach_out(result: Any) -> dict[str, Any]:
-    return {
-        "score": result.score,
-        "threshold": result.threshold,
-        "passed": result.passed,
-        "components": result.components,
-        "findings": [f.__dict__ for f in result.findings],
-    }
 
 
 # --- Endpoints ------------------------------------------------------------------------------
@@ -576,13 +555,17 @@ def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-@coach_router.post("/score", response={200: CoachOut, **ERRORS}, summary="Score a draft apology")
+@coach_router.post(
+    "/score",
+    response={200: CoachOut, **ERRORS},
+    summary="Score a draft apology: the score, each finding with its sentence, a suggested rewrite",
+)
 def coach(request: HttpRequest, payload: CoachIn) -> dict[str, Any]:
     require_scope(request, "cases:read")
     if payload.case_id is not None:
-        result = services.case_coach(case=_case(payload.case_id), text=payload.text)
+        result = services.case_coach(
+            case=_case(payload.case_id), text=payload.text, language=payload.language
+        )
     else:
-        from bounceback.coach.scoring import coach_score
-
-        result = coach_score(text=payload.text)
-    return _coach_out(result)
+        result = coach_score(text=payload.text, language=payload.language)
+    return coach_out(result)

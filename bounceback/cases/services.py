@@ -391,13 +391,24 @@ def case_assign(*, case: Case, actor: Any, assignee: Any, team: Any = None) -> C
 # --- Step 1: apologise ----------------------------------------------------------------------
 
 
-def case_coach(*, case: Case, text: str) -> CoachResult:
-    """Score a draft apology against the policy threshold for this case."""
+def case_coach(*, case: Case, text: str, language: str | None = None) -> CoachResult:
+    """Score a draft apology against the policy threshold for this case.
+
+    The case's facts go to the coach so its suggested rewrite can name the
+    failure, the customer and the next step already agreed, and promise news
+    within the policy's update cadence.
+    """
     policy = policy_for(severity=case.severity)
     context = CoachContext(
-        summary=case.summary, description=case.description, customer_name=case.customer.name
+        summary=case.summary,
+        description=case.description,
+        customer_name=case.customer.name,
+        next_step=case.proposed_fix or case.fix_summary,
+        update_minutes=policy.update_minutes,
     )
-    return coach_score(text=text, threshold=policy.apology_threshold, context=context)
+    return coach_score(
+        text=text, threshold=policy.apology_threshold, context=context, language=language
+    )
 
 
 @transaction.atomic
@@ -440,13 +451,19 @@ def case_apologise(
     case.apology_score = result.score
     case.save(update_fields=["status", "apologised_at", "apology_score", "updated_at"])
     data: dict[str, Any] = {"score": result.score, "threshold": result.threshold}
+    if not result.scored:
+        data["language"] = result.language
     if not result.passed:
         data["override_reason"] = override_reason
+    verdict = (
+        f"coach score {result.score}"
+        if result.scored
+        else f"not scored by the coach: {result.language_name}"
+    )
     _event(
         case,
         kind="apologised",
-        summary=f"Apology sent (coach score {result.score})"
-        + (" with an override" if not result.passed else ""),
+        summary=f"Apology sent ({verdict})" + (" with an override" if not result.passed else ""),
         actor=actor,
         data=data,
         interaction=interaction,

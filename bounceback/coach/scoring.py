@@ -1,26 +1,40 @@
 """Scoring an apology before it is sent.
 
-A sincere recovery apology does four things (../shared/seeds/003): it says
-sorry without conditions, owns the specific failure, says how it will be fixed
-and commits to stopping a repeat. Each is a quarter of the score. Known
-non-apology families (conditional "sorry if", blaming the customer's feelings,
-"any inconvenience", passive "mistakes were made", "sorry, but") cost points.
+A sincere recovery apology does four things (../shared/seeds/003, 004): it says
+sorry without conditions, owns the specific failure, says how it will be put
+right (and when), and what changes so it does not happen again. It does not
+blame the customer's feelings, a colleague or the weather, take the apology
+back with "but", make light of the harm, hide in stock phrases, sell something
+instead, or promise "never again" with nothing behind it.
 
-Rules catch the common phrasings; sentence embeddings compared with
-prototypes of each quality catch phrasings the rules never saw.
+`coach_score` reads a draft with the rules (rules.py: what each sentence does
+and does wrong, named with the sentence at fault) and the model (model.py: a
+sentence model over WordLlama embeddings and a draft model over both), and
+returns a score from 0 to 100 calibrated so the policy's default threshold of
+70 separates sincere drafts from deficient ones, each finding with its
+sentence, and a rewritten draft built from the agent's own sentences and the
+case's facts (rewrite.py). English and Spanish are scored; a draft in another
+language is marked not scored and never blocked on the coach's account.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-import numpy as np
+from bounceback.coach import language as languages
+from bounceback.coach import model as learned
+from bounceback.coach.rules import PROBLEM_FAMILY, Report, analyse, word_count
+from bounceback.coach.text import normalise, words
 
-from bounceback.coach import embeddings
+DEFAULT_THRESHOLD = 70
+WEIGHT = 25  # each quality's bar in `components` is out of 25
 
-WEIGHT = 25
+# A sentence the model reads as one of the ways apologies go wrong, that no rule
+# named, is pointed out from this probability (placed on the development set
+# so sincere drafts almost never get one).
+MODEL_FINDING = 0.8
+# A quality counts as present from this probability when no rule found it.
+MODEL_QUALITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -29,425 +43,411 @@ class Finding:
     kind: str  # "problem" costs points, "missing" is a quality not found, "good" is praise
     message: str
     suggestion: str = ""
-    excerpt: str = ""
+    excerpt: str = ""  # the words that set it off
+    sentence: str = ""  # the whole sentence at fault; empty for what is missing
 
 
 @dataclass
 class CoachResult:
-    score: int
+    # None when the draft's language is not scored (see `scored`).
+    score: int | None
     threshold: int
     components: dict[str, int]
     findings: list[Finding] = field(default_factory=list)
+    # A better draft from the agent's own text and the case's facts; empty when
+    # there is nothing to improve. The agent may take it, edit it or ignore it.
+    rewrite: str = ""
+    language: str = "en"
+    scored: bool = True
 
     @property
     def passed(self) -> bool:
-        return self.score >= self.threshold
+        """Ready to send: a draft the coach cannot read is never held back by it."""
+        return not self.scored or (self.score or 0) >= self.threshold
+
+    @property
+    def language_name(self) -> str:
+        return languages.NAMES.get(self.language, self.language)
 
 
 @dataclass(frozen=True)
 class CoachContext:
-    """What the coach knows of the case, to check the apology names the failure."""
+    """What the coach knows of the case: to check the apology names the failure,
+    and to build the rewrite from the case's facts."""
 
     summary: str = ""
     description: str = ""
     customer_name: str = ""
+    # The fix or next step already known ("Refund the tickets and rebook for Friday").
+    next_step: str = ""
+    # The policy's update cadence: a rewrite promises news within this many minutes.
+    update_minutes: int = 20
 
 
-# --- Rules ------------------------------------------------------------------------
+# --- What each finding says -----------------------------------------------------------------------
 
-_I = re.IGNORECASE
-APOLOGY = re.compile(
-    r"\b(sorry|apologi[sz]e|apologies|apology|regret|forgive us|my bad|excuse us)\b", _I
-)
-
-NON_APOLOGIES: list[tuple[str, re.Pattern[str], str, str]] = [
-    (
-        "conditional",
-        re.compile(
-            r"\b(sorry|apologi[sz]e|regret)\b[^.!?]{0,40}\b(if|in case|to the extent)\b", _I
-        ),
+ADVICE: dict[str, tuple[str, str]] = {
+    "conditional": (
         'A conditional apology ("sorry if...") doubts that anything went wrong.',
         'Drop the "if": say what went wrong and that you are sorry it did.',
     ),
-    (
-        "blames_feelings",
-        re.compile(
-            r"\b(sorry|apologi[sz]e|regret)\b[^.!?]{0,20}\b(that )?you\b[^.!?]{0,12}\b"
-            r"(feel|felt|feeling|were|are|got|have been|seem|think|thought|left|been left)\b"
-            r"[^.!?]{0,25}\b(upset|that way|offended|disappointed|frustrated|unhappy|annoyed|"
-            r"angry|let down|confused|this way)",
-            _I,
-        ),
+    "blames_feelings": (
         "This apologises for the customer's feelings, not for what we did.",
         'Apologise for our action: "I\'m sorry we ..." instead of "sorry you feel ...".',
     ),
-    (
-        "any_inconvenience",
-        re.compile(
-            r"\b(any|the|this|all) (inconvenience|trouble|disruption|issues?)\b"
-            r"( (this|that|it) (may|might) have caused)?|\b(may|might) have caused\b",
-            _I,
-        ),
-        '"Any inconvenience" is a stock phrase that names nothing.',
-        "Name the actual harm: the missed show, the car not ready, the late parcel.",
-    ),
-    (
-        "passive",
-        re.compile(
-            r"\b(mistakes|errors|errors and omissions) (were|have been|was) made\b|"
-            r"\b(it is|it's) (regrettable|unfortunate) that\b|\bthings (happen|went wrong)\b",
-            _I,
-        ),
+    "passive": (
         "The passive voice hides who made the mistake.",
         'Say who: "we made a mistake", "I forgot to call you".',
     ),
-    (
-        "but",
-        re.compile(r"\b(sorry|apologi[sz]e|apologies)\b[^.!?]{0,30}\b(but|however|although)\b", _I),
-        '"Sorry, but..." takes the apology back.',
-        'End the apology sentence with the apology; explain in a new sentence without "but".',
+    "excuse": (
+        "This explains the failure away instead of owning it.",
+        "Own it first. If the cause helps the customer, say it plainly, without making it "
+        "someone else's fault.",
     ),
-    (
-        "policy_shield",
-        re.compile(
-            r"\b(our|company|the) (policy|policies|procedure|terms)\b[^.!?]{0,40}\b"
-            r"(do(es)? not|don't|doesn't|cannot|can't|won't|not)\b|\bnothing (we|i) can do\b|"
-            r"\bout of our (hands|control)\b",
-            _I,
-        ),
+    "policy_shield": (
         "Hiding behind policy tells the customer we will not help.",
         "Say what you can do; if the rule needs bending, ask for it.",
     ),
-]
-
-OWNERSHIP = re.compile(
-    r"\b(we|i)('ve|'d| have| had)? ?(did not|didn't|failed|forgot|missed|should have|"
-    r"should've|let you down|made (a |an )?(mistake|error)|got (it|this|that) wrong|messed|"
-    r"dropped|overlooked|neglected|were wrong|was wrong|take (full )?responsibility|"
-    r"own (this|it|that)|are responsible|am responsible)|"
-    r"\b(our|my) (mistake|fault|error|failure|responsibility|oversight)\b|"
-    r"\b(that|this|it)('s| is| was) on (us|me)\b|\bwe (are|were) at fault\b",
-    _I,
-)
-FIX = re.compile(
-    r"\b(we|i)('ll| will| are going to| am going to|'m going to|'re going to|"
-    r"'ve| have| had)\s+(now\s+)?(refund|credit|rebook|reschedul|replac|repair|fix|send|"
-    r"call|arrange|book|waive|cover|deliver|upgrad|reserv|return|sort|make|get|give|contact|"
-    r"ring|phone|email|update|keep)|"
-    r"\b(by|before|within|until) (today|tonight|tomorrow|monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday|noon|\d)|\bnext steps?\b|\bhere('s| is) what\b|"
-    r"\b(refund|voucher|credit|replacement|rebooking|reschedul)\w*\b",
-    _I,
-)
-PREVENTION = re.compile(
-    r"\b(so|to make sure|to ensure|ensure|make sure)\b[^.!?]{0,30}\b(this|it|that)\b[^.!?]{0,15}"
-    r"\b(doesn't|does not|won't|will not|never|cannot|can't)\b[^.!?]{0,15}"
-    r"\b(happen|recur|occur|repeat)|"
-    r"\b(prevent|stop)\w*\b[^.!?]{0,40}\b(again|recurr|repeat|happening)|"
-    r"\b(going forward|from now on|in future|in the future|never again)\b|"
-    r"\b(we|i)('re| are| am|'m|'ve| have)\s+(now\s+)?(changing|changed|adding|added|"
-    r"retraining|retrained|training|reviewing|reviewed|updating|updated|fixing our|putting in|"
-    r"introducing|introduced|installing|installed)\b",
-    _I,
-)
-_WORD = re.compile(r"[A-Za-z][A-Za-z']+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "from",
-        "by",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "it",
-        "this",
-        "that",
-        "we",
-        "you",
-        "i",
-        "our",
-        "your",
-        "my",
-        "me",
-        "us",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "its",
-        "as",
-        "not",
-        "no",
-        "so",
-        "do",
-        "did",
-        "does",
-        "have",
-        "has",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "just",
-        "very",
-        "really",
-        "please",
-        "thank",
-        "thanks",
-        "sorry",
-        "about",
-        "into",
-        "than",
-        "then",
-        "there",
-        "their",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "how",
-        "all",
-        "any",
-        "some",
-        "more",
-        "most",
-        "ours",
-    ]
-)
-
-# --- Prototypes for the embedding check ---------------------------------------------
-
-PROTOTYPES: dict[str, list[str]] = {
-    "non_apology": [
-        "We are sorry if you feel that way.",
-        "We apologise for any inconvenience this may have caused.",
-        "Sorry you were upset by your experience.",
-        "Mistakes were made.",
-        "We regret that you were unhappy with the service.",
-        "We're sorry, but that is our policy.",
-        "Sorry for any trouble.",
-        "We value your feedback and apologise for any frustration.",
-    ],
-    "ownership": [
-        "We made a mistake and it is our fault.",
-        "I forgot to call you and that is on me.",
-        "We let you down by not telling you in time.",
-        "Our team failed to deliver what we promised.",
-        "We take full responsibility for the missed appointment.",
-        "We should have warned you before the work was delayed.",
-    ],
-    "fix": [
-        "We will refund the full amount today.",
-        "I have rebooked your appointment for Monday at nine.",
-        "We are sending a replacement by courier tomorrow.",
-        "I will call you by five o'clock with an update.",
-        "Here is what we are doing to put it right.",
-        "Your car will be ready on Friday and the rental is on us.",
-    ],
-    "prevention": [
-        "We are changing our process so this does not happen again.",
-        "To stop this happening again we now check every booking the day before.",
-        "We have installed a backup generator for future events.",
-        "We are retraining the team so no customer is left without a call.",
-        "From now on you will get a text as soon as anything changes.",
-        "We added a second technician on call so sick days never stop the work.",
-    ],
+    "blames_customer": (
+        "This puts the blame on the customer.",
+        "Leave out what they should have done; say what we will do.",
+    ),
+    "blames_colleague": (
+        "This blames a colleague or another team; to the customer we are one company.",
+        'Say "we": "we sent the wrong size". Deal with the colleague inside.',
+    ),
+    "but": (
+        '"Sorry, but..." takes the apology back.',
+        'End the apology sentence with the apology; explain in a new sentence without "but".',
+    ),
+    "sarcasm": (
+        "This reads as sarcastic.",
+        "Say it straight: what went wrong, that you are sorry, and what you will do.",
+    ),
+    "minimising": (
+        "This makes light of what happened to the customer.",
+        "Leave the size of the problem to the customer: say what it cost them, not how small "
+        "it was.",
+    ),
+    "any_inconvenience": (
+        '"Any inconvenience" is a stock phrase that names nothing.',
+        "Name the actual harm: the missed show, the car not ready, the late parcel.",
+    ),
+    "cliche": (
+        "A stock phrase: it reads like a form letter.",
+        "Say it in your own words, about this customer's problem.",
+    ),
+    "upsell": (
+        "An offer or a sale where the apology should be.",
+        "Apologise and put it right first; keep promotions out of an apology.",
+    ),
+    "over_promise": (
+        '"It will never happen again" promises what nobody can guarantee, with nothing behind it.',
+        'Say what changes instead: "we now ... so this does not happen again."',
+    ),
+    "sounds_hollow": (
+        "This sentence reads like a stock non-apology.",
+        "Rewrite it in your own words about this customer's problem.",
+    ),
+    "no_apology": (
+        "There is no apology in this message.",
+        'Start with a plain "I\'m sorry" or "We apologise" for what happened.',
+    ),
+    "sympathy_only": (
+        '"Sorry to hear" sympathises; it does not apologise for what we did.',
+        'Say "I\'m sorry we ..." and name what we did.',
+    ),
+    "no_ownership": (
+        "Nobody owns the mistake.",
+        'Say it was ours: "we failed to...", "that was our mistake", "that\'s on us".',
+    ),
+    "no_fix": (
+        "The customer cannot tell what happens next.",
+        'Say what you will do and by when: "I will rebook you for Monday and call you by 5 pm '
+        'today."',
+    ),
+    "fix_no_time": (
+        "The fix has no time on it.",
+        'Say when: "by 5 pm today", "on Monday morning", "within the hour".',
+    ),
+    "no_prevention": (
+        "Nothing says it won't happen again.",
+        'Add what changes: "We now ... so this does not happen again."',
+    ),
+    "too_short": (
+        "This is too short to carry a real apology.",
+        "Say sorry, own it, fix it and prevent it: four short sentences are enough.",
+    ),
+}
+# The model's own wording for a sentence no rule named.
+READS_LIKE = {
+    "cliche": ("cliche", "This sentence reads like a stock phrase."),
+    "nonapology": ("sounds_hollow", "This sentence reads like a non-apology."),
+    "passive": ("passive", "This sentence reads as if nobody made the mistake."),
+    "excuse": ("excuse", "This sentence reads like an excuse."),
+    "blame_customer": ("blames_customer", "This sentence reads as blaming the customer."),
+    "blame_colleague": ("blames_colleague", "This sentence reads as blaming a colleague."),
+    "minimise": ("minimising", "This sentence reads as making light of the problem."),
+    "sarcasm": ("sarcasm", "This sentence reads as sarcastic."),
+    "upsell": ("upsell", "This sentence reads like a sales offer."),
+    "overpromise": ("over_promise", "This sentence promises more than anyone can guarantee."),
+}
+# Which labelled defect a finding code names (for the evaluation's "named" rate).
+FINDING_DEFECTS: dict[str, tuple[str, ...]] = {
+    **{code: (family,) for code, family in PROBLEM_FAMILY.items()},
+    "sounds_hollow": ("conditional", "blames_feelings", "cliche"),
+    "no_apology": ("no_apology",),
+    "sympathy_only": ("no_apology", "blames_feelings"),
+    "no_ownership": ("no_ownership",),
+    "no_fix": ("no_fix",),
+    "fix_no_time": ("no_fix",),
+    "no_prevention": ("no_prevention", "over_promise"),
 }
 
-# Cosine similarity at which a sentence clearly carries a quality, and below
-# which it clearly does not; between the two, partial credit.
-SIM_FULL = 0.62
-SIM_NONE = 0.42
+
+def _words(text: str) -> frozenset[str]:
+    """A set of words written as one string, as they read."""
+    return frozenset(text.split())
 
 
-@lru_cache(maxsize=1)
-def _prototype_vectors() -> dict[str, np.ndarray]:
-    return {name: embeddings.embed(texts) for name, texts in PROTOTYPES.items()}
+_STOP = _words(
+    "a an the and or but if of to in on at for with from by is are was were be been "
+    "it this that we you i our your my me us they them he she his her its as not no "
+    "so do did does have has had will would can could should just very really please "
+    "thank thanks sorry about into than then there their what when where which who "
+    "why how all any some more most ours"
+)
 
 
-def _sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+|\n+", text.strip())
-    return [p.strip() for p in parts if len(_WORD.findall(p)) >= 2]
-
-
-def _similarity(sentences: list[str]) -> dict[str, np.ndarray]:
-    """For each quality, each sentence's best similarity to its prototypes."""
-    if not sentences:
-        return {name: np.zeros(0) for name in PROTOTYPES}
-    vectors = embeddings.embed(sentences)
-    return {name: (vectors @ protos.T).max(axis=1) for name, protos in _prototype_vectors().items()}
-
-
-def _credit(similarity: float) -> float:
-    return float(np.clip((similarity - SIM_NONE) / (SIM_FULL - SIM_NONE), 0.0, 1.0))
-
-
-def _content_words(text: str) -> set[str]:
-    return {w.lower().strip("'") for w in _WORD.findall(text) if w.lower() not in _STOP}
-
-
-def _excerpt(text: str, match: re.Match[str]) -> str:
-    start = max(text.rfind(".", 0, match.start()) + 1, 0)
-    end = text.find(".", match.end())
-    return text[start : end + 1 if end != -1 else len(text)].strip()[:160]
+# --- Scoring --------------------------------------------------------------------------------------
 
 
 def coach_score(
-    *, text: str, threshold: int = 70, context: CoachContext | None = None
+    *,
+    text: str,
+    threshold: int = DEFAULT_THRESHOLD,
+    context: CoachContext | None = None,
+    language: str | None = None,
 ) -> CoachResult:
-    """Score a draft apology from 0 to 100 and explain the score."""
+    """Score a draft apology from 0 to 100 and explain the score.
+
+    `language` (an ISO code such as "es" or "es-MX") is detected from the text
+    when not given.
+    """
     context = context or CoachContext()
-    # Typographic apostrophes become plain ones so one set of rules reads both.
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    findings: list[Finding] = []
-    sentences = _sentences(text)
-    sims = _similarity(sentences)
-    words = _WORD.findall(text)
-
-    # 1. An unconditional apology.
-    penalties = 0
-    flagged_sentences: set[int] = set()
-    for code, pattern, message, suggestion in NON_APOLOGIES:
-        match = pattern.search(text)
-        if match:
-            penalties += 20
-            findings.append(Finding(code, "problem", message, suggestion, _excerpt(text, match)))
-            for i, sentence in enumerate(sentences):
-                if pattern.search(sentence):
-                    flagged_sentences.add(i)
-    # A sentence that reads like the non-apology prototypes more than like any
-    # good quality, which the rules missed: phrasing we have not seen before.
-    for i, sentence in enumerate(sentences):
-        if i in flagged_sentences or not APOLOGY.search(sentence):
-            continue
-        bad = float(sims["non_apology"][i])
-        good = max(float(sims[q][i]) for q in ("ownership", "fix", "prevention"))
-        if bad >= SIM_FULL and bad > good + 0.05:
-            penalties += 15
-            findings.append(
-                Finding(
-                    "sounds_hollow",
-                    "problem",
-                    "This sentence reads like a stock non-apology.",
-                    "Rewrite it in your own words about this customer's problem.",
-                    sentence[:160],
-                )
-            )
-    has_apology = bool(APOLOGY.search(text))
-    apology_points = WEIGHT if has_apology else 0
-    if not has_apology:
-        findings.append(
-            Finding(
-                "no_apology",
-                "missing",
-                "There is no apology in this message.",
-                'Start with a plain "I\'m sorry" or "We apologise" for what happened.',
-            )
-        )
-
-    # 2. Ownership of the specific failure.
-    owned = bool(OWNERSHIP.search(text))
-    ownership = 1.0 if owned else max((_credit(s) for s in sims["ownership"]), default=0.0)
-    case_words = _content_words(f"{context.summary} {context.description}")
-    if case_words:
-        overlap = len(case_words & _content_words(text))
-        specific = overlap >= min(2, len(case_words))
-        if not specific:
-            ownership *= 0.6
-            findings.append(
-                Finding(
-                    "not_specific",
-                    "missing",
-                    "The apology does not say what went wrong for this customer.",
-                    f"Name the failure in plain words, e.g. \"I'm sorry that "
-                    f'{_lower_first(context.summary or "your booking went wrong")}."',
-                )
-            )
-    if ownership < 0.5:
-        findings.append(
-            Finding(
-                "no_ownership",
-                "missing",
-                "Nobody owns the mistake.",
-                'Say it was ours: "we failed to...", "that was our mistake", "that\'s on us".',
-            )
-        )
-
-    # 3. A fix or next step.
-    fix = 1.0 if FIX.search(text) else max((_credit(s) for s in sims["fix"]), default=0.0)
-    if fix < 0.5:
-        findings.append(
-            Finding(
-                "no_fix",
-                "missing",
-                "The customer cannot tell what happens next.",
-                'Say what you will do and by when: "I will rebook you for Monday and call you '
-                'by 5 pm today."',
-            )
-        )
-
-    # 4. A commitment to prevent a repeat.
-    prevention = (
-        1.0
-        if PREVENTION.search(text)
-        else max((_credit(s) for s in sims["prevention"]), default=0.0)
+    text = normalise(text)
+    lang = (language or languages.detect(text)).split("-")[0].lower() or "en"
+    if not languages.is_scored(lang):
+        return _not_scored(lang, threshold)
+    report = analyse(text, lang)
+    reading = learned.read(report)
+    score = learned.to_score(reading.logit, learned.weights().offset)
+    has_apology = report.has("apology")
+    if not has_apology or word_count(text) < 4:
+        # Whatever else it says, a message without an apology is not one.
+        score = min(score, 40)
+    findings = _findings(report, reading, context, text)
+    components = _components(report, reading)
+    result = CoachResult(
+        score=score,
+        threshold=threshold,
+        components=components,
+        findings=findings,
+        language=lang,
     )
-    if prevention < 0.5:
-        findings.append(
-            Finding(
-                "no_prevention",
-                "missing",
-                "Nothing says it won't happen again.",
-                'Add what changes: "We now ... so this does not happen again."',
-            )
-        )
+    if any(f.kind in ("problem", "missing") for f in findings):
+        from bounceback.coach.rewrite import suggest
 
-    if len(words) < 12:
-        penalties += 10
+        rewrite = suggest(report=report, reading=reading, findings=findings, context=context)
+        if rewrite and rewrite.strip() != text.strip():
+            result.rewrite = rewrite
+    return result
+
+
+def coach_rewrite(
+    *,
+    text: str,
+    context: CoachContext | None = None,
+    language: str | None = None,
+    also_present: frozenset[str] = frozenset(),
+) -> str:
+    """Only the suggested rewrite of `text`, for a draft that is one part of a longer
+    message (a playbook's apology, followed by its explanation and alternatives):
+    `also_present` names what the other parts already say ("ownership", "fix",
+    "time", "prevention"), so the rewrite does not add it twice. Empty when the
+    language is not scored or there is nothing to improve."""
+    context = context or CoachContext()
+    text = normalise(text)
+    lang = (language or languages.detect(text)).split("-")[0].lower() or "en"
+    if not languages.is_scored(lang) or not text.strip():
+        return ""
+    report = analyse(text, lang)
+    reading = learned.read(report)
+    findings = _findings(report, reading, context, text)
+    problems = [f for f in findings if f.kind == "problem"]
+    missing = {f.code for f in findings if f.kind == "missing"}
+    needed = {
+        "no_apology": "apology",
+        "sympathy_only": "apology",
+        "no_ownership": "ownership",
+        "no_fix": "fix",
+        "fix_no_time": "time",
+        "no_prevention": "prevention",
+    }
+    if not problems and all(needed.get(code) in also_present for code in missing & set(needed)):
+        return ""
+    from bounceback.coach.rewrite import suggest
+
+    rewrite = suggest(
+        report=report,
+        reading=reading,
+        findings=findings,
+        context=context,
+        also_present=also_present,
+    )
+    return rewrite if rewrite.strip() != text.strip() else ""
+
+
+def _not_scored(lang: str, threshold: int) -> CoachResult:
+    name = languages.NAMES.get(lang, lang)
+    return CoachResult(
+        score=None,
+        threshold=threshold,
+        components={},
+        findings=[
+            Finding(
+                "not_scored",
+                "missing",
+                f"The coach reads English and Spanish; this draft looks {name}, so it was not "
+                "scored.",
+                "Ask a fluent speaker to check it says sorry, owns the failure, fixes it and "
+                "prevents it.",
+            )
+        ],
+        language=lang,
+        scored=False,
+    )
+
+
+def _present(report: Report, reading: learned.Reading, quality: str) -> bool:
+    """A quality the rules found, or the model is confident of in some sentence."""
+    rule = {
+        "apology": report.has("apology"),
+        "ownership": report.owned,
+        "fix": bool(
+            report.qualities["fix_done"]
+            or report.qualities["fix_future"]
+            or report.qualities["compensation"]
+        ),
+        "prevention": report.has("prevention"),
+    }[quality]
+    return rule or reading.strongest.get(quality, 0.0) >= MODEL_QUALITY
+
+
+def _findings(
+    report: Report, reading: learned.Reading, context: CoachContext, text: str
+) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[tuple[str, int]] = set()
+    flagged: set[int] = set()
+    for hit in report.problems():
+        if (hit.code, hit.sentence) in seen:
+            continue
+        seen.add((hit.code, hit.sentence))
+        flagged.add(hit.sentence)
+        message, suggestion = ADVICE[hit.code]
+        sentence = report.sentences[hit.sentence].text
+        findings.append(Finding(hit.code, "problem", message, suggestion, hit.phrase, sentence))
+    # What the model reads as going wrong in a sentence no rule named.
+    good = (
+        set(report.qualities["ownership"])
+        | set(report.qualities["fix_done"])
+        | set(report.qualities["fix_future"])
+        | set(report.qualities["prevention"])
+    )
+    for i, row in enumerate(reading.roles):
+        if i in flagged or i in good:
+            continue
+        probs = dict(zip(learned.ROLES, row, strict=True))
+        role = max(learned.BAD_ROLES, key=lambda r: probs[r])
+        if probs[role] >= MODEL_FINDING:
+            code, message = READS_LIKE[role]
+            suggestion = ADVICE[code][1]
+            sentence = report.sentences[i].text
+            findings.append(Finding(code, "problem", message, suggestion, "", sentence))
+            flagged.add(i)
+
+    def missing(code: str) -> None:
+        message, suggestion = ADVICE[code]
+        findings.append(Finding(code, "missing", message, suggestion))
+
+    apology = report.qualities["apology"]
+    if not apology:
+        missing("no_apology")
+    elif set(apology) <= set(report.qualities["sympathy"]):
+        missing("sympathy_only")
+    if not _present(report, reading, "ownership"):
+        missing("no_ownership")
+    if not _present(report, reading, "fix"):
+        missing("no_fix")
+    elif not report.qualities["fix_time"] and not report.qualities["fix_done"]:
+        missing("fix_no_time")
+    if not _present(report, reading, "prevention"):
+        missing("no_prevention")
+    if word_count(text) < 12:
+        message, suggestion = ADVICE["too_short"]
+        findings.append(Finding("too_short", "problem", message, suggestion))
+    case_words = _content_words(f"{context.summary} {context.description}")
+    if case_words and len(case_words & _content_words(text)) < min(2, len(case_words)):
         findings.append(
             Finding(
-                "too_short",
-                "problem",
-                "This is too short to carry a real apology.",
-                "Say sorry, own it, fix it and prevent it: four short sentences are enough.",
+                "not_specific",
+                "missing",
+                "The apology does not say what went wrong for this customer.",
+                f"Name the failure in plain words, e.g. \"I'm sorry that "
+                f'{_lower_first(context.summary or "your booking went wrong")}."',
             )
         )
     name_words = _content_words(context.customer_name)
     if name_words and name_words & _content_words(text):
         findings.append(Finding("personal", "good", "Addressed to the customer by name."))
+    return findings
 
-    components = {
-        "apology": apology_points,
-        "ownership": round(ownership * WEIGHT),
-        "fix": round(fix * WEIGHT),
-        "prevention": round(prevention * WEIGHT),
+
+def _components(report: Report, reading: learned.Reading) -> dict[str, int]:
+    def strength(quality: str, rule: bool) -> int:
+        value = 1.0 if rule else reading.strongest.get(quality, 0.0)
+        return round(WEIGHT * min(1.0, value))
+
+    q = report.qualities
+    apology = strength("apology", bool(q["apology"]))
+    codes = report.problem_codes()
+    if {"conditional", "blames_feelings", "sarcasm"} & codes or (
+        q["apology"] and set(q["apology"]) <= set(q["sympathy"])
+    ):
+        apology = min(apology, WEIGHT // 2)
+    return {
+        "apology": apology,
+        "ownership": strength("ownership", report.owned),
+        "fix": strength("fix", bool(q["fix_done"] or q["fix_future"] or q["compensation"])),
+        "prevention": strength("prevention", bool(q["prevention"])),
     }
-    score = int(max(0, min(100, sum(components.values()) - penalties)))
-    return CoachResult(score=score, threshold=threshold, components=components, findings=findings)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower().strip("'") for w in words(text) if w.lower() not in _STOP and len(w) > 1}
 
 
 def _lower_first(text: str) -> str:
     text = text.strip().rstrip(".")
+    if len(text) > 1 and text[1].isupper():
+        return text  # an acronym or a name keeps its capital
     return text[:1].lower() + text[1:] if text else text
+
+
+def defects_named(result: CoachResult) -> set[str]:
+    """The labelled defect families the result's findings cover (for the evaluation)."""
+    named: set[str] = set()
+    for finding in result.findings:
+        named.update(FINDING_DEFECTS.get(finding.code, ()))
+    return named

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import acting_user, require_scope
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
+from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.failuremodes.models import FailureMode
@@ -40,14 +42,6 @@ class TemplateIn(Schema):
     language: str = "en"
     subject: str = ""
     body: str = Field(..., description="Placeholders like {{ customer.first_name }} are filled")
-
-
-class FindingOut(Schema):
-    code: str
-    kind: str
-    message: str
-    suggestion: str = ""
-    excerpt: str = ""
 
 
 class TemplateOut(TemplateIn):
@@ -172,14 +166,6 @@ class PlaybookFilters(Schema):
     limit: int = 50
 
 
-class CoachOut(Schema):
-    score: int
-    threshold: int
-    passed: bool
-    components: dict[str, int]
-    findings: list[FindingOut]
-
-
 class PreviewIn(Schema):
     purpose: str
     body: str
@@ -195,7 +181,11 @@ class PreviewOut(Schema):
     subject: str
     body: str
     problems: list[str] = Field(..., description="Unknown placeholders")
-    coach: CoachOut | None = Field(None, description="The apology coach, for apologies only")
+    coach: CoachOut | None = Field(
+        None,
+        description="The apology coach on the first message, for apologies in a language it "
+        "reads; its rewrite is the suggested apology template, placeholders kept",
+    )
     findings: list[FindingOut]
 
 
@@ -312,16 +302,8 @@ def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
         "subject": result.subject,
         "body": result.body,
         "problems": result.problems or [],
-        "coach": None
-        if coach is None
-        else {
-            "score": coach.score,
-            "threshold": coach.threshold,
-            "passed": coach.passed,
-            "components": coach.components,
-            "findings": [f.__dict__ for f in coach.findings],
-        },
-        "findings": [f.__dict__ for f in result.findings],
+        "coach": None if coach is None else coach_out(coach),
+        "findings": [asdict(f) for f in result.findings],
     }
 
 

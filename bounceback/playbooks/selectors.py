@@ -83,12 +83,15 @@ class TemplatePreview:
     subject: str
     body: str
     # The apology coach's score of the first message; None for other purposes
-    # and for languages the coach cannot read.
+    # and for languages the coach cannot read. For an apology, `coach.rewrite` is
+    # the suggested wording of the apology template itself, placeholders kept.
     coach: CoachResult | None
     findings: list[Finding]
     # The message the coach read: for an apology, apology + explanation + alternatives.
     scored_text: str = ""
     problems: list[str] | None = None
+    # The language the coach could not read, for the editor to say so.
+    not_scored: str = ""
 
 
 def template_preview(
@@ -119,7 +122,8 @@ def template_preview(
     coach: CoachResult | None = None
     findings: list[Finding] = []
     scored = ""
-    if body.strip() and coaching.is_english(language):
+    not_scored = ""
+    if body.strip() and coaching.is_scored(language):
         if purpose == TemplatePurpose.APOLOGY:
             parts = {
                 TemplatePurpose.APOLOGY.value: body,
@@ -127,10 +131,19 @@ def template_preview(
                 TemplatePurpose.ALTERNATIVES.value: alternatives,
             }
             scored = coaching.first_message(parts, values)
-            coach = coaching.score_first_message(text=scored, title=title, values=values)
+            coach = coaching.score_first_message(
+                text=scored, title=title, values=values, language=language
+            )
+            # The rewrite of the rendered message could not be pasted back into
+            # a template; the editor gets the template's own.
+            coach.rewrite = coaching.apology_rewrite(
+                parts=parts, values=values, title=title, language=language
+            )
         else:
-            findings = coaching.problems_only(text=body, values=values)
+            findings = coaching.problems_only(text=body, values=values, language=language)
             scored = rendered_body
+    elif body.strip():
+        not_scored = language
     return TemplatePreview(
         subject=rendered_subject,
         body=rendered_body,
@@ -138,4 +151,5 @@ def template_preview(
         findings=coach.findings if coach is not None else findings,
         scored_text=scored,
         problems=sorted(set(problems)),
+        not_scored=not_scored,
     )

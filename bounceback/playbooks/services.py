@@ -413,17 +413,17 @@ def _coach(templates: list[TemplateInput], *, title: str, override: str) -> list
         groups.setdefault((t.channel, t.language), {})[t.purpose] = i
     threshold = coaching.coach_threshold()
     for (_channel, language), by_purpose in groups.items():
-        english = coaching.is_english(language)
+        readable = coaching.is_scored(language)
         for purpose, i in by_purpose.items():
-            if not english:
+            if not readable:
                 scored[i].findings = coaching.findings_json([coaching.NOT_SCORED])
             elif purpose not in coaching.FIRST_MESSAGE:
                 text = templates[i].body
                 scored[i].findings = coaching.findings_json(
-                    coaching.problems_only(text=text, values=values)
+                    coaching.problems_only(text=text, values=values, language=language)
                 )
         apology = by_purpose.get(TemplatePurpose.APOLOGY)
-        if apology is None or not english:
+        if apology is None or not readable:
             continue
         parts: dict[str, str] = {
             str(p): templates[by_purpose[p]].body for p in coaching.FIRST_MESSAGE if p in by_purpose
@@ -433,6 +433,7 @@ def _coach(templates: list[TemplateInput], *, title: str, override: str) -> list
             title=title,
             values=values,
             threshold=threshold,
+            language=language,
         )
         if not result.passed and not override:
             advice = "; ".join(
@@ -450,7 +451,9 @@ def _coach(templates: list[TemplateInput], *, title: str, override: str) -> list
             if purpose in by_purpose:
                 # Scored as part of the apology; keep only the phrasing problems found in this part.
                 scored[by_purpose[purpose]].findings = coaching.findings_json(
-                    coaching.problems_only(text=templates[by_purpose[purpose]].body, values=values)
+                    coaching.problems_only(
+                        text=templates[by_purpose[purpose]].body, values=values, language=language
+                    )
                 )
     return scored
 

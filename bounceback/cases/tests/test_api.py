@@ -158,6 +158,30 @@ def test_the_coach_endpoint_explains_the_score(cases_api) -> None:
     assert "any_inconvenience" in {f["code"] for f in body["findings"]}
 
 
+def test_the_coach_endpoint_names_each_sentence_and_suggests_a_rewrite(cases_api) -> None:
+    from bounceback.coach.scoring import coach_score
+
+    text = "Sorry if the show ran late. We were very busy that night."
+    body = _post(cases_api, "/api/coach/score", {"text": text}).json()
+
+    assert (body["scored"], body["language"], body["passed"]) == (True, "en", False)
+    conditional = next(f for f in body["findings"] if f["code"] == "conditional")
+    assert conditional["sentence"] == "Sorry if the show ran late."
+    assert conditional["excerpt"].lower() == "sorry if"
+    assert body["rewrite"]
+    assert coach_score(text=body["rewrite"]).passed
+
+
+def test_the_coach_endpoint_marks_a_language_it_does_not_read(cases_api) -> None:
+    body = _post(
+        cases_api, "/api/coach/score", {"text": "Nous sommes désolés pour le retard du concert."}
+    ).json()
+
+    assert (body["scored"], body["score"], body["passed"]) == (False, None, True)
+    assert body["language"] == "fr"
+    assert [f["code"] for f in body["findings"]] == ["not_scored"]
+
+
 def test_reading_needs_the_cases_scope(make_token_client) -> None:
     outsider = make_token_client("customers:read")
 

@@ -113,6 +113,13 @@ def test_open_a_case_and_walk_the_recovery_to_closed(page: Any) -> None:
     page.locator("#apology-override").wait_for(state="visible")
     assert page.locator("#apology-send").inner_text() == "Send with override"
 
+    # The coach's rewrite can be taken: it replaces the draft and passes.
+    coach.get_by_role("button", name="Use this draft").click()
+    coach.get_by_text("Ready to send").wait_for()
+    assert "any inconvenience" not in apology.input_value()
+    assert apology.input_value().startswith("Maria, I'm sorry")
+    page.locator("#apology-override").wait_for(state="hidden")
+
     # A sincere apology passes: the override goes away and it is sent.
     apology.fill(SINCERE)
     apology.press("End")  # the coach listens to keystrokes

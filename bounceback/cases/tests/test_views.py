@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
@@ -490,6 +491,39 @@ def test_a_cliche_apology_shows_the_findings_and_needs_an_override(
     open_case.refresh_from_db()
     assert open_case.apologised_at is None
     assert OutboundMessage.objects.count() == 0
+
+
+def test_the_coach_panel_shows_each_sentence_and_a_rewrite_to_take(  # type: ignore[no-untyped-def]
+    agent_client: Client, open_case
+) -> None:
+    draft = "Sorry if the car was late. Our technician was off sick, which was out of our hands."
+
+    html = _html(_post(agent_client, open_case, "coach", {"body": draft}))
+
+    assert "<mark>Sorry if</mark> the car was late." in html
+    assert "out of our hands" in html  # the excuse's sentence, quoted
+    assert "Suggested rewrite" in html
+    assert "data-coach-take" in html and "Use this draft" in html
+    rewrite = unescape(html.split('id="coach-rewrite-source"')[1])
+    assert "I'm sorry that the car was late." in rewrite
+    assert "out of our hands" not in rewrite
+
+
+def test_an_apology_in_a_language_the_coach_cannot_read_goes_out_unscored(  # type: ignore[no-untyped-def]
+    agent_client: Client, open_case
+) -> None:
+    draft = "Nous sommes désolés, votre voiture n'était pas prête. Nous vous remboursons."
+
+    panel = _html(_post(agent_client, open_case, "coach", {"body": draft}))
+    sent = _post(agent_client, open_case, "apologise", {"body": draft, "channel": "email"})
+
+    assert "Not scored: French" in panel
+    assert 'data-passed="true"' in panel
+    assert sent.status_code == 302  # no override needed
+    open_case.refresh_from_db()
+    assert open_case.apology_score is None
+    event = open_case.events.get(kind="apologised")
+    assert event.summary == "Apology sent (not scored by the coach: French)"
 
 
 def test_an_override_reason_sends_it_and_is_recorded(

@@ -152,9 +152,20 @@ def test_given_an_override_reason_when_saved_then_the_score_and_reason_are_kept(
     assert "any_inconvenience" in {f["code"] for f in update.coach_findings}
 
 
-def test_given_a_spanish_apology_then_it_is_not_scored_or_refused():
+def test_given_a_hollow_spanish_apology_then_the_coach_scores_and_refuses_it():
+    # The coach reads Spanish: a bare "Lo sentimos." owns nothing, fixes nothing.
+    with pytest.raises(CoachRefused) as error:
+        make_playbook(
+            templates=[TemplateInput(purpose="apology", language="es", body="Lo sentimos.")]
+        )
+
+    assert error.value.result.scored and error.value.result.language == "es"
+    assert error.value.result.score < 70
+
+
+def test_given_an_apology_in_a_language_the_coach_cannot_read_then_it_is_not_scored_or_refused():
     playbook = make_playbook(
-        templates=[TemplateInput(purpose="apology", language="es", body="Lo sentimos.")]
+        templates=[TemplateInput(purpose="apology", language="fr", body="Nous sommes désolés.")]
     )
 
     apology = playbook.current.templates.get()

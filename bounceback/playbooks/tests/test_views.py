@@ -90,7 +90,9 @@ def test_given_a_playbook_when_an_agent_opens_it_then_the_plan_shows_but_no_edit
     page = response.content.decode()
     assert response.status_code == 200
     assert "Confirm what happened on site" in page
-    assert "Coach 100/100" in page
+    apology = playbook.current.templates.get(purpose="apology")
+    assert apology.coach_score >= 70
+    assert f"Coach {apology.coach_score}/100" in page
     assert "vip" in page
     assert "Dana Reyes" in page
     assert "Edit (new version)" not in page
@@ -201,3 +203,6 @@ def test_given_a_draft_apology_when_previewed_then_it_renders_with_sample_values
     assert "Dear Alex" in page
     assert "any_inconvenience" in page
     assert "Apology coach:" in page
+    # The suggested apology keeps the placeholders, so it can replace the template.
+    assert "Suggested apology" in page and "data-pb-take-rewrite" in page
+    assert "Dear {{ customer.first_name }}," in page.split("data-pb-rewrite>")[1]

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.utils import numberformat
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -49,3 +51,16 @@ def field_class(field: Any) -> str:
     if field.errors:
         classes.append("field--error")
     return " ".join(classes)
+
+
+@register.filter
+def mark(sentence: str, phrase: str = "") -> SafeString:
+    """The sentence with the first occurrence of `phrase` in <mark>, escaped; the coach
+    shows each finding's sentence with the words that set it off."""
+    sentence = str(sentence or "")
+    phrase = str(phrase or "")
+    at = sentence.lower().find(phrase.lower()) if phrase else -1
+    if at < 0:
+        return escape(sentence)
+    end = at + len(phrase)
+    return format_html("{}<mark>{}</mark>{}", sentence[:at], sentence[at:end], sentence[end:])

@@ -1,4 +1,4 @@
-/* Case pages: live countdowns and the apology coach's override. No build step.
+/* Case pages: live countdowns, the apology coach's override and its rewrite. No build step.
  *
  * Countdowns: every element with data-due (an ISO time) is rewritten once a
  * second: "due in 12m 05s", amber under a quarter of its time left (data-start
@@ -85,6 +85,20 @@
     readSkew();
     tick();
     syncOverride();
+  });
+
+  /* "Use this draft": the coach's suggested rewrite replaces the draft, and the
+   * draft's change event has the coach score it again. The agent edits it from
+   * there; nothing is sent until they press send. */
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element && event.target.closest("[data-coach-take]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-coach-take"));
+    var draft = document.querySelector("#apology-form textarea[name='body']");
+    if (!source || !draft) return;
+    draft.value = source.value;
+    draft.dispatchEvent(new Event("change", { bubbles: true }));
+    draft.focus();
   });
 
   // On a narrow screen the stepper scrolls sideways: show the step that is next.

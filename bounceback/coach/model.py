@@ -1,0 +1,205 @@
+"""The coach's learned part: what each sentence does, and how sincere the whole draft reads.
+
+Two small models, both plain logistic regression in numpy, trained by
+`python -m bounceback.coach.train` and shipped as model.json beside this file:
+
+1. The sentence model reads a WordLlama embedding of each sentence (and of each
+   clause a dash or colon separates) and says which role it plays: an apology,
+   an admission, a fix, a prevention, or one of the ways apologies go wrong
+   (an excuse, a cliche, sarcasm...). It catches phrasings the rules never saw:
+   "a replacement left by courier this morning" is a fix without any of the
+   words the fix rule knows.
+2. The draft model weighs the rules' findings and the strongest sentence of each
+   role into one logit. `offset` moves that logit so the policy's default
+   threshold (70) sits at the decision point chosen on the development set.
+
+Nothing is downloaded: the weights are in the package and WordLlama's
+embeddings ship inside its own wheel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bounceback.coach import embeddings
+from bounceback.coach.rules import PROBLEMS, Report
+
+MODEL_PATH = Path(__file__).with_name("model.json")
+
+# The roles the sentence model tells apart, as in data/sentences.jsonl.
+ROLES = (
+    "apology",
+    "ownership",
+    "fix",
+    "prevention",
+    "empathy",
+    "neutral",
+    "cliche",
+    "nonapology",
+    "passive",
+    "excuse",
+    "blame_customer",
+    "blame_colleague",
+    "minimise",
+    "sarcasm",
+    "upsell",
+    "overpromise",
+)
+GOOD_ROLES = ("apology", "ownership", "fix", "prevention", "empathy")
+BAD_ROLES = (
+    "cliche",
+    "nonapology",
+    "passive",
+    "excuse",
+    "blame_customer",
+    "blame_colleague",
+    "minimise",
+    "sarcasm",
+    "upsell",
+    "overpromise",
+)
+QUALITIES = (
+    "apology",
+    "sympathy",
+    "ownership",
+    "fix_done",
+    "fix_future",
+    "fix_time",
+    "fix_vague",
+    "compensation",
+    "prevention",
+    "customer_work",
+    "cliche_mild",
+    "coupon",
+)
+
+
+def feature_names() -> list[str]:
+    return (
+        [f"q_{q}" for q in QUALITIES]
+        + ["q_fix_any", "q_apology_only_sympathy"]
+        + [f"p_{p}" for p in PROBLEMS]
+        + ["n_problems", "log_words", "short"]
+        + [f"m_{r}" for r in GOOD_ROLES + BAD_ROLES]
+        + ["m_bad_sum"]
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The learned part's reading of one draft."""
+
+    logit: float
+    # Per sentence of the report, the probability of each role (rows follow report.sentences).
+    roles: np.ndarray
+    # Per role, the strongest sentence's probability.
+    strongest: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Weights:
+    sentence_w: np.ndarray  # (dim + 1, len(ROLES)), last row the bias
+    doc_w: np.ndarray  # (len(feature_names()),)
+    doc_b: float
+    offset: float
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Weights:
+        if tuple(data["roles"]) != ROLES or data["features"] != feature_names():
+            raise ValueError("model.json does not match this code: retrain the coach")
+        return cls(
+            sentence_w=np.asarray(data["sentence_w"], dtype=np.float32),
+            doc_w=np.asarray(data["doc_w"], dtype=np.float64),
+            doc_b=float(data["doc_b"]),
+            offset=float(data["offset"]),
+            meta=data.get("meta", {}),
+        )
+
+
+@lru_cache(maxsize=1)
+def weights() -> Weights:
+    return Weights.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def sentence_roles(units: list[str], sentence_w: np.ndarray) -> np.ndarray:
+    """Role probabilities, one row per text unit."""
+    if not units:
+        return np.zeros((0, len(ROLES)), dtype=np.float32)
+    x = embeddings.embed(units)
+    x = np.hstack([x, np.ones((x.shape[0], 1), dtype=np.float32)])
+    return softmax(x @ sentence_w)
+
+
+def units_of(report: Report) -> tuple[list[str], list[int]]:
+    """Every sentence and its clauses, with the sentence each belongs to."""
+    units: list[str] = []
+    owners: list[int] = []
+    for i, sentence in enumerate(report.sentences):
+        units.append(sentence.text)
+        owners.append(i)
+        for clause in sentence.clauses:
+            units.append(clause)
+            owners.append(i)
+    return units, owners
+
+
+def per_sentence(report: Report, sentence_w: np.ndarray) -> np.ndarray:
+    """Each sentence's role probabilities: for every role, its strongest unit."""
+    units, owners = units_of(report)
+    probs = sentence_roles(units, sentence_w)
+    out = np.zeros((len(report.sentences), len(ROLES)), dtype=np.float32)
+    for row, owner in zip(probs, owners, strict=True):
+        out[owner] = np.maximum(out[owner], row)
+    return out
+
+
+def features(report: Report, roles: np.ndarray) -> np.ndarray:
+    q = report.qualities
+    has = {name: 1.0 if q.get(name) else 0.0 for name in QUALITIES}
+    fix_any = 1.0 if (q["fix_done"] or q["fix_future"] or q["compensation"]) else 0.0
+    only_sympathy = 1.0 if q["apology"] and set(q["apology"]) <= set(q["sympathy"]) else 0.0
+    problems = report.problem_codes()
+    n_words = sum(len(s.text.split()) for s in report.sentences)
+    strongest = roles.max(axis=0) if len(roles) else np.zeros(len(ROLES))
+    by_role = dict(zip(ROLES, strongest, strict=True))
+    values = (
+        [has[name] for name in QUALITIES]
+        + [fix_any, only_sympathy]
+        + [1.0 if p in problems else 0.0 for p in PROBLEMS]
+        + [min(len(problems), 4) / 2.0, math.log1p(n_words) / 4.0, 1.0 if n_words < 12 else 0.0]
+        + [float(by_role[r]) for r in GOOD_ROLES + BAD_ROLES]
+        + [float(sum(by_role[r] for r in BAD_ROLES))]
+    )
+    return np.asarray(values, dtype=np.float64)
+
+
+def read(report: Report, model: Weights | None = None) -> Reading:
+    model = model or weights()
+    roles = per_sentence(report, model.sentence_w)
+    x = features(report, roles)
+    logit = float(x @ model.doc_w + model.doc_b)
+    strongest = roles.max(axis=0) if len(roles) else np.zeros(len(ROLES))
+    return Reading(
+        logit=logit,
+        roles=roles,
+        strongest={r: float(v) for r, v in zip(ROLES, strongest, strict=True)},
+    )
+
+
+def to_score(logit: float, offset: float) -> int:
+    """0-100, with the development set's decision point at 70."""
+    return round(100.0 / (1.0 + math.exp(-(logit + offset))))
