@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from bounceback.actors import Actor, actor_of
 from bounceback.apitokens.models import ApiToken
 from bounceback.apitokens.scopes import scope_allows
 from bounceback.apitokens.services import token_authenticate
@@ -85,3 +86,11 @@ def acting_user(request: HttpRequest) -> Any:
     """The person behind the request, or None for a token."""
     principal = getattr(request, "auth", None)
     return None if isinstance(principal, ApiToken) else principal
+
+
+def request_actor(request: HttpRequest) -> Actor:
+    """Who is acting in this API call: a signed-in person, or a token for its creator."""
+    principal = getattr(request, "auth", None)
+    if isinstance(principal, ApiToken):
+        return Actor.via_token(principal)
+    return actor_of(principal if principal is not None else getattr(request, "user", None))

@@ -84,7 +84,7 @@ def token_authenticate(*, plaintext: str) -> ApiToken | None:
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     prefix, _, _ = plaintext[len(TOKEN_PREFIX) :].partition("_")
-    token = ApiToken.objects.active().filter(prefix=prefix).first()
+    token = ApiToken.objects.active().select_related("created_by").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _hash(plaintext)):
         return None
     now = timezone.now()
