@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from bounceback.accounts.models import User
     from bounceback.apitokens.models import ApiToken
 
@@ -88,14 +90,16 @@ class Actor:
         return self.label
 
 
-ActorLike: TypeAlias = "Actor | User | None"
+# What services accept as `actor`: an Actor, or as shorthand a person (a view's
+# request.user; an anonymous visitor counts as Bounceback) or None for Bounceback.
+ActorLike: TypeAlias = "Actor | User | AnonymousUser | None"
 
 
 def actor_of(actor: ActorLike) -> Actor:
-    """The Actor for a service's `actor` argument: an Actor, a User (a person) or None
-    (Bounceback itself)."""
+    """The Actor for a service's `actor` argument: an Actor, a signed-in User (a person),
+    or None or an anonymous visitor (Bounceback itself)."""
     if isinstance(actor, Actor):
         return actor
-    if actor is None or not getattr(actor, "is_authenticated", False):
+    if actor is None or not actor.is_authenticated:
         return Actor.system()
-    return Actor.person(actor)
+    return Actor.person(actor)  # type: ignore[arg-type]

@@ -1,7 +1,10 @@
-"""Parsing loosely-typed input (CSV cells, JSON values) into checked values.
+"""The input kit: checking what people and other systems hand the services.
 
-Each parser raises ValidationFailed naming the field, so importers and bulk
-endpoints can report exactly which value of which row was wrong.
+Each check raises ValidationFailed naming the field, with the same words for
+the same fault everywhere ("summary is required", "name is longer than 120
+characters", "title must be text"), so importers and bulk endpoints can report
+exactly which value of which row was wrong and pages can show it beside the
+field. Services validate with these first, then write.
 """
 
 from __future__ import annotations
@@ -20,12 +23,37 @@ from bounceback.errors import ValidationFailed
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-def text_field(value: Any, *, field: str, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
+TEXT_MAX = 20_000
+
+
+def label_of(field: str) -> str:
+    """How a field is named in a message: the last part of its path, in words."""
+    return field.rsplit(".", 1)[-1].split("[", 1)[0].replace("_", " ")
+
+
+def text_field(
+    value: Any,
+    *,
+    field: str,
+    max_length: int = TEXT_MAX,
+    required: bool = False,
+    loose: bool = False,
+    label: str | None = None,
+) -> str:
+    """Stripped text. None is empty; anything else that is not text is refused, unless
+    `loose` (a CSV cell or a loosely typed import value), which takes its str()."""
+    name = label or label_of(field)
+    if value is None:
+        value = ""
+    elif not isinstance(value, str):
+        if not loose or isinstance(value, dict | list):
+            raise ValidationFailed(f"{name} must be text", field=field)
+        value = str(value)
+    text = value.strip()
     if required and not text:
-        raise ValidationFailed(f"{field} is required", field=field)
+        raise ValidationFailed(f"{name} is required", field=field)
     if len(text) > max_length:
-        raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
+        raise ValidationFailed(f"{name} is longer than {max_length} characters", field=field)
     return text
 
 

@@ -4,11 +4,11 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from bounceback.actors import ActorLike, actor_of
 from bounceback.apitokens.models import ApiToken
 from bounceback.apitokens.scopes import SCOPES
 from bounceback.audit.models import AuditEvent
@@ -35,7 +35,7 @@ def token_check_scopes(*, scopes: list[str]) -> list[str]:
 
 
 @transaction.atomic
-def token_create(*, name: str, scopes: list[str], actor: Any) -> tuple[ApiToken, str]:
+def token_create(*, name: str, scopes: list[str], actor: ActorLike) -> tuple[ApiToken, str]:
     """Create a token and return it with its plaintext, which is never stored or shown again."""
     name = name.strip()
     if not name:
@@ -49,7 +49,7 @@ def token_create(*, name: str, scopes: list[str], actor: Any) -> tuple[ApiToken,
         prefix=prefix,
         secret_hash=_hash(plaintext),
         scopes=checked,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_of(actor).user,
     )
     audit_record(
         action=AuditEvent.Action.TOKEN_CREATED,
@@ -62,7 +62,7 @@ def token_create(*, name: str, scopes: list[str], actor: Any) -> tuple[ApiToken,
 
 
 @transaction.atomic
-def token_revoke(*, prefix: str, actor: Any) -> ApiToken:
+def token_revoke(*, prefix: str, actor: ActorLike) -> ApiToken:
     token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
     if token is None:
         raise NotFound(f"no token with prefix {prefix!r}", field="prefix")

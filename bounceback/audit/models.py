@@ -58,6 +58,10 @@ class AuditEvent(models.Model):
     )
     # Kept as text as well so the log still says who it was after a user is deleted.
     actor_label = models.CharField(max_length=200, blank=True)
+    # The API token another system acted through, when one did (the actor is its creator).
+    token = models.ForeignKey(
+        "apitokens.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     target = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)

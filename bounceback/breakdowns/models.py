@@ -164,7 +164,33 @@ class BreakdownAction(models.Model):
 
 
 class BreakdownEvent(models.Model):
-    """One line of the breakdown's timeline, written by the services (the review reads these)."""
+    """One line of the breakdown's timeline, written only by breakdowns/timeline.py
+    (the review reads these)."""
+
+    class Kind(models.TextChoices):
+        DECLARED = "declared", "Declared"
+        RESCOPED = "rescoped", "Scope changed"
+        CUSTOMER_EXCLUDED = "customer_excluded", "Customer left out"
+        CUSTOMER_INCLUDED = "customer_included", "Customer included again"
+        OUTREACH_CONFIRMED = "outreach_confirmed", "Outreach confirmed"
+        OUTREACH_WAVE = "outreach_wave", "Outreach messages queued"
+        OUTREACH_COMPLETE = "outreach_complete", "Outreach complete"
+        OUTREACH_PAUSED = "outreach_paused", "Outreach paused"
+        OUTREACH_RESUMED = "outreach_resumed", "Outreach resumed"
+        OUTREACH_STALLED = "outreach_stalled", "Outreach stalled"
+        OUTREACH_MOVING = "outreach_moving", "Outreach moving again"
+        ACTION_DONE = "action_done", "Checklist action done"
+        ACTION_BREACHED = "action_breached", "Checklist action overdue"
+        ACTION_ESCALATED = "action_escalated", "Checklist action escalated"
+        UPDATE_SENT = "update_sent", "Status update sent"
+        ALL_CLEAR = "all_clear", "All-clear given"
+        CANCELLED = "cancelled", "Cancelled"
+        REVIEW_SAVED = "review_saved", "Review saved"
+        REVIEW_COMPLETED = "review_completed", "Review completed"
+        REVIEW_ACTION_ITEM = "review_action_item", "Review action item"
+        REVIEW_FAILURE_MODE = "review_failure_mode", "Failure mode proposed from the review"
+        CASE_LINKED = "case_linked", "Case linked"
+        CASE_UNLINKED = "case_unlinked", "Case unlinked"
 
     breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
@@ -172,7 +198,11 @@ class BreakdownEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True)
-    kind = models.CharField(max_length=40)
+    # The API token another system acted through, when one did (the actor is its creator).
+    token = models.ForeignKey(
+        "apitokens.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     summary = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
 

@@ -1,10 +1,10 @@
 """The breakdown's work at scale: finding who is affected, contacting them, telling them.
 
-Everything here is set-based: a chunk of 5,000 customers is a handful of
-statements (see bulk_writes.py), never a statement per customer. The rows
-written are exactly those the row-at-a-time case services write (case_open,
-case_apologise, case_send_update, case_mark_fixed), so a case opened by
-outreach looks and behaves like any other on the case page and in the API.
+This module decides who is reached, how and with which words; the cases app
+writes the cases, their messages and timelines (cases/bulk.py for thousands,
+the case services for a handful: the same rows either way), so a case opened
+by outreach looks and behaves like any other on the case page and in the API.
+Finding the affected customers is set-based SQL over their transactions.
 
 Only breakdowns/services.py calls these, inside its own transactions, except
 `run_chunk`, which is one transaction of its own.
@@ -16,7 +16,7 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,25 +24,29 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bounceback.breakdowns.bulk_writes import (
-    allocate_ids,
-    bulk_insert,
-    bulk_update,
-    id_match,
-)
+from bounceback.actors import ActorLike
 from bounceback.breakdowns.models import (
     AffectedCustomer,
     Breakdown,
     BreakdownMessage,
 )
-from bounceback.breakdowns.timeline import actor_label, person, record_event
-from bounceback.cases.models import Case, CaseEvent
-from bounceback.cases.policy import hours, policy_for
+from bounceback.breakdowns.timeline import record_event
+from bounceback.bulk import bulk_update
+from bounceback.cases.bulk import (
+    ProactiveContact,
+    ProactiveOutreach,
+    Wave,
+    WaveCase,
+    case_subject,
+    cases_link_to_breakdown,
+    cases_open_proactive,
+    cases_send_wave,
+)
+from bounceback.cases.models import Case
+from bounceback.cases.services import case_open_proactive, case_send_wave_message
 from bounceback.customers.models import Channel, Customer, CustomerEmail, CustomerPhone
-from bounceback.interactions.models import Interaction
 from bounceback.outbox.channels import usable_channels
-from bounceback.outbox.models import OutboundMessage
-from bounceback.outbox.services import new_message_id, outbox_stagger
+from bounceback.outbox.services import outbox_stagger
 from bounceback.playbooks.models import PlaybookTemplate, PlaybookVersion, TemplatePurpose
 from bounceback.playbooks.selectors import template_for
 from bounceback.playbooks.templating import (
@@ -52,8 +56,7 @@ from bounceback.playbooks.templating import (
     first_name,
     render,
 )
-from bounceback.timers.calendars import business_add
-from bounceback.timers.models import BusinessCalendar, Timer
+from bounceback.timers.models import BusinessCalendar
 from bounceback.transactions.models import Transaction
 
 # Where a message on each channel is addressed.
@@ -61,11 +64,6 @@ ADDRESSED_BY_EMAIL = {Channel.EMAIL}
 ADDRESSED_BY_PHONE = {Channel.SMS}
 FIRST_MESSAGE = (TemplatePurpose.APOLOGY, TemplatePurpose.EXPLANATION, TemplatePurpose.ALTERNATIVES)
 CUSTOMER_KEYS = ("customer.name", "customer.first_name", "case.reference")
-
-
-def _person_id(actor: Any) -> int | None:
-    user = person(actor)
-    return user.pk if user is not None else None
 
 
 # --- Who is affected -----------------------------------------------------------------
@@ -172,29 +170,20 @@ def link_open_cases(breakdown: Breakdown, only_ids: Sequence[int] | None = None)
     )
 
 
-def link_cases_to_breakdown(breakdown: Breakdown, *, actor: Any, now: datetime) -> int:
+def link_cases_to_breakdown(breakdown: Breakdown, *, actor: ActorLike, now: datetime) -> int:
     """At confirmation: the linked customers' own cases join the breakdown. No message."""
     case_ids = list(
         breakdown.affected.filter(state=AffectedCustomer.State.LINKED, case__isnull=False)
         .order_by("case_id")
         .values_list("case_id", flat=True)
     )
-    if not case_ids:
-        return 0
-    Case.objects.filter(pk__in=case_ids).update(breakdown=breakdown, updated_at=now)
-    CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(
-                case_id=pk,
-                kind="linked_to_breakdown",
-                summary=f"Linked to breakdown {breakdown.reference}: {breakdown.title}"[:300],
-                actor_id=_person_id(actor),
-                actor_label=actor_label(actor)[:200],
-                data={"breakdown": breakdown.reference},
-                at=now,
-            )
-            for pk in case_ids
-        ]
+    cases_link_to_breakdown(
+        case_ids=case_ids,
+        breakdown_id=breakdown.pk,
+        summary=f"Linked to breakdown {breakdown.reference}: {breakdown.title}",
+        data={"breakdown": breakdown.reference},
+        actor=actor,
+        now=now,
     )
     return len(case_ids)
 
@@ -328,10 +317,6 @@ def _compose(
     )
 
 
-def _subject(reference: str, text: str) -> str:
-    return f"[{reference}] {text}"[:300]
-
-
 def render_first_message(breakdown: Breakdown, customer: Customer) -> tuple[str, str]:
     """What this customer would read first (a preview: the case reference is a sample)."""
     common = breakdown_values(breakdown)
@@ -346,7 +331,7 @@ def render_first_message(breakdown: Breakdown, customer: Customer) -> tuple[str,
         return "", ""
     values = customer_values(common, customer_name=customer.name, case_reference="BB-?????")
     subject = render(composed.subject, values) or "We're sorry"
-    return _subject("BB-?????", subject), render(composed.body, values).strip()
+    return case_subject("BB-?????", subject), render(composed.body, values).strip()
 
 
 # --- The outreach, one chunk at a time ---------------------------------------------------------
@@ -412,7 +397,7 @@ def run_chunk(*, breakdown_id: int, size: int) -> int | None:
         return len(rows)
 
 
-def _complete(breakdown: Breakdown, actor: Any) -> None:
+def _complete(breakdown: Breakdown, actor: ActorLike) -> None:
     if breakdown.events.filter(kind="outreach_complete").exists():
         return
     counts = state_counts(breakdown)
@@ -428,21 +413,26 @@ def _complete(breakdown: Breakdown, actor: Any) -> None:
     )
 
 
-def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: Any) -> int:
-    """Open the cases, log the apologies, queue the messages, mark the rows: set-based."""
+# Up to this many customers a chunk is contacted one case at a time, through the
+# case services; more, set-based (cases/bulk.py). Both write the same rows.
+ONE_BY_ONE = 20
+
+
+def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: ActorLike) -> int:
+    """Open the cases, log the apologies, queue the messages, mark the rows."""
     now = timezone.now()
     common = breakdown_values(breakdown)
     version = breakdown.playbook_version
-    failure_mode_id = version.playbook.failure_mode_id
     composed: dict[tuple[str, str], Composed | None] = {}
-    reach: list[tuple[tuple[Any, ...], str, str, Composed]] = []
+    contacts: list[ProactiveContact] = []
+    reached: list[tuple[int, str]] = []
     unreachable: list[int] = []
     usable = usable_channels()
     for row in rows:
-        _aid, _cid, _tid, _name, preferred, locale, email, phone = row
+        affected_id, customer_id, transaction_id, name, preferred, locale, email, phone = row
         choice = choose_channel(preferred, email, phone, usable=usable)
         if choice is None:
-            unreachable.append(row[0])
+            unreachable.append(affected_id)
             continue
         channel, address = choice
         key = (channel, locale or "en")
@@ -450,119 +440,52 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: Any) -
             composed[key] = _compose(breakdown, common, channel, locale or "en")
         message = composed[key]
         if message is None:
-            unreachable.append(row[0])
+            unreachable.append(affected_id)
             continue
-        reach.append((row, channel, address, message))
-
-    count = len(reach)
-    case_ids = allocate_ids(Case, count)
-    interaction_ids = allocate_ids(Interaction, count)
-    message_ids = allocate_ids(OutboundMessage, count)
-    references = [f"BB-{pk:05d}" for pk in case_ids]
-    channels = [r[1] for r in reach]
-    subjects: list[str] = []
-    bodies: list[str] = []
-    for (row, _channel, _address, message), reference in zip(reach, references, strict=True):
-        subject = _fill(message.subject, row[3], reference).strip() or "We're sorry"
-        subjects.append(_subject(reference, subject))
-        bodies.append(_fill(message.body, row[3], reference).strip())
-    actor_id = _person_id(actor)
-    label = actor_label(actor)[:200]
-    author_name = str(actor)[:200] if actor is not None else ""
-    title = breakdown.title[:200]
-    ref = breakdown.reference or str(breakdown.pk)
-
-    # Cases opened by outreach carry no timers of their own: the apology is
-    # done as they open, and the breakdown's checklist stands for the fix, so
-    # 100,000 fix timers would only mean 100,000 escalations of one problem.
-    bulk_insert(
-        Case,
-        varying={
-            "id": case_ids,
-            "reference": references,
-            "customer_id": [r[0][1] for r in reach],
-            "transaction_id": [r[0][2] for r in reach],
-            "channel": channels,
-        },
-        constant={
-            "summary": title,
-            "failure_mode_id": failure_mode_id,
-            "breakdown_id": breakdown.pk,
-            "proactive": True,
-            "severity": breakdown.severity,
-            "site_id": breakdown.site_id,
-            "status": Case.Status.APOLOGISED,
-            "apologised_at": now,
-            "apology_score": _score(composed),
-            "created_by_id": actor_id,
-            "created_at": now,
-            "updated_at": now,
-        },
-        now=now,
+        contacts.append(
+            ProactiveContact(
+                customer_id=customer_id,
+                customer_name=name,
+                transaction_id=transaction_id,
+                channel=channel,
+                address=address,
+                subject_template=message.subject,
+                body_template=message.body,
+            )
+        )
+        reached.append((affected_id, message.language))
+    outreach = ProactiveOutreach(
+        breakdown_id=breakdown.pk,
+        breakdown_reference=breakdown.reference or str(breakdown.pk),
+        title=breakdown.title[:200],
+        failure_mode_id=version.playbook.failure_mode_id,
+        severity=breakdown.severity,
+        site_id=breakdown.site_id,
+        apology_score=_score(composed),
+        batch=f"bd-{breakdown.pk}-outreach",
     )
-    bulk_insert(
-        Interaction,
-        varying={
-            "id": interaction_ids,
-            "customer_id": [r[0][1] for r in reach],
-            "case_id": case_ids,
-            "channel": channels,
-            "subject": subjects,
-            "body": bodies,
-            "thread_ref": references,
-        },
-        constant={
-            "direction": Interaction.Direction.OUTBOUND,
-            "author_id": actor_id,
-            "author_name": author_name,
-            "occurred_at": now,
-            "source": "bounceback",
-            "external_id": None,
-            "metadata": {"purpose": "apology", "breakdown": ref},
-        },
-        now=now,
-    )
-    bulk_insert(
-        OutboundMessage,
-        varying={
-            "id": message_ids,
-            "channel": channels,
-            "customer_id": [r[0][1] for r in reach],
-            "interaction_id": interaction_ids,
-            "to_address": [r[2].strip() for r in reach],
-            "subject": subjects,
-            "body_text": bodies,
-            "message_id": [new_message_id() for _ in reach],
-            "headers": [{"X-Bounceback-Case": reference} for reference in references],
-            "next_attempt_at": outbox_stagger(channels=channels, now=now),
-        },
-        constant={
-            "batch": f"bd-{breakdown.pk}-outreach",
-            "state": OutboundMessage.State.QUEUED,
-            "attempts": 0,
-            # The delivery lanes send each when its staggered time comes; no
-            # task per message is queued.
-            "lease_owner": "",
-        },
-        now=now,
-    )
-    _case_events(
-        case_ids,
-        interaction_ids,
-        ref=ref,
-        title=title,
-        actor_id=actor_id,
-        label=label,
-        now=now,
-    )
+    if len(contacts) <= ONE_BY_ONE:
+        times = outbox_stagger(channels=[c.channel for c in contacts], now=now)
+        opened = [
+            case_open_proactive(
+                outreach=outreach, contact=c, fill=_fill, actor=actor, now=now, send_at=at
+            )
+            for c, at in zip(contacts, times, strict=True)
+        ]
+    else:
+        opened = cases_open_proactive(
+            outreach=outreach, contacts=contacts, fill=_fill, actor=actor, now=now
+        )
+    count = len(opened)
+    channels = [c.channel for c in contacts]
     bulk_update(
         AffectedCustomer,
-        ids=[r[0][0] for r in reach],
+        ids=[affected_id for affected_id, _ in reached],
         varying={
             "channel": channels,
-            "language": [r[3].language for r in reach],
-            "case_id": case_ids,
-            "message_id": message_ids,
+            "language": [language for _, language in reached],
+            "case_id": [o.case_id for o in opened],
+            "message_id": [o.message_id for o in opened],
         },
         constant={"state": AffectedCustomer.State.QUEUED, "contacted_at": now},
     )
@@ -570,9 +493,9 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: Any) -
         AffectedCustomer, ids=unreachable, constant={"state": AffectedCustomer.State.UNREACHABLE}
     )
     if count:
-        BreakdownMessage.objects.filter(
-            breakdown=breakdown, batch=f"bd-{breakdown.pk}-outreach"
-        ).update(recipients=F("recipients") + count)
+        BreakdownMessage.objects.filter(breakdown=breakdown, batch=outreach.batch).update(
+            recipients=F("recipients") + count
+        )
     by_channel = dict(Counter(channels))
     record_event(
         breakdown,
@@ -590,40 +513,13 @@ def _score(composed: dict[tuple[str, str], Composed | None]) -> int | None:
     return min(scores) if scores else None
 
 
-def _case_events(
-    case_ids: list[int],
-    interaction_ids: list[int],
-    *,
-    ref: str,
-    title: str,
-    actor_id: int | None,
-    label: str,
-    now: datetime,
-) -> None:
-    count = len(case_ids)
-    bulk_insert(
-        CaseEvent,
-        varying={
-            "case_id": [*case_ids, *case_ids],
-            "kind": ["opened"] * count + ["apologised"] * count,
-            "summary": [f"Case opened by proactive outreach for {ref}: {title}"[:300]] * count
-            + [f"Apology sent by proactive outreach for {ref}"[:300]] * count,
-            "interaction_id": [None] * count + interaction_ids,
-        },
-        constant={
-            "at": now,
-            "actor_id": actor_id,
-            "actor_label": label,
-            "data": {"breakdown": ref, "proactive": True},
-        },
-        now=now,
-    )
-
-
 # --- Waves to everyone with a case: status updates and the all-clear ---------------------------
 
 
-def _wave_rows(breakdown: Breakdown) -> list[tuple[Any, ...]]:
+def _wave_cases(breakdown: Breakdown, *, usable: frozenset[str]) -> list[WaveCase]:
+    """Every case on the breakdown (the customers contacted or linked), with the channel
+    and address to reach each by: the outreach's own for a contacted customer, else
+    the customer's preferred reachable one (none: the case is not messaged)."""
     email = (
         CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
         .order_by("-is_primary", "id")
@@ -634,7 +530,7 @@ def _wave_rows(breakdown: Breakdown) -> list[tuple[Any, ...]]:
         .order_by("-is_primary", "id")
         .values("number")[:1]
     )
-    return list(
+    rows = list(
         AffectedCustomer.objects.filter(
             breakdown=breakdown,
             state__in=[AffectedCustomer.State.QUEUED, AffectedCustomer.State.LINKED],
@@ -642,7 +538,7 @@ def _wave_rows(breakdown: Breakdown) -> list[tuple[Any, ...]]:
         )
         .annotate(email=Subquery(email), phone=Subquery(phone))
         .order_by("id")
-        .values_list(
+        .values(
             "customer_id",
             "case_id",
             "state",
@@ -653,14 +549,58 @@ def _wave_rows(breakdown: Breakdown) -> list[tuple[Any, ...]]:
             "email",
             "phone",
             "case__reference",
+            "case__summary",
+            "case__channel",
             "case__status",
             "case__apologised_at",
             "case__fixed_at",
-            "case__severity",
-            "case__site_id",
             "case__documented_at",
+            "case__severity",
+            "case__timer_percent",
+            "case__site_id",
         )
     )
+    calendars = _calendars({row["case__site_id"] for row in rows if row["case__site_id"]})
+    cases = []
+    for row in rows:
+        channel: str | None = row["channel"]
+        address: str | None = row["message__to_address"]
+        if not (row["state"] == AffectedCustomer.State.QUEUED and channel and address):
+            choice = choose_channel(
+                row["customer__preferred_channel"], row["email"], row["phone"], usable=usable
+            )
+            channel, address = choice if choice is not None else (None, None)
+        cases.append(
+            WaveCase(
+                case_id=row["case_id"],
+                reference=row["case__reference"] or "",
+                summary=row["case__summary"],
+                case_channel=row["case__channel"],
+                customer_id=row["customer_id"],
+                customer_name=row["customer__name"],
+                status=row["case__status"],
+                apologised_at=row["case__apologised_at"],
+                fixed_at=row["case__fixed_at"],
+                documented_at=row["case__documented_at"],
+                severity=row["case__severity"],
+                timer_percent=row["case__timer_percent"],
+                calendar=calendars.get(row["case__site_id"]),
+                channel=channel,
+                address=address,
+            )
+        )
+    return cases
+
+
+def _calendars(site_ids: set[int]) -> dict[int, BusinessCalendar | None]:
+    from bounceback.sites.models import Site
+
+    if not site_ids:
+        return {}
+    return {
+        site.pk: site.calendar
+        for site in Site.objects.filter(pk__in=site_ids).select_related("calendar")
+    }
 
 
 WAVE_CHUNK = 5000
@@ -670,7 +610,7 @@ def send_wave(
     breakdown: Breakdown,
     *,
     message: BreakdownMessage,
-    actor: Any,
+    actor: ActorLike,
     now: datetime,
     purpose: str,
     default_subject: str,
@@ -681,314 +621,33 @@ def send_wave(
 
     With `fix`, the cases are also marked fixed with the message as the fix
     summary, and their follow-up (and documentation) clocks start, as
-    case_mark_fixed does.
+    case_mark_fixed does. A few cases go one at a time through the case
+    services, many set-based in chunks; both write the same rows.
     """
     common = breakdown_values(breakdown)
-    subject_text = _partial(message.subject, common)
-    body_text = _partial(message.body, common)
-    rows = _wave_rows(breakdown)
+    wave = Wave(
+        breakdown_reference=breakdown.reference or str(breakdown.pk),
+        purpose=purpose,
+        batch=message.batch,
+        subject_template=_partial(message.subject, common),
+        body_template=_partial(message.body, common),
+        default_subject=default_subject,
+        fix=fix,
+        held=paused,
+    )
+    cases = _wave_cases(breakdown, usable=usable_channels())
+    if len(cases) <= ONE_BY_ONE:
+        reach = [c for c in cases if c.channel and c.address]
+        times = iter(outbox_stagger(channels=[c.channel or "" for c in reach], now=now))
+        for case in cases:
+            send_at = next(times) if case.channel and case.address else None
+            case_send_wave_message(
+                wave=wave, target=case, fill=_fill, actor=actor, now=now, send_at=send_at
+            )
+        return len(reach)
     sent = 0
-    for start in range(0, len(rows), WAVE_CHUNK):
-        sent += _wave_chunk(
-            breakdown,
-            rows[start : start + WAVE_CHUNK],
-            message=message,
-            actor=actor,
-            now=now,
-            purpose=purpose,
-            subject_text=subject_text,
-            body_text=body_text,
-            default_subject=default_subject,
-            fix=fix,
-            paused=paused,
+    for start in range(0, len(cases), WAVE_CHUNK):
+        sent += cases_send_wave(
+            wave=wave, cases=cases[start : start + WAVE_CHUNK], fill=_fill, actor=actor, now=now
         )
     return sent
-
-
-def _wave_chunk(
-    breakdown: Breakdown,
-    rows: list[tuple[Any, ...]],
-    *,
-    message: BreakdownMessage,
-    actor: Any,
-    now: datetime,
-    purpose: str,
-    subject_text: str,
-    body_text: str,
-    default_subject: str,
-    fix: bool,
-    paused: bool,
-) -> int:
-    reach = []
-    usable = usable_channels()
-    for row in rows:
-        (_cust, _case, state, channel, to_address, _name, preferred, email, phone) = row[:9]
-        if state == AffectedCustomer.State.QUEUED and channel and to_address:
-            reach.append((row, channel, to_address))
-            continue
-        choice = choose_channel(preferred, email, phone, usable=usable)
-        if choice is not None:
-            reach.append((row, choice[0], choice[1]))
-    count = len(reach)
-    actor_id = _person_id(actor)
-    label = actor_label(actor)[:200]
-    ref = breakdown.reference or str(breakdown.pk)
-    interaction_ids = allocate_ids(Interaction, count)
-    message_ids = allocate_ids(OutboundMessage, count)
-    subjects, bodies = [], []
-    for row, _channel, _address in reach:
-        subject = _fill(subject_text, row[5], row[9] or "").strip() or default_subject
-        subjects.append(_subject(row[9] or "", subject))
-        bodies.append(_fill(body_text, row[5], row[9] or "").strip())
-    channels = [r[1] for r in reach]
-    case_ids = [r[0][1] for r in reach]
-    references = [r[0][9] or "" for r in reach]
-    bulk_insert(
-        Interaction,
-        varying={
-            "id": interaction_ids,
-            "customer_id": [r[0][0] for r in reach],
-            "case_id": case_ids,
-            "channel": channels,
-            "subject": subjects,
-            "body": bodies,
-            "thread_ref": references,
-        },
-        constant={
-            "direction": Interaction.Direction.OUTBOUND,
-            "author_id": actor_id,
-            "author_name": str(actor)[:200] if actor is not None else "",
-            "occurred_at": now,
-            "source": "bounceback",
-            "external_id": None,
-            "metadata": {"purpose": purpose, "breakdown": ref},
-        },
-        now=now,
-    )
-    bulk_insert(
-        OutboundMessage,
-        varying={
-            "id": message_ids,
-            "channel": channels,
-            "customer_id": [r[0][0] for r in reach],
-            "interaction_id": interaction_ids,
-            "to_address": [r[2].strip() for r in reach],
-            "subject": subjects,
-            "body_text": bodies,
-            "message_id": [new_message_id() for _ in reach],
-            "headers": [{"X-Bounceback-Case": reference} for reference in references],
-            "next_attempt_at": outbox_stagger(channels=channels, now=now),
-        },
-        constant={
-            "batch": message.batch,
-            "state": OutboundMessage.State.HELD if paused else OutboundMessage.State.QUEUED,
-            "attempts": 0,
-            "lease_owner": "",
-        },
-        now=now,
-    )
-    by_case = {r[0][1]: iid for r, iid in zip(reach, interaction_ids, strict=True)}
-    fixable = [
-        row
-        for row in rows
-        if fix
-        and row[11] is not None
-        and row[12] is None
-        and row[10] not in {Case.Status.CLOSED, Case.Status.WAITING}
-    ]
-    fixable_ids = {row[1] for row in fixable}
-    event_rows = []
-    for row in rows:
-        case_id = row[1]
-        if case_id in fixable_ids:
-            event_rows.append((case_id, "fixed", f"Fixed: {ref} all-clear", by_case.get(case_id)))
-        elif case_id in by_case:
-            kind = "update_sent"
-            summary = (
-                f"All-clear for breakdown {ref} sent" if fix else f"Progress update for {ref} sent"
-            )
-            event_rows.append((case_id, kind, summary, by_case[case_id]))
-    bulk_insert(
-        CaseEvent,
-        varying={
-            "case_id": [e[0] for e in event_rows],
-            "kind": [e[1] for e in event_rows],
-            "summary": [e[2][:300] for e in event_rows],
-            "interaction_id": [e[3] for e in event_rows],
-        },
-        constant={
-            "at": now,
-            "actor_id": actor_id,
-            "actor_label": label,
-            "data": {"breakdown": ref},
-        },
-        now=now,
-    )
-    reached = list(by_case)
-    if not fix:
-        _cases_updated(reached, now)
-        _meet_case_timers(reached, ("fix", "update"), now)
-    else:
-        fix_summaries = []
-        for row in fixable:
-            fix_summaries.append(_fill(body_text, row[5], row[9] or "").strip())
-        bulk_update(
-            Case,
-            ids=[row[1] for row in fixable],
-            varying={"fix_summary": fix_summaries},
-            constant={"status": Case.Status.FIXED, "fixed_at": now, "updated_at": now},
-        )
-        _meet_case_timers([row[1] for row in fixable], ("fix", "update"), now)
-        _start_follow_ups(fixable, now)
-    return count
-
-
-def _cases_updated(case_ids: list[int], now: datetime) -> None:
-    """As case_send_update: the update is recorded, an apologised case is now being fixed."""
-    if not case_ids:
-        return
-    table = connection.ops.quote_name(Case._meta.db_table)
-    match, params = id_match("id", case_ids)
-    stamp = (
-        now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_update_at = %s, updated_at = %s, "  # noqa: S608
-            f"status = CASE WHEN status = %s THEN %s ELSE status END WHERE {match}",
-            [stamp, stamp, Case.Status.APOLOGISED, Case.Status.FIXING, *params],
-        )
-
-
-def _meet_case_timers(case_ids: list[int], kinds: Sequence[str], now: datetime) -> None:
-    """timer_meet for many cases' timers: running ones are met, breaches stay breached."""
-    if not case_ids:
-        return
-    table = connection.ops.quote_name(Timer._meta.db_table)
-    match, params = id_match("subject_id", case_ids)
-    stamp = (
-        now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    )
-    marks = ", ".join(["%s"] * len(kinds))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET state = CASE WHEN state = %s THEN state ELSE %s END, "  # noqa: S608
-            "met_at = %s, paused_at = NULL, next_fire_at = NULL "
-            f"WHERE subject_type = 'case' AND kind IN ({marks}) AND met_at IS NULL "
-            f"AND state IN (%s, %s, %s) AND {match}",
-            [
-                Timer.State.BREACHED,
-                Timer.State.MET,
-                stamp,
-                *kinds,
-                Timer.State.RUNNING,
-                Timer.State.PAUSED,
-                Timer.State.BREACHED,
-                *params,
-            ],
-        )
-
-
-def _start_follow_ups(fixable: list[tuple[Any, ...]], now: datetime) -> None:
-    """The follow-up (and documentation) clocks case_mark_fixed starts, for many cases.
-
-    Every case starts now, so cases with the same severity and calendar share
-    their due times: business_add runs once per group, which keeps opening
-    hours exact without a calculation per case.
-    """
-    if not fixable:
-        return
-    site_ids = {row[14] for row in fixable if row[14]}
-    calendars: dict[int, BusinessCalendar | None] = {}
-    if site_ids:
-        from bounceback.sites.models import Site
-
-        for site in Site.objects.filter(pk__in=site_ids).select_related("calendar"):
-            calendars[site.pk] = site.calendar
-    documenting = _documenting([row[1] for row in fixable if row[15] is None])
-    groups: dict[tuple[str, int | None], list[int]] = {}
-    docs: dict[tuple[str, int | None], list[int]] = {}
-    for row in fixable:
-        calendar = calendars.get(row[14]) if row[14] else None
-        key = (row[13], calendar.pk if calendar else None)
-        groups.setdefault(key, []).append(row[1])
-        if row[15] is None and row[1] not in documenting:
-            docs.setdefault(key, []).append(row[1])
-    by_pk = {c.pk: c for c in calendars.values() if c is not None}
-    for (severity, calendar_id), ids in groups.items():
-        policy = policy_for(severity=severity)
-        calendar = by_pk.get(calendar_id) if calendar_id else None
-        target = hours(policy.cool_off_hours + policy.follow_up_hours)
-        _insert_timers(
-            ids,
-            kind="follow_up",
-            target=target,
-            calendar=calendar,
-            now=now,
-            warn_at=now + hours(policy.cool_off_hours),
-        )
-        doc_ids = docs.get((severity, calendar_id), [])
-        doc_target = hours(policy.document_hours)
-        _insert_timers(
-            doc_ids,
-            kind="document",
-            target=doc_target,
-            calendar=calendar,
-            now=now,
-            warn_at=business_add(
-                calendar=calendar,
-                start=now,
-                seconds=int(doc_target.total_seconds() * policy.warn_percent / 100),
-            ),
-        )
-
-
-def _documenting(case_ids: list[int]) -> set[int]:
-    table = connection.ops.quote_name(Timer._meta.db_table)
-    match, params = id_match("subject_id", case_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT subject_id FROM {table} WHERE subject_type = 'case' "  # noqa: S608
-            f"AND kind = 'document' AND met_at IS NULL AND {match}",
-            params,
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
-def _insert_timers(
-    case_ids: list[int],
-    *,
-    kind: str,
-    target: timedelta,
-    calendar: BusinessCalendar | None,
-    now: datetime,
-    warn_at: datetime | None,
-) -> None:
-    """Timers as timer_start writes them (see _next_fire there), one row per case."""
-    if not case_ids:
-        return
-    seconds = int(target.total_seconds())
-    due_at = business_add(calendar=calendar, start=now, seconds=seconds)
-    next_fire = warn_at if warn_at and warn_at < due_at else due_at
-    bulk_insert(
-        Timer,
-        varying={
-            "id": allocate_ids(Timer, len(case_ids)),
-            "subject_id": case_ids,
-        },
-        constant={
-            "subject_type": "case",
-            "kind": kind,
-            "state": Timer.State.RUNNING,
-            "calendar_id": calendar.pk if calendar else None,
-            "target_seconds": seconds,
-            "started_at": now,
-            "due_at": due_at,
-            "warn_at": warn_at,
-            "escalation_period_seconds": seconds,
-            "next_fire_at": next_fire,
-            "escalation_level": 0,
-            "fire_attempts": 0,
-        },
-        now=now,
-    )

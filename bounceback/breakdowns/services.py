@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from bounceback.actors import ActorLike, actor_of
 from bounceback.breakdowns import outreach
 from bounceback.breakdowns.models import (
     AffectedCustomer,
@@ -28,10 +29,12 @@ from bounceback.breakdowns.models import (
     BreakdownReview,
     ReviewActionItem,
 )
-from bounceback.breakdowns.timeline import actor_label, person, record_event
-from bounceback.cases.models import Severity
+from bounceback.breakdowns.timeline import record_event
+from bounceback.cases.models import Case, Severity
+from bounceback.cases.services import case_join_breakdown, case_leave_breakdown
 from bounceback.customers.models import Customer
 from bounceback.errors import Conflict, ValidationFailed
+from bounceback.inputs import text_field
 from bounceback.playbooks.models import Playbook, TemplatePurpose
 from bounceback.playbooks.templating import template_problems
 from bounceback.sites.models import Site
@@ -68,15 +71,6 @@ def _require(breakdown: Breakdown, *statuses: str, doing: str) -> None:
             f"{breakdown.reference} is {breakdown.get_status_display().lower()}; "
             f"{doing} only while it is {allowed}"
         )
-
-
-def _text(value: str | None, field: str, *, required: bool = True, limit: int = 20_000) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(f"{field.replace('_', ' ')} is required", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{field} is longer than {limit} characters", field=field)
-    return value
 
 
 def _placeholders_ok(text: str, field: str) -> None:
@@ -230,7 +224,7 @@ def _batches(breakdown: Breakdown) -> list[str]:
 @transaction.atomic
 def breakdown_declare(
     *,
-    actor: Any,
+    actor: ActorLike,
     playbook: Playbook,
     title: str,
     window_start: datetime,
@@ -244,8 +238,8 @@ def breakdown_declare(
     source: str = "staff",
 ) -> Breakdown:
     """Declare the breakdown: checklist with timers, affected customers found, nothing sent."""
-    title = _text(title, "title", limit=200)
-    description = _text(description, "description", required=False)
+    title = text_field(title, field="title", max_length=200, required=True)
+    description = text_field(description, field="description")
     if severity not in Severity.values:
         raise ValidationFailed(
             f"severity must be one of {', '.join(Severity.values)}", field="severity"
@@ -276,7 +270,7 @@ def breakdown_declare(
         playbook_version=version,
         severity=severity,
         source=source,
-        declared_by=person(actor),
+        declared_by=actor_of(actor).user,
         declared_at=now,
     )
     _apply_scope(breakdown, scope)
@@ -317,7 +311,7 @@ def breakdown_declare(
 
 
 @transaction.atomic
-def breakdown_rescope(*, breakdown: Breakdown, actor: Any, **scope: Any) -> Breakdown:
+def breakdown_rescope(*, breakdown: Breakdown, actor: ActorLike, **scope: Any) -> Breakdown:
     """Change who is affected (only before outreach); the affected list is found afresh."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.DECLARED, doing="the scope can change")
@@ -371,7 +365,7 @@ def _affected_row(breakdown: Breakdown, customer: Customer) -> AffectedCustomer:
 
 @transaction.atomic
 def breakdown_exclude_customer(
-    *, breakdown: Breakdown, actor: Any, customer: Customer
+    *, breakdown: Breakdown, actor: ActorLike, customer: Customer
 ) -> AffectedCustomer:
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.DECLARED, doing="customers can be left out")
@@ -391,7 +385,7 @@ def breakdown_exclude_customer(
 
 @transaction.atomic
 def breakdown_include_customer(
-    *, breakdown: Breakdown, actor: Any, customer: Customer
+    *, breakdown: Breakdown, actor: ActorLike, customer: Customer
 ) -> AffectedCustomer:
     """Put a left-out customer back, or add one the scope did not find."""
     breakdown = _lock(breakdown)
@@ -422,7 +416,7 @@ def breakdown_include_customer(
 
 
 @transaction.atomic
-def breakdown_confirm_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown:
+def breakdown_confirm_outreach(*, breakdown: Breakdown, actor: ActorLike) -> Breakdown:
     """Send: the checklist is running, the outreach starts in the background in chunks."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.DECLARED, doing="outreach can be confirmed")
@@ -436,7 +430,7 @@ def breakdown_confirm_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown
     now = timezone.now()
     breakdown.status = Breakdown.Status.RECOVERING
     breakdown.confirmed_at = now
-    breakdown.confirmed_by = person(actor)
+    breakdown.confirmed_by = actor_of(actor).user
     breakdown.outreach_paused = False
     breakdown.save(
         update_fields=["status", "confirmed_at", "confirmed_by", "outreach_paused", "updated_at"]
@@ -448,7 +442,7 @@ def breakdown_confirm_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown
         subject=apology.subject if apology else "",
         body="\n\n".join(t.body for t in outreach.first_templates(version, "email", "en") if t),
         batch=_batch(breakdown, "outreach"),
-        sent_by=person(actor),
+        sent_by=actor_of(actor).user,
         sent_at=now,
     )
     linked = outreach.link_cases_to_breakdown(breakdown, actor=actor, now=now)
@@ -508,7 +502,7 @@ def breakdown_outreach_run(*, breakdown_id: int, chunk: int | None = None, job: 
 
 
 @transaction.atomic
-def breakdown_pause_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown:
+def breakdown_pause_outreach(*, breakdown: Breakdown, actor: ActorLike) -> Breakdown:
     """Hold every message of the breakdown not yet handed out, and stop further chunks."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="outreach can be paused")
@@ -530,7 +524,7 @@ def breakdown_pause_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown:
 
 
 @transaction.atomic
-def breakdown_resume_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown:
+def breakdown_resume_outreach(*, breakdown: Breakdown, actor: ActorLike) -> Breakdown:
     """Release the held messages at the channel rate from now, and carry on contacting."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="outreach can be resumed")
@@ -558,7 +552,7 @@ def breakdown_resume_outreach(*, breakdown: Breakdown, actor: Any) -> Breakdown:
 
 @transaction.atomic
 def breakdown_action_complete(
-    *, action: BreakdownAction, actor: Any, note: str = ""
+    *, action: BreakdownAction, actor: ActorLike, note: str = ""
 ) -> BreakdownAction:
     breakdown = _lock(action.breakdown_id)
     action = BreakdownAction.objects.select_for_update().get(pk=action.pk)
@@ -571,11 +565,11 @@ def breakdown_action_complete(
             f"{breakdown.reference} is {breakdown.get_status_display().lower()}; "
             "its checklist is over"
         )
-    note = _text(note, "note", required=False)
+    note = text_field(note, field="note")
     now = timezone.now()
     action.state = BreakdownAction.State.DONE
     action.done_at = now
-    action.done_by = person(actor)
+    action.done_by = actor_of(actor).user
     action.note = note
     action.save(update_fields=["state", "done_at", "done_by", "note"])
     for timer in _action_timers([action.pk]):
@@ -619,13 +613,13 @@ def _end_checklist(breakdown: Breakdown, *, now: datetime) -> int:
 
 @transaction.atomic
 def breakdown_post_update(
-    *, breakdown: Breakdown, actor: Any, body: str, subject: str = ""
+    *, breakdown: Breakdown, actor: ActorLike, body: str, subject: str = ""
 ) -> BreakdownMessage:
     """One status update, written once, sent to every customer with a case on the breakdown."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="updates can be sent")
-    body = _text(body, "body")
-    subject = _text(subject, "subject", required=False, limit=300)
+    body = text_field(body, field="body", required=True)
+    subject = text_field(subject, field="subject", max_length=300)
     _placeholders_ok(body, "body")
     _placeholders_ok(subject, "subject")
     now = timezone.now()
@@ -636,7 +630,7 @@ def breakdown_post_update(
         subject=subject,
         body=body,
         batch=_batch(breakdown, f"update-{number}"),
-        sent_by=person(actor),
+        sent_by=actor_of(actor).user,
         sent_at=now,
     )
     sent = outreach.send_wave(
@@ -664,7 +658,7 @@ def breakdown_post_update(
 
 @transaction.atomic
 def breakdown_all_clear(
-    *, breakdown: Breakdown, actor: Any, body: str, subject: str = ""
+    *, breakdown: Breakdown, actor: ActorLike, body: str, subject: str = ""
 ) -> Breakdown:
     """It is over: tell everyone, close the checklist, move the cases to follow-up."""
     breakdown = _lock(breakdown)
@@ -674,8 +668,8 @@ def breakdown_all_clear(
             "some customers have not been contacted yet; let the outreach finish "
             "(resume it if paused) before the all-clear"
         )
-    body = _text(body, "body")
-    subject = _text(subject, "subject", required=False, limit=300)
+    body = text_field(body, field="body", required=True)
+    subject = text_field(subject, field="subject", max_length=300)
     _placeholders_ok(body, "body")
     _placeholders_ok(subject, "subject")
     now = timezone.now()
@@ -685,7 +679,7 @@ def breakdown_all_clear(
         subject=subject,
         body=body,
         batch=_batch(breakdown, "all-clear"),
-        sent_by=person(actor),
+        sent_by=actor_of(actor).user,
         sent_at=now,
     )
     sent = outreach.send_wave(
@@ -708,7 +702,7 @@ def breakdown_all_clear(
     closed = _end_checklist(breakdown, now=now)
     breakdown.status = Breakdown.Status.ALL_CLEAR
     breakdown.all_clear_at = now
-    breakdown.all_clear_by = person(actor)
+    breakdown.all_clear_by = actor_of(actor).user
     breakdown.outreach_paused = False
     breakdown.save(
         update_fields=["status", "all_clear_at", "all_clear_by", "outreach_paused", "updated_at"]
@@ -727,7 +721,7 @@ def breakdown_all_clear(
 
 
 @transaction.atomic
-def breakdown_cancel(*, breakdown: Breakdown, actor: Any, reason: str) -> Breakdown:
+def breakdown_cancel(*, breakdown: Breakdown, actor: ActorLike, reason: str) -> Breakdown:
     """A false alarm, caught before anyone was contacted."""
     breakdown = _lock(breakdown)
     if breakdown.status == Breakdown.Status.RECOVERING:
@@ -735,7 +729,7 @@ def breakdown_cancel(*, breakdown: Breakdown, actor: Any, reason: str) -> Breakd
             f"{breakdown.reference} has already contacted customers; give the all-clear instead"
         )
     _require(breakdown, Breakdown.Status.DECLARED, doing="it can be cancelled")
-    reason = _text(reason, "reason", limit=300)
+    reason = text_field(reason, field="reason", max_length=300, required=True)
     now = timezone.now()
     _end_checklist(breakdown, now=now)
     breakdown.status = Breakdown.Status.CANCELLED
@@ -764,7 +758,7 @@ def _review(breakdown: Breakdown) -> BreakdownReview:
 def breakdown_review_save(
     *,
     breakdown: Breakdown,
-    actor: Any,
+    actor: ActorLike,
     went_well: str,
     went_badly: str,
     actual_cost: Decimal | None = None,
@@ -775,8 +769,8 @@ def breakdown_review_save(
     if breakdown.status == Breakdown.Status.CLOSED:
         raise _refuse(f"the review of {breakdown.reference} is complete and closed")
     _require(breakdown, Breakdown.Status.ALL_CLEAR, doing="the review can be written")
-    went_well = _text(went_well, "went_well", required=complete)
-    went_badly = _text(went_badly, "went_badly", required=complete)
+    went_well = text_field(went_well, field="went_well", required=complete)
+    went_badly = text_field(went_badly, field="went_badly", required=complete)
     if actual_cost is not None:
         try:
             actual_cost = Decimal(actual_cost)
@@ -798,7 +792,7 @@ def breakdown_review_save(
     fields = ["went_well", "went_badly", "actual_cost", "cost_currency", "updated_at"]
     now = timezone.now()
     if complete:
-        review.completed_by = person(actor)
+        review.completed_by = actor_of(actor).user
         review.completed_at = now
         fields += ["completed_by", "completed_at"]
     review.save(update_fields=fields)
@@ -821,7 +815,7 @@ def breakdown_review_save(
 def review_action_item_add(
     *,
     breakdown: Breakdown,
-    actor: Any,
+    actor: ActorLike,
     kind: str,
     text: str,
     owner: Any = None,
@@ -838,7 +832,7 @@ def review_action_item_add(
         raise ValidationFailed(
             f"kind must be one of {', '.join(ReviewActionItem.Kind.values)}", field="kind"
         )
-    text = _text(text, "text", limit=5000)
+    text = text_field(text, field="text", max_length=5000, required=True)
     if owner is not None and not owner.is_active:
         raise ValidationFailed("the owner's account is disabled", field="owner_id")
     review = _review(breakdown)
@@ -859,7 +853,7 @@ def review_action_item_add(
 def review_action_item_to_failure_mode(
     *,
     item: ReviewActionItem,
-    actor: Any,
+    actor: ActorLike,
     touchpoint: Any,
     title: str,
     severity: int,
@@ -897,7 +891,7 @@ def review_action_item_to_failure_mode(
 
 @transaction.atomic
 def review_action_item_set_done(
-    *, item: ReviewActionItem, actor: Any, done: bool
+    *, item: ReviewActionItem, actor: ActorLike, done: bool
 ) -> ReviewActionItem:
     item = ReviewActionItem.objects.select_for_update().get(pk=item.pk)
     if item.done != done:
@@ -931,28 +925,8 @@ __all__ = [
 LINKABLE = (Breakdown.Status.DECLARED, Breakdown.Status.RECOVERING, Breakdown.Status.ALL_CLEAR)
 
 
-def _lock_case(case: Any) -> Any:
-    from bounceback.cases.models import Case
-
-    return Case.objects.select_for_update(of=("self",)).select_related("breakdown").get(pk=case.pk)
-
-
-def _case_event(case: Any, *, kind: str, summary: str, actor: Any, data: dict[str, Any]) -> None:
-    from bounceback.cases.models import CaseEvent
-
-    CaseEvent.objects.create(
-        case=case,
-        kind=kind,
-        summary=summary[:300],
-        actor=person(actor),
-        actor_label=actor_label(actor)[:200],
-        data=data,
-        at=timezone.now(),
-    )
-
-
 @transaction.atomic
-def breakdown_link_case(*, breakdown: Breakdown, case: Any, actor: Any) -> Any:
+def breakdown_link_case(*, breakdown: Breakdown, case: Any, actor: ActorLike) -> Any:
     """A complaint that came in anyway joins the breakdown (the review counts it).
 
     Closed cases may be linked: the link is a record of what the complaint was
@@ -963,23 +937,15 @@ def breakdown_link_case(*, breakdown: Breakdown, case: Any, actor: Any) -> Any:
     """
     breakdown = _lock(breakdown)
     _require(breakdown, *LINKABLE, doing="cases can be linked to it")
-    case = _lock_case(case)
-    if case.breakdown_id == breakdown.pk:
+    # Another link of this case would queue behind the breakdown's lock we hold.
+    if Case.objects.filter(pk=case.pk, breakdown_id=breakdown.pk).exists():
         return case
-    if case.breakdown_id is not None:
-        raise _refuse(
-            f"{case.reference} already belongs to breakdown {case.breakdown.reference}; "
-            "unlink it there first",
-            field="breakdown_id",
-        )
-    case.breakdown = breakdown
-    case.save(update_fields=["breakdown", "updated_at"])
-    _case_event(
-        case,
-        kind="linked_to_breakdown",
-        summary=f"Linked to breakdown {breakdown.reference}: {breakdown.title}",
+    case = case_join_breakdown(
+        case=case,
+        breakdown_id=breakdown.pk,
+        breakdown_reference=breakdown.reference or str(breakdown.pk),
+        breakdown_title=breakdown.title,
         actor=actor,
-        data={"breakdown": breakdown.reference},
     )
     row = (
         AffectedCustomer.objects.select_for_update()
@@ -1005,7 +971,7 @@ def breakdown_link_case(*, breakdown: Breakdown, case: Any, actor: Any) -> Any:
 
 
 @transaction.atomic
-def breakdown_unlink_case(*, breakdown: Breakdown, case: Any, actor: Any) -> Any:
+def breakdown_unlink_case(*, breakdown: Breakdown, case: Any, actor: ActorLike) -> Any:
     """Undo a link made by mistake. Cases the outreach opened belong to the breakdown.
 
     A customer who was left out of the outreach because of this case goes back
@@ -1014,21 +980,11 @@ def breakdown_unlink_case(*, breakdown: Breakdown, case: Any, actor: Any) -> Any
     """
     breakdown = _lock(breakdown)
     _require(breakdown, *LINKABLE, doing="cases can be unlinked from it")
-    case = _lock_case(case)
-    if case.breakdown_id != breakdown.pk:
-        raise _refuse(f"{case.reference} is not linked to {breakdown.reference}")
-    if case.proactive:
-        raise _refuse(
-            f"{case.reference} was opened by the breakdown's outreach; it cannot be unlinked"
-        )
-    case.breakdown = None
-    case.save(update_fields=["breakdown", "updated_at"])
-    _case_event(
-        case,
-        kind="unlinked_from_breakdown",
-        summary=f"No longer linked to breakdown {breakdown.reference}",
+    case = case_leave_breakdown(
+        case=case,
+        breakdown_id=breakdown.pk,
+        breakdown_reference=breakdown.reference or str(breakdown.pk),
         actor=actor,
-        data={"breakdown": breakdown.reference},
     )
     row = (
         AffectedCustomer.objects.select_for_update()

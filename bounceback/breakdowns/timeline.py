@@ -1,4 +1,9 @@
-"""Writing the breakdown's timeline: one place, for the services and the set-based outreach."""
+"""The breakdown's timeline: the one writer of BreakdownEvent rows.
+
+Rules for callers: the breakdown services, its timers' handlers and the
+outreach call `record_event` inside their transaction, with a kind from
+BreakdownEvent.Kind; who acted comes from an Actor (bounceback.actors).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from bounceback.actors import ActorLike, actor_of
 from bounceback.breakdowns.models import Breakdown, BreakdownEvent
-
-
-def actor_label(actor: Any) -> str:
-    """Who did it, as the timeline shows it; a token or the system is "Bounceback"."""
-    return str(actor) if actor is not None else "Bounceback"
-
-
-def person(actor: Any) -> Any:
-    """The signed-in user behind `actor`, or None for a token or the system."""
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def record_event(
@@ -25,16 +21,18 @@ def record_event(
     *,
     kind: str,
     summary: str,
-    actor: Any = None,
+    actor: ActorLike = None,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> BreakdownEvent:
+    who = actor_of(actor)
     return BreakdownEvent.objects.create(
         breakdown=breakdown,
-        kind=kind,
+        kind=BreakdownEvent.Kind(kind),
         summary=summary[:300],
-        actor=person(actor),
-        actor_label=actor_label(actor)[:200],
+        actor=who.user,
+        actor_label=who.label,
+        token=who.token,
         data=data or {},
         at=at or timezone.now(),
     )

@@ -13,6 +13,7 @@ from typing import Any
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import ROLE_ORDER, Role
 from bounceback.breakdowns.models import Breakdown, BreakdownAction, BreakdownEvent
+from bounceback.breakdowns.timeline import record_event
 from bounceback.notifications.services import notify
 from bounceback.timers.handlers import TimerEvent
 from bounceback.timers.models import Timer
@@ -51,11 +52,10 @@ def on_action_timer(timer: Timer, event: TimerEvent) -> None:
         return
     if event == "breach":
         above = role_above(owner)
-        BreakdownEvent.objects.create(
-            breakdown=breakdown,
-            kind="action_breached",
+        record_event(
+            breakdown,
+            kind=BreakdownEvent.Kind.ACTION_BREACHED,
             summary=f"Missed: {action.title} (due {timer.due_at:%Y-%m-%d %H:%M} UTC)"[:300],
-            actor_label="Bounceback",
             data={"action_id": action.pk, "level": 1, "roles": [owner, above]},
         )
         notify(
@@ -67,11 +67,10 @@ def on_action_timer(timer: Timer, event: TimerEvent) -> None:
         return
     # Level 2 is one role above the breach's, level 3 one more.
     role = role_above(owner, timer.escalation_level)
-    BreakdownEvent.objects.create(
-        breakdown=breakdown,
-        kind="action_escalated",
+    record_event(
+        breakdown,
+        kind=BreakdownEvent.Kind.ACTION_ESCALATED,
         summary=f"Escalated to {Role(role).label.lower()}s: {action.title} still not done"[:300],
-        actor_label="Bounceback",
         data={"action_id": action.pk, "level": timer.escalation_level, "role": role},
     )
     notify(

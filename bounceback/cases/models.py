@@ -212,10 +212,39 @@ class CaseLink(models.Model):
 
 
 class CaseEvent(models.Model):
-    """One entry of the case's timeline and audit trail, written by the services.
+    """One entry of the case's timeline and audit trail, written only by cases/timeline.py.
 
     `data` holds what changed as {"field": [before, after]} where that applies.
     """
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        ASSIGNED = "assigned", "Assigned"
+        UPDATED = "updated", "Details changed"
+        LINKED = "linked", "Linked to a case"
+        APOLOGISED = "apologised", "Apology sent"
+        REVIEWED = "reviewed", "Reviewed with the customer"
+        UPDATE_SENT = "update_sent", "Progress update sent"
+        FIXED = "fixed", "Fixed"
+        FOLLOW_UP_SENT = "follow_up_sent", "Follow-up sent"
+        FOLLOW_UP_RECORDED = "follow_up_recorded", "Follow-up answer"
+        RECOVERY_REOPENED = "recovery_reopened", "Recovery reopened"
+        DOCUMENTED = "documented", "Documented"
+        CLOSED = "closed", "Closed"
+        REOPENED = "reopened", "Reopened"
+        WAITING = "waiting", "Waiting on the customer"
+        RESUMED = "resumed", "Resumed"
+        CUSTOMER_MESSAGE = "customer_message", "Customer wrote"
+        CALL_LOGGED = "call_logged", "Call logged"
+        TIMER_BREACHED = "timer_breached", "Target missed"
+        ESCALATED = "escalated", "Escalated"
+        LINKED_TO_BREAKDOWN = "linked_to_breakdown", "Linked to a breakdown"
+        UNLINKED_FROM_BREAKDOWN = "unlinked_from_breakdown", "Unlinked from a breakdown"
+        COMPENSATION_GRANTED = "compensation_granted", "Gesture granted"
+        COMPENSATION_REQUESTED = "compensation_requested", "Gesture awaiting approval"
+        COMPENSATION_ESCALATED = "compensation_escalated", "Gesture approval moved up"
+        COMPENSATION_REFUSED = "compensation_refused", "Gesture refused"
+        COMPENSATION_REVERSED = "compensation_reversed", "Gesture reversed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
@@ -223,7 +252,11 @@ class CaseEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True)
-    kind = models.CharField(max_length=40)
+    # The API token another system acted through, when one did (the actor is its creator).
+    token = models.ForeignKey(
+        "apitokens.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     summary = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
     interaction = models.ForeignKey(

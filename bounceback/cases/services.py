@@ -16,13 +16,26 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bounceback.actors import Actor, ActorLike, actor_of
+from bounceback.cases.bulk import (
+    Fill,
+    OpenedCase,
+    ProactiveContact,
+    ProactiveOutreach,
+    Wave,
+    WaveCase,
+    case_reference,
+)
 from bounceback.cases.models import Case, CaseEvent, CaseLink, Severity
 from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.cases.selectors import SPOKEN, reply_channel_for
+from bounceback.cases.timeline import case_event_record
+from bounceback.changes import changes_apply
 from bounceback.coach.scoring import CoachContext, CoachResult, coach_score
 from bounceback.customers.models import Channel, Customer
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.failuremodes.services import accepted_failure_mode
+from bounceback.inputs import text_field
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log
 from bounceback.outbox.channels import usable_channels
@@ -35,7 +48,6 @@ from bounceback.timers.services import (
     timer_resume,
     timer_start,
 )
-from bounceback.webhooks.events import case_payload, webhook_publish
 
 SUBJECT = "case"
 
@@ -49,44 +61,6 @@ class TimerKind:
 
 
 # --- Helpers --------------------------------------------------------------------------
-
-
-def _label(actor: Any) -> str:
-    return str(actor) if actor is not None else "Bounceback"
-
-
-# Timeline events other systems hear about (webhooks out), by CaseEvent kind.
-_WEBHOOK_EVENTS = {
-    "opened": "case.opened",
-    "apologised": "case.apologised",
-    "fixed": "case.fixed",
-    "closed": "case.closed",
-    "reopened": "case.reopened",
-}
-
-
-def _event(
-    case: Case,
-    *,
-    kind: str,
-    summary: str,
-    actor: Any = None,
-    data: dict[str, Any] | None = None,
-    interaction: Interaction | None = None,
-    at: datetime | None = None,
-) -> CaseEvent:
-    if kind in _WEBHOOK_EVENTS:
-        webhook_publish(event=_WEBHOOK_EVENTS[kind], payload=case_payload(case))
-    return CaseEvent.objects.create(
-        case=case,
-        kind=kind,
-        summary=summary[:300],
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=_label(actor)[:200],
-        data=data or {},
-        interaction=interaction,
-        at=at or timezone.now(),
-    )
 
 
 def _lock(case: Case) -> Case:
@@ -145,15 +119,6 @@ def _require_apologised(case: Case) -> None:
         raise _refuse("apologise to the customer first: the first reply must be an apology")
 
 
-def _text(value: str, field: str, *, required: bool = True, limit: int = 20_000) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(f"{field.replace('_', ' ')} is required", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{field} is longer than {limit} characters", field=field)
-    return value
-
-
 def _recipient(case: Case, channel: str) -> str:
     """Where a message on `channel` reaches this customer; refuses when we know of nowhere."""
     customer = case.customer
@@ -181,7 +146,7 @@ def _recipient(case: Case, channel: str) -> str:
 
 
 def _send(
-    case: Case, *, actor: Any, body: str, subject: str, channel: str | None, purpose: str
+    case: Case, *, actor: ActorLike, body: str, subject: str, channel: str | None, purpose: str
 ) -> Interaction:
     """Record a message to the customer and, where we deliver it, queue it in the outbox.
 
@@ -256,7 +221,7 @@ def case_open(
     *,
     customer: Customer,
     summary: str,
-    actor: Any,
+    actor: ActorLike,
     description: str = "",
     channel: str = Channel.EMAIL,
     failure_mode: Any = None,
@@ -267,8 +232,8 @@ def case_open(
     team: Any = None,
     opened_at: datetime | None = None,
 ) -> Case:
-    summary = _text(summary, "summary", limit=200)
-    description = _text(description, "description", required=False)
+    summary = text_field(summary, field="summary", max_length=200, required=True)
+    description = text_field(description, field="description")
     if channel not in Channel.values:
         raise ValidationFailed(
             f"channel must be one of {', '.join(Channel.values)}", field="channel"
@@ -306,15 +271,15 @@ def case_open(
         transaction=related_transaction,
         assignee=assignee,
         team=team,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_of(actor).user,
         created_at=opened,
     )
     case.reference = f"BB-{case.pk:05d}"
     case.save(update_fields=["reference"])
     opened_data = approach.opened_data(requested_severity)
-    _event(
+    case_event_record(
         case,
-        kind="opened",
+        kind=CaseEvent.Kind.OPENED,
         summary=f"Case opened: {summary}",
         actor=actor,
         at=opened,
@@ -336,14 +301,16 @@ _EDITABLE = {"summary", "description", "failure_mode", "severity", "site"}
 
 
 @transaction.atomic
-def case_update(*, case: Case, actor: Any, **changes: Any) -> Case:
+def case_update(*, case: Case, actor: ActorLike, **changes: Any) -> Case:
     """Edit the case's details; each change is recorded with before and after."""
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise ValidationFailed(f"cannot change {min(unknown)} here", field=min(unknown))
     case = _lock(case)
     if "summary" in changes:
-        changes["summary"] = _text(changes["summary"], "summary", limit=200)
+        changes["summary"] = text_field(
+            changes["summary"], field="summary", max_length=200, required=True
+        )
     if "severity" in changes and changes["severity"] not in Severity.values:
         raise ValidationFailed(
             f"severity must be one of {', '.join(Severity.values)}", field="severity"
@@ -352,23 +319,25 @@ def case_update(*, case: Case, actor: Any, **changes: Any) -> Case:
         # A case keeps a link made before its mode was retired, but a new link
         # must be to a mode the catalog stands behind.
         accepted_failure_mode(changes["failure_mode"])
-    diff: dict[str, list[Any]] = {}
-    for name, value in changes.items():
-        before = getattr(case, name)
-        if before != value:
-            diff[name] = [
-                str(before) if before is not None else None,
-                str(value) if value is not None else None,
-            ]
-            setattr(case, name, value)
+    diff = changes_apply(case, changes)
     if diff:
-        case.save(update_fields=[*changes, "updated_at"])
-        _event(case, kind="updated", summary=f"Changed {', '.join(diff)}", actor=actor, data=diff)
+        case_event_record(
+            case,
+            kind=CaseEvent.Kind.UPDATED,
+            summary=f"Changed {', '.join(diff)}",
+            actor=actor,
+            data={name: [_shown(before), _shown(after)] for name, (before, after) in diff.items()},
+        )
     return case
 
 
+def _shown(value: Any) -> str | None:
+    """A value as the timeline keeps it (the name of a related row, not its id)."""
+    return str(value) if value is not None else None
+
+
 @transaction.atomic
-def case_assign(*, case: Case, actor: Any, assignee: Any, team: Any = None) -> Case:
+def case_assign(*, case: Case, actor: ActorLike, assignee: Any, team: Any = None) -> Case:
     case = _lock(case)
     if assignee is not None and not assignee.is_active:
         raise ValidationFailed("the assignee's account is disabled", field="assignee_id")
@@ -378,9 +347,9 @@ def case_assign(*, case: Case, actor: Any, assignee: Any, team: Any = None) -> C
     case.team = team
     case.save(update_fields=["assignee", "team", "updated_at"])
     after = [str(assignee) if assignee else None, str(team) if team else None]
-    _event(
+    case_event_record(
         case,
-        kind="assigned",
+        kind=CaseEvent.Kind.ASSIGNED,
         summary=f"Assigned to {after[0] or 'nobody'}" + (f" ({after[1]})" if after[1] else ""),
         actor=actor,
         data={"assignee": [before[0], after[0]], "team": [before[1], after[1]]},
@@ -415,7 +384,7 @@ def case_coach(*, case: Case, text: str, language: str | None = None) -> CoachRe
 def case_apologise(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     body: str,
     subject: str = "",
     channel: str | None = None,
@@ -426,7 +395,7 @@ def case_apologise(
     _require_open(case)
     if case.apologised_at is not None:
         raise _refuse("the apology was already sent; send a progress update instead")
-    body = _text(body, "body")
+    body = text_field(body, field="body", required=True)
     result = case_coach(case=case, text=body)
     override_reason = override_reason.strip()
     if not result.passed and not override_reason:
@@ -460,9 +429,9 @@ def case_apologise(
         if result.scored
         else f"not scored by the coach: {result.language_name}"
     )
-    _event(
+    case_event_record(
         case,
-        kind="apologised",
+        kind=CaseEvent.Kind.APOLOGISED,
         summary=f"Apology sent ({verdict})" + (" with an override" if not result.passed else ""),
         actor=actor,
         data=data,
@@ -483,7 +452,7 @@ def case_apologise(
 def case_review(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     what_went_wrong: str | None = None,
     impact: str | None = None,
     proposed_fix: str | None = None,
@@ -495,51 +464,38 @@ def case_review(
     _require_apologised(case)
     if case.fixed_at is not None:
         raise _refuse("the case is already fixed; the review can no longer change")
-    values = {
-        "what_went_wrong": what_went_wrong,
-        "impact": impact,
-        "proposed_fix": proposed_fix,
-        "proposal_response": proposal_response,
+    texts = {
+        name: text_field(value, field=name)
+        for name, value in {
+            "what_went_wrong": what_went_wrong,
+            "impact": impact,
+            "proposed_fix": proposed_fix,
+            "proposal_response": proposal_response,
+        }.items()
+        if value is not None
     }
-    diff: dict[str, list[Any]] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        value = _text(value, name, required=False)
-        if value != getattr(case, name):
-            diff[name] = [getattr(case, name), value]
-            setattr(case, name, value)
+    changes: dict[str, Any] = {n: v for n, v in texts.items() if v != getattr(case, n)}
     if proposal_accepted is not None and proposal_accepted != case.proposal_accepted:
-        if not (case.proposed_fix or "").strip():
+        if not changes.get("proposed_fix", case.proposed_fix or "").strip():
             raise ValidationFailed(
                 "record what the customer proposes before accepting or declining it",
                 field="proposed_fix",
             )
-        diff["proposal_accepted"] = [case.proposal_accepted, proposal_accepted]
-        case.proposal_accepted = proposal_accepted
-    if not diff:
+        changes["proposal_accepted"] = proposal_accepted
+    if not changes:
         return case
-    if not case.what_went_wrong:
+    if not changes.get("what_went_wrong", case.what_went_wrong):
         raise ValidationFailed(
             "say what went wrong, in the customer's view", field="what_went_wrong"
         )
-    case.reviewed_at = timezone.now()
-    before = case.status
-    case.status = (
-        Case.Status.FIXING if case.proposal_accepted is not None else Case.Status.IN_REVIEW
+    accepted = changes.get("proposal_accepted", case.proposal_accepted)
+    changes["status"] = Case.Status.FIXING if accepted is not None else Case.Status.IN_REVIEW
+    changes["reviewed_at"] = timezone.now()
+    diff = changes_apply(case, changes)
+    data = {name: list(pair) for name, pair in diff.items() if name != "reviewed_at"}
+    case_event_record(
+        case, kind=CaseEvent.Kind.REVIEWED, summary="Review updated", actor=actor, data=data
     )
-    case.save(
-        update_fields=[
-            *[n for n in values if n in diff],
-            "proposal_accepted",
-            "reviewed_at",
-            "status",
-            "updated_at",
-        ]
-    )
-    if before != case.status:
-        diff["status"] = [before, case.status]
-    _event(case, kind="reviewed", summary="Review updated", actor=actor, data=diff)
     return case
 
 
@@ -547,13 +503,15 @@ def case_review(
 
 
 @transaction.atomic
-def case_send_update(*, case: Case, actor: Any, body: str, channel: str | None = None) -> Case:
+def case_send_update(
+    *, case: Case, actor: ActorLike, body: str, channel: str | None = None
+) -> Case:
     """A progress update while not yet fixed; it restarts the update cadence."""
     case = _lock(case)
     _require_apologised(case)
     if case.fixed_at is not None:
         raise _refuse("the case is fixed; send the follow-up instead")
-    body = _text(body, "body")
+    body = text_field(body, field="body", required=True)
     now = timezone.now()
     interaction = _send(
         case,
@@ -567,9 +525,9 @@ def case_send_update(*, case: Case, actor: Any, body: str, channel: str | None =
     if case.status == Case.Status.APOLOGISED:
         case.status = Case.Status.FIXING
     case.save(update_fields=["last_update_at", "status", "updated_at"])
-    _event(
+    case_event_record(
         case,
-        kind="update_sent",
+        kind=CaseEvent.Kind.UPDATE_SENT,
         summary="Progress update sent",
         actor=actor,
         interaction=interaction,
@@ -584,7 +542,7 @@ def case_send_update(*, case: Case, actor: Any, body: str, channel: str | None =
 def case_mark_fixed(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     fix_summary: str,
     message: str = "",
     channel: str | None = None,
@@ -593,7 +551,7 @@ def case_mark_fixed(
     _require_apologised(case)
     if case.fixed_at is not None:
         raise _refuse("the case is already fixed")
-    fix_summary = _text(fix_summary, "fix_summary")
+    fix_summary = text_field(fix_summary, field="fix_summary", required=True)
     now = timezone.now()
     interaction = None
     if message.strip():
@@ -609,28 +567,15 @@ def case_mark_fixed(
     case.fixed_at = now
     case.fix_summary = fix_summary
     case.save(update_fields=["status", "fixed_at", "fix_summary", "updated_at"])
-    _event(
+    case_event_record(
         case,
-        kind="fixed",
+        kind=CaseEvent.Kind.FIXED,
         summary=f"Fixed: {fix_summary}",
         actor=actor,
         interaction=interaction,
     )
     _meet(case, TimerKind.FIX, TimerKind.UPDATE, at=now)
-    policy = policy_for(severity=case.severity)
-    cool_off_ends = now + hours(policy.cool_off_hours)
-    # The follow-up is due once the cool-off is over; the warning at the end of
-    # the cool-off tells the assignee it is time.
-    _start(
-        case,
-        TimerKind.FOLLOW_UP,
-        hours(policy.cool_off_hours + policy.follow_up_hours),
-        start=now,
-        warn_at=cool_off_ends,
-    )
-    documenting = any(t.met_at is None for t in _timers(case, TimerKind.DOCUMENT))
-    if case.documented_at is None and not documenting:
-        _start(case, TimerKind.DOCUMENT, hours(policy.document_hours), start=now)
+    _start_follow_up_clocks(case, now=now)
     return case
 
 
@@ -645,7 +590,7 @@ def cool_off_ends(case: Case) -> datetime | None:
 
 @transaction.atomic
 def case_follow_up(
-    *, case: Case, actor: Any, body: str, channel: str | None = None, early_reason: str = ""
+    *, case: Case, actor: ActorLike, body: str, channel: str | None = None, early_reason: str = ""
 ) -> Case:
     """Ask, after the cool-off, whether the customer walked away happy."""
     case = _lock(case)
@@ -662,7 +607,7 @@ def case_follow_up(
             "or give a reason to follow up early",
             field="early_reason",
         )
-    body = _text(body, "body")
+    body = text_field(body, field="body", required=True)
     channel = channel or reply_channel_for(case)
     if channel not in SPOKEN:
         # A written follow-up carries the survey link, so the customer can
@@ -683,9 +628,9 @@ def case_follow_up(
     case.follow_up_sent_at = now
     case.save(update_fields=["status", "follow_up_sent_at", "updated_at"])
     data = {"early_reason": early_reason.strip()} if early_reason.strip() else {}
-    _event(
+    case_event_record(
         case,
-        kind="follow_up_sent",
+        kind=CaseEvent.Kind.FOLLOW_UP_SENT,
         summary="Follow-up sent",
         actor=actor,
         data=data,
@@ -699,7 +644,7 @@ def case_follow_up(
 def case_record_follow_up(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     satisfied: bool,
     will_return: bool | None,
     comment: str = "",
@@ -716,7 +661,7 @@ def case_record_follow_up(
     """
     if answered_by:
         # A plain label: the event shows it as the author and links no user.
-        actor = actor if actor is not None else answered_by
+        actor = actor if actor is not None else Actor.system(answered_by)
     case = _lock(case)
     _require_open(case)
     if case.follow_up_sent_at is None:
@@ -724,7 +669,7 @@ def case_record_follow_up(
     now = timezone.now()
     case.satisfied = satisfied
     case.will_return = will_return
-    case.follow_up_comment = _text(comment, "comment", required=False)
+    case.follow_up_comment = text_field(comment, field="comment")
     case.follow_up_recorded_at = now
     fields = ["satisfied", "will_return", "follow_up_comment", "follow_up_recorded_at"]
     data: dict[str, Any] = {"satisfied": satisfied, "will_return": will_return}
@@ -737,17 +682,17 @@ def case_record_follow_up(
     via = f" ({score}/5)" if score is not None else ""
     if not satisfied and not reopen_recovery:
         data["reopen_recovery"] = False
-        _event(
+        case_event_record(
             case,
-            kind="follow_up_recorded",
+            kind=CaseEvent.Kind.FOLLOW_UP_RECORDED,
             summary=f"Customer is not satisfied; the recovery ends here{via}",
             actor=actor,
             data=data,
         )
     elif satisfied:
-        _event(
+        case_event_record(
             case,
-            kind="follow_up_recorded",
+            kind=CaseEvent.Kind.FOLLOW_UP_RECORDED,
             summary=f"Customer is satisfied{via}",
             actor=actor,
             data=data,
@@ -765,9 +710,9 @@ def case_record_follow_up(
         case.follow_up_comment = ""
         case.follow_up_recorded_at = None
         fields += ["status", "fixed_at", "follow_up_sent_at"]
-        _event(
+        case_event_record(
             case,
-            kind="follow_up_recorded",
+            kind=CaseEvent.Kind.FOLLOW_UP_RECORDED,
             summary=f"Customer is not satisfied{via}: recovery reopened",
             actor=actor,
             data=data,
@@ -784,7 +729,7 @@ def case_record_follow_up(
         if recipients:
             notify(
                 recipients=recipients,
-                kind="recovery_reopened",
+                kind=CaseEvent.Kind.RECOVERY_REOPENED,
                 title=f"{case.reference}: {case.customer.name} is not satisfied",
                 body=data["comment"],
                 url=f"/cases/{case.pk}/",
@@ -801,7 +746,7 @@ def case_record_follow_up(
 
 @transaction.atomic
 def case_document(
-    *, case: Case, actor: Any, root_cause: str, what_was_done: str, prevention_idea: str
+    *, case: Case, actor: ActorLike, root_cause: str, what_was_done: str, prevention_idea: str
 ) -> Case:
     case = _lock(case)
     if case.status == Case.Status.CLOSED:
@@ -809,18 +754,18 @@ def case_document(
     if case.fixed_at is None and case.follow_up_recorded_at is None:
         raise _refuse("document the case once it is fixed")
     values = {
-        "root_cause": _text(root_cause, "root_cause"),
-        "what_was_done": _text(what_was_done, "what_was_done"),
-        "prevention_idea": _text(prevention_idea, "prevention_idea"),
+        "root_cause": text_field(root_cause, field="root_cause", required=True),
+        "what_was_done": text_field(what_was_done, field="what_was_done", required=True),
+        "prevention_idea": text_field(prevention_idea, field="prevention_idea", required=True),
     }
-    diff = {k: [getattr(case, k), v] for k, v in values.items() if getattr(case, k) != v}
-    for name, value in values.items():
-        setattr(case, name, value)
-    case.documented_at = timezone.now()
-    case.save(update_fields=[*values, "documented_at", "updated_at"])
-    _event(
+    diff = {
+        name: list(pair)
+        for name, pair in changes_apply(case, {**values, "documented_at": timezone.now()}).items()
+        if name != "documented_at"
+    }
+    case_event_record(
         case,
-        kind="documented",
+        kind=CaseEvent.Kind.DOCUMENTED,
         summary="Root cause and prevention documented",
         actor=actor,
         data=diff,
@@ -844,7 +789,7 @@ def case_check_can_close(*, case: Case) -> None:
 
 
 @transaction.atomic
-def case_close(*, case: Case, actor: Any) -> Case:
+def case_close(*, case: Case, actor: ActorLike) -> Case:
     case = _lock(case)
     case_check_can_close(case=case)
     now = timezone.now()
@@ -856,16 +801,16 @@ def case_close(*, case: Case, actor: Any) -> Case:
             timer_cancel(timer=timer)
         elif timer.state == Timer.State.BREACHED and timer.met_at is None:
             timer_meet(timer=timer, at=now)
-    _event(case, kind="closed", summary="Case closed", actor=actor)
+    case_event_record(case, kind=CaseEvent.Kind.CLOSED, summary="Case closed", actor=actor)
     return case
 
 
 @transaction.atomic
-def case_reopen(*, case: Case, actor: Any, reason: str) -> Case:
+def case_reopen(*, case: Case, actor: ActorLike, reason: str) -> Case:
     case = _lock(case)
     if case.status != Case.Status.CLOSED:
         raise _refuse("only a closed case can be reopened")
-    reason = _text(reason, "reason")
+    reason = text_field(reason, field="reason", required=True)
     now = timezone.now()
     case.status = Case.Status.FIXING
     case.closed_at = None
@@ -886,8 +831,12 @@ def case_reopen(*, case: Case, actor: Any, reason: str) -> Case:
             "updated_at",
         ]
     )
-    _event(
-        case, kind="reopened", summary=f"Reopened: {reason}", actor=actor, data={"reason": reason}
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.REOPENED,
+        summary=f"Reopened: {reason}",
+        actor=actor,
+        data={"reason": reason},
     )
     policy = policy_for(severity=case.severity)
     _start(case, TimerKind.FIX, minutes(policy.fix_minutes), start=now)
@@ -898,7 +847,7 @@ def case_reopen(*, case: Case, actor: Any, reason: str) -> Case:
 
 
 @transaction.atomic
-def case_wait_on_customer(*, case: Case, actor: Any, reason: str = "") -> Case:
+def case_wait_on_customer(*, case: Case, actor: ActorLike, reason: str = "") -> Case:
     """Pause every running timer until the customer answers."""
     case = _lock(case)
     _require_open(case)
@@ -908,9 +857,9 @@ def case_wait_on_customer(*, case: Case, actor: Any, reason: str = "") -> Case:
     case.save(update_fields=["status", "status_before_wait", "updated_at"])
     for timer in _timers(case):
         timer_pause(timer=timer, at=now)
-    _event(
+    case_event_record(
         case,
-        kind="waiting",
+        kind=CaseEvent.Kind.WAITING,
         summary="Waiting on the customer" + (f": {reason.strip()}" if reason.strip() else ""),
         actor=actor,
         data={"reason": reason.strip()},
@@ -919,7 +868,7 @@ def case_wait_on_customer(*, case: Case, actor: Any, reason: str = "") -> Case:
 
 
 @transaction.atomic
-def case_resume(*, case: Case, actor: Any) -> Case:
+def case_resume(*, case: Case, actor: ActorLike) -> Case:
     """The customer answered: timers continue with the time they had left."""
     case = _lock(case)
     if case.status != Case.Status.WAITING:
@@ -928,7 +877,7 @@ def case_resume(*, case: Case, actor: Any) -> Case:
     return case
 
 
-def _resume(case: Case, *, actor: Any) -> None:
+def _resume(case: Case, *, actor: ActorLike) -> None:
     """Back to the status before the wait; timers continue with the time they had left.
 
     The caller holds the case lock and has checked the case is waiting.
@@ -939,14 +888,16 @@ def _resume(case: Case, *, actor: Any) -> None:
     case.save(update_fields=["status", "status_before_wait", "updated_at"])
     for timer in _timers(case):
         timer_resume(timer=timer, at=now)
-    _event(case, kind="resumed", summary="Customer answered: timers resumed", actor=actor)
+    case_event_record(
+        case, kind=CaseEvent.Kind.RESUMED, summary="Customer answered: timers resumed", actor=actor
+    )
 
 
 @transaction.atomic
 def case_log_customer_message(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     body: str,
     channel: str | None = None,
     subject: str = "",
@@ -970,7 +921,7 @@ def case_log_customer_message(
         case=case,
         channel=channel,
         direction=Interaction.Direction.INBOUND,
-        body=_text(body, "body"),
+        body=text_field(body, field="body", required=True),
         subject=subject,
         occurred_at=occurred_at,
         thread_ref=case.reference or "",
@@ -980,9 +931,9 @@ def case_log_customer_message(
         external_id=external_id,
         metadata=metadata,
     )
-    _event(
+    case_event_record(
         case,
-        kind="customer_message",
+        kind=CaseEvent.Kind.CUSTOMER_MESSAGE,
         summary=f"{case.customer.name} wrote"
         if channel not in SPOKEN
         else f"{case.customer.name} said",
@@ -999,7 +950,7 @@ def case_log_customer_message(
 def case_record_step(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     kind: str,
     summary: str,
     data: dict[str, Any] | None = None,
@@ -1021,12 +972,12 @@ def case_record_step(
         interaction = _send(
             case,
             actor=actor,
-            body=_text(message, "message"),
+            body=text_field(message, field="message", required=True),
             subject=_subject(case, subject or summary),
             channel=channel,
             purpose=kind,
         )
-    event = _event(
+    event = case_event_record(
         case, kind=kind, summary=summary, actor=actor, data=data, interaction=interaction
     )
     case.save(update_fields=["updated_at"])
@@ -1040,7 +991,7 @@ CALL_MINUTES_MAX = 600
 def case_log_call(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     direction: str,
     body: str,
     minutes_long: int | None = None,
@@ -1067,7 +1018,7 @@ def case_log_call(
         case=case,
         channel=Channel.PHONE,
         direction=direction,
-        body=_text(body, "body"),
+        body=text_field(body, field="body", required=True),
         occurred_at=occurred_at,
         thread_ref=case.reference or "",
         author=actor,
@@ -1076,9 +1027,9 @@ def case_log_call(
     )
     length = f" ({minutes_long} min)" if minutes_long is not None else ""
     name = case.customer.name
-    _event(
+    case_event_record(
         case,
-        kind="call_logged",
+        kind=CaseEvent.Kind.CALL_LOGGED,
         summary=f"{name} called{length}" if inbound else f"Called {name}{length}",
         actor=actor,
         interaction=interaction,
@@ -1091,7 +1042,7 @@ def case_log_call(
 
 @transaction.atomic
 def case_link(
-    *, case: Case, other: Case, actor: Any, kind: str = CaseLink.Kind.RELATED
+    *, case: Case, other: Case, actor: ActorLike, kind: str = CaseLink.Kind.RELATED
 ) -> CaseLink:
     if other.pk == case.pk:
         raise ValidationFailed("a case cannot be linked to itself", field="other_case_id")
@@ -1104,9 +1055,9 @@ def case_link(
         from_case=case, to_case=other, defaults={"kind": kind}
     )
     if created:
-        _event(
+        case_event_record(
             case,
-            kind="linked",
+            kind=CaseEvent.Kind.LINKED,
             summary=f"Linked to {other.reference} ({link.get_kind_display().lower()})",
             actor=actor,
             data={"case": other.reference, "kind": kind},
@@ -1129,7 +1080,7 @@ _POLICY_LIMITS = {
 
 
 @transaction.atomic
-def policy_update(*, severity: str, actor: Any, **changes: int) -> Any:
+def policy_update(*, severity: str, actor: ActorLike, **changes: int) -> Any:
     """Change the targets for one severity. New targets apply to timers started from now."""
     from bounceback.audit.services import audit_record
 
@@ -1146,9 +1097,7 @@ def policy_update(*, severity: str, actor: Any, **changes: int) -> Any:
             )
     policy = policy_for(severity=severity)
     before = {name: getattr(policy, name) for name in changes}
-    for name, value in changes.items():
-        setattr(policy, name, value)
-    policy.save(update_fields=[*changes, "updated_at"])
+    changes_apply(policy, changes)
     audit_record(
         action="policy_changed",
         actor=actor,
@@ -1156,3 +1105,241 @@ def policy_update(*, severity: str, actor: Any, **changes: int) -> Any:
         data={name: [before[name], value] for name, value in changes.items()},
     )
     return policy
+
+
+# --- A breakdown's messages, one case at a time -----------------------------------------------
+#
+# The row-at-a-time forms of cases/bulk.py: a breakdown's outreach uses these
+# for a handful of customers, and the bulk forms for thousands; both write the
+# same rows (tests compare them column by column).
+
+
+@transaction.atomic
+def case_open_proactive(
+    *,
+    outreach: ProactiveOutreach,
+    contact: ProactiveContact,
+    fill: Fill,
+    actor: ActorLike,
+    now: datetime,
+    send_at: datetime,
+) -> OpenedCase:
+    """Open one case already apologised, by a breakdown's outreach, with its first message.
+
+    The channel and address were chosen by the outreach among those that can
+    deliver; the message is queued to leave at `send_at` (the wave's pace).
+    """
+    who = actor_of(actor)
+    customer = Customer.objects.get(pk=contact.customer_id)
+    case = Case.objects.create(
+        customer=customer,
+        transaction_id=contact.transaction_id,
+        channel=contact.channel,
+        summary=outreach.title,
+        failure_mode_id=outreach.failure_mode_id,
+        breakdown_id=outreach.breakdown_id,
+        proactive=True,
+        severity=outreach.severity,
+        site_id=outreach.site_id,
+        status=Case.Status.APOLOGISED,
+        apologised_at=now,
+        apology_score=outreach.apology_score,
+        created_by=who.user,
+        created_at=now,
+    )
+    case.reference = case_reference(case.pk)
+    case.save(update_fields=["reference"])
+    subject, body = contact.message(case.reference, fill)
+    interaction = interaction_log(
+        customer=customer,
+        case=case,
+        channel=contact.channel,
+        direction=Interaction.Direction.OUTBOUND,
+        body=body,
+        subject=subject,
+        author=who,
+        occurred_at=now,
+        thread_ref=case.reference,
+        source="bounceback",
+        metadata=outreach.message_metadata(),
+    )
+    message = outbox_enqueue(
+        channel=contact.channel,
+        to_address=contact.address,
+        subject=subject,
+        body_text=body,
+        customer=customer,
+        interaction=interaction,
+        headers={"X-Bounceback-Case": case.reference},
+        send_at=send_at,
+        batch=outreach.batch,
+    )
+    data = outreach.event_data()
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.OPENED,
+        summary=outreach.opened_summary(),
+        actor=who,
+        data=data,
+        at=now,
+    )
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.APOLOGISED,
+        summary=outreach.apologised_summary(),
+        actor=who,
+        data=data,
+        interaction=interaction,
+        at=now,
+    )
+    return OpenedCase(case_id=case.pk, interaction_id=interaction.pk, message_id=message.pk)
+
+
+@transaction.atomic
+def case_send_wave_message(
+    *,
+    wave: Wave,
+    target: WaveCase,
+    fill: Fill,
+    actor: ActorLike,
+    now: datetime,
+    send_at: datetime | None,
+) -> Case:
+    """One case's share of a breakdown's status update or all-clear.
+
+    The message goes when the case has a channel (at `send_at`); an update
+    then counts as the case's progress update, and the all-clear fixes a case
+    that can be fixed, with its follow-up clocks, as case_mark_fixed does.
+    """
+    who = actor_of(actor)
+    case = _lock(Case(pk=target.case_id))
+    interaction = None
+    if target.channel and target.address and send_at is not None:
+        subject, body = target.message(wave, fill)
+        interaction = interaction_log(
+            customer=case.customer,
+            case=case,
+            channel=target.channel,
+            direction=Interaction.Direction.OUTBOUND,
+            body=body,
+            subject=subject,
+            author=who,
+            occurred_at=now,
+            thread_ref=target.reference,
+            source="bounceback",
+            metadata={"purpose": wave.purpose, "breakdown": wave.breakdown_reference},
+        )
+        outbox_enqueue(
+            channel=target.channel,
+            to_address=target.address,
+            subject=subject,
+            body_text=body,
+            customer=case.customer,
+            interaction=interaction,
+            headers={"X-Bounceback-Case": target.reference},
+            send_at=send_at,
+            batch=wave.batch,
+            held=wave.held,
+        )
+    fixing = wave.fix and target.fixable
+    data = {"breakdown": wave.breakdown_reference}
+    if fixing:
+        case.status = Case.Status.FIXED
+        case.fixed_at = now
+        case.fix_summary = fill(wave.body_template, target.customer_name, target.reference).strip()
+        case.save(update_fields=["status", "fixed_at", "fix_summary", "updated_at"])
+    elif interaction is not None and not wave.fix:
+        case.last_update_at = now
+        if case.status == Case.Status.APOLOGISED:
+            case.status = Case.Status.FIXING
+        case.save(update_fields=["last_update_at", "status", "updated_at"])
+    if fixing or interaction is not None:
+        case_event_record(
+            case,
+            kind=CaseEvent.Kind.FIXED if fixing else CaseEvent.Kind.UPDATE_SENT,
+            summary=wave.event_summary(fixed=fixing),
+            actor=who,
+            data=data,
+            interaction=interaction,
+            at=now,
+        )
+    if fixing or (interaction is not None and not wave.fix):
+        _meet(case, TimerKind.FIX, TimerKind.UPDATE, at=now)
+    if fixing:
+        _start_follow_up_clocks(case, now=now)
+    return case
+
+
+def _start_follow_up_clocks(case: Case, *, now: datetime) -> None:
+    """The follow-up clock (due once the cool-off is over, warning at its end) and, unless
+    the case is documented or being documented, the documentation clock."""
+    policy = policy_for(severity=case.severity)
+    _start(
+        case,
+        TimerKind.FOLLOW_UP,
+        hours(policy.cool_off_hours + policy.follow_up_hours),
+        start=now,
+        warn_at=now + hours(policy.cool_off_hours),
+    )
+    documenting = any(t.met_at is None for t in _timers(case, TimerKind.DOCUMENT))
+    if case.documented_at is None and not documenting:
+        _start(case, TimerKind.DOCUMENT, hours(policy.document_hours), start=now)
+
+
+@transaction.atomic
+def case_join_breakdown(
+    *,
+    case: Case,
+    breakdown_id: int,
+    breakdown_reference: str,
+    breakdown_title: str,
+    actor: ActorLike,
+) -> Case:
+    """The case is about a breakdown (a complaint that came in on its own).
+
+    Already linked to it: nothing changes. Linked to another breakdown: a
+    Conflict, unlink it there first. Closed cases may be linked: the link
+    records what the complaint was about and changes nothing in the recovery.
+    The caller (breakdowns) holds the breakdown's lock, taken before this one.
+    """
+    case = _lock(case)
+    if case.breakdown_id == breakdown_id:
+        return case
+    if case.breakdown_id is not None:
+        other = case.breakdown.reference if case.breakdown else case.breakdown_id
+        raise _refuse(
+            f"{case.reference} already belongs to breakdown {other}; unlink it there first",
+            field="breakdown_id",
+        )
+    changes_apply(case, {"breakdown_id": breakdown_id})
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.LINKED_TO_BREAKDOWN,
+        summary=f"Linked to breakdown {breakdown_reference}: {breakdown_title}",
+        actor=actor,
+        data={"breakdown": breakdown_reference},
+    )
+    return case
+
+
+@transaction.atomic
+def case_leave_breakdown(
+    *, case: Case, breakdown_id: int, breakdown_reference: str, actor: ActorLike
+) -> Case:
+    """Undo a link made by mistake. A case the outreach opened belongs to its breakdown."""
+    case = _lock(case)
+    if case.breakdown_id != breakdown_id:
+        raise _refuse(f"{case.reference} is not linked to {breakdown_reference}")
+    if case.proactive:
+        raise _refuse(
+            f"{case.reference} was opened by the breakdown's outreach; it cannot be unlinked"
+        )
+    changes_apply(case, {"breakdown_id": None})
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.UNLINKED_FROM_BREAKDOWN,
+        summary=f"No longer linked to breakdown {breakdown_reference}",
+        actor=actor,
+        data={"breakdown": breakdown_reference},
+    )
+    return case

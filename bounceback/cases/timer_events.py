@@ -11,10 +11,10 @@ from typing import Any
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
 from bounceback.cases.models import Case, CaseEvent
+from bounceback.cases.timeline import case_event_record
 from bounceback.notifications.services import notify
 from bounceback.timers.handlers import TimerEvent
 from bounceback.timers.models import Timer
-from bounceback.webhooks.events import case_payload, webhook_publish
 
 STEP_NAMES = {
     "apologise": "apology",
@@ -69,19 +69,12 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
     if event == "breach":
         case.breach_count += 1
         case.save(update_fields=["breach_count", "updated_at"])
-        CaseEvent.objects.create(
-            case=case,
-            kind="timer_breached",
+        case_event_record(
+            case,
+            kind=CaseEvent.Kind.TIMER_BREACHED,
             summary=f"The {step} target was missed (due {timer.due_at:%Y-%m-%d %H:%M} UTC)",
-            actor_label="Bounceback",
             data={"timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": 1},
-        )
-        webhook_publish(
-            event="case.breached",
-            payload={
-                **case_payload(case),
-                "target": {"step": timer.kind, "due_at": timer.due_at.isoformat()},
-            },
+            webhook_data={"target": {"step": timer.kind, "due_at": timer.due_at.isoformat()}},
         )
         recipients = [case.assignee, *leads_for(case)]
         notify(
@@ -90,11 +83,10 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
         return
     # Escalation: still breached a period later; level 2 reaches managers, 3 executives.
     role = Role.MANAGER if timer.escalation_level == 2 else Role.EXECUTIVE
-    CaseEvent.objects.create(
-        case=case,
-        kind="escalated",
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.ESCALATED,
         summary=f"Escalated to {Role(role).label.lower()}s: {step} still overdue",
-        actor_label="Bounceback",
         data={"timer": timer.kind, "level": timer.escalation_level},
     )
     notify(

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.functions import Lower
 
+from bounceback.changes import changes_apply
 from bounceback.customers.models import (
     Channel,
     Customer,
@@ -281,9 +282,7 @@ def customer_update(
     )
     try:
         with transaction.atomic():
-            for field, value in changes.items():
-                setattr(customer, field, value)
-            customer.save(update_fields=[*changes, "updated_at"])
+            changes_apply(customer, changes)
             _write_identities(
                 customer=customer, emails=clean_emails, phones=clean_phones, external_ids=clean_ext
             )

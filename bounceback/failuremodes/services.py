@@ -17,9 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from bounceback.accounts.models import User
+from bounceback.actors import ActorLike, actor_of
 from bounceback.audit.services import audit_record
+from bounceback.changes import changes_apply
 from bounceback.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from bounceback.failuremodes.models import FailureMode, FailureModeVote, Touchpoint
+from bounceback.inputs import text_field
 
 DECIDE = "failuremodes.decide_failuremode"
 CHANGE = "failuremodes.change_failuremode"
@@ -34,26 +38,9 @@ _TEXTS = {"title": 160, "description": 5000, "effect": 5000, "cause": 5000}
 # --- Checks -------------------------------------------------------------------------------
 
 
-def _person(actor: Any) -> bool:
-    return bool(getattr(actor, "is_authenticated", False))
-
-
-def _require(actor: Any, permission: str, doing: str) -> None:
-    if _person(actor) and not actor.has_perm(permission):
+def _require(actor: ActorLike, permission: str, doing: str) -> None:
+    if not actor_of(actor).may(permission):
         raise Forbidden(f"your role may not {doing}", code="missing_permission")
-
-
-def _text(value: Any, field: str, *, required: bool = False, limit: int = 5000) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be text", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{field} is required", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{field} is longer than {limit} characters", field=field)
-    return value
 
 
 def _score(value: Any, field: str) -> int:
@@ -68,12 +55,14 @@ def _position(value: Any) -> int:
     return value
 
 
-def _label(actor: Any) -> str:
-    return actor.get_username() if _person(actor) else "Bounceback"
+def _label(actor: ActorLike) -> str:
+    """Proposals and votes name people by their username, as the catalog always has."""
+    who = actor_of(actor)
+    return who.user.get_username() if who.is_person and who.user else who.label
 
 
-def _by(actor: Any) -> Any:
-    return actor if _person(actor) else None
+def _by(actor: ActorLike) -> User | None:
+    return actor_of(actor).user
 
 
 # --- Touchpoints --------------------------------------------------------------------------
@@ -91,12 +80,12 @@ def _touchpoint_clash(*, name: str, site: Any, exclude: int | None = None) -> No
 
 @transaction.atomic
 def touchpoint_create(
-    *, actor: Any, name: str, description: str = "", site: Any = None, position: int = 0
+    *, actor: ActorLike, name: str, description: str = "", site: Any = None, position: int = 0
 ) -> Touchpoint:
     """A stage of the customer journey; with no site it applies to every site."""
     _require(actor, ADD_TOUCHPOINT, "add touchpoints")
-    name = _text(name, "name", required=True, limit=120)
-    description = _text(description, "description")
+    name = text_field(name, field="name", max_length=120, required=True)
+    description = text_field(description, field="description")
     position = _position(position)
     _touchpoint_clash(name=name, site=site)
     try:
@@ -113,16 +102,16 @@ _TOUCHPOINT_FIELDS = {"name", "description", "site", "position"}
 
 
 @transaction.atomic
-def touchpoint_update(*, touchpoint: Touchpoint, actor: Any, **changes: Any) -> Touchpoint:
+def touchpoint_update(*, touchpoint: Touchpoint, actor: ActorLike, **changes: Any) -> Touchpoint:
     """Rename, describe, move in the journey or change the site of a touchpoint."""
     _require(actor, CHANGE_TOUCHPOINT, "change touchpoints")
     unknown = set(changes) - _TOUCHPOINT_FIELDS
     if unknown:
         raise ValidationFailed(f"cannot change {min(unknown)} here", field=min(unknown))
     if "name" in changes:
-        changes["name"] = _text(changes["name"], "name", required=True, limit=120)
+        changes["name"] = text_field(changes["name"], field="name", max_length=120, required=True)
     if "description" in changes:
-        changes["description"] = _text(changes["description"], "description")
+        changes["description"] = text_field(changes["description"], field="description")
     if "position" in changes:
         changes["position"] = _position(changes["position"])
     touchpoint = Touchpoint.objects.select_for_update().get(pk=touchpoint.pk)
@@ -130,11 +119,7 @@ def touchpoint_update(*, touchpoint: Touchpoint, actor: Any, **changes: Any) -> 
     site = changes.get("site", touchpoint.site)
     if "name" in changes or "site" in changes:
         _touchpoint_clash(name=name, site=site, exclude=touchpoint.pk)
-    changed = [k for k, v in changes.items() if getattr(touchpoint, k) != v]
-    for key in changed:
-        setattr(touchpoint, key, changes[key])
-    if changed:
-        touchpoint.save(update_fields=[*changed, "updated_at"])
+    changes_apply(touchpoint, changes)
     return touchpoint
 
 
@@ -183,7 +168,7 @@ def _require_status(mode: FailureMode, *allowed: str, doing: str) -> None:
 @transaction.atomic
 def failure_mode_propose(
     *,
-    actor: Any,
+    actor: ActorLike,
     touchpoint: Touchpoint,
     title: str,
     description: str = "",
@@ -197,10 +182,10 @@ def failure_mode_propose(
     _require(actor, PROPOSE, "propose failure modes")
     if touchpoint is None:
         raise ValidationFailed("choose the touchpoint where it goes wrong", field="touchpoint")
-    title = _text(title, "title", required=True, limit=160)
-    description = _text(description, "description")
-    effect = _text(effect, "effect")
-    cause = _text(cause, "cause")
+    title = text_field(title, field="title", max_length=160, required=True)
+    description = text_field(description, field="description")
+    effect = text_field(effect, field="effect")
+    cause = text_field(cause, field="cause")
     severity = _score(severity, "severity")
     occurrence = _score(occurrence, "occurrence")
     detection = _score(detection, "detection")
@@ -229,25 +214,26 @@ def failure_mode_propose(
 
 @transaction.atomic
 def failure_mode_vote(
-    *, failure_mode: FailureMode, voter: Any, value: int, comment: str = ""
+    *, failure_mode: FailureMode, voter: ActorLike, value: int, comment: str = ""
 ) -> FailureModeVote:
     """+1 (a real risk) or -1 (not one); voting again replaces your earlier vote."""
-    if not _person(voter):
+    person = actor_of(voter).user
+    if not actor_of(voter).is_person or person is None:
         raise ValidationFailed("only a person can vote", field="voter")
     _require(voter, PROPOSE, "vote on failure modes")
     if isinstance(value, bool) or value not in (1, -1):
         raise ValidationFailed("a vote is +1 or -1", field="value")
-    comment = _text(comment, "comment", limit=300)
+    comment = text_field(comment, field="comment", max_length=300)
     mode = _lock(failure_mode)
     _require_status(mode, FailureMode.Status.PROPOSED, doing="voted on")
     vote, _ = FailureModeVote.objects.update_or_create(
-        failure_mode=mode, voter=voter, defaults={"value": value, "comment": comment}
+        failure_mode=mode, voter=person, defaults={"value": value, "comment": comment}
     )
     return vote
 
 
 def _decide(
-    *, failure_mode: FailureMode, actor: Any, status: str, reason: str, action: str
+    *, failure_mode: FailureMode, actor: ActorLike, status: str, reason: str, action: str
 ) -> FailureMode:
     mode = _lock(failure_mode)
     _require_status(mode, FailureMode.Status.PROPOSED, doing="accepted or rejected")
@@ -267,10 +253,12 @@ def _decide(
 
 
 @transaction.atomic
-def failure_mode_accept(*, failure_mode: FailureMode, actor: Any, reason: str = "") -> FailureMode:
+def failure_mode_accept(
+    *, failure_mode: FailureMode, actor: ActorLike, reason: str = ""
+) -> FailureMode:
     """Put a proposal in the catalog: from now on cases can be linked to it."""
     _require(actor, DECIDE, "accept failure modes")
-    reason = _text(reason, "reason", limit=2000)
+    reason = text_field(reason, field="reason", max_length=2000)
     return _decide(
         failure_mode=failure_mode,
         actor=actor,
@@ -281,10 +269,10 @@ def failure_mode_accept(*, failure_mode: FailureMode, actor: Any, reason: str = 
 
 
 @transaction.atomic
-def failure_mode_reject(*, failure_mode: FailureMode, actor: Any, reason: str) -> FailureMode:
+def failure_mode_reject(*, failure_mode: FailureMode, actor: ActorLike, reason: str) -> FailureMode:
     """Turn a proposal down; the proposer and the voters are owed a reason."""
     _require(actor, DECIDE, "reject failure modes")
-    reason = _text(reason, "reason", required=True, limit=2000)
+    reason = text_field(reason, field="reason", max_length=2000, required=True)
     return _decide(
         failure_mode=failure_mode,
         actor=actor,
@@ -298,7 +286,9 @@ _EDITABLE = {"touchpoint", "title", "description", "effect", "cause", *SCORES}
 
 
 @transaction.atomic
-def failure_mode_update(*, failure_mode: FailureMode, actor: Any, **changes: Any) -> FailureMode:
+def failure_mode_update(
+    *, failure_mode: FailureMode, actor: ActorLike, **changes: Any
+) -> FailureMode:
     """Edit or re-score a proposed or accepted failure mode (leads and managers)."""
     _require(actor, CHANGE, "edit failure modes")
     unknown = set(changes) - _EDITABLE
@@ -306,7 +296,9 @@ def failure_mode_update(*, failure_mode: FailureMode, actor: Any, **changes: Any
         raise ValidationFailed(f"cannot change {min(unknown)} here", field=min(unknown))
     for name in _TEXTS:
         if name in changes:
-            changes[name] = _text(changes[name], name, required=name == "title", limit=_TEXTS[name])
+            changes[name] = text_field(
+                changes[name], field=name, max_length=_TEXTS[name], required=name == "title"
+            )
     for name in SCORES:
         if name in changes:
             changes[name] = _score(changes[name], name)
@@ -321,14 +313,10 @@ def failure_mode_update(*, failure_mode: FailureMode, actor: Any, **changes: Any
             exclude=mode.pk,
         )
     diff = {
-        name: [str(getattr(mode, name)), str(value)]
-        for name, value in changes.items()
-        if getattr(mode, name) != value
+        name: [str(before), str(after)]
+        for name, (before, after) in changes_apply(mode, changes).items()
     }
-    for name in diff:
-        setattr(mode, name, changes[name])
     if diff:
-        mode.save(update_fields=[*diff, "updated_at"])
         mode.refresh_from_db(fields=["rpn"])
         if set(diff) & set(SCORES):
             audit_record(
@@ -342,10 +330,12 @@ def failure_mode_update(*, failure_mode: FailureMode, actor: Any, **changes: Any
 
 
 @transaction.atomic
-def failure_mode_retire(*, failure_mode: FailureMode, actor: Any, reason: str = "") -> FailureMode:
+def failure_mode_retire(
+    *, failure_mode: FailureMode, actor: ActorLike, reason: str = ""
+) -> FailureMode:
     """Take an accepted mode out of the catalog (cases keep their link to it)."""
     _require(actor, CHANGE, "retire failure modes")
-    reason = _text(reason, "reason", limit=2000)
+    reason = text_field(reason, field="reason", max_length=2000)
     mode = _lock(failure_mode)
     _require_status(mode, FailureMode.Status.ACCEPTED, doing="retired")
     mode.status = FailureMode.Status.RETIRED

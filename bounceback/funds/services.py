@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role, role_rank
+from bounceback.actors import ActorLike, actor_of
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.cases.models import Case
@@ -43,6 +44,7 @@ from bounceback.funds.models import (
     Period,
     Voucher,
 )
+from bounceback.inputs import text_field
 from bounceback.notifications.services import notify
 from bounceback.playbooks.models import CompensationKind, PlaybookCompensation
 from bounceback.timers.models import Timer
@@ -97,21 +99,12 @@ def _currency(currency: str | None) -> str:
     return code
 
 
-def _required(value: str, field: str, limit: int = 5000) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise ValidationFailed(f"{field.replace('_', ' ')} is required", field=field)
-    if len(text) > limit:
-        raise ValidationFailed(
-            f"{field.replace('_', ' ')} is too long (at most {limit} characters)", field=field
-        )
-    return text
-
-
-def _person(actor: Any, action: str) -> User:
-    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+def _person(actor: ActorLike, action: str) -> User:
+    """The person whose allowance pays: the staff member, or a token's creator."""
+    user = actor_of(actor).user
+    if user is None or not user.is_active:
         raise Forbidden(f"{action} counts against a person's allowance: sign in as staff")
-    return actor  # type: ignore[no-any-return]
+    return user
 
 
 def _lock_person(user: Any) -> User:
@@ -196,7 +189,7 @@ def _ledger(
     *,
     kind: str,
     amount: Decimal,
-    actor: Any,
+    actor: ActorLike,
     period_start: dt.date,
 ) -> LedgerEntry:
     return LedgerEntry.objects.create(
@@ -210,7 +203,7 @@ def _ledger(
         currency=grant.currency,
         pre_approved=grant.pre_approved,
         period_start=period_start,
-        actor=actor,
+        actor=actor_of(actor).user,
     )
 
 
@@ -285,7 +278,7 @@ def _pre_approval(
 def grant_create(
     *,
     case: Case,
-    actor: Any,
+    actor: ActorLike,
     kind: str,
     value: Decimal | str | int,
     currency: str | None = None,
@@ -315,7 +308,7 @@ def grant_create(
         )
     amount = _money(value, "value")
     code = _currency(currency)
-    reason = _required(reason, "reason")
+    reason = text_field(reason, field="reason", required=True)
     message = (message or "").strip()
     policy_bent = (policy_bent or "").strip()
     if exception_to_policy and not policy_bent:
@@ -413,7 +406,7 @@ def grant_create(
 def _take_effect(
     grant: Grant,
     *,
-    actor: Any,
+    actor: ActorLike,
     ledger_kind: str,
     period_start: dt.date,
     voucher_days: int | None = None,
@@ -459,7 +452,7 @@ def _take_effect(
 def _step(
     case: Case,
     *,
-    actor: Any,
+    actor: ActorLike,
     kind: str,
     summary: str,
     data: dict[str, Any],
@@ -567,7 +560,7 @@ def _lock_request(request: ApprovalRequest) -> ApprovalRequest:
     )
 
 
-def _check_approver(request: ApprovalRequest, actor: Any) -> User:
+def _check_approver(request: ApprovalRequest, actor: ActorLike) -> User:
     person = _person(actor, "a decision")
     if not person.has_perm("funds.decide_approvalrequest"):
         raise Forbidden("your role may not decide approval requests")
@@ -584,7 +577,7 @@ DECISIONS = ("approve", "reduce", "refuse")
 def approval_decide(
     *,
     request: ApprovalRequest,
-    actor: Any,
+    actor: ActorLike,
     decision: str,
     value: Decimal | str | int | None = None,
     reason: str = "",
@@ -763,9 +756,11 @@ def _move_up(
     return request
 
 
-def approval_escalate(*, request: ApprovalRequest, actor: Any, reason: str) -> ApprovalRequest:
+def approval_escalate(
+    *, request: ApprovalRequest, actor: ActorLike, reason: str
+) -> ApprovalRequest:
     """Send a pending request up one level (an approver whose limit it exceeds, say)."""
-    reason = _required(reason, "reason", limit=1000)
+    reason = text_field(reason, field="reason", max_length=1000, required=True)
     with transaction.atomic():
         request = _lock_request(request)
         if request.state != ApprovalRequest.State.PENDING:
@@ -807,7 +802,7 @@ def approval_timer_ran_out(*, request: ApprovalRequest, timer: Timer) -> Approva
 # --- Reversals and vouchers ---------------------------------------------------------------
 
 
-def grant_reverse(*, grant: Grant, actor: Any, reason: str) -> Grant:
+def grant_reverse(*, grant: Grant, actor: ActorLike, reason: str) -> Grant:
     """Undo a grant in effect: a negative ledger row in the period it counted in.
 
     A redeemed voucher cannot be reversed (the money is spent); an unredeemed
@@ -816,7 +811,7 @@ def grant_reverse(*, grant: Grant, actor: Any, reason: str) -> Grant:
     person = _person(actor, "a reversal")
     if not person.has_perm("funds.reverse_grant"):
         raise Forbidden("your role may not reverse grants")
-    reason = _required(reason, "reason")
+    reason = text_field(reason, field="reason", required=True)
     with transaction.atomic():
         grant = (
             Grant.objects.select_for_update(of=("self",)).select_related("case").get(pk=grant.pk)
@@ -885,7 +880,7 @@ def voucher_find(*, code: str) -> Voucher:
 
 def voucher_redeem(*, code: str, by: str, reference: str = "") -> Voucher:
     """Spend a voucher, once: unknown is a 404; used, expired or reversed a 409."""
-    by = _required(by, "by", limit=120)
+    by = text_field(by, field="by", max_length=120, required=True)
     reference = (reference or "").strip()
     if len(reference) > 120:
         raise ValidationFailed("reference is too long (at most 120 characters)", field="reference")
@@ -921,7 +916,7 @@ def voucher_redeem(*, code: str, by: str, reference: str = "") -> Voucher:
 # --- Allowance settings -------------------------------------------------------------------
 
 
-def _check_rules_perm(actor: Any) -> User:
+def _check_rules_perm(actor: ActorLike) -> User:
     person = _person(actor, "changing allowances")
     if not person.has_perm("funds.change_allowancepolicy"):
         raise Forbidden("only managers set allowances")
@@ -949,7 +944,7 @@ def _period(period: str | None, *, blank_ok: bool) -> str:
 def allowance_policy_set(
     *,
     role: str,
-    actor: Any,
+    actor: ActorLike,
     per_case_limit: Decimal | str | int,
     period: str,
     period_budget: Decimal | str | int,
@@ -999,7 +994,7 @@ def allowance_policy_set(
 def allowance_override_set(
     *,
     user: Any,
-    actor: Any,
+    actor: ActorLike,
     per_case_limit: Decimal | str | int | None = None,
     period_budget: Decimal | str | int | None = None,
     period: str | None = None,

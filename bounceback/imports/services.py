@@ -32,6 +32,7 @@ from django.db import DataError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from bounceback.actors import ActorLike, actor_of
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.customers.models import Channel, Customer, CustomerEmail, CustomerExternalId
@@ -420,7 +421,7 @@ def _split(values: Any, pattern: str) -> list[str]:
 
 
 def _optional(value: Any, *, field: str, max_length: int) -> str | None:
-    return text_field(value, field=field, max_length=max_length) or None
+    return text_field(value, field=field, max_length=max_length, loose=True) or None
 
 
 class _CustomerRows:
@@ -471,7 +472,7 @@ class _CustomerRows:
 
     def store(self, row: _Row) -> str:
         v = row.values
-        name = text_field(v.get("name"), field="name", max_length=200)
+        name = text_field(v.get("name"), field="name", max_length=200, loose=True)
         emails = []
         for address in _split(v.get("emails"), r"[;,\s]+"):
             if len(address) > 254:
@@ -791,7 +792,7 @@ def import_csv(
     ignore_unknown: bool = False,
     source: str = DEFAULT_SOURCE,
     customer_source: str | None = None,
-    actor: Any = None,
+    actor: ActorLike = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import customers or transactions from a CSV file (a path, or a binary file object).
@@ -809,8 +810,10 @@ def import_csv(
         raise ValidationFailed(
             f"kind must be one of {', '.join(Kind.values)}, not {kind!r}", field="kind"
         )
-    source = text_field(source, field="source", max_length=60, required=True)
-    customer_source = text_field(customer_source, field="customer_source", max_length=60) or source
+    source = text_field(source, field="source", max_length=60, required=True, loose=True)
+    customer_source = (
+        text_field(customer_source, field="customer_source", max_length=60, loose=True) or source
+    )
     if (path is None) == (file is None):
         raise ValidationFailed("give either a path or a file", field="file")
     if path is not None:
@@ -858,7 +861,7 @@ def _import(
     ignore_unknown: bool,
     source: str,
     customer_source: str,
-    actor: Any,
+    actor: ActorLike,
     progress: Progress | None,
 ) -> ImportResult:
     total = _file_size(raw)
@@ -872,7 +875,7 @@ def _import(
         kind=kind,
         file_name=str(file_name)[:500],
         column_map=columns.as_map(),
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor_of(actor).user,
     )
     counts = _Counts()
     handler: _CustomerRows | _TransactionRows
@@ -946,7 +949,7 @@ def _import(
     audit_record(
         action=AuditEvent.Action.IMPORT_RUN,
         actor=actor,
-        actor_label="" if getattr(actor, "is_authenticated", False) else "command line",
+        actor_label="" if actor_of(actor).is_person else "command line",
         target=f"import:{run.pk}",
         data={
             "kind": kind,

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bounceback.actors import ActorLike, actor_of
+from bounceback.bulk import bulk_insert
+from bounceback.changes import changes_apply
 from bounceback.customers.models import Channel, Customer
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.interactions.models import Interaction
@@ -43,7 +48,7 @@ def interaction_log(
     channel: str,
     direction: str,
     body: str,
-    author: Any = None,
+    author: ActorLike = None,
     author_name: str = "",
     subject: str = "",
     occurred_at: datetime | None = None,
@@ -53,15 +58,21 @@ def interaction_log(
     metadata: dict[str, Any] | None = None,
     case: Any = None,
 ) -> Interaction:
-    """Record a message or contact on the customer's timeline."""
+    """Record a message or contact on the customer's timeline.
+
+    Refuses (ValidationFailed, with the field) an unknown channel or direction,
+    an empty or over-long body or subject, a naive or future time; a second
+    interaction with the same source and external id is a Conflict.
+    """
     interaction_check(channel=channel, direction=direction, body=body, occurred_at=occurred_at)
     if len(subject) > 300:
         raise ValidationFailed("the subject is longer than 300 characters", field="subject")
+    who = actor_of(author)
     if not author_name:
         if direction == Interaction.Direction.INBOUND:
             author_name = customer.name
-        elif author is not None:
-            author_name = str(author)
+        elif who.kind != "system":
+            author_name = who.label
     try:
         with transaction.atomic():
             return Interaction.objects.create(
@@ -69,7 +80,7 @@ def interaction_log(
                 case=case,
                 channel=channel,
                 direction=direction,
-                author=author if getattr(author, "is_authenticated", False) else None,
+                author=who.user,
                 author_name=author_name[:200],
                 subject=subject.strip(),
                 body=body.strip(),
@@ -85,6 +96,62 @@ def interaction_log(
             field="external_id",
             code="duplicate",
         ) from None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One outbound message of a set-based write (see interactions_log_many)."""
+
+    customer_id: int
+    case_id: int | None
+    channel: str
+    subject: str
+    body: str
+    thread_ref: str
+
+
+def interactions_log_many(
+    *,
+    messages: Sequence[NewMessage],
+    author: ActorLike,
+    occurred_at: datetime,
+    metadata: dict[str, Any],
+    ids: Sequence[int] | None = None,
+) -> None:
+    """interaction_log for many outbound messages at once (a breakdown's wave), set-based.
+
+    Writes the rows interaction_log writes for an outbound staff message with
+    source "bounceback"; `ids` are allocated by the caller (bulk.allocate_ids)
+    when it needs them before the insert. Values must be checked by the caller:
+    subjects and bodies come from checked templates.
+    """
+    if not messages:
+        return
+    who = actor_of(author)
+    varying: dict[str, list[Any]] = {
+        "customer_id": [m.customer_id for m in messages],
+        "case_id": [m.case_id for m in messages],
+        "channel": [m.channel for m in messages],
+        "subject": [m.subject.strip() for m in messages],
+        "body": [m.body.strip() for m in messages],
+        "thread_ref": [m.thread_ref[:300] for m in messages],
+    }
+    if ids is not None:
+        varying["id"] = list(ids)
+    bulk_insert(
+        Interaction,
+        varying=varying,
+        constant={
+            "direction": Interaction.Direction.OUTBOUND,
+            "author_id": who.user.pk if who.user is not None else None,
+            "author_name": (who.label if who.kind != "system" else "")[:200],
+            "occurred_at": occurred_at,
+            "source": "bounceback",
+            "external_id": None,
+            "metadata": metadata,
+        },
+        now=occurred_at,
+    )
 
 
 _UPDATABLE = {"subject", "body", "thread_ref", "metadata"}
@@ -103,7 +170,5 @@ def interaction_update(*, interaction: Interaction, changes: dict[str, Any]) -> 
             occurred_at=None,
         )
         changes["body"] = changes["body"].strip()
-    for name, value in changes.items():
-        setattr(interaction, name, value)
-    interaction.save(update_fields=list(changes))
+    changes_apply(interaction, changes, touch=())
     return interaction

@@ -18,12 +18,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from bounceback.actors import ActorLike, actor_of
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.cases.models import Case, CaseLink
@@ -346,7 +346,7 @@ def _file(
     *,
     case: Case | None,
     customer: Customer | None,
-    actor: Any,
+    actor: ActorLike,
 ) -> None:
     """Write the email into `case` (a new case when None or closed) as the customer's message."""
     attachments = list(email.attachments.all())
@@ -436,7 +436,9 @@ def _lock(email: InboundEmail) -> InboundEmail:
 
 
 @transaction.atomic
-def email_release(*, email: InboundEmail, actor: Any, case_reference: str = "") -> InboundEmail:
+def email_release(
+    *, email: InboundEmail, actor: ActorLike, case_reference: str = ""
+) -> InboundEmail:
     """File a held (or wrongly ignored) email into a case: the named one, or a new case."""
     email = _lock(email)
     if email.state not in DECIDABLE:
@@ -461,7 +463,8 @@ def email_release(*, email: InboundEmail, actor: Any, case_reference: str = "") 
     if not email.attachments.exists():
         _store_attachments(email, parsed)
     _file(email, parsed, case=case, customer=None, actor=actor)
-    email.state, email.decided_by, email.decided_at = State.RELEASED, actor, timezone.now()
+    decider = actor_of(actor).user
+    email.state, email.decided_by, email.decided_at = State.RELEASED, decider, timezone.now()
     email.save(update_fields=["state", "decided_by", "decided_at"])
     audit_record(
         action=AuditEvent.Action.EMAIL_RELEASED,
@@ -473,7 +476,7 @@ def email_release(*, email: InboundEmail, actor: Any, case_reference: str = "") 
 
 
 @transaction.atomic
-def email_discard(*, email: InboundEmail, actor: Any, reason: str) -> InboundEmail:
+def email_discard(*, email: InboundEmail, actor: ActorLike, reason: str) -> InboundEmail:
     """Decide a held email needs nothing; the message stays stored with the reason."""
     reason = (reason or "").strip()
     if not reason:
@@ -483,7 +486,8 @@ def email_discard(*, email: InboundEmail, actor: Any, reason: str) -> InboundEma
     email = _lock(email)
     if email.state not in DECIDABLE:
         raise Conflict(f"this email is already {email.get_state_display().lower()}", field="state")
-    email.state, email.decided_by, email.decided_at = State.DISCARDED, actor, timezone.now()
+    decider = actor_of(actor).user
+    email.state, email.decided_by, email.decided_at = State.DISCARDED, decider, timezone.now()
     email.reason = f"{email.reason}\nDiscarded: {reason}".strip()
     email.save(update_fields=["state", "decided_by", "decided_at", "reason"])
     audit_record(

@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
+from bounceback.actors import ActorLike
 from bounceback.background import leases
 from bounceback.background.deliveries import (
     SLOT_HORIZON,
@@ -30,9 +33,14 @@ from bounceback.background.deliveries import (
     lane_send_claimed,
     window_note,
 )
+from bounceback.bulk import bulk_insert
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.outbox.channels import DeliveryError, adapter_for
 from bounceback.outbox.models import ChannelStatus, OutboundMessage
+
+if TYPE_CHECKING:
+    from bounceback.customers.models import Customer
+    from bounceback.interactions.models import Interaction
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +52,15 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
+def _outbox_check(*, channel: str, to_address: str, body_text: str) -> None:
+    if adapter_for(channel) is None:
+        raise ValidationFailed(f"messages cannot be sent by {channel} yet", field="channel")
+    if not to_address.strip():
+        raise ValidationFailed(f"the customer has no {channel} address", field="to_address")
+    if not body_text.strip():
+        raise ValidationFailed("the message is empty", field="body")
+
+
 def outbox_enqueue(
     *,
     channel: str,
@@ -51,21 +68,23 @@ def outbox_enqueue(
     body_text: str,
     subject: str = "",
     body_html: str = "",
-    customer: Any = None,
-    interaction: Any = None,
+    customer: Customer | None = None,
+    interaction: Interaction | None = None,
     reply_to: str = "",
     in_reply_to: str = "",
     references: str = "",
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    send_at: datetime | None = None,
+    batch: str = "",
+    held: bool = False,
 ) -> OutboundMessage:
-    """Write a message for the delivery lanes to send as soon as it commits."""
-    if adapter_for(channel) is None:
-        raise ValidationFailed(f"messages cannot be sent by {channel} yet", field="channel")
-    if not to_address.strip():
-        raise ValidationFailed(f"the customer has no {channel} address", field="to_address")
-    if not body_text.strip():
-        raise ValidationFailed("the message is empty", field="body")
+    """Write a message for the delivery lanes to send once it commits (at `send_at`, or now).
+
+    A message of a wave names its `batch` (held ones wait for the wave to be
+    released). Refuses a channel nothing can deliver, an empty address or body.
+    """
+    _outbox_check(channel=channel, to_address=to_address, body_text=body_text)
     return OutboundMessage.objects.create(
         channel=channel,
         customer=customer,
@@ -79,7 +98,64 @@ def outbox_enqueue(
         references=references,
         headers=headers or {},
         message_id=message_id or new_message_id(),
-        next_attempt_at=timezone.now(),
+        next_attempt_at=send_at or timezone.now(),
+        batch=batch,
+        state=OutboundMessage.State.HELD if held else OutboundMessage.State.QUEUED,
+    )
+
+
+@dataclass(frozen=True)
+class NewOutboundMessage:
+    """One message of a set-based write (see outbox_enqueue_many)."""
+
+    channel: str
+    customer_id: int
+    interaction_id: int
+    to_address: str
+    subject: str
+    body_text: str
+    headers: dict[str, str]
+    send_at: datetime
+
+
+def outbox_enqueue_many(
+    *,
+    messages: Sequence[NewOutboundMessage],
+    batch: str,
+    held: bool,
+    now: datetime,
+    ids: Sequence[int] | None = None,
+) -> None:
+    """outbox_enqueue for a wave of messages, set-based: the rows outbox_enqueue writes.
+
+    The caller has chosen channels that can deliver and addresses that exist
+    (the checks outbox_enqueue makes per message are the caller's here).
+    """
+    if not messages:
+        return
+    varying: dict[str, list[Any]] = {
+        "channel": [m.channel for m in messages],
+        "customer_id": [m.customer_id for m in messages],
+        "interaction_id": [m.interaction_id for m in messages],
+        "to_address": [m.to_address.strip() for m in messages],
+        "subject": [m.subject[:300] for m in messages],
+        "body_text": [m.body_text for m in messages],
+        "message_id": [new_message_id() for _ in messages],
+        "headers": [m.headers for m in messages],
+        "next_attempt_at": [m.send_at for m in messages],
+    }
+    if ids is not None:
+        varying["id"] = list(ids)
+    bulk_insert(
+        OutboundMessage,
+        varying=varying,
+        constant={
+            "batch": batch,
+            "state": OutboundMessage.State.HELD if held else OutboundMessage.State.QUEUED,
+            "attempts": 0,
+            "lease_owner": "",
+        },
+        now=now,
     )
 
 
@@ -255,7 +331,7 @@ def outbox_describe_failure(message: OutboundMessage) -> FailedDelivery:
     )
 
 
-def outbox_retry(*, pk: int, actor: Any = None) -> OutboundMessage:
+def outbox_retry(*, pk: int, actor: ActorLike = None) -> OutboundMessage:
     message = OutboundMessage.objects.filter(pk=pk).first()
     if message is None:
         raise NotFound("no such message")

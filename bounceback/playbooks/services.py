@@ -21,11 +21,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
+from bounceback.actors import ActorLike, actor_of
 from bounceback.coach.scoring import CoachResult
 from bounceback.customers.models import Channel
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.failuremodes.models import FailureMode
+from bounceback.inputs import text_field
 from bounceback.playbooks import coaching
 from bounceback.playbooks.models import (
     CompensationKind,
@@ -193,23 +196,15 @@ class CoachRefused(ValidationFailed):
 # --- Validation ---------------------------------------------------------------------------
 
 
-def _text(value: Any, path: str, *, required: bool = True, max_length: int | None = None) -> str:
-    if not isinstance(value, str):
-        raise ValidationFailed("must be text", field=path)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed("this field is required", field=path)
-    if max_length is not None and len(value) > max_length:
-        raise ValidationFailed(f"at most {max_length} characters", field=path)
-    return value
+NAME_MAX = 160
 
 
 def _name(name: Any) -> str:
-    return _text(name, "name", max_length=Playbook._meta.get_field("name").max_length)
+    return text_field(name, field="name", max_length=NAME_MAX, required=True)
 
 
 def _answers(failure_mode: FailureMode | None, breakdown_type: Any) -> str:
-    breakdown_type = _text(breakdown_type or "", "breakdown_type", required=False, max_length=120)
+    breakdown_type = text_field(breakdown_type or "", field="breakdown_type", max_length=120)
     if failure_mode is None and not breakdown_type:
         raise ValidationFailed(
             "a playbook answers a failure mode or a breakdown type: give at least one",
@@ -284,10 +279,10 @@ class _Clean:
 def _validate(content: PlaybookContent) -> _Clean:
     if not isinstance(content, PlaybookContent):
         raise ValidationFailed("content is required", field="content")
-    applies_when = _text(content.applies_when, "applies_when")
-    backup = _text(content.backup_resources, "backup_resources", required=False)
-    change_note = _text(content.change_note, "change_note", required=False, max_length=300)
-    override = _text(content.coach_override_reason, "coach_override_reason", required=False)
+    applies_when = text_field(content.applies_when, field="applies_when", required=True)
+    backup = text_field(content.backup_resources, field="backup_resources")
+    change_note = text_field(content.change_note, field="change_note", max_length=300)
+    override = text_field(content.coach_override_reason, field="coach_override_reason")
 
     if not content.actions:
         raise ValidationFailed("a playbook needs at least one action", field="actions")
@@ -301,8 +296,8 @@ def _validate(content: PlaybookContent) -> _Clean:
             )
         actions.append(
             ActionInput(
-                title=_text(a.title, f"{path}.title", max_length=200),
-                details=_text(a.details, f"{path}.details", required=False),
+                title=text_field(a.title, field=f"{path}.title", max_length=200, required=True),
+                details=text_field(a.details, field=f"{path}.details"),
                 owner_role=a.owner_role,
                 target_minutes=_minutes(a.target_minutes, f"{path}.target_minutes"),
             )
@@ -322,7 +317,9 @@ def _validate(content: PlaybookContent) -> _Clean:
                 f"{t.channel!r} is not a channel; use one of: {', '.join(Channel.values)}",
                 field=f"{path}.channel",
             )
-        language = _text(t.language or "en", f"{path}.language", max_length=20).lower()
+        language = text_field(
+            t.language or "en", field=f"{path}.language", max_length=20, required=True
+        ).lower()
         key = (t.purpose, t.channel, language)
         if key in seen:
             raise ValidationFailed(
@@ -331,8 +328,8 @@ def _validate(content: PlaybookContent) -> _Clean:
                 field=f"{path}.language",
             )
         seen[key] = i
-        subject = _text(t.subject, f"{path}.subject", required=False, max_length=300)
-        body = _text(t.body, f"{path}.body")
+        subject = text_field(t.subject, field=f"{path}.subject", max_length=300)
+        body = text_field(t.body, field=f"{path}.body", required=True)
         _check_placeholders(subject, f"{path}.subject")
         _check_placeholders(body, f"{path}.body")
         templates.append(
@@ -349,20 +346,20 @@ def _validate(content: PlaybookContent) -> _Clean:
                 f"{c.kind!r} is not a kind; use one of: {', '.join(CompensationKind.values)}",
                 field=f"{path}.kind",
             )
-        currency = _text(c.currency, f"{path}.currency").upper()
+        currency = text_field(c.currency, field=f"{path}.currency", required=True).upper()
         if len(currency) != 3 or not currency.isalpha():
             raise ValidationFailed(
                 "must be a three-letter currency code such as USD", field=f"{path}.currency"
             )
         compensations.append(
             CompensationInput(
-                segment=_text(c.segment or "all", f"{path}.segment", max_length=60).lower(),
+                segment=text_field(
+                    c.segment or "all", field=f"{path}.segment", max_length=60, required=True
+                ).lower(),
                 kind=c.kind,
                 amount=_amount(c.amount, f"{path}.amount"),
                 currency=currency,
-                description=_text(
-                    c.description, f"{path}.description", required=False, max_length=200
-                ),
+                description=text_field(c.description, field=f"{path}.description", max_length=200),
             )
         )
 
@@ -370,10 +367,10 @@ def _validate(content: PlaybookContent) -> _Clean:
     for i, contact in enumerate(content.escalation_contacts):
         path = f"escalation_contacts[{i}]"
         row = {
-            "name": _text(contact.name, f"{path}.name", max_length=200),
-            "role": _text(contact.role, f"{path}.role", required=False, max_length=200),
-            "phone": _text(contact.phone, f"{path}.phone", required=False, max_length=60),
-            "email": _text(contact.email, f"{path}.email", required=False, max_length=254),
+            "name": text_field(contact.name, field=f"{path}.name", max_length=200, required=True),
+            "role": text_field(contact.role, field=f"{path}.role", max_length=200),
+            "phone": text_field(contact.phone, field=f"{path}.phone", max_length=60),
+            "email": text_field(contact.email, field=f"{path}.email", max_length=254),
         }
         if not row["phone"] and not row["email"]:
             raise ValidationFailed(
@@ -468,7 +465,7 @@ def _title_for(failure_mode: FailureMode | None, breakdown_type: str) -> str:
 
 
 def _write_version(
-    playbook: Playbook, clean: _Clean, scored: list[_Scored], *, number: int, actor: Any
+    playbook: Playbook, clean: _Clean, scored: list[_Scored], *, number: int, actor: ActorLike
 ) -> PlaybookVersion:
     version = PlaybookVersion.objects.create(
         playbook=playbook,
@@ -518,11 +515,11 @@ def _write_version(
     return version
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
+def _user(actor: ActorLike) -> User | None:
+    return actor_of(actor).user
 
 
-def _audit(action: str, playbook: Playbook, actor: Any, data: dict[str, Any]) -> None:
+def _audit(action: str, playbook: Playbook, actor: ActorLike, data: dict[str, Any]) -> None:
     from bounceback.audit.services import audit_record
 
     audit_record(action=action, actor=actor, target=f"playbook:{playbook.pk}", data=data)
@@ -530,7 +527,7 @@ def _audit(action: str, playbook: Playbook, actor: Any, data: dict[str, Any]) ->
 
 def playbook_create(
     *,
-    actor: Any,
+    actor: ActorLike,
     name: str,
     content: PlaybookContent,
     failure_mode: FailureMode | None = None,
@@ -565,7 +562,9 @@ def playbook_create(
     return playbook
 
 
-def playbook_revise(*, playbook: Playbook, actor: Any, content: PlaybookContent) -> PlaybookVersion:
+def playbook_revise(
+    *, playbook: Playbook, actor: ActorLike, content: PlaybookContent
+) -> PlaybookVersion:
     """Write `content` as the next version and make it current; older versions stay as they were."""
     clean = _validate(content)
     with transaction.atomic():
@@ -600,7 +599,7 @@ _UNSET: Any = object()
 def playbook_update_details(
     *,
     playbook: Playbook,
-    actor: Any,
+    actor: ActorLike,
     name: str = _UNSET,
     failure_mode: FailureMode | None = _UNSET,
     breakdown_type: str = _UNSET,
@@ -626,7 +625,7 @@ def playbook_update_details(
         if failure_mode is not _UNSET or breakdown_type is not _UNSET:
             if new_mode is not None and new_mode.pk == playbook.failure_mode_id:
                 # Keeping the mode it already answers is fine even if it has since been retired.
-                new_type = _text(new_type or "", "breakdown_type", required=False, max_length=120)
+                new_type = text_field(new_type or "", field="breakdown_type", max_length=120)
             else:
                 new_type = _answers(new_mode, new_type)
             if new_mode is None and not new_type:
@@ -651,7 +650,7 @@ def playbook_update_details(
     return playbook
 
 
-def playbook_archive(*, playbook: Playbook, actor: Any, archived: bool = True) -> Playbook:
+def playbook_archive(*, playbook: Playbook, actor: ActorLike, archived: bool = True) -> Playbook:
     """Hide it from new breakdowns (or restore it); running breakdowns are not affected."""
     with transaction.atomic():
         playbook = Playbook.objects.select_for_update(of=("self",)).get(pk=playbook.pk)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from bounceback.cases.models import Case
 from bounceback.customers.models import Channel, Customer, CustomerEmail
 from bounceback.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from bounceback.inputs import text_field
 from bounceback.portal.models import PortalLink, SurveyInvitation, WebFormSubmission
 
 SURVEY_SALT = "bounceback.survey"
@@ -54,15 +55,6 @@ def token_hash(token: str) -> str:
 
 def _public_url(path: str) -> str:
     return f"{settings.BOUNCEBACK_PUBLIC_URL}{path}"
-
-
-def _clean(value: str, field: str, label: str, *, required: bool, limit: int) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters", field=field)
-    return value
 
 
 def _over_limit(*, kind: str, ip: str | None, email: str, now: datetime) -> bool:
@@ -217,22 +209,28 @@ class WebReport:
 def _check_report(report: WebReport, now: datetime) -> WebReport:
     from bounceback.customers.services import email_normalise, phone_normalise
 
-    name = _clean(report.name, "name", "Your name", required=True, limit=200)
+    name = text_field(report.name, field="name", max_length=200, required=True, label="Your name")
     email = email_normalise(address=report.email, field="email")
     phone = report.phone.strip()
     if phone:
         phone = phone_normalise(number=phone, field="phone")
-    what = _clean(report.what_happened, "what_happened", "What happened", required=True, limit=5000)
+    what = text_field(
+        report.what_happened,
+        field="what_happened",
+        max_length=5000,
+        required=True,
+        label="What happened",
+    )
     if report.happened_at is not None:
         if timezone.is_naive(report.happened_at):
             raise ValidationFailed("give the time with its time zone", field="happened_at")
         if report.happened_at > now:
             raise ValidationFailed("that time is in the future", field="happened_at")
-    where_else = _clean(
-        report.where_else, "where_else", "Where it happened", required=False, limit=200
+    where_else = text_field(
+        report.where_else, field="where_else", max_length=200, label="Where it happened"
     )
-    wanted = _clean(
-        report.wanted, "wanted", "What you would like us to do", required=False, limit=2000
+    wanted = text_field(
+        report.wanted, field="wanted", max_length=2000, label="What you would like us to do"
     )
     if report.contact_by not in dict(CONTACT_CHOICES):
         raise ValidationFailed("choose how we should contact you", field="contact_by")
@@ -414,7 +412,7 @@ def portal_reply(*, customer: Customer, case: Case, body: str) -> Case:
 
     if case.customer_id != customer.pk:
         raise NotFound("no such case")
-    body = _clean(body, "body", "Your message", required=True, limit=10_000)
+    body = text_field(body, field="body", max_length=10_000, required=True, label="Your message")
     if case.status == Case.Status.CLOSED:
         raise Conflict("this case is closed", field="body", code="case_closed")
     return case_log_customer_message(case=case, actor=None, body=body, channel=Channel.WEB)
@@ -502,7 +500,7 @@ def _check_answer(satisfaction: Any, will_return: str, comment: str) -> tuple[in
         raise ValidationFailed("choose a score from 1 to 5", field="satisfaction")
     if will_return not in _WILL_RETURN:
         raise ValidationFailed("choose yes, no or not sure", field="will_return")
-    comment = _clean(comment, "comment", "Your comment", required=False, limit=5000)
+    comment = text_field(comment, field="comment", max_length=5000, label="Your comment")
     return score, will_return, comment
 
 

@@ -25,10 +25,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from bounceback.accounts.roles import Role
+from bounceback.actors import ActorLike, actor_of
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.cases.models import Severity
+from bounceback.changes import changes_apply
 from bounceback.errors import Conflict, Forbidden, ValidationFailed
+from bounceback.inputs import text_field
 from bounceback.segments.models import CustomerToRecompute, Segment, SegmentMembership
 from bounceback.segments.rules import customers_matching, rules_clean
 
@@ -67,22 +70,9 @@ class RecomputeCounts:
 # --- Checks ---------------------------------------------------------------------------------
 
 
-def _require(actor: Any, permission: str, doing: str) -> None:
-    if getattr(actor, "is_authenticated", False) and not actor.has_perm(permission):
+def _require(actor: ActorLike, permission: str, doing: str) -> None:
+    if not actor_of(actor).may(permission):
         raise Forbidden(f"your role may not {doing}", code="missing_permission")
-
-
-def _text(value: Any, field: str, *, required: bool = False, limit: int = 5000) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be text", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{field} is required", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{field} is longer than {limit} characters", field=field)
-    return value
 
 
 def _whole(value: Any, field: str, low: int, high: int) -> int:
@@ -101,9 +91,9 @@ def _clean(values: dict[str, Any], *, current: Segment | None) -> dict[str, Any]
     """Validate and normalise the given fields (all of them for a new segment)."""
     clean: dict[str, Any] = {}
     if "name" in values:
-        clean["name"] = _text(values["name"], "name", required=True, limit=100)
+        clean["name"] = text_field(values["name"], field="name", max_length=100, required=True)
     if "slug" in values:
-        raw = _text(values["slug"], "slug", limit=60)
+        raw = text_field(values["slug"], field="slug", max_length=60)
         slug = slugify(raw or clean.get("name", "") or (current.name if current else ""))[:60]
         if not slug:
             raise ValidationFailed("slug is required (letters, digits and dashes)", field="slug")
@@ -123,7 +113,7 @@ def _clean(values: dict[str, Any], *, current: Segment | None) -> dict[str, Any]
             raise Conflict(f"another segment already uses the slug {slug!r}", field="slug")
         clean["slug"] = slug
     if "description" in values:
-        clean["description"] = _text(values["description"], "description")
+        clean["description"] = text_field(values["description"], field="description")
     if "rules" in values:
         clean["rules"] = rules_clean(values["rules"])
     if "priority" in values:
@@ -151,11 +141,13 @@ def _clean(values: dict[str, Any], *, current: Segment | None) -> dict[str, Any]
             )
         clean["senior_handling"] = role
     if "guidance" in values:
-        clean["guidance"] = _text(values["guidance"], "guidance", limit=2000)
+        clean["guidance"] = text_field(values["guidance"], field="guidance", max_length=2000)
     if "compensation_tier" in values:
         clean["compensation_tier"] = _money(values["compensation_tier"])
     if "compensation_currency" in values:
-        currency = _text(values["compensation_currency"], "compensation_currency", limit=3)
+        currency = text_field(
+            values["compensation_currency"], field="compensation_currency", max_length=3
+        )
         currency = (currency or settings.BOUNCEBACK_CURRENCY).upper()
         # Allowances and lifetime values are kept in the business currency;
         # a tier in another currency could not be compared with them.
@@ -218,7 +210,7 @@ def _audit_data(segment: Segment) -> dict[str, Any]:
 @transaction.atomic
 def segment_create(
     *,
-    actor: Any,
+    actor: ActorLike,
     name: str,
     rules: Any,
     slug: str = "",
@@ -264,7 +256,9 @@ def segment_create(
 
 
 @transaction.atomic
-def segment_update(*, segment: Segment, actor: Any, request: Any = None, **changes: Any) -> Segment:
+def segment_update(
+    *, segment: Segment, actor: ActorLike, request: Any = None, **changes: Any
+) -> Segment:
     """Change a segment; members are recomputed at once when its rules or activity change."""
     _require(actor, CHANGE, "change segments")
     unknown = set(changes) - _EDITABLE
@@ -273,12 +267,9 @@ def segment_update(*, segment: Segment, actor: Any, request: Any = None, **chang
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     clean = _clean(changes, current=segment)
     before = _audit_data(segment)
-    changed = [name for name, value in clean.items() if getattr(segment, name) != value]
+    changed = list(changes_apply(segment, clean))
     if not changed:
         return segment
-    for name in changed:
-        setattr(segment, name, clean[name])
-    segment.save(update_fields=[*changed, "updated_at"])
     after = _audit_data(segment)
     audit_record(
         action=AuditEvent.Action.SEGMENT_CHANGED,
@@ -380,7 +371,7 @@ def segment_memberships_refresh_later(*, customer_ids: Iterable[int]) -> None:
     job_request(kind=CUSTOMERS_JOB, key=CUSTOMERS_JOB_KEY)
 
 
-def segment_recompute_now(*, actor: Any, segment: Segment | None = None) -> RecomputeCounts:
+def segment_recompute_now(*, actor: ActorLike, segment: Segment | None = None) -> RecomputeCounts:
     """A manager's "recompute now": at once, in this request (set-based, so it is quick)."""
     _require(actor, CHANGE, "recompute segments")
     return segment_memberships_recompute(segment=segment)

@@ -94,7 +94,7 @@ def make_booked_customers_in_bulk(
 
     from django.db import transaction
 
-    from bounceback.breakdowns.bulk_writes import allocate_ids, bulk_insert
+    from bounceback.bulk import allocate_ids, bulk_insert
     from bounceback.customers.models import CustomerEmail
 
     now = timezone.now()

@@ -157,14 +157,21 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
                 "customer_id must be a whole number", field="customer_id"
             ) from None
     ref.email = (
-        text_field(data.get("customer_email"), field="customer_email", max_length=254) or None
+        text_field(data.get("customer_email"), field="customer_email", max_length=254, loose=True)
+        or None
     )
     ref.external_id = (
-        text_field(data.get("customer_external_id"), field="customer_external_id", max_length=200)
+        text_field(
+            data.get("customer_external_id"),
+            field="customer_external_id",
+            max_length=200,
+            loose=True,
+        )
         or None
     )
     ref.source = (
-        text_field(data.get("customer_source"), field="customer_source", max_length=60) or None
+        text_field(data.get("customer_source"), field="customer_source", max_length=60, loose=True)
+        or None
     )
     if ref.external_id and not ref.source:
         raise ValidationFailed(
@@ -176,14 +183,17 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
             "or customer_source with customer_external_id",
             field="customer_id",
         )
-    site = text_field(data.get("site"), field="site", max_length=60)
+    site = text_field(data.get("site"), field="site", max_length=60, loose=True)
     occurred_at = datetime_field(data.get("occurred_at"), field="occurred_at")
     assert occurred_at is not None
     return TransactionInput(
         customer=ref,
         kind=choice_field(data.get("kind"), field="kind", choices=_KINDS),
-        source=text_field(data.get("source"), field="source", max_length=60) or default_source,
-        external_id=text_field(data.get("external_id"), field="external_id", max_length=200)
+        source=text_field(data.get("source"), field="source", max_length=60, loose=True)
+        or default_source,
+        external_id=text_field(
+            data.get("external_id"), field="external_id", max_length=200, loose=True
+        )
         or None,
         amount=decimal_field(data.get("amount"), field="amount", minimum=Decimal("0")),
         currency=currency_field(data.get("currency")),
@@ -192,7 +202,7 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
             data.get("scheduled_for"), field="scheduled_for", required=False
         ),
         site_code=_site_code(site) if site else None,
-        product=text_field(data.get("product"), field="product", max_length=200),
+        product=text_field(data.get("product"), field="product", max_length=200, loose=True),
         status=choice_field(
             data.get("status"),
             field="status",

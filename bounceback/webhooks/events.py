@@ -12,6 +12,7 @@ same shape.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -37,16 +38,40 @@ TEST_EVENT = "webhook.test"
 
 def case_payload(case: Any) -> dict[str, Any]:
     """The `data` of every case.* event. Reads only the case and its customer."""
+    return case_payload_of(
+        case_id=case.pk,
+        reference=case.reference,
+        status=case.status,
+        severity=case.severity,
+        channel=case.channel,
+        summary=case.summary,
+        customer_id=case.customer_id,
+        customer_name=case.customer.name,
+    )
+
+
+def case_payload_of(
+    *,
+    case_id: int,
+    reference: str | None,
+    status: str,
+    severity: str,
+    channel: str,
+    summary: str,
+    customer_id: int,
+    customer_name: str,
+) -> dict[str, Any]:
+    """case_payload from the values, for set-based writers that hold no Case objects."""
     return {
         "case": {
-            "id": case.pk,
-            "reference": case.reference,
-            "status": case.status,
-            "severity": case.severity,
-            "channel": case.channel,
-            "summary": case.summary,
-            "customer": {"id": case.customer_id, "name": case.customer.name},
-            "url": f"{settings.BOUNCEBACK_PUBLIC_URL}/cases/{case.pk}/",
+            "id": case_id,
+            "reference": reference,
+            "status": status,
+            "severity": severity,
+            "channel": channel,
+            "summary": summary,
+            "customer": {"id": customer_id, "name": customer_name},
+            "url": f"{settings.BOUNCEBACK_PUBLIC_URL}/cases/{case_id}/",
         }
     }
 
@@ -73,8 +98,16 @@ def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
     Costs one query when nobody subscribes. Nothing is cached per process, so
     a subscription made in another worker counts at once.
     """
+    webhook_publish_many(event=event, payloads=[payload])
+
+
+def webhook_publish_many(*, event: str, payloads: Sequence[dict[str, Any]]) -> None:
+    """webhook_publish for many events of one kind (a set-based write): one event id
+    per payload, one query when nobody subscribes, one bulk insert when some do."""
     from bounceback.webhooks.models import WebhookDelivery, WebhookSubscription
 
+    if not payloads:
+        return
     subscriptions = [
         s
         for s in WebhookSubscription.objects.filter(active=True).only("id", "events")
@@ -83,7 +116,6 @@ def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
     if not subscriptions:
         return
     now = timezone.now()
-    event_id = uuid.uuid4()
     WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
@@ -94,6 +126,8 @@ def webhook_publish(*, event: str, payload: dict[str, Any]) -> None:
                 payload=payload,
                 next_attempt_at=now,
             )
+            for payload, event_id in ((p, uuid.uuid4()) for p in payloads)
             for s in subscriptions
-        ]
+        ],
+        batch_size=1000,
     )

@@ -25,6 +25,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from bounceback.actors import Actor, ActorLike, actor_of
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.background.deliveries import (
@@ -37,7 +38,9 @@ from bounceback.background.deliveries import (
     lane_send_claimed,
     window_note,
 )
+from bounceback.changes import changes_apply
 from bounceback.errors import Conflict, NotFound, ValidationFailed
+from bounceback.inputs import text_field
 from bounceback.webhooks import signing
 from bounceback.webhooks.events import ALL, EVENTS, TEST_EVENT
 from bounceback.webhooks.models import (
@@ -59,15 +62,6 @@ _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 # --- Validation ------------------------------------------------------------------------------
-
-
-def _name(value: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationFailed("a name is required", field="name")
-    if len(value) > NAME_MAX:
-        raise ValidationFailed(f"the name is longer than {NAME_MAX} characters", field="name")
-    return value
 
 
 def url_clean(url: str, *, field: str = "url", required: bool = True) -> str:
@@ -119,16 +113,20 @@ def _channel_target(channel: InboundChannel) -> str:
 
 @transaction.atomic
 def subscription_create(
-    *, name: str, url: str, events: list[str], actor: Any, request: Any = None
+    *, name: str, url: str, events: list[str], actor: ActorLike, request: Any = None
 ) -> WebhookSubscription:
     """A new active subscription with a fresh secret (show it to the person once)."""
-    clean_name, clean_url, clean_events = _name(name), url_clean(url), _events(events)
+    clean_name, clean_url, clean_events = (
+        text_field(name, field="name", max_length=NAME_MAX, required=True),
+        url_clean(url),
+        _events(events),
+    )
     subscription = WebhookSubscription.objects.create(
         name=clean_name,
         url=clean_url,
         events=clean_events,
         secret=signing.new_secret(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_of(actor).user,
     )
     audit_record(
         action=AuditEvent.Action.WEBHOOK_CREATED,
@@ -148,7 +146,7 @@ def _lock_subscription(subscription: WebhookSubscription) -> WebhookSubscription
 def subscription_update(
     *,
     subscription: WebhookSubscription,
-    actor: Any,
+    actor: ActorLike,
     name: str | None = None,
     url: str | None = None,
     events: list[str] | None = None,
@@ -156,18 +154,15 @@ def subscription_update(
 ) -> WebhookSubscription:
     changes: dict[str, Any] = {}
     if name is not None:
-        changes["name"] = _name(name)
+        changes["name"] = text_field(name, field="name", max_length=NAME_MAX, required=True)
     if url is not None:
         changes["url"] = url_clean(url)
     if events is not None:
         changes["events"] = _events(events)
     subscription = _lock_subscription(subscription)
-    diff = {k: v for k, v in changes.items() if getattr(subscription, k) != v}
+    diff = {k: after for k, (_, after) in changes_apply(subscription, changes).items()}
     if not diff:
         return subscription
-    for field, value in diff.items():
-        setattr(subscription, field, value)
-    subscription.save(update_fields=[*diff, "updated_at"])
     audit_record(
         action=AuditEvent.Action.WEBHOOK_CHANGED,
         actor=actor,
@@ -192,7 +187,7 @@ def _disable(subscription: WebhookSubscription, *, reason: str, now: datetime) -
 
 @transaction.atomic
 def subscription_disable(
-    *, subscription: WebhookSubscription, actor: Any, reason: str = "", request: Any = None
+    *, subscription: WebhookSubscription, actor: ActorLike, reason: str = "", request: Any = None
 ) -> WebhookSubscription:
     """Stop sending; deliveries still waiting are cancelled, not kept for later."""
     subscription = _lock_subscription(subscription)
@@ -212,7 +207,7 @@ def subscription_disable(
 
 @transaction.atomic
 def subscription_enable(
-    *, subscription: WebhookSubscription, actor: Any, request: Any = None
+    *, subscription: WebhookSubscription, actor: ActorLike, request: Any = None
 ) -> WebhookSubscription:
     """Send again from now on, with the failure count back at zero."""
     subscription = _lock_subscription(subscription)
@@ -258,7 +253,9 @@ def _require_active(subscription: WebhookSubscription) -> None:
 
 
 @transaction.atomic
-def subscription_send_test(*, subscription: WebhookSubscription, actor: Any) -> WebhookDelivery:
+def subscription_send_test(
+    *, subscription: WebhookSubscription, actor: ActorLike
+) -> WebhookDelivery:
     """Queue a `webhook.test` event to this subscription alone, whatever it subscribes to."""
     subscription = _lock_subscription(subscription)
     _require_active(subscription)
@@ -267,7 +264,7 @@ def subscription_send_test(*, subscription: WebhookSubscription, actor: Any) -> 
 
 
 @transaction.atomic
-def delivery_redeliver(*, delivery: WebhookDelivery, actor: Any) -> WebhookDelivery:
+def delivery_redeliver(*, delivery: WebhookDelivery, actor: ActorLike) -> WebhookDelivery:
     """Send an event again as a new delivery with the same event id (receivers dedupe on it)."""
     subscription = _lock_subscription(delivery.subscription)
     _require_active(subscription)
@@ -409,7 +406,7 @@ def _auto_disable(subscription: WebhookSubscription, *, now: datetime, last_erro
     cancelled = _disable(subscription, reason=reason, now=now)
     audit_record(
         action=AuditEvent.Action.WEBHOOK_DISABLED,
-        actor=None,
+        actor=Actor.system(),
         actor_label="Bounceback",
         target=_target(subscription),
         data={"reason": subscription.disabled_reason, "cancelled": cancelled, "automatic": True},
@@ -442,7 +439,7 @@ def webhook_describe_failure(delivery: WebhookDelivery) -> FailedDelivery:
     )
 
 
-def webhook_retry(*, pk: int, actor: Any = None) -> WebhookDelivery:
+def webhook_retry(*, pk: int, actor: ActorLike = None) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=pk).first()
     if delivery is None:
         raise NotFound("no such webhook delivery")
@@ -513,7 +510,7 @@ def channel_create(
     name: str,
     slug: str,
     kind: str,
-    actor: Any,
+    actor: ActorLike,
     mapping: dict[str, str] | None = None,
     outbound_url: str = "",
     active: bool = True,
@@ -522,7 +519,7 @@ def channel_create(
     """A channel with fresh secrets: `secret` for what the provider sends us,
     `outbound_secret` (when replies go out) for what we send it."""
     clean = {
-        "name": _name(name),
+        "name": text_field(name, field="name", max_length=NAME_MAX, required=True),
         "slug": _slug(slug),
         "kind": _kind(kind),
         "mapping": mapping_clean(mapping),
@@ -535,7 +532,7 @@ def channel_create(
         active=active,
         secret=signing.new_secret(),
         outbound_secret=signing.new_secret() if clean["outbound_url"] else "",
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_of(actor).user,
     )
     audit_record(
         action=AuditEvent.Action.CHANNEL_CREATED,
@@ -551,7 +548,7 @@ def channel_create(
 def channel_update(
     *,
     channel: InboundChannel,
-    actor: Any,
+    actor: ActorLike,
     name: str | None = None,
     kind: str | None = None,
     mapping: dict[str, str] | None = None,
@@ -562,7 +559,7 @@ def channel_update(
     """Change a channel. The slug stays: it names the channel's customers and messages."""
     changes: dict[str, Any] = {}
     if name is not None:
-        changes["name"] = _name(name)
+        changes["name"] = text_field(name, field="name", max_length=NAME_MAX, required=True)
     if kind is not None:
         changes["kind"] = _kind(kind)
     if mapping is not None:
@@ -572,14 +569,11 @@ def channel_update(
     if active is not None:
         changes["active"] = bool(active)
     channel = InboundChannel.objects.select_for_update().get(pk=channel.pk)
-    diff = {k: v for k, v in changes.items() if getattr(channel, k) != v}
-    if diff.get("outbound_url") and not channel.outbound_secret:
-        diff["outbound_secret"] = signing.new_secret()
+    if changes.get("outbound_url") and not channel.outbound_secret:
+        changes["outbound_secret"] = signing.new_secret()
+    diff = {k: after for k, (_, after) in changes_apply(channel, changes).items()}
     if not diff:
         return channel
-    for field, value in diff.items():
-        setattr(channel, field, value)
-    channel.save(update_fields=[*diff, "updated_at"])
     audit_record(
         action=AuditEvent.Action.CHANNEL_CHANGED,
         actor=actor,
@@ -592,7 +586,7 @@ def channel_update(
 
 @transaction.atomic
 def channel_rotate_secret(
-    *, channel: InboundChannel, actor: Any, which: str = "inbound", request: Any = None
+    *, channel: InboundChannel, actor: ActorLike, which: str = "inbound", request: Any = None
 ) -> InboundChannel:
     """A new secret. The old inbound one keeps verifying for ROTATION_GRACE so the
     provider can be updated without losing messages; the old outbound one stops at once

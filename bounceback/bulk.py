@@ -1,4 +1,5 @@
-"""Writing a breakdown's rows for a hundred thousand customers with a few statements.
+"""Writing many rows of any model with a few statements (a breakdown's outreach to
+a hundred thousand customers).
 
 Django's bulk_create prepares every value of every row through the field
 machinery; at outreach scale that alone takes longer than the goal. These
@@ -13,14 +14,15 @@ IMMEDIATE transaction holds the write lock, so the next ids are ours), which
 lets a case's reference be written with the case and keeps rows and ids paired
 without relying on the order RETURNING hands them back in.
 
-Only breakdowns/outreach.py calls these, inside its own database transaction,
-with values already checked.
+Callers are the apps' own set-based writers (cases/bulk.py, timers/bulk.py,
+outbox and interactions), each for its own tables, inside the caller's
+database transaction, with values already checked.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -212,7 +214,7 @@ def _constant(field: models.Field[Any, Any], value: Any) -> Any:
 def bulk_insert(
     model: type[models.Model],
     *,
-    varying: dict[str, Sequence[Any]],
+    varying: Mapping[str, Sequence[Any]],
     constant: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:

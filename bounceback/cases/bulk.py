@@ -1,0 +1,490 @@
+"""Many cases at once: a breakdown's outreach opens thousands of cases and sends them waves.
+
+These are the set-based forms of two case services, and write exactly the rows
+those write for one case (a test compares the two paths column by column):
+
+- `cases_open_proactive` is `case_open_proactive` for many customers: a case
+  already apologised (the apology is the outreach's first message), its
+  message, and its "opened" and "apologised" events.
+- `cases_send_wave` is `case_send_wave_message` for many cases: a status
+  update to each, or the all-clear, which also marks the cases fixed and
+  starts their follow-up clocks.
+
+Rules for callers (breakdowns/outreach.py): run inside your transaction, with
+channels and addresses already chosen among those that can deliver; the
+messages and timers are written through their own apps' set-based functions.
+Cases opened here carry no timers: the apology is done as they open, and the
+breakdown's checklist stands for the fix, so 100,000 fix timers would only
+mean 100,000 escalations of one problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bounceback.actors import ActorLike, actor_of
+from bounceback.bulk import allocate_ids, bulk_insert, bulk_update, id_match
+from bounceback.cases.models import Case, CaseEvent
+from bounceback.cases.policy import hours, policy_for
+from bounceback.cases.timeline import NewCaseEvent, case_events_record_many
+from bounceback.interactions.models import Interaction
+from bounceback.interactions.services import NewMessage, interactions_log_many
+from bounceback.outbox.models import OutboundMessage
+from bounceback.outbox.services import NewOutboundMessage, outbox_enqueue_many, outbox_stagger
+from bounceback.timers.bulk import timers_meet_many, timers_start_many, timers_unmet_subjects
+from bounceback.timers.models import BusinessCalendar
+from bounceback.webhooks.events import case_payload_of
+
+SUBJECT = "case"
+# (template, customer name, case reference) -> the text that customer reads.
+Fill = Callable[[str, str, str], str]
+DEFAULT_SUBJECT = "We're sorry"
+
+
+def case_subject(reference: str, text: str) -> str:
+    """The subject line of a message about a case: its reference first."""
+    return f"[{reference}] {text}"[:300]
+
+
+def case_reference(case_id: int) -> str:
+    return f"BB-{case_id:05d}"
+
+
+# --- Opening proactive cases ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProactiveOutreach:
+    """What every case one outreach opens shares."""
+
+    breakdown_id: int
+    breakdown_reference: str
+    title: str
+    failure_mode_id: int | None
+    severity: str
+    site_id: int | None
+    apology_score: int | None
+    batch: str
+
+    def opened_summary(self) -> str:
+        return f"Case opened by proactive outreach for {self.breakdown_reference}: {self.title}"
+
+    def apologised_summary(self) -> str:
+        return f"Apology sent by proactive outreach for {self.breakdown_reference}"
+
+    def event_data(self) -> dict[str, object]:
+        return {"breakdown": self.breakdown_reference, "proactive": True}
+
+    def message_metadata(self) -> dict[str, object]:
+        return {"purpose": "apology", "breakdown": self.breakdown_reference}
+
+
+@dataclass(frozen=True)
+class ProactiveContact:
+    """One customer to contact: how, and the templates of the first message."""
+
+    customer_id: int
+    customer_name: str
+    transaction_id: int | None
+    channel: str
+    address: str
+    subject_template: str
+    body_template: str
+
+    def message(self, reference: str, fill: Fill) -> tuple[str, str]:
+        """(subject line, body) of the first message, for the case `reference`."""
+        subject = fill(self.subject_template, self.customer_name, reference).strip()
+        body = fill(self.body_template, self.customer_name, reference).strip()
+        return case_subject(reference, subject or DEFAULT_SUBJECT), body
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    case_id: int
+    interaction_id: int
+    message_id: int
+
+
+def cases_open_proactive(
+    *,
+    outreach: ProactiveOutreach,
+    contacts: Sequence[ProactiveContact],
+    fill: Fill,
+    actor: ActorLike,
+    now: datetime,
+) -> list[OpenedCase]:
+    """Open one apologised case per contact, with its message queued at the channel's
+    rate, set-based; returns the ids made, in the contacts' order."""
+    count = len(contacts)
+    if count == 0:
+        return []
+    who = actor_of(actor)
+    case_ids = allocate_ids(Case, count)
+    interaction_ids = allocate_ids(Interaction, count)
+    message_ids = allocate_ids(OutboundMessage, count)
+    references = [case_reference(pk) for pk in case_ids]
+    texts = [c.message(ref, fill) for c, ref in zip(contacts, references, strict=True)]
+    channels = [c.channel for c in contacts]
+    bulk_insert(
+        Case,
+        varying={
+            "id": case_ids,
+            "reference": references,
+            "customer_id": [c.customer_id for c in contacts],
+            "transaction_id": [c.transaction_id for c in contacts],
+            "channel": channels,
+        },
+        constant={
+            "summary": outreach.title,
+            "failure_mode_id": outreach.failure_mode_id,
+            "breakdown_id": outreach.breakdown_id,
+            "proactive": True,
+            "severity": outreach.severity,
+            "site_id": outreach.site_id,
+            "status": Case.Status.APOLOGISED,
+            "apologised_at": now,
+            "apology_score": outreach.apology_score,
+            "created_by_id": who.user.pk if who.user is not None else None,
+            "created_at": now,
+            "updated_at": now,
+        },
+        now=now,
+    )
+    interactions_log_many(
+        ids=interaction_ids,
+        messages=[
+            NewMessage(
+                customer_id=c.customer_id,
+                case_id=case_id,
+                channel=c.channel,
+                subject=subject,
+                body=body,
+                thread_ref=ref,
+            )
+            for c, case_id, ref, (subject, body) in zip(
+                contacts, case_ids, references, texts, strict=True
+            )
+        ],
+        author=who,
+        occurred_at=now,
+        metadata=outreach.message_metadata(),
+    )
+    outbox_enqueue_many(
+        ids=message_ids,
+        messages=[
+            NewOutboundMessage(
+                channel=c.channel,
+                customer_id=c.customer_id,
+                interaction_id=iid,
+                to_address=c.address,
+                subject=subject,
+                body_text=body,
+                headers={"X-Bounceback-Case": ref},
+                send_at=at,
+            )
+            for c, iid, ref, (subject, body), at in zip(
+                contacts,
+                interaction_ids,
+                references,
+                texts,
+                outbox_stagger(channels=channels, now=now),
+                strict=True,
+            )
+        ],
+        batch=outreach.batch,
+        held=False,
+        now=now,
+    )
+    case_events_record_many(
+        [NewCaseEvent(pk, CaseEvent.Kind.OPENED, outreach.opened_summary()) for pk in case_ids]
+        + [
+            NewCaseEvent(pk, CaseEvent.Kind.APOLOGISED, outreach.apologised_summary(), iid)
+            for pk, iid in zip(case_ids, interaction_ids, strict=True)
+        ],
+        actor=who,
+        at=now,
+        data=outreach.event_data(),
+        payloads={
+            pk: case_payload_of(
+                case_id=pk,
+                reference=ref,
+                status=Case.Status.APOLOGISED,
+                severity=outreach.severity,
+                channel=c.channel,
+                summary=outreach.title,
+                customer_id=c.customer_id,
+                customer_name=c.customer_name,
+            )
+            for pk, ref, c in zip(case_ids, references, contacts, strict=True)
+        },
+    )
+    return [
+        OpenedCase(case_id=pk, interaction_id=iid, message_id=mid)
+        for pk, iid, mid in zip(case_ids, interaction_ids, message_ids, strict=True)
+    ]
+
+
+def cases_link_to_breakdown(
+    *,
+    case_ids: Sequence[int],
+    breakdown_id: int,
+    summary: str,
+    data: dict[str, object],
+    actor: ActorLike,
+    now: datetime,
+) -> None:
+    """Join existing cases to a breakdown (its customers' own complaints), with an event each."""
+    if not case_ids:
+        return
+    Case.objects.filter(pk__in=list(case_ids)).update(breakdown_id=breakdown_id, updated_at=now)
+    case_events_record_many(
+        [NewCaseEvent(pk, CaseEvent.Kind.LINKED_TO_BREAKDOWN, summary) for pk in case_ids],
+        actor=actor,
+        at=now,
+        data=data,
+        payloads={},
+    )
+
+
+# --- Waves: a status update or the all-clear to every case ------------------------------------
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One message a breakdown sends to all its cases."""
+
+    breakdown_reference: str
+    purpose: str
+    batch: str
+    subject_template: str
+    body_template: str
+    default_subject: str
+    # The all-clear: the cases are fixed by it (with the message as the fix summary).
+    fix: bool
+    # The breakdown's outreach is paused: the messages wait, held.
+    held: bool
+
+    def event_summary(self, *, fixed: bool) -> str:
+        ref = self.breakdown_reference
+        if fixed:
+            return f"Fixed: {ref} all-clear"
+        if self.fix:
+            return f"All-clear for breakdown {ref} sent"
+        return f"Progress update for {ref} sent"
+
+
+@dataclass(frozen=True)
+class WaveCase:
+    """A case on the breakdown, as the wave needs it; no channel means it is not messaged."""
+
+    case_id: int
+    reference: str
+    summary: str
+    case_channel: str
+    customer_id: int
+    customer_name: str
+    status: str
+    apologised_at: datetime | None
+    fixed_at: datetime | None
+    documented_at: datetime | None
+    severity: str
+    timer_percent: int
+    calendar: BusinessCalendar | None
+    channel: str | None = None
+    address: str | None = None
+
+    @property
+    def fixable(self) -> bool:
+        """The all-clear fixes it: apologised, not fixed yet, and not closed or waiting."""
+        return (
+            self.apologised_at is not None
+            and self.fixed_at is None
+            and self.status not in {Case.Status.CLOSED, Case.Status.WAITING}
+        )
+
+    def message(self, wave: Wave, fill: Fill) -> tuple[str, str]:
+        subject = fill(wave.subject_template, self.customer_name, self.reference).strip()
+        body = fill(wave.body_template, self.customer_name, self.reference).strip()
+        return case_subject(self.reference, subject or wave.default_subject), body
+
+
+def cases_send_wave(
+    *, wave: Wave, cases: Sequence[WaveCase], fill: Fill, actor: ActorLike, now: datetime
+) -> int:
+    """Send the wave to every case that has a channel; returns how many messages.
+
+    A status update records an update on each case reached (an apologised case
+    is now being fixed) and meets its fix and update clocks; the all-clear
+    marks each fixable case fixed, meets those clocks and starts its
+    follow-up (and documentation) clocks, as case_mark_fixed does.
+    """
+    who = actor_of(actor)
+    reach = [c for c in cases if c.channel and c.address]
+    count = len(reach)
+    interaction_ids = allocate_ids(Interaction, count)
+    texts = [c.message(wave, fill) for c in reach]
+    interactions_log_many(
+        ids=interaction_ids,
+        messages=[
+            NewMessage(
+                customer_id=c.customer_id,
+                case_id=c.case_id,
+                channel=c.channel or "",
+                subject=subject,
+                body=body,
+                thread_ref=c.reference,
+            )
+            for c, (subject, body) in zip(reach, texts, strict=True)
+        ],
+        author=who,
+        occurred_at=now,
+        metadata={"purpose": wave.purpose, "breakdown": wave.breakdown_reference},
+    )
+    outbox_enqueue_many(
+        messages=[
+            NewOutboundMessage(
+                channel=c.channel or "",
+                customer_id=c.customer_id,
+                interaction_id=iid,
+                to_address=c.address or "",
+                subject=subject,
+                body_text=body,
+                headers={"X-Bounceback-Case": c.reference},
+                send_at=at,
+            )
+            for c, iid, (subject, body), at in zip(
+                reach,
+                interaction_ids,
+                texts,
+                outbox_stagger(channels=[c.channel or "" for c in reach], now=now),
+                strict=True,
+            )
+        ],
+        batch=wave.batch,
+        held=wave.held,
+        now=now,
+    )
+    by_case = {c.case_id: iid for c, iid in zip(reach, interaction_ids, strict=True)}
+    fixable = [c for c in cases if wave.fix and c.fixable]
+    fixed_ids = {c.case_id for c in fixable}
+    events = [
+        NewCaseEvent(
+            c.case_id,
+            CaseEvent.Kind.FIXED if c.case_id in fixed_ids else CaseEvent.Kind.UPDATE_SENT,
+            wave.event_summary(fixed=c.case_id in fixed_ids),
+            by_case.get(c.case_id),
+        )
+        for c in cases
+        if c.case_id in fixed_ids or c.case_id in by_case
+    ]
+    case_events_record_many(
+        events,
+        actor=who,
+        at=now,
+        data={"breakdown": wave.breakdown_reference},
+        payloads={
+            c.case_id: case_payload_of(
+                case_id=c.case_id,
+                reference=c.reference,
+                status=Case.Status.FIXED,
+                severity=c.severity,
+                channel=c.case_channel,
+                summary=c.summary,
+                customer_id=c.customer_id,
+                customer_name=c.customer_name,
+            )
+            for c in fixable
+        },
+    )
+    if not wave.fix:
+        _cases_updated(list(by_case), now)
+        timers_meet_many(
+            subject_type=SUBJECT, subject_ids=list(by_case), kinds=("fix", "update"), at=now
+        )
+        return count
+    bulk_update(
+        Case,
+        ids=[c.case_id for c in fixable],
+        varying={
+            "fix_summary": [
+                fill(wave.body_template, c.customer_name, c.reference).strip() for c in fixable
+            ]
+        },
+        constant={"status": Case.Status.FIXED, "fixed_at": now, "updated_at": now},
+    )
+    timers_meet_many(
+        subject_type=SUBJECT,
+        subject_ids=[c.case_id for c in fixable],
+        kinds=("fix", "update"),
+        at=now,
+    )
+    _start_follow_ups(fixable, now)
+    return count
+
+
+def _cases_updated(case_ids: list[int], now: datetime) -> None:
+    """As case_send_update: the update is recorded, an apologised case is now being fixed."""
+    from django.db import connection
+
+    if not case_ids:
+        return
+    table = connection.ops.quote_name(Case._meta.db_table)
+    match, params = id_match("id", case_ids)
+    stamp = (
+        now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_update_at = %s, updated_at = %s, "  # noqa: S608
+            f"status = CASE WHEN status = %s THEN %s ELSE status END WHERE {match}",
+            [stamp, stamp, Case.Status.APOLOGISED, Case.Status.FIXING, *params],
+        )
+
+
+def _start_follow_ups(fixable: Sequence[WaveCase], now: datetime) -> None:
+    """The follow-up (and documentation) clocks case_mark_fixed starts, for many cases.
+
+    Every case starts now, so cases with the same severity, calendar and timer
+    share share their due times: the targets are worked out once per group,
+    which keeps opening hours exact without a calculation per case.
+    """
+    if not fixable:
+        return
+    documenting = timers_unmet_subjects(
+        subject_type=SUBJECT,
+        kind="document",
+        subject_ids=[c.case_id for c in fixable if c.documented_at is None],
+    )
+    groups: dict[tuple[str, int | None, int], list[WaveCase]] = {}
+    for case in fixable:
+        key = (case.severity, case.calendar.pk if case.calendar else None, case.timer_percent)
+        groups.setdefault(key, []).append(case)
+    for (severity, _calendar_id, percent), members in groups.items():
+        policy = policy_for(severity=severity)
+        calendar = members[0].calendar
+        cool_off_ends = now + hours(policy.cool_off_hours)
+        timers_start_many(
+            subject_type=SUBJECT,
+            subject_ids=[c.case_id for c in members],
+            kind="follow_up",
+            target=hours(policy.cool_off_hours + policy.follow_up_hours) * percent / 100,
+            calendar=calendar,
+            start=now,
+            warn_fraction=policy.warn_percent / 100,
+            warn_at=cool_off_ends,
+        )
+        timers_start_many(
+            subject_type=SUBJECT,
+            subject_ids=[
+                c.case_id
+                for c in members
+                if c.documented_at is None and c.case_id not in documenting
+            ],
+            kind="document",
+            target=hours(policy.document_hours) * percent / 100,
+            calendar=calendar,
+            start=now,
+            warn_fraction=policy.warn_percent / 100,
+        )
