@@ -49,7 +49,7 @@ def text_field(
         if not loose or isinstance(value, dict | list):
             raise ValidationFailed(f"{name} must be text", field=field)
         value = str(value)
-    text = value.strip()
+    text: str = value.strip()
     if required and not text:
         raise ValidationFailed(f"{name} is required", field=field)
     if len(text) > max_length:

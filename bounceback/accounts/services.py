@@ -54,6 +54,9 @@ def user_create(
     actor: User | None = None,
     validate: bool = True,
 ) -> User:
+    """A member of staff in `role` (admins get the admin site). Refuses an empty or
+    taken username (case-insensitive), an unknown role, and, with `validate`, a weak
+    password; the creation is audited."""
     username = username.strip()
     if not username:
         raise ValidationFailed("a username is required", field="username")
@@ -89,6 +92,7 @@ def user_create(
 
 @transaction.atomic
 def user_set_role(*, user: User, role: str, actor: User | None) -> User:
+    """Give a person another role (its permissions follow at once); audited."""
     checked_role = _check_role(role)
     before = user.role
     user.role = checked_role
@@ -107,6 +111,7 @@ def user_set_role(*, user: User, role: str, actor: User | None) -> User:
 
 @transaction.atomic
 def user_set_team(*, user: User, team: Team | None, actor: User | None) -> User:
+    """Move a person to a team (or none); audited."""
     before = user.team.name if user.team else None
     user.team = team
     user.save(update_fields=["team"])
@@ -120,6 +125,7 @@ def user_set_team(*, user: User, team: Team | None, actor: User | None) -> User:
 
 
 def team_create(*, name: str, description: str = "", lead: User | None = None) -> Team:
+    """A team; refuses an empty or taken name (case-insensitive)."""
     name = name.strip()
     if not name:
         raise ValidationFailed("a team needs a name", field="name")
@@ -151,6 +157,7 @@ def login_is_throttled(*, username: str, request: HttpRequest | None) -> bool:
 
 
 def login_record_failure(*, username: str, request: HttpRequest | None) -> None:
+    """Count a failed sign-in for the username and the address (see login_is_throttled)."""
     FailedLogin.objects.create(
         username=username[:150], ip_address=client_ip(request), at=timezone.now()
     )
@@ -159,6 +166,7 @@ def login_record_failure(*, username: str, request: HttpRequest | None) -> None:
 
 
 def login_clear_failures(*, username: str) -> None:
+    """Forget a username's failed sign-ins (after one that succeeded)."""
     FailedLogin.objects.filter(username__iexact=username).delete()
 
 

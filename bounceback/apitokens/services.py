@@ -23,6 +23,7 @@ def _hash(secret: str) -> str:
 
 
 def token_check_scopes(*, scopes: list[str]) -> list[str]:
+    """The scopes, each known and once, sorted; refuses none or an unknown one."""
     if not scopes:
         raise ValidationFailed("a token needs at least one scope", field="scopes")
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -63,6 +64,7 @@ def token_create(*, name: str, scopes: list[str], actor: ActorLike) -> tuple[Api
 
 @transaction.atomic
 def token_revoke(*, prefix: str, actor: ActorLike) -> ApiToken:
+    """Stop a token working from now on (revoking twice is harmless); audited."""
     token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
     if token is None:
         raise NotFound(f"no token with prefix {prefix!r}", field="prefix")

@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -28,6 +28,9 @@ from bounceback.background import leases
 from bounceback.background.enqueue import enqueue_on_commit
 from bounceback.background.models import Job, WorkerBeat
 from bounceback.background.registry import job_kind
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ _LIVE_SQL = "state IN ('waiting', 'running')"
 
 
 def job_backoff(attempts: int) -> timedelta:
+    """How long a job waits after `attempts` failed runs in a row: 10 s, doubling."""
     return min(timedelta(seconds=10 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
@@ -221,7 +225,7 @@ def job_progress(job: Job, **progress: Any) -> None:
     job.stalled_at = None
 
 
-def jobs_due(*, now: datetime) -> Any:
+def jobs_due(*, now: datetime) -> QuerySet[Job]:
     """Live jobs that should be running now and are not known to be in the queue."""
     due = (
         Job.objects.extra(where=[_LIVE_SQL])  # noqa: S610 (constant SQL)

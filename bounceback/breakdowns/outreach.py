@@ -418,31 +418,37 @@ def _complete(breakdown: Breakdown, actor: ActorLike) -> None:
 ONE_BY_ONE = 20
 
 
-def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: ActorLike) -> int:
-    """Open the cases, log the apologies, queue the messages, mark the rows."""
-    now = timezone.now()
+@dataclass
+class _Plan:
+    """Who a chunk reaches and how: a contact per reachable customer, in order."""
+
+    contacts: list[ProactiveContact] = field(default_factory=list)
+    reached: list[tuple[int, str]] = field(default_factory=list)
+    unreachable: list[int] = field(default_factory=list)
+    composed: dict[tuple[str, str], Composed | None] = field(default_factory=dict)
+
+
+def _plan(breakdown: Breakdown, rows: list[tuple[Any, ...]]) -> _Plan:
+    """For each PENDING row: its channel and address, and the first message in the
+    customer's language; without either, the customer goes on the call list."""
     common = breakdown_values(breakdown)
-    version = breakdown.playbook_version
-    composed: dict[tuple[str, str], Composed | None] = {}
-    contacts: list[ProactiveContact] = []
-    reached: list[tuple[int, str]] = []
-    unreachable: list[int] = []
+    plan = _Plan()
     usable = usable_channels()
     for row in rows:
         affected_id, customer_id, transaction_id, name, preferred, locale, email, phone = row
         choice = choose_channel(preferred, email, phone, usable=usable)
         if choice is None:
-            unreachable.append(affected_id)
+            plan.unreachable.append(affected_id)
             continue
         channel, address = choice
         key = (channel, locale or "en")
-        if key not in composed:
-            composed[key] = _compose(breakdown, common, channel, locale or "en")
-        message = composed[key]
+        if key not in plan.composed:
+            plan.composed[key] = _compose(breakdown, common, channel, locale or "en")
+        message = plan.composed[key]
         if message is None:
-            unreachable.append(affected_id)
+            plan.unreachable.append(affected_id)
             continue
-        contacts.append(
+        plan.contacts.append(
             ProactiveContact(
                 customer_id=customer_id,
                 customer_name=name,
@@ -453,7 +459,21 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: ActorL
                 body_template=message.body,
             )
         )
-        reached.append((affected_id, message.language))
+        plan.reached.append((affected_id, message.language))
+    return plan
+
+
+def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: ActorLike) -> int:
+    """Open the cases, log the apologies, queue the messages, mark the rows."""
+    now = timezone.now()
+    version = breakdown.playbook_version
+    plan = _plan(breakdown, rows)
+    contacts, reached, unreachable, composed = (
+        plan.contacts,
+        plan.reached,
+        plan.unreachable,
+        plan.composed,
+    )
     outreach = ProactiveOutreach(
         breakdown_id=breakdown.pk,
         breakdown_reference=breakdown.reference or str(breakdown.pk),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
@@ -21,6 +21,9 @@ from bounceback.breakdowns.models import (
 )
 from bounceback.errors import ValidationFailed
 from bounceback.outbox.models import OutboundMessage
+
+if TYPE_CHECKING:
+    from bounceback.cases.models import Case
 
 
 def breakdown_list(*, status: str | None = None) -> QuerySet[Breakdown]:
@@ -267,7 +270,7 @@ def affected_page(
     return cursor_page(rows, cursor=cursor, limit=limit, order_field="id", descending=False)
 
 
-def breakdowns_for_case(*, case: Any) -> list[Breakdown]:
+def breakdowns_for_case(*, case: Case) -> list[Breakdown]:
     """Breakdowns a case can be linked to, those that hit its customer first.
 
     Each carries `suggested`: the customer is on its affected list. The

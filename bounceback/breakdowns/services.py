@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -42,6 +42,11 @@ from bounceback.timers.models import Timer
 from bounceback.timers.services import timer_cancel, timer_meet, timer_start
 from bounceback.transactions.models import Transaction
 from bounceback.webhooks.events import breakdown_payload, webhook_publish
+
+if TYPE_CHECKING:
+    from bounceback.accounts.models import User
+    from bounceback.background.models import Job
+    from bounceback.failuremodes.models import FailureMode, Touchpoint
 
 SUBJECT = "breakdown_action"
 TIMER_KIND = "checklist"
@@ -221,6 +226,8 @@ def _batches(breakdown: Breakdown) -> list[str]:
 # --- Declaring ------------------------------------------------------------------------------
 
 
+# Long on purpose: all of the scope is checked before the breakdown, its checklist
+# timers and the affected customers are written in one transaction.
 @transaction.atomic
 def breakdown_declare(
     *,
@@ -367,6 +374,9 @@ def _affected_row(breakdown: Breakdown, customer: Customer) -> AffectedCustomer:
 def breakdown_exclude_customer(
     *, breakdown: Breakdown, actor: ActorLike, customer: Customer
 ) -> AffectedCustomer:
+    """Leave a customer out of the outreach before it is confirmed (a Conflict after).
+
+    Locks the breakdown; leaving out twice changes nothing and records nothing."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.DECLARED, doing="customers can be left out")
     row = _affected_row(breakdown, customer)
@@ -473,10 +483,13 @@ OUTREACH_JOB = "outreach"
 
 
 def outreach_job_key(breakdown_id: int) -> str:
+    """The job row that owns a breakdown's outreach."""
     return f"outreach:{breakdown_id}"
 
 
-def breakdown_outreach_run(*, breakdown_id: int, chunk: int | None = None, job: Any = None) -> int:
+def breakdown_outreach_run(
+    *, breakdown_id: int, chunk: int | None = None, job: Job | None = None
+) -> int:
     """Contact the PENDING customers, `chunk` per transaction, until done or paused.
 
     Idempotent and resumable: each chunk commits with its rows moved out of
@@ -554,6 +567,10 @@ def breakdown_resume_outreach(*, breakdown: Breakdown, actor: ActorLike) -> Brea
 def breakdown_action_complete(
     *, action: BreakdownAction, actor: ActorLike, note: str = ""
 ) -> BreakdownAction:
+    """Tick a checklist action done, with an optional note: its timer is met.
+
+    Locks the breakdown, then the action. Refuses an action already done or
+    closed at the all-clear, and a breakdown whose checklist is over."""
     breakdown = _lock(action.breakdown_id)
     action = BreakdownAction.objects.select_for_update().get(pk=action.pk)
     if action.state == BreakdownAction.State.DONE:
@@ -765,6 +782,10 @@ def breakdown_review_save(
     cost_currency: str | None = None,
     complete: bool = False,
 ) -> BreakdownReview:
+    """Write the post-incident review; `complete` closes the breakdown.
+
+    Locks the breakdown; refuses one that is not over yet (all-clear given or
+    cancelled), and a complete review without what went well and badly."""
     breakdown = _lock(breakdown)
     if breakdown.status == Breakdown.Status.CLOSED:
         raise _refuse(f"the review of {breakdown.reference} is complete and closed")
@@ -818,9 +839,11 @@ def review_action_item_add(
     actor: ActorLike,
     kind: str,
     text: str,
-    owner: Any = None,
+    owner: User | None = None,
     playbook: Playbook | None = None,
 ) -> ReviewActionItem:
+    """Add a follow-up item to the review (a playbook change, a failure mode to propose,
+    or a task), optionally with an owner and the playbook it concerns."""
     breakdown = _lock(breakdown)
     _require(
         breakdown,
@@ -854,13 +877,13 @@ def review_action_item_to_failure_mode(
     *,
     item: ReviewActionItem,
     actor: ActorLike,
-    touchpoint: Any,
+    touchpoint: Touchpoint,
     title: str,
     severity: int,
     occurrence: int,
     detection: int,
     description: str = "",
-) -> Any:
+) -> FailureMode:
     """Turn a lesson into a failure-mode proposal for the catalog."""
     from bounceback.failuremodes.services import failure_mode_propose
 
@@ -893,6 +916,7 @@ def review_action_item_to_failure_mode(
 def review_action_item_set_done(
     *, item: ReviewActionItem, actor: ActorLike, done: bool
 ) -> ReviewActionItem:
+    """Mark a review item done or not (locks the item; no change, no write)."""
     item = ReviewActionItem.objects.select_for_update().get(pk=item.pk)
     if item.done != done:
         item.done = done
@@ -926,7 +950,7 @@ LINKABLE = (Breakdown.Status.DECLARED, Breakdown.Status.RECOVERING, Breakdown.St
 
 
 @transaction.atomic
-def breakdown_link_case(*, breakdown: Breakdown, case: Any, actor: ActorLike) -> Any:
+def breakdown_link_case(*, breakdown: Breakdown, case: Case, actor: ActorLike) -> Case:
     """A complaint that came in anyway joins the breakdown (the review counts it).
 
     Closed cases may be linked: the link is a record of what the complaint was
@@ -971,7 +995,7 @@ def breakdown_link_case(*, breakdown: Breakdown, case: Any, actor: ActorLike) ->
 
 
 @transaction.atomic
-def breakdown_unlink_case(*, breakdown: Breakdown, case: Any, actor: ActorLike) -> Any:
+def breakdown_unlink_case(*, breakdown: Breakdown, case: Case, actor: ActorLike) -> Case:
     """Undo a link made by mistake. Cases the outreach opened belong to the breakdown.
 
     A customer who was left out of the outreach because of this case goes back

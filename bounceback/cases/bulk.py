@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bounceback.actors import ActorLike, actor_of
+from bounceback.actors import Actor, ActorLike, actor_of
 from bounceback.bulk import allocate_ids, bulk_insert, bulk_update, id_match
 from bounceback.cases.models import Case, CaseEvent
 from bounceback.cases.policy import hours, policy_for
@@ -126,15 +126,45 @@ def cases_open_proactive(
     message_ids = allocate_ids(OutboundMessage, count)
     references = [case_reference(pk) for pk in case_ids]
     texts = [c.message(ref, fill) for c, ref in zip(contacts, references, strict=True)]
-    channels = [c.channel for c in contacts]
+    _insert_cases(outreach, contacts, case_ids=case_ids, who=who, now=now)
+    _send_many(
+        [
+            _Outgoing(pk, c.customer_id, ref, c.channel, c.address, subject, body)
+            for pk, c, ref, (subject, body) in zip(
+                case_ids, contacts, references, texts, strict=True
+            )
+        ],
+        who=who,
+        now=now,
+        metadata=outreach.message_metadata(),
+        batch=outreach.batch,
+        held=False,
+        interaction_ids=interaction_ids,
+        message_ids=message_ids,
+    )
+    _record_opened(outreach, contacts, case_ids, interaction_ids, who=who, now=now)
+    return [
+        OpenedCase(case_id=pk, interaction_id=iid, message_id=mid)
+        for pk, iid, mid in zip(case_ids, interaction_ids, message_ids, strict=True)
+    ]
+
+
+def _insert_cases(
+    outreach: ProactiveOutreach,
+    contacts: Sequence[ProactiveContact],
+    *,
+    case_ids: list[int],
+    who: Actor,
+    now: datetime,
+) -> None:
     bulk_insert(
         Case,
         varying={
             "id": case_ids,
-            "reference": references,
+            "reference": [case_reference(pk) for pk in case_ids],
             "customer_id": [c.customer_id for c in contacts],
             "transaction_id": [c.transaction_id for c in contacts],
-            "channel": channels,
+            "channel": [c.channel for c in contacts],
         },
         constant={
             "summary": outreach.title,
@@ -152,51 +182,18 @@ def cases_open_proactive(
         },
         now=now,
     )
-    interactions_log_many(
-        ids=interaction_ids,
-        messages=[
-            NewMessage(
-                customer_id=c.customer_id,
-                case_id=case_id,
-                channel=c.channel,
-                subject=subject,
-                body=body,
-                thread_ref=ref,
-            )
-            for c, case_id, ref, (subject, body) in zip(
-                contacts, case_ids, references, texts, strict=True
-            )
-        ],
-        author=who,
-        occurred_at=now,
-        metadata=outreach.message_metadata(),
-    )
-    outbox_enqueue_many(
-        ids=message_ids,
-        messages=[
-            NewOutboundMessage(
-                channel=c.channel,
-                customer_id=c.customer_id,
-                interaction_id=iid,
-                to_address=c.address,
-                subject=subject,
-                body_text=body,
-                headers={"X-Bounceback-Case": ref},
-                send_at=at,
-            )
-            for c, iid, ref, (subject, body), at in zip(
-                contacts,
-                interaction_ids,
-                references,
-                texts,
-                outbox_stagger(channels=channels, now=now),
-                strict=True,
-            )
-        ],
-        batch=outreach.batch,
-        held=False,
-        now=now,
-    )
+
+
+def _record_opened(
+    outreach: ProactiveOutreach,
+    contacts: Sequence[ProactiveContact],
+    case_ids: list[int],
+    interaction_ids: list[int],
+    *,
+    who: Actor,
+    now: datetime,
+) -> None:
+    """Each case's "opened" and "apologised" events, with their webhooks."""
     case_events_record_many(
         [NewCaseEvent(pk, CaseEvent.Kind.OPENED, outreach.opened_summary()) for pk in case_ids]
         + [
@@ -209,7 +206,7 @@ def cases_open_proactive(
         payloads={
             pk: case_payload_of(
                 case_id=pk,
-                reference=ref,
+                reference=case_reference(pk),
                 status=Case.Status.APOLOGISED,
                 severity=outreach.severity,
                 channel=c.channel,
@@ -217,13 +214,9 @@ def cases_open_proactive(
                 customer_id=c.customer_id,
                 customer_name=c.customer_name,
             )
-            for pk, ref, c in zip(case_ids, references, contacts, strict=True)
+            for pk, c in zip(case_ids, contacts, strict=True)
         },
     )
-    return [
-        OpenedCase(case_id=pk, interaction_id=iid, message_id=mid)
-        for pk, iid, mid in zip(case_ids, interaction_ids, message_ids, strict=True)
-    ]
 
 
 def cases_link_to_breakdown(
@@ -246,6 +239,78 @@ def cases_link_to_breakdown(
         data=data,
         payloads={},
     )
+
+
+# --- The messages: one outbound interaction and outbox message per case --------------------
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    case_id: int
+    customer_id: int
+    reference: str
+    channel: str
+    address: str
+    subject: str
+    body: str
+
+
+def _send_many(
+    messages: Sequence[_Outgoing],
+    *,
+    who: Actor,
+    now: datetime,
+    metadata: dict[str, object],
+    batch: str,
+    held: bool,
+    interaction_ids: list[int] | None = None,
+    message_ids: list[int] | None = None,
+) -> list[int]:
+    """Each message on its case's timeline and in the outbox, spaced at the channels'
+    rates from `now`, as case services' messages are; returns the interaction ids."""
+    interaction_ids = interaction_ids or allocate_ids(Interaction, len(messages))
+    interactions_log_many(
+        ids=interaction_ids,
+        messages=[
+            NewMessage(
+                customer_id=m.customer_id,
+                case_id=m.case_id,
+                channel=m.channel,
+                subject=m.subject,
+                body=m.body,
+                thread_ref=m.reference,
+            )
+            for m in messages
+        ],
+        author=who,
+        occurred_at=now,
+        metadata=metadata,
+    )
+    outbox_enqueue_many(
+        ids=message_ids,
+        messages=[
+            NewOutboundMessage(
+                channel=m.channel,
+                customer_id=m.customer_id,
+                interaction_id=iid,
+                to_address=m.address,
+                subject=m.subject,
+                body_text=m.body,
+                headers={"X-Bounceback-Case": m.reference},
+                send_at=at,
+            )
+            for m, iid, at in zip(
+                messages,
+                interaction_ids,
+                outbox_stagger(channels=[m.channel for m in messages], now=now),
+                strict=True,
+            )
+        ],
+        batch=batch,
+        held=held,
+        now=now,
+    )
+    return interaction_ids
 
 
 # --- Waves: a status update or the all-clear to every case ------------------------------------
@@ -323,51 +388,63 @@ def cases_send_wave(
     who = actor_of(actor)
     reach = [c for c in cases if c.channel and c.address]
     count = len(reach)
-    interaction_ids = allocate_ids(Interaction, count)
-    texts = [c.message(wave, fill) for c in reach]
-    interactions_log_many(
-        ids=interaction_ids,
-        messages=[
-            NewMessage(
-                customer_id=c.customer_id,
-                case_id=c.case_id,
-                channel=c.channel or "",
-                subject=subject,
-                body=body,
-                thread_ref=c.reference,
+    interaction_ids = _send_many(
+        [
+            _Outgoing(
+                c.case_id,
+                c.customer_id,
+                c.reference,
+                c.channel or "",
+                c.address or "",
+                *c.message(wave, fill),
             )
-            for c, (subject, body) in zip(reach, texts, strict=True)
+            for c in reach
         ],
-        author=who,
-        occurred_at=now,
+        who=who,
+        now=now,
         metadata={"purpose": wave.purpose, "breakdown": wave.breakdown_reference},
-    )
-    outbox_enqueue_many(
-        messages=[
-            NewOutboundMessage(
-                channel=c.channel or "",
-                customer_id=c.customer_id,
-                interaction_id=iid,
-                to_address=c.address or "",
-                subject=subject,
-                body_text=body,
-                headers={"X-Bounceback-Case": c.reference},
-                send_at=at,
-            )
-            for c, iid, (subject, body), at in zip(
-                reach,
-                interaction_ids,
-                texts,
-                outbox_stagger(channels=[c.channel or "" for c in reach], now=now),
-                strict=True,
-            )
-        ],
         batch=wave.batch,
         held=wave.held,
-        now=now,
     )
     by_case = {c.case_id: iid for c, iid in zip(reach, interaction_ids, strict=True)}
     fixable = [c for c in cases if wave.fix and c.fixable]
+    _record_wave(wave, cases, fixable, by_case, who=who, now=now)
+    if not wave.fix:
+        _cases_updated(list(by_case), now)
+        timers_meet_many(
+            subject_type=SUBJECT, subject_ids=list(by_case), kinds=("fix", "update"), at=now
+        )
+        return count
+    bulk_update(
+        Case,
+        ids=[c.case_id for c in fixable],
+        varying={
+            "fix_summary": [
+                fill(wave.body_template, c.customer_name, c.reference).strip() for c in fixable
+            ]
+        },
+        constant={"status": Case.Status.FIXED, "fixed_at": now, "updated_at": now},
+    )
+    timers_meet_many(
+        subject_type=SUBJECT,
+        subject_ids=[c.case_id for c in fixable],
+        kinds=("fix", "update"),
+        at=now,
+    )
+    _start_follow_ups(fixable, now)
+    return count
+
+
+def _record_wave(
+    wave: Wave,
+    cases: Sequence[WaveCase],
+    fixable: Sequence[WaveCase],
+    by_case: dict[int, int],
+    *,
+    who: Actor,
+    now: datetime,
+) -> None:
+    """ "fixed" for the cases the all-clear fixes, "update_sent" for the others reached."""
     fixed_ids = {c.case_id for c in fixable}
     events = [
         NewCaseEvent(
@@ -398,30 +475,6 @@ def cases_send_wave(
             for c in fixable
         },
     )
-    if not wave.fix:
-        _cases_updated(list(by_case), now)
-        timers_meet_many(
-            subject_type=SUBJECT, subject_ids=list(by_case), kinds=("fix", "update"), at=now
-        )
-        return count
-    bulk_update(
-        Case,
-        ids=[c.case_id for c in fixable],
-        varying={
-            "fix_summary": [
-                fill(wave.body_template, c.customer_name, c.reference).strip() for c in fixable
-            ]
-        },
-        constant={"status": Case.Status.FIXED, "fixed_at": now, "updated_at": now},
-    )
-    timers_meet_many(
-        subject_type=SUBJECT,
-        subject_ids=[c.case_id for c in fixable],
-        kinds=("fix", "update"),
-        at=now,
-    )
-    _start_follow_ups(fixable, now)
-    return count
 
 
 def _cases_updated(case_ids: list[int], now: datetime) -> None:

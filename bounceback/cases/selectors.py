@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from bounceback.accounts.models import User
 from bounceback.cases.models import Case, CaseEvent
 from bounceback.customers.models import Channel
 from bounceback.interactions.models import Interaction
 from bounceback.outbox.channels import usable_channels
 from bounceback.timers.models import Timer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
 
 # Channels on which staff speak to the customer themselves; a message is
 # recorded as said, not delivered by us.
@@ -93,12 +98,14 @@ def case_events(*, case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor", "interaction").order_by("at", "id")
 
 
-def cases_inbox(*, user: Any, scope: str = "mine") -> QuerySet[Case]:
+def cases_inbox(*, user: User | AnonymousUser, scope: str = "mine") -> QuerySet[Case]:
     """Open cases for the inbox, the one with the soonest-due unmet timer first.
 
     `next_due` is the earliest due time among the case's running or breached
     timers not yet met (in the past when overdue); cases with none sort last.
     """
+    if not isinstance(user, User):
+        return Case.objects.none()
     rows = Case.objects.open().select_related("customer", "assignee", "team", "site")
     if scope == "mine":
         rows = rows.filter(assignee=user)
@@ -161,8 +168,12 @@ def cases_next_timers(*, case_ids: list[int], now: datetime | None = None) -> di
     return found
 
 
-def cases_inbox_counts(*, user: Any, rows: QuerySet[Case] | None = None) -> dict[str, int]:
+def cases_inbox_counts(
+    *, user: User | AnonymousUser, rows: QuerySet[Case] | None = None
+) -> dict[str, int]:
     """How many open cases each inbox scope holds (mine, team, all), in one query."""
+    if not isinstance(user, User):
+        return {"mine": 0, "team": 0, "all": 0}
     rows = Case.objects.open() if rows is None else rows
     mine = Q(assignee=user)
     team = mine | Q(team_id=user.team_id) if getattr(user, "team_id", None) else mine

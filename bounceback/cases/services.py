@@ -11,7 +11,7 @@ Rules for callers:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +48,13 @@ from bounceback.timers.services import (
     timer_resume,
     timer_start,
 )
+
+if TYPE_CHECKING:
+    from bounceback.accounts.models import Team, User
+    from bounceback.cases.models import RecoveryPolicy
+    from bounceback.failuremodes.models import FailureMode
+    from bounceback.sites.models import Site
+    from bounceback.transactions.models import Transaction
 
 SUBJECT = "case"
 
@@ -216,6 +223,8 @@ def _subject(case: Case, text: str) -> str:
 # --- Opening and editing ------------------------------------------------------------------
 
 
+# Long on purpose: checks of every field, then the case, its segments' approach and its
+# first timer, in one transaction.
 @transaction.atomic
 def case_open(
     *,
@@ -224,14 +233,20 @@ def case_open(
     actor: ActorLike,
     description: str = "",
     channel: str = Channel.EMAIL,
-    failure_mode: Any = None,
+    failure_mode: FailureMode | None = None,
     severity: str = Severity.NORMAL,
-    site: Any = None,
-    related_transaction: Any = None,
-    assignee: Any = None,
-    team: Any = None,
+    site: Site | None = None,
+    related_transaction: Transaction | None = None,
+    assignee: User | None = None,
+    team: Team | None = None,
     opened_at: datetime | None = None,
 ) -> Case:
+    """Open a case for `customer`: it starts with the apology timer running.
+
+    The customer's segments may raise the severity, shorten every timer of the
+    case and ask for senior handling (that role is told). Refuses an unknown
+    channel or severity, a transaction of another customer, a disabled assignee
+    and a failure mode the catalog does not stand behind. Publishes case.opened."""
     summary = text_field(summary, field="summary", max_length=200, required=True)
     description = text_field(description, field="description")
     if channel not in Channel.values:
@@ -337,7 +352,12 @@ def _shown(value: Any) -> str | None:
 
 
 @transaction.atomic
-def case_assign(*, case: Case, actor: ActorLike, assignee: Any, team: Any = None) -> Case:
+def case_assign(
+    *, case: Case, actor: ActorLike, assignee: User | None, team: Team | None = None
+) -> Case:
+    """Give the case to a person (and their team unless one is named), or to nobody.
+
+    Locks the case; refuses a disabled assignee; always records the event."""
     case = _lock(case)
     if assignee is not None and not assignee.is_active:
         raise ValidationFailed("the assignee's account is disabled", field="assignee_id")
@@ -547,6 +567,11 @@ def case_mark_fixed(
     message: str = "",
     channel: str | None = None,
 ) -> Case:
+    """The problem is fixed: the fix and update clocks stop, the follow-up clock starts
+    (due once the cool-off is over), and the documentation clock unless running.
+
+    Locks the case, then its timers. Refuses a case not yet apologised or already
+    fixed. An optional `message` goes to the customer. Publishes case.fixed."""
     case = _lock(case)
     _require_apologised(case)
     if case.fixed_at is not None:
@@ -583,6 +608,7 @@ def case_mark_fixed(
 
 
 def cool_off_ends(case: Case) -> datetime | None:
+    """When the follow-up may be sent: the cool-off after the fix (None before a fix)."""
     if case.fixed_at is None:
         return None
     return case.fixed_at + hours(policy_for(severity=case.severity).cool_off_hours)
@@ -640,6 +666,8 @@ def case_follow_up(
     return case
 
 
+# Long on purpose: happy, unhappy-reopening and unhappy-accepted answers share the
+# case's lock and differ only in what they restart; the three stay side by side.
 @transaction.atomic
 def case_record_follow_up(
     *,
@@ -748,6 +776,10 @@ def case_record_follow_up(
 def case_document(
     *, case: Case, actor: ActorLike, root_cause: str, what_was_done: str, prevention_idea: str
 ) -> Case:
+    """Record root cause, what was done and a prevention idea: the documentation clock
+    stops and the case may close.
+
+    Locks the case; refuses a closed case and one neither fixed nor followed up."""
     case = _lock(case)
     if case.status == Case.Status.CLOSED:
         raise _refuse("the case is closed; reopen it to change its documentation")
@@ -790,6 +822,8 @@ def case_check_can_close(*, case: Case) -> None:
 
 @transaction.atomic
 def case_close(*, case: Case, actor: ActorLike) -> Case:
+    """Close a documented case (see case_check_can_close for what it refuses); every
+    running timer is cancelled. Publishes case.closed."""
     case = _lock(case)
     case_check_can_close(case=case)
     now = timezone.now()
@@ -807,6 +841,7 @@ def case_close(*, case: Case, actor: ActorLike) -> Case:
 
 @transaction.atomic
 def case_reopen(*, case: Case, actor: ActorLike, reason: str) -> Case:
+    """Reopen a closed case, with the reason: the fix is due again. Publishes case.reopened."""
     case = _lock(case)
     if case.status != Case.Status.CLOSED:
         raise _refuse("only a closed case can be reopened")
@@ -1044,6 +1079,9 @@ def case_log_call(
 def case_link(
     *, case: Case, other: Case, actor: ActorLike, kind: str = CaseLink.Kind.RELATED
 ) -> CaseLink:
+    """Link two cases (related, duplicate...); linking the same pair again changes nothing.
+
+    Locks `case`; refuses a case linked to itself and an unknown kind."""
     if other.pk == case.pk:
         raise ValidationFailed("a case cannot be linked to itself", field="other_case_id")
     if kind not in CaseLink.Kind.values:
@@ -1080,7 +1118,7 @@ _POLICY_LIMITS = {
 
 
 @transaction.atomic
-def policy_update(*, severity: str, actor: ActorLike, **changes: int) -> Any:
+def policy_update(*, severity: str, actor: ActorLike, **changes: int) -> RecoveryPolicy:
     """Change the targets for one severity. New targets apply to timers started from now."""
     from bounceback.audit.services import audit_record
 

@@ -105,6 +105,8 @@ def follow_up_answered(case: Case) -> bool:
     )
 
 
+# Long on purpose: the five steps of the recovery sequence, one block each, in order;
+# reading them top to bottom is reading the sequence.
 def case_progress(*, case: Case, timers: list[TimerView], now: datetime | None = None) -> Progress:
     now = now or timezone.now()
     closed = case.status == Case.Status.CLOSED

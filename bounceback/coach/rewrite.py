@@ -79,6 +79,8 @@ PHRASES = {
 }
 
 
+# Long on purpose: builds the draft in the order the customer reads it (apology,
+# ownership, fix, prevention), one block per part.
 def suggest(
     *,
     report: Report,

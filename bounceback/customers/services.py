@@ -42,6 +42,7 @@ def _time_zones() -> frozenset[str]:
 
 
 def email_normalise(*, address: str, field: str = "email") -> str:
+    """The address with its domain lower-cased; refuses one that is not an email address."""
     address = address.strip()
     try:
         validate_email(address)
@@ -216,6 +217,11 @@ def customer_create(
     notes: str = "",
     tags: Sequence[str] = (),
 ) -> Customer:
+    """A customer with their identities on each channel.
+
+    Refuses an empty name, malformed emails or phones, and any identity
+    (email, phone, external id) that already belongs to another customer
+    (a Conflict naming it): identities are what joins messages to customers."""
     name = name.strip()
     if not name:
         raise ValidationFailed("a customer needs a name", field="name")

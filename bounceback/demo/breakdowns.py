@@ -126,6 +126,7 @@ def _show(site: Site) -> datetime | None:
     return booking.scheduled_for if booking else None
 
 
+# A demo script: reads top to bottom like the story it tells.
 def load_past_breakdown(*, customers: dict[str, Any], now: datetime) -> int:
     """Load one past breakdown with its review; returns how many breakdowns."""
     site = Site.objects.get(code=biz.VENUE.code)
@@ -250,6 +251,7 @@ def _zone() -> Any:
     return ZoneInfo(biz.TIME_ZONE)
 
 
+# A demo script: reads top to bottom like the story it tells.
 def _follow_up_proactive_cases(
     breakdown: Breakdown, history: Backdater, staff: dict[str, User], fixed_at: datetime
 ) -> None:

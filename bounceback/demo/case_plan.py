@@ -799,6 +799,7 @@ class _Planner:
                 if earlier.customer.key == later.customer.key:
                     later.link(later.opened_at + timedelta(minutes=self.rng.uniform(1, 5)), earlier)
 
+    # A demo script: reads top to bottom like the story it tells.
     def vip_customers(self) -> None:
         """High-value customers: high severity, the manager in charge, short timers."""
         corporates = [c for c in self.vip if c.persona == "corporate"] or self.vip
@@ -887,6 +888,7 @@ class _Planner:
 
     # --- today's work: every status, some timers about to fire ---------------------------------
 
+    # A demo script: reads top to bottom like the story it tells.
     def current(self) -> None:
         hours = timedelta(hours=1)
         # New: two just in (one on the team's queue, nobody assigned yet), two overdue.

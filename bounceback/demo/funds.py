@@ -39,6 +39,7 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
+# A demo script: reads top to bottom like the story it tells.
 def load_funds() -> None:
     manager = _user("manager")
     # Every role's figures, set by the administrator: a manager may set only

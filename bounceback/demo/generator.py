@@ -506,6 +506,7 @@ class _Builder:
                 )
             )
 
+    # A demo script: reads top to bottom like the story it tells.
     def history(self, rng: random.Random, plan: CustomerPlan) -> None:
         key, persona = plan.key, plan.persona
         vehicle = rng.choice(names.VEHICLES)
@@ -780,6 +781,7 @@ class _Builder:
             return "lead"
         return "agent"
 
+    # A demo script: reads top to bottom like the story it tells.
     def thread(
         self,
         rng: random.Random,

@@ -200,6 +200,7 @@ def _load_interactions(plan: DemoPlan, customers: dict[str, Customer]) -> int:
     return len(plan.interactions)
 
 
+# Long on purpose: the demo business, loaded in the order its parts depend on each other.
 def demo_load(
     *,
     seed: int = DEFAULT_SEED,

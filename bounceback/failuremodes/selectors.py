@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -15,6 +15,9 @@ from bounceback.cases.models import Case
 from bounceback.errors import ValidationFailed
 from bounceback.failuremodes.models import FailureMode, FailureModeVote, Touchpoint
 from bounceback.failuremodes.scales import Observed, observe
+
+if TYPE_CHECKING:
+    from bounceback.sites.models import Site
 
 PERIODS = (30, 90, 365)
 DEFAULT_PERIOD = 90
@@ -77,8 +80,8 @@ def observed_days(*, period_days: int, now: datetime) -> float:
 def catalog(
     *,
     period_days: int = DEFAULT_PERIOD,
-    site: Any = None,
-    touchpoint: Any = None,
+    site: Site | None = None,
+    touchpoint: Touchpoint | None = None,
     status: str | Iterable[str] | None = FailureMode.Status.ACCEPTED,
     viewer: Any = None,
     failure_mode_id: int | None = None,
@@ -148,7 +151,7 @@ def catalog_by_touchpoint(entries: list[CatalogEntry]) -> list[CatalogStage]:
     return stages
 
 
-def touchpoints(*, site: Any = None) -> list[Touchpoint]:
+def touchpoints(*, site: Site | None = None) -> list[Touchpoint]:
     rows = Touchpoint.objects.select_related("site")
     if site is not None:
         rows = rows.filter(Q(site=site) | Q(site__isnull=True))
@@ -210,7 +213,7 @@ def is_high_risk(mode: FailureMode, *, threshold: int = DEFAULT_RPN_THRESHOLD) -
     return mode.rpn >= threshold or mode.severity >= HIGH_SEVERITY
 
 
-def coverage(*, threshold: int = DEFAULT_RPN_THRESHOLD, site: Any = None) -> Coverage:
+def coverage(*, threshold: int = DEFAULT_RPN_THRESHOLD, site: Site | None = None) -> Coverage:
     """Accepted failure modes by risk, each with its live playbooks (two queries).
 
     The high-risk ones with no playbook are the planning gaps.

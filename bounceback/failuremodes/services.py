@@ -11,7 +11,7 @@ Rules for callers:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
@@ -24,6 +24,9 @@ from bounceback.changes import changes_apply
 from bounceback.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from bounceback.failuremodes.models import FailureMode, FailureModeVote, Touchpoint
 from bounceback.inputs import text_field
+
+if TYPE_CHECKING:
+    from bounceback.sites.models import Site
 
 DECIDE = "failuremodes.decide_failuremode"
 CHANGE = "failuremodes.change_failuremode"
@@ -80,7 +83,12 @@ def _touchpoint_clash(*, name: str, site: Any, exclude: int | None = None) -> No
 
 @transaction.atomic
 def touchpoint_create(
-    *, actor: ActorLike, name: str, description: str = "", site: Any = None, position: int = 0
+    *,
+    actor: ActorLike,
+    name: str,
+    description: str = "",
+    site: Site | None = None,
+    position: int = 0,
 ) -> Touchpoint:
     """A stage of the customer journey; with no site it applies to every site."""
     _require(actor, ADD_TOUCHPOINT, "add touchpoints")
@@ -354,7 +362,9 @@ def failure_mode_retire(
     return mode
 
 
-def accepted_failure_mode(failure_mode: Any, *, field: str = "failure_mode_id") -> Any:
+def accepted_failure_mode(
+    failure_mode: FailureMode | None, *, field: str = "failure_mode_id"
+) -> FailureMode | None:
     """Check a failure mode may be linked to a case: only accepted ones can.
 
     Cases call this when opened or edited; None (no failure mode) passes.

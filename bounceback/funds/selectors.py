@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -23,6 +23,10 @@ from bounceback.funds.models import (
     LedgerEntry,
     Period,
 )
+
+if TYPE_CHECKING:
+    from bounceback.cases.models import Case
+    from bounceback.customers.models import Customer
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -110,7 +114,7 @@ def _limits(user: Any) -> tuple[Decimal, Decimal, str, bool]:
     )
 
 
-def spent_in_period(*, user: Any, start: dt.date) -> Decimal:
+def spent_in_period(*, user: User, start: dt.date) -> Decimal:
     """The person's spend counted against their allowance since `start`.
 
     Rows carry the start of the period they count in; summing from the current
@@ -124,7 +128,7 @@ def spent_in_period(*, user: Any, start: dt.date) -> Decimal:
     return cents(total)
 
 
-def segment_lift(customer: Any) -> tuple[Decimal | None, str | None, list[str]]:
+def segment_lift(customer: Customer | None) -> tuple[Decimal | None, str | None, list[str]]:
     """(per-case lift, segment name, segment slugs) from the customer's approach.
 
     Segments live in their own app; without it (or on an older one) nobody is lifted.
@@ -147,7 +151,9 @@ def segment_lift(customer: Any) -> tuple[Decimal | None, str | None, list[str]]:
     return Decimal(lift), holder or "segment tier", slugs
 
 
-def allowance_for(*, user: Any, customer: Any = None, on: dt.date | None = None) -> Allowance:
+def allowance_for(
+    *, user: User, customer: Customer | None = None, on: dt.date | None = None
+) -> Allowance:
     """The effective allowance of `user` now, for `customer` if given (segment lift)."""
     per_case, budget, period, overridden = _limits(user)
     start = period_start(period, on)
@@ -205,7 +211,7 @@ def grant_list(
     return rows
 
 
-def case_grants(*, case: Any) -> list[Grant]:
+def case_grants(*, case: Case) -> list[Grant]:
     """A case's grants, newest first, with voucher and approval (one query)."""
     return list(
         Grant.objects.filter(case_id=case.pk)
@@ -214,7 +220,7 @@ def case_grants(*, case: Any) -> list[Grant]:
     )
 
 
-def exceptions_to_policy(*, user: Any) -> QuerySet[Grant]:
+def exceptions_to_policy(*, user: User) -> QuerySet[Grant]:
     """Every grant flagged as bending a rule: senior management only."""
     if user is None or not user.has_perm("funds.view_exceptions"):
         raise Forbidden("only senior management sees every exception to policy")
@@ -224,7 +230,7 @@ def exceptions_to_policy(*, user: Any) -> QuerySet[Grant]:
 # --- Approvals ----------------------------------------------------------------------------
 
 
-def approval_queue(*, user: Any) -> QuerySet[ApprovalRequest]:
+def approval_queue(*, user: User) -> QuerySet[ApprovalRequest]:
     """Pending requests this person may decide: at their level or below, not their own.
 
     Soonest due first; `due_at` is the request's timer.

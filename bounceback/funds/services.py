@@ -275,6 +275,9 @@ def _pre_approval(
 # --- Grants -------------------------------------------------------------------------------
 
 
+# Long on purpose: every check of a gesture against the allowance, the approval ladder
+# and the budget runs under the person's lock, before anything is written; one
+# function keeps "validate first, then write" visible in one place.
 def grant_create(
     *,
     case: Case,
@@ -574,6 +577,9 @@ def _check_approver(request: ApprovalRequest, actor: ActorLike) -> User:
 DECISIONS = ("approve", "reduce", "refuse")
 
 
+# Long on purpose: approve, reduce and refuse share the same locks and checks, in the
+# fixed order (request, then the requester's row, then the case); split, the lock
+# order would be spread over helpers that must not be called alone.
 def approval_decide(
     *,
     request: ApprovalRequest,
@@ -872,6 +878,7 @@ def grant_reverse(*, grant: Grant, actor: ActorLike, reason: str) -> Grant:
 
 
 def voucher_find(*, code: str) -> Voucher:
+    """The voucher with this code (spaces and case forgiven); NotFound otherwise."""
     voucher = Voucher.objects.select_related("grant").filter(code=voucher_normalise(code)).first()
     if voucher is None:
         raise NotFound("no voucher with this code", field="code")
@@ -993,7 +1000,7 @@ def allowance_policy_set(
 
 def allowance_override_set(
     *,
-    user: Any,
+    user: User,
     actor: ActorLike,
     per_case_limit: Decimal | str | int | None = None,
     period_budget: Decimal | str | int | None = None,

@@ -151,6 +151,7 @@ class _Counts:
 
 
 def fields_for(kind: str) -> tuple[str, ...]:
+    """The fields a CSV column can be mapped to, for customers or transactions."""
     return CUSTOMER_FIELDS if kind == Kind.CUSTOMERS else TRANSACTION_FIELDS
 
 
@@ -170,6 +171,8 @@ def _target_for(kind: str, name: str) -> str | None:
     return ALIASES[kind].get(normal)
 
 
+# Long on purpose: every way a column map can be wrong is checked and reported at once
+# (unknown fields, duplicates, missing required ones), before a row is read.
 def columns_resolve(
     *,
     kind: str,
@@ -852,6 +855,8 @@ def import_csv(
     )
 
 
+# Long on purpose: one pass over the file with the progress bar, the rejected-rows
+# report and the chunked writes sharing their counters.
 def _import(
     *,
     kind: str,

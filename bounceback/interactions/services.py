@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,12 +15,16 @@ from bounceback.customers.models import Channel, Customer
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.interactions.models import Interaction
 
+if TYPE_CHECKING:
+    from bounceback.cases.models import Case
+
 BODY_MAX = 100_000
 
 
 def interaction_check(
     *, channel: str, direction: str, body: str, occurred_at: datetime | None
 ) -> None:
+    """Refuse (ValidationFailed, with the field) what interaction_log would not store."""
     if channel not in Channel.values:
         raise ValidationFailed(
             f"channel must be one of {', '.join(Channel.values)}, not {channel!r}", field="channel"
@@ -56,7 +60,7 @@ def interaction_log(
     source: str = "staff",
     external_id: str | None = None,
     metadata: dict[str, Any] | None = None,
-    case: Any = None,
+    case: Case | None = None,
 ) -> Interaction:
     """Record a message or contact on the customer's timeline.
 

@@ -130,6 +130,8 @@ class PollResult:
         return text
 
 
+# Long on purpose: one IMAP session from login to logout; its cursor, \Seen flags and
+# counters must stay in step, so the steps are not split over helpers.
 def imap_poll(*, mailbox: ImapMailbox | None = None, limit: int = 500) -> PollResult:
     """Read up to `limit` new messages from the mailbox (the configured one by default).
 

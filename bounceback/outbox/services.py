@@ -48,6 +48,7 @@ MAX_ATTEMPTS = 10
 
 
 def new_message_id() -> str:
+    """A fresh, unguessable Message-ID in our own domain."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "bounceback.local"
     return f"<{uuid.uuid4().hex}@{domain}>"
 
@@ -312,6 +313,7 @@ _PENDING_SQL = "state IN ('queued', 'retrying', 'sending')"
 
 
 def outbox_describe_failure(message: OutboundMessage) -> FailedDelivery:
+    """A failed message as the failed-deliveries page shows it (links to its case)."""
     case_id = message.interaction.case_id if message.interaction else None
     if case_id is not None:
         link = f"/cases/{case_id}/#event-{message.interaction_id}"
@@ -332,6 +334,7 @@ def outbox_describe_failure(message: OutboundMessage) -> FailedDelivery:
 
 
 def outbox_retry(*, pk: int, actor: ActorLike = None) -> OutboundMessage:
+    """Try a failed or waiting message again now (see outbox_retry_now)."""
     message = OutboundMessage.objects.filter(pk=pk).first()
     if message is None:
         raise NotFound("no such message")

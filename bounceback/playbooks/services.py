@@ -204,8 +204,8 @@ def _name(name: Any) -> str:
 
 
 def _answers(failure_mode: FailureMode | None, breakdown_type: Any) -> str:
-    breakdown_type = text_field(breakdown_type or "", field="breakdown_type", max_length=120)
-    if failure_mode is None and not breakdown_type:
+    answered = text_field(breakdown_type or "", field="breakdown_type", max_length=120)
+    if failure_mode is None and not answered:
         raise ValidationFailed(
             "a playbook answers a failure mode or a breakdown type: give at least one",
             field="failure_mode",
@@ -219,7 +219,7 @@ def _answers(failure_mode: FailureMode | None, breakdown_type: Any) -> str:
             f"{failure_mode.get_status_display().lower()}",
             field="failure_mode",
         )
-    return breakdown_type
+    return answered
 
 
 def _unique_name(name: str, *, exclude: int | None = None) -> None:
@@ -276,6 +276,8 @@ class _Clean:
     contacts: list[dict[str, str]]
 
 
+# Long on purpose: checks every part of a playbook (checklist, templates,
+# compensation, contacts) in the order the editor shows them, naming each path.
 def _validate(content: PlaybookContent) -> _Clean:
     if not isinstance(content, PlaybookContent):
         raise ValidationFailed("content is required", field="content")

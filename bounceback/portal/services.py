@@ -16,7 +16,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +29,9 @@ from bounceback.customers.models import Channel, Customer, CustomerEmail
 from bounceback.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from bounceback.inputs import text_field
 from bounceback.portal.models import PortalLink, SurveyInvitation, WebFormSubmission
+
+if TYPE_CHECKING:
+    from bounceback.outbox.models import OutboundMessage
 
 SURVEY_SALT = "bounceback.survey"
 RATE_WINDOW = timedelta(hours=1)
@@ -50,6 +53,7 @@ class RateLimited(ServiceError):
 
 
 def token_hash(token: str) -> str:
+    """What is stored of a magic-link or survey token: its SHA-256 (the token never is)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -173,12 +177,14 @@ def portal_link_request(*, email: str, ip: str | None) -> WebFormSubmission:
     return row
 
 
-def portal_notice(*, message: Any) -> tuple[str, str]:
+def portal_notice(*, message: OutboundMessage) -> tuple[str, str]:
     """Subject and text of the email announcing a message sent by web (an OutboundMessage).
 
     Writes a new magic link each time: each notice opens the portal once.
     """
     customer = message.customer
+    if customer is None:
+        raise ValidationFailed("a portal message needs its customer", field="customer")
     _, url = portal_link_create(customer=customer, purpose=PortalLink.Purpose.NOTICE)
     subject = message.subject or f"A message from {settings.BOUNCEBACK_PORTAL_NAME}"
     body = (

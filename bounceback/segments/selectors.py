@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
@@ -12,6 +12,9 @@ from django.db.models import Count, QuerySet
 from bounceback.accounts.roles import ROLE_ORDER
 from bounceback.cases.models import Severity
 from bounceback.segments.models import Segment, SegmentMembership
+
+if TYPE_CHECKING:
+    from bounceback.customers.models import Customer
 
 _SEVERITY_ORDER = list(Severity.values)
 
@@ -109,7 +112,7 @@ def approach_from_segments(segments: list[Segment]) -> Approach:
     )
 
 
-def customer_segments(customer: Any) -> list[Segment]:
+def customer_segments(customer: Customer | int) -> list[Segment]:
     """The active segments a customer is in, in priority order (one query).
 
     Membership is what the last recompute wrote (recomputes run in tasks). Given
@@ -124,12 +127,12 @@ def customer_segments(customer: Any) -> list[Segment]:
     found = list(
         Segment.objects.active().filter(memberships__customer_id=customer_id).in_priority_order()
     )
-    if not isinstance(customer, int | str):
-        customer._bounceback_segments = found
+    if not isinstance(customer, int):
+        customer._bounceback_segments = found  # type: ignore[attr-defined]
     return list(found)
 
 
-def customer_approach(customer: Any) -> Approach:
+def customer_approach(customer: Customer | int) -> Approach:
     """The approach for one customer (a Customer or its id): one query, or none when kept."""
     return approach_from_segments(customer_segments(customer))
 

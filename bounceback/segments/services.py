@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +34,11 @@ from bounceback.errors import Conflict, Forbidden, ValidationFailed
 from bounceback.inputs import text_field
 from bounceback.segments.models import CustomerToRecompute, Segment, SegmentMembership
 from bounceback.segments.rules import customers_matching, rules_clean
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from bounceback.cases.models import Case
 
 ADD = "segments.add_segment"
 CHANGE = "segments.change_segment"
@@ -223,8 +228,13 @@ def segment_create(
     guidance: str = "",
     compensation_tier: Any = None,
     compensation_currency: str = "",
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Segment:
+    """A segment with its rules and approach; members are computed at once.
+
+    Managers only (`actor.may`); refuses invalid rules (naming the rule), a taken
+    slug or name, out-of-range settings and a tier not in the business currency.
+    Audited."""
     _require(actor, ADD, "create segments")
     clean = _clean(
         {
@@ -257,7 +267,7 @@ def segment_create(
 
 @transaction.atomic
 def segment_update(
-    *, segment: Segment, actor: ActorLike, request: Any = None, **changes: Any
+    *, segment: Segment, actor: ActorLike, request: HttpRequest | None = None, **changes: Any
 ) -> Segment:
     """Change a segment; members are recomputed at once when its rules or activity change."""
     _require(actor, CHANGE, "change segments")
@@ -406,7 +416,7 @@ def segments_recompute_due(*, now: datetime | None = None) -> int:
 # --- The approach on cases ------------------------------------------------------------------
 
 
-def segment_senior_handling_notify(*, case: Any, role: str, segment_names: list[str]) -> int:
+def segment_senior_handling_notify(*, case: Case, role: str, segment_names: list[str]) -> int:
     """Tell the people in `role` about a new case of a customer who gets senior handling.
 
     People of that role in the case's team when it has one and they exist,

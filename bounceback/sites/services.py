@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import available_timezones
 
 from django.utils.text import slugify
@@ -9,8 +9,12 @@ from django.utils.text import slugify
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.sites.models import Site
 
+if TYPE_CHECKING:
+    from bounceback.timers.models import BusinessCalendar
+
 
 def site_code_normalise(*, code: str, field: str = "site") -> str:
+    """The code as stored (a slug); refuses one with nothing usable in it."""
     normalised = slugify(code.strip())[:60]
     if not normalised:
         raise ValidationFailed(f"{code!r} is not a usable site code", field=field)
@@ -20,6 +24,7 @@ def site_code_normalise(*, code: str, field: str = "site") -> str:
 def site_create(
     *, code: str, name: str, kind: str = "", address: str = "", time_zone: str = "UTC"
 ) -> Site:
+    """A site (a hall, a shop, a depot); refuses a taken code and an unknown time zone."""
     code = site_code_normalise(code=code, field="code")
     if time_zone not in available_timezones():
         raise ValidationFailed(f"unknown time zone {time_zone!r}", field="time_zone")
@@ -47,7 +52,7 @@ def sites_ensure(*, codes: Iterable[str]) -> dict[str, Site]:
     return found
 
 
-def site_set_calendar(*, site: Site, calendar: Any) -> Site:
+def site_set_calendar(*, site: Site, calendar: BusinessCalendar | None) -> Site:
     """Count recovery timers at this site in its business hours (None: around the clock).
 
     Timers already running keep the calendar they started with.

@@ -41,6 +41,8 @@ def calendar_create(
     hours: dict[str, Any],
     holidays: list[tuple[date, str]] | None = None,
 ) -> BusinessCalendar:
+    """Opening hours and holidays a timer can count on; refuses a taken name, unknown
+    time zone and malformed hours (checked by calendar_check_hours)."""
     name = name.strip()
     if not name:
         raise ValidationFailed("a calendar needs a name", field="name")
@@ -121,6 +123,7 @@ def timer_meet(*, timer: Timer, at: datetime | None = None) -> Timer:
 
 
 def timer_cancel(*, timer: Timer) -> Timer:
+    """Stop a running or paused timer for good (nothing fires); others stay as they are."""
     if timer.state in {Timer.State.RUNNING, Timer.State.PAUSED}:
         timer.state = Timer.State.CANCELLED
         timer.next_fire_at = None

@@ -142,6 +142,8 @@ class UpsertResult:
 
 
 def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -> TransactionInput:
+    """Check one transaction from the API or an import: known fields only, each
+    parsed (money, currency, times) with the field named when it is wrong."""
     if not isinstance(data, Mapping):
         raise ValidationFailed("each transaction must be a JSON object")
     unknown = sorted(data.keys() - _FIELD_SET)

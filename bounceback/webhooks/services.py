@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -49,6 +49,9 @@ from bounceback.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ def _channel_target(channel: InboundChannel) -> str:
 
 @transaction.atomic
 def subscription_create(
-    *, name: str, url: str, events: list[str], actor: ActorLike, request: Any = None
+    *, name: str, url: str, events: list[str], actor: ActorLike, request: HttpRequest | None = None
 ) -> WebhookSubscription:
     """A new active subscription with a fresh secret (show it to the person once)."""
     clean_name, clean_url, clean_events = (
@@ -150,8 +153,10 @@ def subscription_update(
     name: str | None = None,
     url: str | None = None,
     events: list[str] | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> WebhookSubscription:
+    """Change a subscription's name, URL or events; only what differs is saved and
+    audited. Locks the subscription."""
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = text_field(name, field="name", max_length=NAME_MAX, required=True)
@@ -187,7 +192,11 @@ def _disable(subscription: WebhookSubscription, *, reason: str, now: datetime) -
 
 @transaction.atomic
 def subscription_disable(
-    *, subscription: WebhookSubscription, actor: ActorLike, reason: str = "", request: Any = None
+    *,
+    subscription: WebhookSubscription,
+    actor: ActorLike,
+    reason: str = "",
+    request: HttpRequest | None = None,
 ) -> WebhookSubscription:
     """Stop sending; deliveries still waiting are cancelled, not kept for later."""
     subscription = _lock_subscription(subscription)
@@ -207,7 +216,7 @@ def subscription_disable(
 
 @transaction.atomic
 def subscription_enable(
-    *, subscription: WebhookSubscription, actor: ActorLike, request: Any = None
+    *, subscription: WebhookSubscription, actor: ActorLike, request: HttpRequest | None = None
 ) -> WebhookSubscription:
     """Send again from now on, with the failure count back at zero."""
     subscription = _lock_subscription(subscription)
@@ -317,7 +326,7 @@ def webhook_send(delivery_id: int) -> WebhookDelivery:
             timeout=settings.BOUNCEBACK_WEBHOOK_TIMEOUT,
         )
         accepted = time.monotonic()
-        recorded = lane_record(
+        recorded: WebhookDelivery = lane_record(
             lambda: _record(delivery, answer), what=f"webhook delivery {delivery.pk}"
         )
         if answer.ok:
@@ -426,6 +435,7 @@ _PENDING_SQL = "state IN ('pending', 'delivering')"
 
 
 def webhook_describe_failure(delivery: WebhookDelivery) -> FailedDelivery:
+    """A failed delivery as the failed-deliveries page shows it (links to its subscription)."""
     subscription = delivery.subscription
     return FailedDelivery(
         lane="webhooks",
@@ -440,6 +450,7 @@ def webhook_describe_failure(delivery: WebhookDelivery) -> FailedDelivery:
 
 
 def webhook_retry(*, pk: int, actor: ActorLike = None) -> WebhookDelivery:
+    """Send a failed delivery again now, as a new delivery with the same event id."""
     delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=pk).first()
     if delivery is None:
         raise NotFound("no such webhook delivery")
@@ -514,7 +525,7 @@ def channel_create(
     mapping: dict[str, str] | None = None,
     outbound_url: str = "",
     active: bool = True,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> InboundChannel:
     """A channel with fresh secrets: `secret` for what the provider sends us,
     `outbound_secret` (when replies go out) for what we send it."""
@@ -554,7 +565,7 @@ def channel_update(
     mapping: dict[str, str] | None = None,
     outbound_url: str | None = None,
     active: bool | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> InboundChannel:
     """Change a channel. The slug stays: it names the channel's customers and messages."""
     changes: dict[str, Any] = {}
@@ -586,7 +597,11 @@ def channel_update(
 
 @transaction.atomic
 def channel_rotate_secret(
-    *, channel: InboundChannel, actor: ActorLike, which: str = "inbound", request: Any = None
+    *,
+    channel: InboundChannel,
+    actor: ActorLike,
+    which: str = "inbound",
+    request: HttpRequest | None = None,
 ) -> InboundChannel:
     """A new secret. The old inbound one keeps verifying for ROTATION_GRACE so the
     provider can be updated without losing messages; the old outbound one stops at once
