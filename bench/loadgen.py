@@ -46,13 +46,14 @@ def percentile(sorted_vals: list[float], q: float) -> float | None:
     return sorted_vals[min(k, len(sorted_vals)) - 1]
 
 
-def latency_summary(latencies_s: list[float]) -> dict[str, Any]:
+def latency_summary(latencies_s: list[float], digits: int = 2) -> dict[str, Any]:
+    """Count, percentiles, min, max and mean of durations in seconds, as milliseconds."""
     vals = sorted(latencies_s)
     if not vals:
         return {"n": 0}
 
     def ms(v: float | None) -> float | None:
-        return None if v is None else round(v * 1000.0, 2)
+        return None if v is None else round(v * 1000.0, digits)
 
     return {
         "n": len(vals),
