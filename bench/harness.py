@@ -28,6 +28,7 @@ import datetime as dt
 import importlib.metadata as md
 import json
 import os
+import platform
 import re
 import secrets
 import shutil
@@ -42,7 +43,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import procstat
@@ -194,12 +194,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._workdir is None:
             return
         if self.keep:
@@ -242,6 +237,19 @@ class Run:
         with contextlib.suppress(OSError):
             shutil.copyfile(path, self.results_dir / (latest or f"{self.name}-latest.json"))
         return path
+
+
+def summary(cfg: Config, quick: bool, results: list[Row], **verdict: bool) -> dict[str, Any]:
+    """The JSON of a bench that measures in a child per database: its settings, the
+    platform, each database's results and the verdict."""
+    return {
+        "config": cfg.values,
+        "host": platform.platform(),
+        "python": platform.python_version(),
+        "quick": quick,
+        "results": results,
+        **verdict,
+    }
 
 
 # ---------------------------------------------------------------- a database under test
@@ -306,12 +314,7 @@ class Database:
         self.create()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.drop()
 
     def _admin(self, *statements: str) -> None:
