@@ -391,10 +391,16 @@ def run_setup(cmd: list[str], env: dict[str, str], out_path: Path) -> tuple[dict
     return json.loads(out_path.read_text()), round(time.perf_counter() - started, 2)
 
 
+def use_checkout() -> None:
+    """Import `bounceback` from this checkout (even if the venv's editable install points
+    elsewhere)."""
+    sys.path.insert(0, str(REPO))
+
+
 def setup_django(*, migrate: bool = False) -> None:
     """In a child process: this checkout's code, settings from the environment, Django
     loaded, and with `migrate` the database migrated."""
-    sys.path.insert(0, str(REPO))
+    use_checkout()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     import django
 
