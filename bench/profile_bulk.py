@@ -4,7 +4,8 @@ usage: .venv/bin/python bench/profile_bulk.py [--postgres] [--batch 10000] [--cu
                                                [--resend] [--top 25]
 
 Builds a fresh database (a temporary SQLite file, or with --postgres a fresh
-PostgreSQL database bounceback_bench_profile, dropped afterwards), migrates it,
+PostgreSQL database bounceback_bench_profile (BENCH_PROFILE_PG_DB, through
+BENCH_PG_ADMIN_URL), dropped afterwards unless BENCH_KEEP=1), migrates it,
 creates customers and a token, then sends POST /api/transactions/bulk through
 Django's test client (all middleware, django-ninja, the service, the response),
 the same rows the benchmark sends:

@@ -1039,28 +1039,19 @@ def report(results: dict[str, Any], cfg: Config) -> tuple[str, list[dict[str, An
     peer = results.get("peer_published") or {}
     if table.has("cases"):
         conc = cfg.str("BENCH_CASES_CONC")
-        row(
-            f"C  POST /api/cases/ ({fmt(cfg.int('BENCH_CASES'))} @ c={conc})",
-            "req/s",
-            lambda d: fmt(d["cases"]["cases"]["req_per_s"], 1),
-        )
-        row("", "p50 / p99 ms", lambda d: pp(d["cases"]["cases"]["latency_ok"]))
+
+        def rate(label: str, key: str) -> None:
+            row(label, "req/s", lambda d: fmt(d["cases"][key]["req_per_s"], 1))
+            row("", "p50 / p99 ms", lambda d: pp(d["cases"][key]["latency_ok"]))
+
+        rate(f"C  POST /api/cases/ ({fmt(cfg.int('BENCH_CASES'))} @ c={conc})", "cases")
         row(
             "",
             "errors / requests",
             lambda d: f"{d['cases']['cases']['errors']} / {d['cases']['cases']['requests']}",
         )
-        row(
-            "",
-            "cores: server / postgres",
-            lambda d: harness.cores(d["cases"]["cases"]),
-        )
-        row(
-            f"   baseline: POST /api/transactions/ (same server, c={conc})",
-            "req/s",
-            lambda d: fmt(d["cases"]["transactions"]["req_per_s"], 1),
-        )
-        row("", "p50 / p99 ms", lambda d: pp(d["cases"]["transactions"]["latency_ok"]))
+        row("", "cores: server / postgres", lambda d: harness.cores(d["cases"]["cases"]))
+        rate(f"   baseline: POST /api/transactions/ (same server, c={conc})", "transactions")
         row(
             "   ratio case create / transaction create",
             "",
