@@ -1,4 +1,4 @@
-"""What every benchmark in bench/ sets up the same way, in one place (stdlib only).
+"""What every benchmark in bench/ sets up the same way, in one place (stdlib imports only).
 
 - settings: `Config` reads a script's table of environment variables (full and
   --quick defaults); `database_settings()` and `server_settings()` are the
