@@ -25,15 +25,12 @@ usage: .venv/bin/python bench/coach.py [--split test|dev|train] [--threshold 70]
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import sys
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+import harness
+
+harness.use_checkout()
 
 from bounceback.coach import evaluation as ev  # noqa: E402
 from bounceback.coach.scoring import coach_score, defects_named  # noqa: E402
@@ -142,16 +139,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=ev.SPLITS)
     parser.add_argument("--threshold", type=int, default=70)
-    parser.add_argument("--strict", action="store_true", help="exit 2 if a goal is missed")
-    parser.add_argument("--results-dir", default=str(HERE / "results"))
+    harness.add_outputs(parser)
     args = parser.parse_args()
     data, text, goals = run(args.split, args.threshold)
     print(text)
-    out = Path(args.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for name in (f"coach-{stamp}.json", "coach-latest.json"):
-        (out / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    harness.Run("coach", results_dir=args.results_dir, keep=False).save(data)
     return 2 if args.strict and not goals else 0
 
 

@@ -34,55 +34,25 @@ BENCH_PG_ADMIN_URL, BENCH_MAIL_PG_DB, BENCH_KEEP=1 to keep the data.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import csv
 import json
-import os
-import platform
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+import harness
+from harness import PY, REPO, Config, log
+
 REAL = REPO.parent / "shared" / "data" / "real"
-PY = sys.executable
 
 # name: (default, --quick default, help)
-CONFIG: dict[str, tuple[str, str, str]] = {
+CONFIG: harness.ConfigTable = {
     "BENCH_MAIL_MESSAGES": ("1000", "100", "messages through intake (half corpus, half real)"),
     "BENCH_MAIL_REPEAT": ("300", "20", "messages delivered a second time"),
     "BENCH_MAIL_SMTP": ("200", "20", "messages sent through the SMTP receiver"),
-    "BENCH_PG_ADMIN_URL": (
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "PostgreSQL URL used to drop/create the bench database",
-    ),
-    "BENCH_MAIL_PG_DB": (
-        "bounceback_bench_mail",
-        "bounceback_bench_mail",
-        "database the run creates",
-    ),
-    "BENCH_KEEP": ("0", "0", "1: keep the temporary data dir and the PostgreSQL database"),
+    **harness.database_settings("BENCH_MAIL_PG_DB", "bounceback_bench_mail"),
 }
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def config(quick: bool) -> dict[str, str]:
-    return {
-        name: os.environ.get(name, quick_default if quick else default)
-        for name, (default, quick_default, _) in CONFIG.items()
-    }
 
 
 # ---------------------------------------------------------------- the messages
@@ -165,16 +135,6 @@ def build_messages(total: int, seed: int) -> list[bytes]:
 # ---------------------------------------------------------------- the child: Django in-process
 
 
-def _setup_django() -> None:
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
-    # Tasks enqueued on commit are written as rows and never run: this measures intake.
-    os.environ["BOUNCEBACK_TASK_BACKEND"] = "database"
-    import django
-
-    django.setup()
-
-
 def _stdlib_fields(raw: bytes) -> tuple[str, str, str, str]:
     """What a bare parser gets: Message-ID, sender, subject and a text body."""
     import email
@@ -254,8 +214,7 @@ def smtp_phase(count: int, seed: int) -> dict[str, Any]:
 
 
 def child(total: int, repeat: int, smtp: int) -> dict[str, Any]:
-    _setup_django()
-    from django.core.management import call_command
+    harness.setup_django(migrate=True)
     from django.db import connection
     from django.db.models import Count
 
@@ -263,7 +222,6 @@ def child(total: int, repeat: int, smtp: int) -> dict[str, Any]:
     from bounceback.mail.models import InboundEmail
     from bounceback.mail.services import email_receive
 
-    call_command("migrate", verbosity=0)
     messages = build_messages(total, seed=1)
     size = sum(len(raw) for raw in messages)
     log(f"{connection.vendor}: {len(messages)} messages, {size / 1e6:.1f} MB built")
@@ -312,52 +270,16 @@ def child(total: int, repeat: int, smtp: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- the parent
 
 
-def _pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def run_database(kind: str, cfg: dict[str, str]) -> dict[str, Any]:
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    data_dir = Path(tempfile.mkdtemp(prefix=f"bb-bench-mail-{kind}-"))
-    env["BOUNCEBACK_DATA_DIR"] = str(data_dir)
-    env["DJANGO_SETTINGS_MODULE"] = "bounceback.config.settings"
-    db = cfg["BENCH_MAIL_PG_DB"]
-    admin = cfg["BENCH_PG_ADMIN_URL"]
-    if kind == "postgresql":
-        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db}"')
-        _pg_admin(admin, f'CREATE DATABASE "{db}"')
-        env["DATABASE_URL"] = admin.rsplit("/", 1)[0] + f"/{db}"
-    try:
-        proc = subprocess.run(
-            [
-                PY,
-                __file__,
-                "--child",
-                cfg["BENCH_MAIL_MESSAGES"],
-                cfg["BENCH_MAIL_REPEAT"],
-                cfg["BENCH_MAIL_SMTP"],
-            ],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-        sys.stderr.write(proc.stderr[-6000:] if proc.returncode else proc.stderr)
-        if proc.returncode != 0:
-            raise SystemExit(f"{kind} email intake bench failed (exit {proc.returncode})")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if cfg["BENCH_KEEP"] != "1":
-            shutil.rmtree(data_dir, ignore_errors=True)
-            if kind == "postgresql":
-                with contextlib.suppress(Exception):
-                    _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db}"')
+def run_database(kind: str, cfg: Config, run: harness.Run) -> dict[str, Any]:
+    # Tasks enqueued on commit are written as rows and never run: this measures intake.
+    db = harness.Database(
+        kind, cfg, run.workdir, pg_db=cfg.str("BENCH_MAIL_PG_DB"), backend="database"
+    )
+    log(f"{kind}: {cfg.str('BENCH_MAIL_MESSAGES')} messages")
+    with db:
+        sizes = ("BENCH_MAIL_MESSAGES", "BENCH_MAIL_REPEAT", "BENCH_MAIL_SMTP")
+        cmd = [PY, __file__, "--child", *(cfg.str(name) for name in sizes)]
+        return harness.run_json(cmd, db.env, 3600, f"{kind} email intake bench", echo=True)
 
 
 def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
@@ -403,38 +325,15 @@ def main() -> int:
     if len(sys.argv) == 5 and sys.argv[1] == "--child":
         print(json.dumps(child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    only = parser.add_mutually_exclusive_group()
-    only.add_argument("--sqlite-only", action="store_true")
-    only.add_argument("--postgres-only", action="store_true")
-    parser.add_argument("--results-dir", default=str(HERE / "results"))
+    parser = harness.parser(__doc__.split("\n")[0])
+    harness.add_outputs(parser, strict=None)
     args = parser.parse_args()
-    cfg = config(args.quick)
-    kinds = ["sqlite", "postgresql"]
-    if args.sqlite_only:
-        kinds = ["sqlite"]
-    elif args.postgres_only:
-        kinds = ["postgresql"]
-    results = []
-    for kind in kinds:
-        log(f"{kind}: {cfg['BENCH_MAIL_MESSAGES']} messages")
-        results.append(run_database(kind, cfg))
+    cfg = Config(args.quick, CONFIG)
+    with harness.Run("email-intake", results_dir=args.results_dir, keep=cfg.keep) as run:
+        results = [run_database(kind, cfg, run) for kind in harness.databases(args)]
     text, ok = report(results)
     print(text)
-    out = Path(args.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    payload = {
-        "config": cfg,
-        "host": platform.platform(),
-        "python": platform.python_version(),
-        "quick": args.quick,
-        "results": results,
-        "ok": ok,
-    }
-    for name in (f"email-intake-{stamp}.json", "email-intake-latest.json"):
-        (out / name).write_text(json.dumps(payload, indent=2))
+    run.save(harness.summary(cfg, args.quick, results, ok=ok))
     return 0 if ok else 1
 
 

@@ -25,61 +25,51 @@ usage: .venv/bin/python bench/faults.py [--quick] [--sqlite-only | --postgres-on
 
 Leases are shortened to BENCH_FAULT_LEASE seconds (default 5; production uses
 30), which is what bounds how soon a dead worker's work is taken over.
+PostgreSQL: BENCH_PG_ADMIN_URL, BENCH_FAULT_PG_DB, BENCH_KEEP=1 to keep the data.
 Prints a table and one JSON line per database.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-PG_DB = "bounceback_bench_faults"
+import harness
+from harness import PY, REPO, Config, log
+
+# name: (default, --quick default, help)
+CONFIG: harness.ConfigTable = {
+    "BENCH_FAULT_MESSAGES": ("1000", "100", "messages sent while workers are SIGKILLed"),
+    "BENCH_FAULT_KILLS": ("5", "2", "workers SIGKILLed while they send"),
+    "BENCH_FAULT_KILL_EVERY": ("3", "2", "seconds between two kills"),
+    "BENCH_FAULT_WINDOW": ("2000", "100", "sends timed for the duplicate window"),
+    "BENCH_FAULT_GREYLIST": ("200", "20", "messages answered 451 for 5 s"),
+    "BENCH_FAULT_CUSTOMERS": ("20000", "2000", "customers of the outreach under SIGKILL"),
+    "BENCH_FAULT_LEASE": ("5", "3", "lease seconds (production: 30)"),
+    **harness.database_settings("BENCH_FAULT_PG_DB", "bounceback_bench_faults"),
+}
+SIZES = ("messages", "kills", "kill_every", "window", "greylist", "customers", "lease")
 
 
-def log(msg: str) -> None:
-    print(f"[faults bench] {msg}", file=sys.stderr, flush=True)
-
-
-def sizes(quick: bool) -> dict[str, int]:
-    def env(name: str, full: int, small: int) -> int:
-        return int(os.environ.get(name, small if quick else full))
-
-    return {
-        "messages": env("BENCH_FAULT_MESSAGES", 1000, 100),
-        "kills": env("BENCH_FAULT_KILLS", 5, 2),
-        "kill_every": env("BENCH_FAULT_KILL_EVERY", 3, 2),
-        "window": env("BENCH_FAULT_WINDOW", 2000, 100),
-        "greylist": env("BENCH_FAULT_GREYLIST", 200, 20),
-        "customers": env("BENCH_FAULT_CUSTOMERS", 20000, 2000),
-        "lease": env("BENCH_FAULT_LEASE", 5, 3),
-    }
+def sizes(cfg: Config) -> dict[str, int]:
+    """The sizes the child takes: "messages" is BENCH_FAULT_MESSAGES, and so on."""
+    return {name: cfg.int(f"BENCH_FAULT_{name.upper()}") for name in SIZES}
 
 
 # ----------------------------------------------------------------------- the child
 
 
 def _child(config: dict[str, int]) -> dict[str, Any]:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
-    django.setup()
+    harness.setup_django(migrate=True)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     from bounceback.testing.smtp import TestSmtpServer
 
     smtp = TestSmtpServer().start()
@@ -370,48 +360,30 @@ def _outreach_under_kills(config: dict[str, int], data_dir: Path) -> dict[str, A
 # ----------------------------------------------------------------------- the parent
 
 
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    url = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def run_database(kind: str, config: dict[str, int]) -> dict[str, Any] | None:
-    data_dir = Path(tempfile.mkdtemp(prefix="bb-faults-"))
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
-    env.update(BOUNCEBACK_DATA_DIR=str(data_dir), DEBUG="false", LOG_LEVEL="ERROR")
-    if kind == "postgresql":
-        try:
-            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            _pg_admin(f"CREATE DATABASE {PG_DB}")
-        except Exception as exc:  # no server: skip it, say so
-            log(f"PostgreSQL unavailable ({exc}); skipped")
-            return None
-        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-        env["BOUNCEBACK_TASK_BACKEND"] = os.environ.get("BENCH_TASK_BACKEND", "redis")
-    else:
-        env["BOUNCEBACK_TASK_BACKEND"] = "database"
+def run_database(kind: str, cfg: Config, run: harness.Run) -> dict[str, Any] | None:
+    db = harness.Database(
+        kind,
+        cfg,
+        run.workdir,
+        pg_db=cfg.str("BENCH_FAULT_PG_DB"),
+        backend=harness.task_backend("redis") if kind == "postgresql" else "database",
+        DEBUG="false",
+        LOG_LEVEL="ERROR",
+    )
+    try:
+        db.create()
+    except Exception as exc:  # no server: skip it, say so
+        log(f"PostgreSQL unavailable ({exc}); skipped")
+        return None
     log(f"{kind}: running (this takes a few minutes)")
     try:
-        done = subprocess.run(
-            [sys.executable, __file__, "_child", json.dumps(config)],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
+        cmd = [PY, __file__, "_child", json.dumps(sizes(cfg))]
+        return harness.run_json(cmd, db.env, 3600, f"{kind} fault bench")
+    except harness.ChildFailed as exc:
+        log(str(exc))
+        return {"database": kind, "error": exc.stderr[-2000:]}
     finally:
-        if kind == "postgresql":
-            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        shutil.rmtree(data_dir, ignore_errors=True)
-    if done.returncode != 0:
-        log(f"{kind} failed:\n{done.stderr[-4000:]}")
-        return {"database": kind, "error": done.stderr[-2000:]}
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        db.drop()
 
 
 def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
@@ -454,19 +426,15 @@ def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--sqlite-only", action="store_true")
-    which.add_argument("--postgres-only", action="store_true")
+    if len(sys.argv) > 2 and sys.argv[1] == "_child":
+        print(json.dumps(_child(json.loads(sys.argv[2]))))
+        return 0
+    parser = harness.parser(__doc__.splitlines()[0])
     args = parser.parse_args()
-    config = sizes(args.quick)
-    kinds = ["sqlite", "postgresql"]
-    if args.sqlite_only:
-        kinds = ["sqlite"]
-    if args.postgres_only:
-        kinds = ["postgresql"]
-    results = [r for r in (run_database(kind, config) for kind in kinds) if r is not None]
+    cfg = Config(args.quick, CONFIG)
+    with harness.Run("faults", results_dir=None, keep=cfg.keep) as run:
+        measured = [run_database(kind, cfg, run) for kind in harness.databases(args)]
+    results = [r for r in measured if r is not None]
     text, ok = report(results)
     print(text)
     for r in results:
@@ -475,8 +443,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "_child":
-        sys.path.insert(0, str(REPO))
-        print(json.dumps(_child(json.loads(sys.argv[2]))))
-    else:
-        sys.exit(main())
+    sys.exit(main())

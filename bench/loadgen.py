@@ -26,13 +26,9 @@ import http.client
 import json
 import math
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import procstat
 from rows import make_case, make_rows
@@ -46,13 +42,14 @@ def percentile(sorted_vals: list[float], q: float) -> float | None:
     return sorted_vals[min(k, len(sorted_vals)) - 1]
 
 
-def latency_summary(latencies_s: list[float]) -> dict[str, Any]:
+def latency_summary(latencies_s: list[float], digits: int = 2) -> dict[str, Any]:
+    """Count, percentiles, min, max and mean of durations in seconds, as milliseconds."""
     vals = sorted(latencies_s)
     if not vals:
         return {"n": 0}
 
     def ms(v: float | None) -> float | None:
-        return None if v is None else round(v * 1000.0, 2)
+        return None if v is None else round(v * 1000.0, digits)
 
     return {
         "n": len(vals),
@@ -215,11 +212,38 @@ def check_bulk(status: int, data: bytes, nrows: int) -> tuple[bool, dict[str, in
     return True, counts
 
 
+# mode: (path, what makes an answer a success)
+MODES = {
+    "single": ("/api/transactions/", check_single),
+    "bulk": ("/api/transactions/bulk", check_bulk),
+    "cases": ("/api/cases/", check_single),
+}
+
+
+def request_bodies(
+    args: argparse.Namespace,
+    customers: list[dict[str, Any]],
+    phase: str,
+    rows: int,
+    variant: int = 0,
+) -> list[tuple[bytes, int]]:
+    """The JSON bodies of a phase, each with the rows it carries: a case or a row per
+    call, or `--batch` rows per bulk call."""
+    if args.mode == "cases":
+        cases = [make_case(args.run_id, phase, i, customers) for i in range(rows)]
+        return [(json.dumps(c).encode(), 1) for c in cases]
+    items = make_rows(args.run_id, phase, rows, customers, variant)
+    if args.mode == "single":
+        return [(json.dumps(r).encode(), 1) for r in items]
+    calls = [items[i : i + args.batch] for i in range(0, len(items), args.batch)]
+    return [(json.dumps({"items": call}).encode(), len(call)) for call in calls]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("mode", choices=["single", "bulk", "cases"])
+    p.add_argument("mode", choices=list(MODES))
     p.add_argument("--base", required=True, help="http://127.0.0.1:PORT")
     p.add_argument("--setup", required=True, help="the set-up JSON (token, customers)")
     p.add_argument("--run-id", required=True)
@@ -250,61 +274,16 @@ def main() -> None:
         "concurrency": args.c,
         "variant": args.variant,
     }
-    if args.mode == "cases":
-        cases = [make_case(args.run_id, args.phase, i, customers) for i in range(args.n)]
-        if args.warmup:
-            warm = [
-                make_case(args.run_id, args.phase + "-warmup", i, customers)
-                for i in range(args.warmup)
-            ]
-            run_phase(
-                args,
-                [(json.dumps(c).encode(), 1) for c in warm],
-                "/api/cases/",
-                check_single,
-                args.c,
-                measure=False,
-            )
-        bodies = [(json.dumps(c).encode(), 1) for c in cases]
-        out.update(run_phase(args, bodies, "/api/cases/", check_single, args.c, True))
-    elif args.mode == "single":
-        rows = make_rows(args.run_id, args.phase, args.n, customers, args.variant)
-        bodies = [(json.dumps(r).encode(), 1) for r in rows]
-        if args.warmup:
-            warm = make_rows(args.run_id, args.phase + "-warmup", args.warmup, customers)
-            run_phase(
-                args,
-                [(json.dumps(r).encode(), 1) for r in warm],
-                "/api/transactions/",
-                check_single,
-                args.c,
-                measure=False,
-            )
-        out.update(run_phase(args, bodies, "/api/transactions/", check_single, args.c, True))
-    else:
-        rows = make_rows(args.run_id, args.phase, args.n, customers, args.variant)
-        bodies = [
-            (
-                json.dumps({"items": rows[i : i + args.batch]}).encode(),
-                len(rows[i : i + args.batch]),
-            )
-            for i in range(0, len(rows), args.batch)
-        ]
+    path, check = MODES[args.mode]
+    bodies = request_bodies(args, customers, args.phase, args.n, args.variant)
+    if args.mode == "bulk":
         out["batch"] = args.batch
         out["body_bytes_mean"] = round(sum(len(b) for b, _ in bodies) / max(1, len(bodies)))
-        if args.warmup:
-            warm = make_rows(
-                args.run_id, args.phase + "-warmup", args.warmup * args.batch, customers
-            )
-            wb = [
-                (
-                    json.dumps({"items": warm[i : i + args.batch]}).encode(),
-                    len(warm[i : i + args.batch]),
-                )
-                for i in range(0, len(warm), args.batch)
-            ]
-            run_phase(args, wb, "/api/transactions/bulk", check_bulk, args.c, measure=False)
-        out.update(run_phase(args, bodies, "/api/transactions/bulk", check_bulk, args.c, True))
+    if args.warmup:
+        rows_per_call = args.batch if args.mode == "bulk" else 1
+        warm = request_bodies(args, customers, args.phase + "-warmup", args.warmup * rows_per_call)
+        run_phase(args, warm, path, check, args.c, measure=False)
+    out.update(run_phase(args, bodies, path, check, args.c, measure=True))
     print(json.dumps(out))
 
 

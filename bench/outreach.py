@@ -30,67 +30,26 @@ BENCH_PG_ADMIN_URL, BENCH_OUTREACH_PG_DB, BENCH_KEEP=1 to keep the data.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
-import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-PY = sys.executable
+import harness
+from harness import PY, Config, log
+
 GOAL_PG_S = 10.0
 GOAL_RATIO = 5.0
 
 # name: (default, --quick default, help)
-CONFIG: dict[str, tuple[str, str, str]] = {
+CONFIG: harness.ConfigTable = {
     "BENCH_OUTREACH_CUSTOMERS": ("100000", "300", "affected customers"),
     "BENCH_OUTREACH_CHUNK": ("5000", "100", "customers per outreach transaction"),
-    "BENCH_PG_ADMIN_URL": (
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "PostgreSQL URL used to drop/create the bench database",
-    ),
-    "BENCH_OUTREACH_PG_DB": (
-        "bounceback_bench_outreach",
-        "bounceback_bench_outreach",
-        "database the run creates",
-    ),
-    "BENCH_KEEP": ("0", "0", "1: keep the temporary data dir and the PostgreSQL database"),
+    **harness.database_settings("BENCH_OUTREACH_PG_DB", "bounceback_bench_outreach"),
 }
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def config(quick: bool) -> dict[str, str]:
-    return {
-        name: os.environ.get(name, quick_default if quick else default)
-        for name, (default, quick_default, _) in CONFIG.items()
-    }
-
-
 # ---------------------------------------------------------------- the child: Django in-process
-
-
-def _setup_django() -> None:
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
-    # Tasks enqueued on commit (the outreach task) run nowhere: the bench
-    # calls the services itself.
-    os.environ["BOUNCEBACK_TASK_BACKEND"] = "database"
-    import django
-
-    django.setup()
 
 
 def _seed(count: int) -> dict[str, Any]:
@@ -212,8 +171,7 @@ def _raw(breakdown_id: int, chunk: int) -> dict[str, Any]:
 
 
 def child(count: int, chunk: int) -> dict[str, Any]:
-    _setup_django()
-    from django.core.management import call_command
+    harness.setup_django(migrate=True)
     from django.db import connection
     from django.utils import timezone
 
@@ -228,7 +186,6 @@ def child(count: int, chunk: int) -> dict[str, Any]:
     from bounceback.playbooks.models import Playbook
     from bounceback.sites.models import Site
 
-    call_command("migrate", verbosity=0)
     seeded = _seed(count)
     log(f"{connection.vendor}: {count} customers seeded in {seeded['seed_s']:.1f} s")
     now = timezone.now()
@@ -313,46 +270,22 @@ def _after(breakdown: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- the parent
 
 
-def _pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def run_database(kind: str, cfg: dict[str, str]) -> dict[str, Any]:
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    data_dir = Path(tempfile.mkdtemp(prefix=f"bb-bench-outreach-{kind}-"))
-    env["BOUNCEBACK_DATA_DIR"] = str(data_dir)
-    env["DJANGO_SETTINGS_MODULE"] = "bounceback.config.settings"
-    env["BOUNCEBACK_OUTREACH_CHUNK"] = cfg["BENCH_OUTREACH_CHUNK"]
-    db = cfg["BENCH_OUTREACH_PG_DB"]
-    admin = cfg["BENCH_PG_ADMIN_URL"]
-    if kind == "postgresql":
-        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db}"')
-        _pg_admin(admin, f'CREATE DATABASE "{db}"')
-        env["DATABASE_URL"] = admin.rsplit("/", 1)[0] + f"/{db}"
-    try:
-        proc = subprocess.run(
-            [PY, __file__, "--child", cfg["BENCH_OUTREACH_CUSTOMERS"], cfg["BENCH_OUTREACH_CHUNK"]],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-        sys.stderr.write(proc.stderr[-6000:] if proc.returncode else proc.stderr)
-        if proc.returncode != 0:
-            raise SystemExit(f"{kind} outreach bench failed (exit {proc.returncode})")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if cfg["BENCH_KEEP"] != "1":
-            shutil.rmtree(data_dir, ignore_errors=True)
-            if kind == "postgresql":
-                with contextlib.suppress(Exception):
-                    _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db}"')
+def run_database(kind: str, cfg: Config, run: harness.Run) -> dict[str, Any]:
+    customers, chunk = cfg.str("BENCH_OUTREACH_CUSTOMERS"), cfg.str("BENCH_OUTREACH_CHUNK")
+    log(f"{kind}: {customers} customers")
+    db = harness.Database(
+        kind,
+        cfg,
+        run.workdir,
+        pg_db=cfg.str("BENCH_OUTREACH_PG_DB"),
+        # Tasks enqueued on commit (the outreach task) run nowhere: the bench
+        # calls the services itself.
+        backend="database",
+        BOUNCEBACK_OUTREACH_CHUNK=chunk,
+    )
+    with db:
+        cmd = [PY, __file__, "--child", customers, chunk]
+        return harness.run_json(cmd, db.env, 3600, f"{kind} outreach bench", echo=True)
 
 
 def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
@@ -409,39 +342,15 @@ def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         print(json.dumps(child(int(sys.argv[2]), int(sys.argv[3]))))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    only = parser.add_mutually_exclusive_group()
-    only.add_argument("--sqlite-only", action="store_true")
-    only.add_argument("--postgres-only", action="store_true")
-    parser.add_argument("--strict", action="store_true", help="exit 2 when a goal is missed")
-    parser.add_argument("--results-dir", default=str(HERE / "results"))
+    parser = harness.parser(__doc__.split("\n")[0])
+    harness.add_outputs(parser, strict="exit 2 when a goal is missed")
     args = parser.parse_args()
-    cfg = config(args.quick)
-    kinds = ["sqlite", "postgresql"]
-    if args.sqlite_only:
-        kinds = ["sqlite"]
-    elif args.postgres_only:
-        kinds = ["postgresql"]
-    results = []
-    for kind in kinds:
-        log(f"{kind}: {cfg['BENCH_OUTREACH_CUSTOMERS']} customers")
-        results.append(run_database(kind, cfg))
+    cfg = Config(args.quick, CONFIG)
+    with harness.Run("outreach", results_dir=args.results_dir, keep=cfg.keep) as run:
+        results = [run_database(kind, cfg, run) for kind in harness.databases(args)]
     text, ok = report(results)
     print(text)
-    out = Path(args.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    payload = {
-        "config": cfg,
-        "host": platform.platform(),
-        "python": platform.python_version(),
-        "quick": args.quick,
-        "results": results,
-        "goals_met": ok,
-    }
-    for name in (f"outreach-{stamp}.json", "outreach-latest.json"):
-        (out / name).write_text(json.dumps(payload, indent=2))
+    run.save(harness.summary(cfg, args.quick, results, goals_met=ok))
     return 2 if (args.strict and not ok) else 0
 
 

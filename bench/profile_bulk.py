@@ -4,7 +4,8 @@ usage: .venv/bin/python bench/profile_bulk.py [--postgres] [--batch 10000] [--cu
                                                [--resend] [--top 25]
 
 Builds a fresh database (a temporary SQLite file, or with --postgres a fresh
-PostgreSQL database bounceback_bench_profile, dropped afterwards), migrates it,
+PostgreSQL database bounceback_bench_profile (BENCH_PROFILE_PG_DB, through
+BENCH_PG_ADMIN_URL), dropped afterwards unless BENCH_KEEP=1), migrates it,
 creates customers and a token, then sends POST /api/transactions/bulk through
 Django's test client (all middleware, django-ninja, the service, the response),
 the same rows the benchmark sends:
@@ -32,24 +33,16 @@ import json
 import os
 import pstats
 import secrets
-import shutil
-import sys
-import tempfile
 import time
 from collections import defaultdict
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(HERE))
+import harness
+from rows import make_rows
 
-from rows import make_rows  # noqa: E402
-
-PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DB = "bounceback_bench_profile"
+# name: (default, --quick default, help); there is no --quick here
+CONFIG = harness.database_settings("BENCH_PROFILE_PG_DB", "bounceback_bench_profile")
 
 
 def outcome(result: dict[str, Any]) -> str:
@@ -112,43 +105,33 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed calls (the fastest is shown)")
     args = ap.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="bounceback-profile-"))
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.update(
-        BOUNCEBACK_DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="bounceback.config.settings",
-        DEBUG="false",
-        ALLOWED_HOSTS="testserver,127.0.0.1",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        LOG_LEVEL="WARNING",
-    )
-    if args.postgres:
-        import psycopg
+    cfg = harness.Config(False, CONFIG)
+    with harness.Run("profile", results_dir=None, keep=cfg.keep) as bench_run:
+        db = harness.Database(
+            "postgresql" if args.postgres else "sqlite",
+            cfg,
+            bench_run.workdir,
+            pg_db=cfg.str("BENCH_PROFILE_PG_DB"),
+            DEBUG="false",
+            ALLOWED_HOSTS="testserver,127.0.0.1",
+            SECRET_KEY=secrets.token_urlsafe(48),
+            LOG_LEVEL="WARNING",
+        )
+        # This process is the one measured: it takes the database's environment.
+        os.environ.pop("DATABASE_URL", None)
+        os.environ.update(db.env)
+        with db:
+            try:
+                run(args)
+            finally:
+                from django.db import connections
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-        os.environ["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
-    try:
-        run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        if args.postgres:
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+                connections.close_all()
 
 
 def run(args: argparse.Namespace) -> None:
-    import django
-
-    django.setup()
+    harness.setup_django(migrate=True)
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.db.models.query import QuerySet
     from django.test import Client
@@ -157,7 +140,6 @@ def run(args: argparse.Namespace) -> None:
     import bounceback.transactions.api as api_module
     import bounceback.transactions.services as svc
 
-    call_command("migrate", verbosity=0)
     setup = prepare(args.customers)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
     client = Client(HTTP_AUTHORIZATION=f"Bearer {setup['token']}")
@@ -187,17 +169,6 @@ def run(args: argparse.Namespace) -> None:
     post(json.dumps({"items": make_rows(run_id, "warmup", 50, setup["customers"])}).encode())
 
     # 1. timers around the service's steps and every SQL statement
-    timers = Timers()
-    sql: dict[str, list[float]] = defaultdict(list)
-
-    def sql_timer(execute: Any, sql_text: str, params: Any, many: bool, context: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return execute(sql_text, params, many, context)
-        finally:
-            verb = sql_text.lstrip().split(None, 1)[0].upper()
-            sql[verb].append(time.perf_counter() - t0)
-
     def timed_call(phase: str) -> dict[str, Any]:
         timers = Timers()
         sql: dict[str, list[float]] = defaultdict(list)

@@ -1,11 +1,12 @@
 """Prepare a migrated Bounceback database for the benchmark (not timed).
 
-usage: setup_db.py CUSTOMERS OUT_JSON
+usage: setup_db.py CUSTOMERS OUT_JSON [--cases-token]
 
 Runs with the same environment as the server (DATABASE_URL or
 BOUNCEBACK_DATA_DIR), loads Django, and through the ordinary services creates
 the sites, CUSTOMERS customers (each with an email and an id in a "crm"
-system) and an API token with the transactions and customers write scopes.
+system) and an API token with the transactions and customers write scopes
+(with --cases-token, a second one with cases:write and customers:read).
 Writes what the load generator and the raw-insert script need to OUT_JSON:
 the token's plaintext, each customer's id and identities, and the site ids.
 """
@@ -13,21 +14,17 @@ the token's plaintext, each customer's id and identities, and the site ids.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+import harness
+from rows import customer_refs, site_codes
 
 
-def prepare(count: int) -> dict:
+def prepare(count: int, *, cases_token: bool = False) -> dict:
     """Sites, customers and a token in the configured database; Django must be set up."""
     from django.conf import settings
     from django.db import connection
-    from rows import customer_refs, site_codes
 
     from bounceback.apitokens.services import token_create
     from bounceback.customers.services import ExternalIdentity, customer_create
@@ -48,7 +45,7 @@ def prepare(count: int) -> dict:
     _, token = token_create(
         name="bench", scopes=["transactions:write", "customers:write"], actor=None
     )
-    return {
+    out = {
         "token": token,
         "customers": customers,
         "sites": sites,
@@ -56,15 +53,17 @@ def prepare(count: int) -> dict:
         "vendor": connection.vendor,
         "setup_s": round(time.perf_counter() - started, 2),
     }
+    if cases_token:
+        _, out["cases_token"] = token_create(
+            name="bench cases", scopes=["cases:write", "customers:read"], actor=None
+        )
+    return out
 
 
 def main() -> None:
     count, out_path = int(sys.argv[1]), sys.argv[2]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
-    import django
-
-    django.setup()
-    out = prepare(count)
+    harness.setup_django()
+    out = prepare(count, cases_token="--cases-token" in sys.argv[3:])
     with open(out_path, "w") as fh:
         json.dump(out, fh)
 

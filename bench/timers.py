@@ -36,35 +36,25 @@ BENCH_TIMERS_PENDING=200000 BENCH_TIMERS_STREAM_S=30 BENCH_CASES=500.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import random
-import secrets
-import shutil
-import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(HERE))
+import harness
+import procstat
+from harness import HERE, PY, Config, fmt, log, ver
+from loadgen import latency_summary, percentile
 
-import procstat  # noqa: E402
-import run as ingest  # noqa: E402
-from loadgen import percentile  # noqa: E402
-
-PY = sys.executable
 GOAL_P99_S = 1.0
 GOAL_IDLE_CORES = 0.02
 
@@ -86,26 +76,9 @@ CONFIG: dict[str, tuple[str, str, str]] = {
     "BENCH_CASES_CONC": ("8", "4", "concurrent connections for the POSTs"),
     "BENCH_CASES_WARMUP": ("32", "4", "unmeasured POSTs of each kind first"),
     "BENCH_CASES_CUSTOMERS": ("500", "10", "customers created before the case phase"),
-    "BENCH_TIME_CAP": ("90", "30", "seconds before an API phase stops sending"),
-    "BENCH_WORKERS": ("2", "1", "gunicorn workers"),
-    "BENCH_THREADS": ("4", "4", "threads per gunicorn worker"),
-    "BENCH_QUIET_WAIT": ("60", "0", "seconds to wait for a quiet machine before measuring"),
-    "BENCH_QUIET_THRESHOLD": ("0.25", "0.25", "cores other processes may use to count as quiet"),
-    "BENCH_PG_ADMIN_URL": (
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-        "PostgreSQL URL used to drop/create the bench database",
-    ),
-    "BENCH_TIMERS_PG_DB": (
-        "bounceback_bench_timers",
-        "bounceback_bench_timers",
-        "database the run creates",
-    ),
-    "BENCH_KEEP": ("0", "0", "1: keep the temporary data dirs and the PostgreSQL database"),
+    **harness.server_settings(time_cap=("90", "30"), quiet_wait=("60", "0")),
+    **harness.database_settings("BENCH_TIMERS_PG_DB", "bounceback_bench_timers"),
 }
-
-log = ingest.log
-fmt = ingest.fmt
 
 # ---------------------------------------------------------------- timer rows
 
@@ -498,47 +471,30 @@ class Store:
 # ---------------------------------------------------------------- the worker
 
 
-class Worker:
+class Worker(harness.Service):
     """`bounceback worker`, the real process: the task loop and the clock thread."""
 
-    def __init__(self, db: ingest.Database, logdir: Path, label: str, clock: bool = True):
+    def __init__(self, db: harness.Database, logdir: Path, label: str, clock: bool = True):
+        super().__init__(logdir / f"worker-{db.kind}-{label}.log")
         self.db = db
         self.clock = clock
-        self.log_path = logdir / f"worker-{db.kind}-{label}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
         # The production default log level, so the log shows what each tick fired.
-        env = dict(self.db.env, LOG_LEVEL="INFO")
-        self.proc = subprocess.Popen(
+        self.spawn(
             [
                 str(Path(PY).parent / "bounceback"),
                 "worker",
                 *([] if self.clock else ["--no-clock"]),
             ],
-            env=env,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
+            dict(self.db.env, LOG_LEVEL="INFO"),
         )
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
 
     def wait_loop_started(self, limit_s: float = 90) -> float:
         """Wait for the task loop's "Starting worker" log line (for a worker with no clock)."""
         started = time.monotonic()
         while time.monotonic() - started < limit_s:
-            if self.log_path.exists() and "Starting worker" in self.log_path.read_text(
-                errors="replace"
-            ):
+            if "Starting worker" in self.log_text():
                 return time.monotonic() - started
             if not self.alive():
                 raise SystemExit(f"the worker exited; see {self.log_path}")
@@ -546,21 +502,7 @@ class Worker:
         raise SystemExit(f"the worker did not start in {limit_s:.0f} s; see {self.log_path}")
 
     def stop(self) -> dict[str, Any]:
-        code = None
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=10)
-            code = self.proc.returncode
-        self.proc = None
-        if getattr(self, "log_file", None) is not None:
-            self.log_file.close()
-            self.log_file = None
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        code, text = self.terminate()
         return {"exit": code, "tracebacks": text.count("Traceback (most recent call last)")}
 
 
@@ -595,25 +537,6 @@ def measure_idle(store: Store, worker: Worker, seconds: float) -> dict[str, Any]
     if not worker.alive():
         raise SystemExit(f"the worker exited during the idle measurement; see {worker.log_path}")
     return out
-
-
-def lateness_summary(values: list[float]) -> dict[str, Any]:
-    vals = sorted(values)
-    if not vals:
-        return {"n": 0}
-
-    def ms(v: float | None) -> float | None:
-        return None if v is None else round(v * 1000.0, 1)
-
-    return {
-        "n": len(vals),
-        "min_ms": ms(vals[0]),
-        "p50_ms": ms(percentile(vals, 50)),
-        "p90_ms": ms(percentile(vals, 90)),
-        "p99_ms": ms(percentile(vals, 99)),
-        "max_ms": ms(vals[-1]),
-        "mean_ms": ms(sum(vals) / len(vals)),
-    }
 
 
 def measure_stream(
@@ -659,8 +582,8 @@ def measure_stream(
         "missed": missed,
         "polls": polls,
         "observe_ms": round(observe_s * 1000),
-        "lateness_written": lateness_summary(written),
-        "lateness_visible": lateness_summary(visible),
+        "lateness_written": latency_summary(written, digits=1),
+        "lateness_visible": latency_summary(visible, digits=1),
         # A timer that never fired counts as infinitely late in the goal.
         "p99_visible_with_missed_s": (
             None
@@ -678,17 +601,9 @@ def measure_stream(
 # ---------------------------------------------------------------- in-process (Django) helpers
 
 
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
-
-
 def costs_main(reps: int) -> None:
     """`timers.py _costs REPS`: what one idle poll costs, measured inside one process."""
-    _django()
+    harness.setup_django()
     from django.db import close_old_connections, connection
     from django.test.utils import CaptureQueriesContext
 
@@ -788,51 +703,11 @@ def costs_main(reps: int) -> None:
     print(json.dumps(out))
 
 
-def setup_main(count: int, out_path: str) -> None:
-    """`timers.py _setup COUNT OUT`: sites, customers, an ingest token and a cases token."""
-    _django()
-    from setup_db import prepare
-
-    from bounceback.apitokens.services import token_create
-
-    out = prepare(count)
-    _, cases_token = token_create(
-        name="bench cases", scopes=["cases:write", "customers:read"], actor=None
-    )
-    out["cases_token"] = cases_token
-    with open(out_path, "w") as fh:
-        json.dump(out, fh)
-
-
 # ---------------------------------------------------------------- one database
 
 
-def migrate(db: ingest.Database, logdir: Path) -> dict[str, Any]:
-    cmd, label = ingest.migrate_cmd()
-    t0 = time.perf_counter()
-    mig = subprocess.run(
-        cmd, env=db.env, cwd=REPO, capture_output=True, text=True, timeout=600, check=False
-    )
-    (logdir / f"migrate-{db.kind}.log").write_text(mig.stdout + mig.stderr)
-    if mig.returncode != 0:
-        sys.stderr.write(mig.stderr[-4000:])
-        raise SystemExit(f"{label} failed on {db.kind}")
-    return {"command": label, "s": round(time.perf_counter() - t0, 2)}
-
-
-def quiet(cfg: ingest.Config) -> dict[str, Any] | None:
-    wait = cfg.float("BENCH_QUIET_WAIT")
-    if wait <= 0:
-        return None
-    log(f"waiting up to {wait:.0f}s for a quiet machine")
-    res = procstat.wait_quiet(os.getpid(), cfg.float("BENCH_QUIET_THRESHOLD"), wait, log=log)
-    if not res["quiet"]:
-        log(f"WARNING: still busy: {res['top_other']}")
-    return res
-
-
 def bench_timers(
-    db: ingest.Database, store: Store, cfg: ingest.Config, logdir: Path, run_id: str
+    db: harness.Database, store: Store, cfg: Config, logdir: Path, run_id: str
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"db_settings": store.settings()}
     store.install_probe()
@@ -875,7 +750,7 @@ def bench_timers(
         f"{out['load']['maintenance']['s']} s"
     )
 
-    out["costs"] = ingest.run_json(
+    out["costs"] = harness.run_json(
         [PY, str(Path(__file__).resolve()), "_costs", cfg.str("BENCH_TIMERS_REPS")],
         db.env,
         600,
@@ -888,7 +763,7 @@ def bench_timers(
         f"{c['statements_per_tick']} statements, index used: {c['index_used']}"
     )
 
-    out["quiet"] = quiet(cfg)
+    out["quiet"] = harness.wait_quiet(cfg)
     worker = Worker(db, logdir, "loaded")
     worker.start()
     try:
@@ -920,65 +795,42 @@ def bench_timers(
     return out
 
 
-def bench_cases(
-    db: ingest.Database, cfg: ingest.Config, logdir: Path, workdir: Path, run_id: str
-) -> dict[str, Any]:
+def bench_cases(db: harness.Database, cfg: Config, run: harness.Run) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    setup_path = workdir / f"setup-cases-{db.kind}.json"
-    t0 = time.perf_counter()
-    subprocess.run(
+    setup_path = run.workdir / f"setup-cases-{db.kind}.json"
+    setup, took = harness.run_setup(
         [
             PY,
-            str(Path(__file__).resolve()),
-            "_setup",
+            str(HERE / "setup_db.py"),
             cfg.str("BENCH_CASES_CUSTOMERS"),
             str(setup_path),
+            "--cases-token",
         ],
-        env=db.env,
-        cwd=REPO,
-        timeout=900,
-        check=True,
+        db.env,
+        setup_path,
     )
-    setup = json.loads(setup_path.read_text())
-    out["setup"] = {"customers": len(setup["customers"]), "s": round(time.perf_counter() - t0, 2)}
-    server = ingest.Server(db, cfg, logdir)
-    server.start(setup["token"])
+    out["setup"] = {"customers": len(setup["customers"]), "s": took}
+    server = harness.Server(db, cfg, run.logs)
     try:
-        log(f"gunicorn up on {server.base} (pid {server.pid})")
-        out["quiet"] = quiet(cfg)
+        server.start(setup["token"])
+        out["quiet"] = harness.wait_quiet(cfg)
         cap = cfg.float("BENCH_TIME_CAP")
         n, conc, warm = (
             cfg.str("BENCH_CASES"),
             cfg.str("BENCH_CASES_CONC"),
             cfg.str("BENCH_CASES_WARMUP"),
         )
-        common = [
-            "--base",
-            server.base,
-            "--setup",
-            str(setup_path),
-            "--run-id",
-            run_id,
-            "--time-cap",
-            str(cap),
-            "--root-pid",
-            str(os.getpid()),
-            "--server-pid",
-            str(server.pid),
-            "-n",
-            n,
-            "-c",
-            conc,
-            "--warmup",
-            warm,
-        ]
         for key, mode, extra in (
             ("transactions", "single", []),
             ("cases", "cases", ["--token-key", "cases_token"]),
         ):
             log(f"{key}: {n} POSTs at c={conc}")
-            res = ingest.run_json(
-                [PY, str(HERE / "loadgen.py"), mode, *common, "--phase", f"c-{key}", *extra],
+            res = harness.run_json(
+                [
+                    *server.loadgen(mode, setup_path, run.id, cap),
+                    *("-n", n, "-c", conc, "--warmup", warm),
+                    *("--phase", f"c-{key}", *extra),
+                ],
                 db.env,
                 cap + 600,
                 f"{key} load ({db.kind})",
@@ -993,26 +845,23 @@ def bench_cases(
     return out
 
 
-def bench_database(
-    kind: str, cfg: ingest.Config, parts: set[str], run_id: str, workdir: Path, logdir: Path
-) -> dict[str, Any]:
-    db = ingest.Database(kind, cfg, workdir, pg_db=cfg.str("BENCH_TIMERS_PG_DB"))
+def bench_database(kind: str, cfg: Config, parts: set[str], run: harness.Run) -> dict[str, Any]:
+    db = harness.Database(
+        kind, cfg, run.workdir, pg_db=cfg.str("BENCH_TIMERS_PG_DB"), **harness.served_env()
+    )
     out: dict[str, Any] = {"db": kind, "version": db.version()}
     log(f"==== {kind}: {out['version']} ====")
-    db.create()
-    store: Store | None = None
-    try:
-        out["migrate"] = migrate(db, logdir)
+    with db:
+        out["migrate"] = harness.migrate(db, run.logs)
         log(f"{out['migrate']['command']}: {out['migrate']['s']} s")
         store = Store(kind, db.env, cfg.str("BENCH_PG_ADMIN_URL"))
-        if "timers" in parts:
-            out["timers"] = bench_timers(db, store, cfg, logdir, run_id)
-        if "cases" in parts:
-            out["cases"] = bench_cases(db, cfg, logdir, workdir, run_id)
-    finally:
-        if store is not None:
+        try:
+            if "timers" in parts:
+                out["timers"] = bench_timers(db, store, cfg, run.logs, run.id)
+            if "cases" in parts:
+                out["cases"] = bench_cases(db, cfg, run)
+        finally:
             store.close()
-        db.drop()
     return out
 
 
@@ -1042,33 +891,18 @@ def idle_db_work(per_s: dict[str, float]) -> str:
     return " / ".join(fmt(float(per_s[k]), 1) for k in keys)
 
 
-def report(results: dict[str, Any], cfg: ingest.Config) -> tuple[str, list[dict[str, Any]]]:
-    dbs = [r["db"] for r in results["databases"]]
-    data = {r["db"]: r for r in results["databases"]}
-    rows: list[tuple[str, str, dict[str, str]]] = []
+def report(results: dict[str, Any], cfg: Config) -> tuple[str, list[dict[str, Any]]]:
+    table = harness.Table(results["databases"])
+    dbs, data, row, pp = table.dbs, table.data, table.row, harness.p50_p99
     verdicts: list[dict[str, Any]] = []
-
-    def row(label: str, unit: str, fn: Any) -> None:
-        vals = {}
-        for db in dbs:
-            try:
-                vals[db] = fn(data[db])
-            except (KeyError, TypeError, ZeroDivisionError, StopIteration):
-                vals[db] = "-"
-        rows.append((label, unit, vals))
 
     def lat(s: dict[str, Any]) -> str:
         if not s or not s.get("n"):
             return "-"
         return f"{fmt(s['p50_ms'], 0)} / {fmt(s['p99_ms'], 0)} / {fmt(s['max_ms'], 0)}"
 
-    def pp(s: dict[str, Any]) -> str:
-        if not s or not s.get("n"):
-            return "-"
-        return f"{fmt(s['p50_ms'], 1)} / {fmt(s['p99_ms'], 1)}"
-
     n = cfg.int("BENCH_TIMERS_PENDING")
-    if any("timers" in data[db] for db in dbs):
+    if table.has("timers"):
         rate, secs = cfg.float("BENCH_TIMERS_RATE"), cfg.float("BENCH_TIMERS_STREAM_S")
         row(
             f"T  load {fmt(n)} pending timers (driver, not the API)",
@@ -1203,30 +1037,21 @@ def report(results: dict[str, Any], cfg: ingest.Config) -> tuple[str, list[dict[
             ),
         )
     peer = results.get("peer_published") or {}
-    if any("cases" in data[db] for db in dbs):
+    if table.has("cases"):
         conc = cfg.str("BENCH_CASES_CONC")
-        row(
-            f"C  POST /api/cases/ ({fmt(cfg.int('BENCH_CASES'))} @ c={conc})",
-            "req/s",
-            lambda d: fmt(d["cases"]["cases"]["req_per_s"], 1),
-        )
-        row("", "p50 / p99 ms", lambda d: pp(d["cases"]["cases"]["latency_ok"]))
+
+        def rate(label: str, key: str) -> None:
+            row(label, "req/s", lambda d: fmt(d["cases"][key]["req_per_s"], 1))
+            row("", "p50 / p99 ms", lambda d: pp(d["cases"][key]["latency_ok"]))
+
+        rate(f"C  POST /api/cases/ ({fmt(cfg.int('BENCH_CASES'))} @ c={conc})", "cases")
         row(
             "",
             "errors / requests",
             lambda d: f"{d['cases']['cases']['errors']} / {d['cases']['cases']['requests']}",
         )
-        row(
-            "",
-            "cores: server / postgres",
-            lambda d: ingest.cores(d["cases"]["cases"]),
-        )
-        row(
-            f"   baseline: POST /api/transactions/ (same server, c={conc})",
-            "req/s",
-            lambda d: fmt(d["cases"]["transactions"]["req_per_s"], 1),
-        )
-        row("", "p50 / p99 ms", lambda d: pp(d["cases"]["transactions"]["latency_ok"]))
+        row("", "cores: server / postgres", lambda d: harness.cores(d["cases"]["cases"]))
+        rate(f"   baseline: POST /api/transactions/ (same server, c={conc})", "transactions")
         row(
             "   ratio case create / transaction create",
             "",
@@ -1256,25 +1081,19 @@ def report(results: dict[str, Any], cfg: ingest.Config) -> tuple[str, list[dict[
             lambda d: f"{d['cases']['cases']['cpu']['other_cores']:.2f}",
         )
 
-    w0 = max(len(r[0]) for r in rows) + 2
-    w1 = max(len(r[1]) for r in rows) + 2
-    wc = max(14, max(len(v) for r in rows for v in r[2].values()) + 2)
     lines = [
         f"Bounceback timers and cases benchmark - {results['started']} - run took "
         f"{results['run_s']:.0f} s"
         + (" - QUICK (smoke sizes, figures not meaningful)" if results["quick"] else ""),
         f"host: {results['host']} | Python {platform.python_version()} | Django "
-        f"{ingest.ver('Django')}, gunicorn {ingest.ver('gunicorn')} gthread "
-        f"({cfg.str('BENCH_WORKERS')}x{cfg.str('BENCH_THREADS')}), psycopg {ingest.ver('psycopg')}",
+        f"{ver('Django')}, gunicorn {ver('gunicorn')} gthread "
+        f"({cfg.str('BENCH_WORKERS')}x{cfg.str('BENCH_THREADS')}), psycopg {ver('psycopg')}",
         "databases: " + "; ".join(data[db]["version"] for db in dbs),
         "worker: `bounceback worker` (database task backend; its loop polls every 1 s, the "
         "clock thread every 0.5 s); % of a core = CPU time of its process tree / wall time",
         "",
-        f"{'metric':<{w0}}{'unit':<{w1}}" + "".join(f"{db:>{wc}}" for db in dbs),
-        "-" * (w0 + w1 + wc * len(dbs)),
+        *table.lines(),
     ]
-    for label, unit, vals in rows:
-        lines.append(f"{label:<{w0}}{unit:<{w1}}" + "".join(f"{vals[db]:>{wc}}" for db in dbs))
     lines.append("")
     lines.append(
         "lateness = moment fired - due_at. 'committed': when this process first saw the fire "
@@ -1288,20 +1107,13 @@ def report(results: dict[str, Any], cfg: ingest.Config) -> tuple[str, list[dict[
         t = d.get("timers") or {}
         for key, name in (("idle", "idle"), ("stream", "stream")):
             cpu = (t.get(key) or {}).get("cpu", t.get(key) or {})
-            if cpu.get("other_cores", 0) >= cfg.float("BENCH_QUIET_THRESHOLD"):
-                lines.append(
-                    f"WARNING {d['db']} {name}: other processes used {cpu['other_cores']:.2f} "
-                    f"cores ({', '.join(cpu.get('top_other', []))})"
-                )
+            note = harness.contamination(d["db"], name, cpu, cfg.float("BENCH_QUIET_THRESHOLD"))
+            if note:
+                lines.append(note)
         for key in ("cases", "transactions"):
             ph = (d.get("cases") or {}).get(key) or {}
             if ph.get("errors"):
-                sample = (ph.get("error_samples") or [{}])[0]
-                lines.append(
-                    f"ERRORS {d['db']} {key}: {ph['errors']} of {ph['requests']} failed, "
-                    f"statuses {ph['statuses']}; e.g. {sample.get('status')} "
-                    f"{' '.join(str(sample.get('body', '')).split())[:160]}"
-                )
+                lines.append(harness.failed_calls(d["db"], key, ph, noun=""))
     lines.append("")
     for goal, text in (
         ("lateness_p99", "GOAL timers fire late by < 1 s at p99"),
@@ -1329,75 +1141,36 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "_costs":
         costs_main(int(sys.argv[2]))
         return 0
-    if len(sys.argv) > 1 and sys.argv[1] == "_setup":
-        setup_main(int(sys.argv[2]), sys.argv[3])
-        return 0
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--quick", action="store_true", help="tiny smoke run (figures meaningless)")
-    only = ap.add_mutually_exclusive_group()
-    only.add_argument("--sqlite-only", action="store_true")
-    only.add_argument("--postgres-only", action="store_true")
+    ap = harness.parser(__doc__, raw=True)
     part = ap.add_mutually_exclusive_group()
     part.add_argument("--no-timers", action="store_true", help="only the case-creation part")
     part.add_argument("--no-cases", action="store_true", help="only the timer part")
-    ap.add_argument("--strict", action="store_true", help="exit 2 if a goal is missed")
-    ap.add_argument("--results-dir", default=str(HERE / "results"))
+    harness.add_outputs(ap)
     args = ap.parse_args()
 
-    cfg = ingest.Config(args.quick, CONFIG)
-    kinds = ["sqlite", "postgresql"]
-    if args.sqlite_only:
-        kinds = ["sqlite"]
-    elif args.postgres_only:
-        kinds = ["postgresql"]
+    cfg = Config(args.quick, CONFIG)
     parts = {"timers", "cases"} - ({"timers"} if args.no_timers else set())
     parts -= {"cases"} if args.no_cases else set()
-    results_dir = Path(args.results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    logdir = results_dir / f"timers-{stamp}-logs"
-    logdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="bounceback-bench-timers-"))
-    run_id = f"t{stamp}{secrets.token_hex(2)}"
-    started = time.perf_counter()
-    results: dict[str, Any] = {
-        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "run_id": run_id,
-        "quick": args.quick,
-        "parts": sorted(parts),
-        "config": cfg.values,
-        "host": ingest.host_line(),
-        "git": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip(),
-        "goals": {"lateness_p99_s": GOAL_P99_S, "idle_worker_cores": GOAL_IDLE_CORES},
-        "databases": [],
-        "peer_published": ingest.peer_published(),
-    }
-    try:
-        for kind in kinds:
-            results["databases"].append(bench_database(kind, cfg, parts, run_id, workdir, logdir))
-    finally:
-        if cfg.str("BENCH_KEEP") != "1":
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log(f"kept {workdir}")
-    results["run_s"] = time.perf_counter() - started
+    run = harness.Run(
+        "timers", results_dir=args.results_dir, keep=cfg.keep, logs=True, id_prefix="t"
+    )
+    with run:
+        results: dict[str, Any] = {
+            **run.header(cfg, args.quick),
+            "parts": sorted(parts),
+            "goals": {"lateness_p99_s": GOAL_P99_S, "idle_worker_cores": GOAL_IDLE_CORES},
+            "databases": [],
+            "peer_published": harness.peer_published(),
+        }
+        for kind in harness.databases(args):
+            results["databases"].append(bench_database(kind, cfg, parts, run))
+    results["run_s"] = run.elapsed()
     table, verdicts = report(results, cfg)
     results["verdicts"] = verdicts
     results["table"] = table
-    json_path = results_dir / f"timers-{stamp}.json"
-    json_path.write_text(json.dumps(results, indent=1, default=str))
-    with contextlib.suppress(OSError):
-        shutil.copyfile(json_path, results_dir / "timers-latest.json")
+    json_path = run.save(results)
     print(table)
-    print(f"\nresults: {json_path}  logs: {logdir}")
+    print(f"\nresults: {json_path}  logs: {run.logs}")
 
     errors = sum(
         (d.get("cases") or {}).get(k, {}).get("errors", 0)

@@ -20,32 +20,29 @@ usage: .venv/bin/python bench/webhooks.py [--quick] [--sqlite-only | --postgres-
 
 Sizes: BENCH_WEBHOOK_EVENTS (default 3000, --quick 200), BENCH_WEBHOOK_THREADS
 (default 4). PostgreSQL: BENCH_PG_ADMIN_URL (default
-postgres://postgres@127.0.0.1:5432/postgres). Prints one JSON line per database.
+postgresql://postgres@127.0.0.1:5432/postgres), BENCH_WEBHOOK_PG_DB, BENCH_KEEP=1
+to keep the data. Prints one JSON line per database.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-PG_DB = "bounceback_bench_webhooks"
+import harness
+from harness import PY, Config, log
 
-
-def log(msg: str) -> None:
-    print(f"[webhooks bench] {msg}", file=sys.stderr, flush=True)
+# name: (default, --quick default, help)
+CONFIG: harness.ConfigTable = {
+    "BENCH_WEBHOOK_EVENTS": ("3000", "200", "events published, then delivered"),
+    "BENCH_WEBHOOK_THREADS": ("4", "4", "threads delivering (and posting the baseline)"),
+    **harness.database_settings("BENCH_WEBHOOK_PG_DB", "bounceback_bench_webhooks"),
+}
 
 
 class _Counter(BaseHTTPRequestHandler):
@@ -68,16 +65,11 @@ class _Counter(BaseHTTPRequestHandler):
 
 def inner(events: int, threads: int) -> dict[str, Any]:
     """Runs in the child, with the database chosen by the environment."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceback.config.settings")
-    django.setup()
+    harness.setup_django(migrate=True)
     import urllib.request
 
-    from django.core.management import call_command
     from django.db import connection, transaction
 
-    call_command("migrate", verbosity=0)
     from bounceback.webhooks import signing
     from bounceback.webhooks.events import webhook_publish
     from bounceback.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -155,63 +147,27 @@ def inner(events: int, threads: int) -> dict[str, Any]:
     }
 
 
-def run_child(env: dict[str, str], events: int, threads: int) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", str(events), str(threads)]
-    out = subprocess.run(
-        cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=900, check=False
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--postgres-only", action="store_true")
+def main() -> int:
+    parser = harness.parser(__doc__.split("\n")[0])
     parser.add_argument("--inner", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
         print(json.dumps(inner(*args.inner)))
-        return
-    events = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "200" if args.quick else "3000"))
-    threads = int(os.environ.get("BENCH_WEBHOOK_THREADS", "4"))
-    base = {
-        **os.environ,
-        "BOUNCEBACK_TASK_BACKEND": os.environ.get("BENCH_TASK_BACKEND", "database"),
-        "DJANGO_SETTINGS_MODULE": "bounceback.config.settings",
-        "PYTHONPATH": str(REPO),
-    }
-    base.pop("DATABASE_URL", None)
+        return 0
+    cfg = Config(args.quick, CONFIG)
+    events, threads = cfg.str("BENCH_WEBHOOK_EVENTS"), cfg.str("BENCH_WEBHOOK_THREADS")
     results = []
-    if not args.postgres_only:
-        data_dir = tempfile.mkdtemp(prefix="bb-bench-webhooks-")
-        try:
-            log(f"SQLite: {events} events, {threads} threads")
-            results.append(run_child({**base, "BOUNCEBACK_DATA_DIR": data_dir}, events, threads))
-        finally:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    if not args.sqlite_only:
-        import psycopg
-
-        admin = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-        data_dir = tempfile.mkdtemp(prefix="bb-bench-webhooks-")
-        try:
-            log(f"PostgreSQL: {events} events, {threads} threads")
-            url = admin.rsplit("/", 1)[0] + f"/{PG_DB}"
-            env = {**base, "DATABASE_URL": url, "BOUNCEBACK_DATA_DIR": data_dir}
-            results.append(run_child(env, events, threads))
-        finally:
-            shutil.rmtree(data_dir, ignore_errors=True)
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+    with harness.Run("webhooks", results_dir=None, keep=cfg.keep) as run:
+        for kind in harness.databases(args):
+            log(f"{kind}: {events} events, {threads} threads")
+            pg_db = cfg.str("BENCH_WEBHOOK_PG_DB")
+            with harness.Database(kind, cfg, run.workdir, pg_db=pg_db) as db:
+                cmd = [PY, __file__, "--inner", events, threads]
+                results.append(harness.run_json(cmd, db.env, 900, f"{kind} webhook bench"))
     for row in results:
         print(json.dumps(row))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
