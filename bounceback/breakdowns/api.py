@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.accounts.models import User
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
 from bounceback.breakdowns import selectors, services
@@ -371,10 +372,10 @@ def list_breakdowns(request: HttpRequest, filters: Query[BreakdownFilters]) -> d
     summary="Declare a breakdown: checklist started, affected customers found, nothing sent",
 )
 def declare(request: HttpRequest, payload: BreakdownIn) -> Status[Breakdown]:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     playbook = _ref(Playbook, payload.playbook_id, "playbook_id", "playbook")
     breakdown = services.breakdown_declare(
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         playbook=playbook,
         title=payload.title,
         description=payload.description,
@@ -417,14 +418,14 @@ def preview(request: HttpRequest, breakdown_id: int, sample: int = 20) -> dict[s
     summary="Change the scope before outreach; affected customers are found afresh",
 )
 def rescope(request: HttpRequest, breakdown_id: int, payload: ScopeIn) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     changes = payload.dict(exclude_unset=True)
     if "site" in changes:
         changes["site"] = _site(changes["site"])
     if "product" in changes and changes["product"] is None:
         changes["product"] = ""
     services.breakdown_rescope(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request), **changes
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), **changes
     )
     return _detail(breakdown_id)
 
@@ -437,27 +438,27 @@ def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
 
 @_step("confirm", "Confirm the outreach: every affected customer is contacted, in chunks")
 def confirm(request: HttpRequest, breakdown_id: int) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_confirm_outreach(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request)
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
     )
     return _detail(breakdown_id)
 
 
 @_step("pause", "Pause the outreach: messages not yet sent are held")
 def pause(request: HttpRequest, breakdown_id: int) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_pause_outreach(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request)
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
     )
     return _detail(breakdown_id)
 
 
 @_step("resume", "Resume the outreach: held messages go out at the channel's rate")
 def resume(request: HttpRequest, breakdown_id: int) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_resume_outreach(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request)
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
     )
     return _detail(breakdown_id)
 
@@ -468,10 +469,10 @@ def resume(request: HttpRequest, breakdown_id: int) -> Breakdown:
     summary="Send a status update to every customer with a case on the breakdown",
 )
 def post_update(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Status[Any]:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     message = services.breakdown_post_update(
         breakdown=_breakdown(breakdown_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         subject=payload.subject,
     )
@@ -480,10 +481,10 @@ def post_update(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> 
 
 @_step("all-clear", "Give the all-clear: tell everyone, close the checklist, cases to follow-up")
 def all_clear(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_all_clear(
         breakdown=_breakdown(breakdown_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         subject=payload.subject,
     )
@@ -492,9 +493,9 @@ def all_clear(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Br
 
 @_step("cancel", "Cancel a false alarm before any customer was contacted")
 def cancel(request: HttpRequest, breakdown_id: int, payload: ReasonIn) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_cancel(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request), reason=payload.reason
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), reason=payload.reason
     )
     return _detail(breakdown_id)
 
@@ -535,15 +536,16 @@ def timeline(request: HttpRequest, breakdown_id: int) -> list[Any]:
 def complete_action(
     request: HttpRequest, breakdown_id: int, action_id: int, payload: NoteIn
 ) -> BreakdownAction:
-    require_scope(request, "breakdowns:read")
-    actor = acting_user(request)
+    actor = act(request, "breakdowns:read")
     # Anyone on the team ticks the checklist; a token needs breakdowns:write.
-    if actor is not None and not actor.has_perm("breakdowns.work_breakdown"):
+    if not actor.may("breakdowns.work_breakdown"):
         raise Forbidden("your role may not tick off checklist actions", code="missing_permission")
-    if actor is None:
+    if not actor.is_person:
         require_scope(request, "breakdowns:write")
     action = get_object_or_404(BreakdownAction, pk=action_id, breakdown_id=breakdown_id)
-    return services.breakdown_action_complete(action=action, actor=actor, note=payload.note)
+    return services.breakdown_action_complete(
+        action=action, actor=signed_in_user(actor), note=payload.note
+    )
 
 
 @router.get(
@@ -562,11 +564,11 @@ def get_review(request: HttpRequest, breakdown_id: int) -> dict[str, Any]:
     summary="Write the review; complete=true closes the breakdown",
 )
 def put_review(request: HttpRequest, breakdown_id: int, payload: ReviewIn) -> dict[str, Any]:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     breakdown = _breakdown(breakdown_id)
     services.breakdown_review_save(
         breakdown=breakdown,
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         went_well=payload.went_well,
         went_badly=payload.went_badly,
         actual_cost=payload.actual_cost,
@@ -584,10 +586,10 @@ def put_review(request: HttpRequest, breakdown_id: int, payload: ReviewIn) -> di
 def add_action_item(
     request: HttpRequest, breakdown_id: int, payload: ActionItemIn
 ) -> Status[ReviewActionItem]:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     item = services.review_action_item_add(
         breakdown=_breakdown(breakdown_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         kind=payload.kind,
         text=payload.text,
         owner=_ref(User, payload.owner_id, "owner_id", "user"),
@@ -605,13 +607,13 @@ def item_to_failure_mode(
     request: HttpRequest, breakdown_id: int, item_id: int, payload: FailureModeIn
 ) -> Status[Any]:
     require_scope(request, "breakdowns:write")
-    require_scope(request, "catalog:write")
+    actor = act(request, "catalog:write")
     from bounceback.failuremodes.models import Touchpoint
 
     item = get_object_or_404(ReviewActionItem, pk=item_id, review__breakdown_id=breakdown_id)
     mode = services.review_action_item_to_failure_mode(
         item=item,
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         touchpoint=_ref(Touchpoint, payload.touchpoint_id, "touchpoint_id", "touchpoint"),
         title=payload.title,
         severity=payload.severity,

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
 from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
@@ -256,9 +257,9 @@ def list_playbooks(request: HttpRequest, filters: Query[PlaybookFilters]) -> dic
     summary="Create a playbook; its content becomes version 1",
 )
 def create_playbook(request: HttpRequest, payload: PlaybookIn) -> Status[Playbook]:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     playbook = services.playbook_create(
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         name=payload.name,
         failure_mode=_failure_mode(payload.failure_mode_id),
         breakdown_type=payload.breakdown_type,
@@ -323,7 +324,7 @@ def get_playbook(request: HttpRequest, playbook_id: int) -> Playbook:
     summary="Rename it or change what it answers (not versioned)",
 )
 def update_playbook(request: HttpRequest, playbook_id: int, payload: PlaybookPatch) -> Playbook:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     changes = payload.dict(exclude_unset=True)
     kwargs: dict[str, Any] = {}
     if "name" in changes:
@@ -333,7 +334,7 @@ def update_playbook(request: HttpRequest, playbook_id: int, payload: PlaybookPat
     if "breakdown_type" in changes:
         kwargs["breakdown_type"] = changes["breakdown_type"] or ""
     services.playbook_update_details(
-        playbook=_playbook(playbook_id), actor=acting_user(request), **kwargs
+        playbook=_playbook(playbook_id), actor=signed_in_user(actor), **kwargs
     )
     return _detail(playbook_id)
 
@@ -365,10 +366,10 @@ def get_version(request: HttpRequest, playbook_id: int, number: int) -> Playbook
     summary="Revise: the content becomes a new current version; older versions are kept",
 )
 def revise(request: HttpRequest, playbook_id: int, payload: ContentIn) -> Status[PlaybookVersion]:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     playbook = _playbook(playbook_id)
     version = services.playbook_revise(
-        playbook=playbook, actor=acting_user(request), content=_content(payload)
+        playbook=playbook, actor=signed_in_user(actor), content=_content(payload)
     )
     return Status(201, selectors.playbook_version_full(playbook=playbook, number=version.number))
 
@@ -379,8 +380,8 @@ def revise(request: HttpRequest, playbook_id: int, payload: ContentIn) -> Status
     summary="Archive (or restore) a playbook; running breakdowns keep their version",
 )
 def archive(request: HttpRequest, playbook_id: int, payload: ArchiveIn) -> Playbook:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     services.playbook_archive(
-        playbook=_playbook(playbook_id), actor=acting_user(request), archived=payload.archived
+        playbook=_playbook(playbook_id), actor=signed_in_user(actor), archived=payload.archived
     )
     return _detail(playbook_id)
