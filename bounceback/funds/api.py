@@ -16,10 +16,11 @@ from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.actors import Actor
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
-from bounceback.apitokens.models import ApiToken
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
 from bounceback.funds import selectors, services
@@ -272,16 +273,11 @@ def _has(obj: Any, relation: str) -> bool:
     return True
 
 
-def _person(request: HttpRequest) -> Any:
-    """The staff member acting: the signed-in user, or the token's creator."""
-    user = acting_user(request)
-    if user is not None:
-        return user
-    token = getattr(request, "auth", None)
-    if isinstance(token, ApiToken) and token.created_by_id:
-        creator = User.objects.filter(pk=token.created_by_id, is_active=True).first()
-        if creator is not None:
-            return creator
+def _person(actor: Actor) -> User:
+    """The staff member the call counts against: the signed-in person, or the token's
+    creator (while still active)."""
+    if actor.user is not None:
+        return actor.user
     raise Forbidden(
         "this counts against a person's allowance: use a token created by a staff member",
         code="no_person",
@@ -315,13 +311,13 @@ def _request(request_id: int) -> ApprovalRequest:
     summary="Grant a gesture on a case: 201 in effect, 202 waiting for approval",
 )
 def create_grant(request: HttpRequest, case_id: int, payload: GrantIn) -> Status[Grant]:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     case = Case.objects.select_related("customer").filter(pk=case_id).first()
     if case is None:
         raise NotFound(f"no case with id {case_id}", field="case_id")
     grant = services.grant_create(
         case=case,
-        actor=_person(request),
+        actor=_person(actor),
         kind=payload.kind,
         value=payload.value,
         currency=payload.currency,
@@ -338,9 +334,9 @@ def create_grant(request: HttpRequest, case_id: int, payload: GrantIn) -> Status
 
 @router.get("/grants", response={200: GrantPage, **ERRORS}, summary="List grants, newest first")
 def list_grants(request: HttpRequest, filters: Query[GrantFilters]) -> dict[str, Any]:
-    require_scope(request, "funds:read")
+    actor = act(request, "funds:read")
     if filters.exceptions:
-        rows = selectors.exceptions_to_policy(user=_person(request))
+        rows = selectors.exceptions_to_policy(user=_person(actor))
     else:
         rows = selectors.grant_list(
             case_id=filters.case_id,
@@ -368,9 +364,9 @@ def get_grant(request: HttpRequest, grant_id: int) -> Grant:
     summary="Reverse a grant in effect (funds.reverse_grant)",
 )
 def reverse_grant(request: HttpRequest, grant_id: int, payload: ReasonIn) -> Grant:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     grant = services.grant_reverse(
-        grant=_grant(grant_id), actor=_person(request), reason=payload.reason
+        grant=_grant(grant_id), actor=_person(actor), reason=payload.reason
     )
     return _grant(grant.pk)
 
@@ -384,8 +380,8 @@ def reverse_grant(request: HttpRequest, grant_id: int, payload: ReasonIn) -> Gra
     summary="Pending approvals the caller may decide, soonest due first",
 )
 def list_approvals(request: HttpRequest, filters: Query[PageFilters]) -> dict[str, Any]:
-    require_scope(request, "funds:read")
-    rows = selectors.approval_queue(user=_person(request))
+    actor = act(request, "funds:read")
+    rows = selectors.approval_queue(user=_person(actor))
     items, next_cursor = cursor_page(
         rows, cursor=filters.cursor, limit=filters.limit, order_field="due_at", descending=False
     )
@@ -398,10 +394,10 @@ def list_approvals(request: HttpRequest, filters: Query[PageFilters]) -> dict[st
     summary="Approve, reduce or refuse a pending grant (funds.decide_approvalrequest)",
 )
 def decide(request: HttpRequest, request_id: int, payload: DecisionIn) -> ApprovalRequest:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     decided = services.approval_decide(
         request=_request(request_id),
-        actor=_person(request),
+        actor=_person(actor),
         decision=payload.decision,
         value=payload.value,
         reason=payload.reason,
@@ -416,9 +412,9 @@ def decide(request: HttpRequest, request_id: int, payload: DecisionIn) -> Approv
     summary="Send a pending request up one level",
 )
 def escalate(request: HttpRequest, request_id: int, payload: ReasonIn) -> ApprovalRequest:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     moved = services.approval_escalate(
-        request=_request(request_id), actor=_person(request), reason=payload.reason
+        request=_request(request_id), actor=_person(actor), reason=payload.reason
     )
     return _request(moved.pk)
 
@@ -432,8 +428,8 @@ def escalate(request: HttpRequest, request_id: int, payload: ReasonIn) -> Approv
     summary="The caller's allowance now; with case_id, the effective limits for its customer",
 )
 def my_allowance(request: HttpRequest, case_id: int | None = None) -> dict[str, Any]:
-    require_scope(request, "funds:read")
-    person = _person(request)
+    actor = act(request, "funds:read")
+    person = _person(actor)
     customer = None
     if case_id is not None:
         case = Case.objects.select_related("customer").filter(pk=case_id).first()
@@ -445,9 +441,7 @@ def my_allowance(request: HttpRequest, case_id: int | None = None) -> dict[str, 
 
 
 def _check_policy_read(request: HttpRequest) -> None:
-    require_scope(request, "funds:read")
-    user = acting_user(request)
-    if user is not None and not user.has_perm("funds.view_allowancepolicy"):
+    if not act(request, "funds:read").may("funds.view_allowancepolicy"):
         raise Forbidden("only managers see allowance policies")
 
 
@@ -473,10 +467,10 @@ def get_policy(request: HttpRequest, role: str) -> Any:
     summary="Set a role's allowance (funds.change_allowancepolicy)",
 )
 def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> Any:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     return services.allowance_policy_set(
         role=role,
-        actor=_person(request),
+        actor=_person(actor),
         per_case_limit=payload.per_case_limit,
         period=payload.period,
         period_budget=payload.period_budget,
@@ -489,13 +483,13 @@ def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> Any:
     summary="Give one person their own figures; all null removes it",
 )
 def set_override(request: HttpRequest, user_id: int, payload: OverrideIn) -> dict[str, Any]:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise NotFound(f"no user with id {user_id}", field="user_id")
     override = services.allowance_override_set(
         user=user,
-        actor=_person(request),
+        actor=_person(actor),
         per_case_limit=payload.per_case_limit,
         period_budget=payload.period_budget,
         period=payload.period,
@@ -513,9 +507,7 @@ def set_override(request: HttpRequest, user_id: int, payload: OverrideIn) -> dic
 
 
 def _check_ledger_read(request: HttpRequest) -> None:
-    require_scope(request, "funds:read")
-    user = acting_user(request)
-    if user is not None and not user.has_perm("funds.view_ledgerentry"):
+    if not act(request, "funds:read").may("funds.view_ledgerentry"):
         raise Forbidden("only approvers see balances and the ledger")
 
 
