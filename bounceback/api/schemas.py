@@ -9,6 +9,12 @@ class ErrorDetail(Schema):
     field: str | None = None
 
 
+# The query of a list endpoint that filters nothing: where to start, how many.
+class PageFilters(Schema):
+    cursor: str | None = None
+    limit: int = 50
+
+
 class ErrorOut(Schema):
     """Every refusal has this shape: a machine code, a message, the field path."""
 

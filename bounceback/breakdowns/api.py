@@ -196,7 +196,7 @@ class AffectedFilters(Schema):
     limit: int = 50
 
 
-class PreviewOut(Schema):
+class BreakdownPreviewOut(Schema):
     total: int
     to_contact: int
     by_state: dict[str, int]
@@ -209,7 +209,7 @@ class PreviewOut(Schema):
     preview_body: str
 
 
-class EventOut(Schema):
+class BreakdownEventOut(Schema):
     id: int
     at: datetime
     kind: str
@@ -222,12 +222,12 @@ class EventOut(Schema):
         return obj.actor_label
 
 
-class MessageIn(Schema):
+class BreakdownMessageIn(Schema):
     body: str
     subject: str = ""
 
 
-class ReasonIn(Schema):
+class BreakdownCancelIn(Schema):
     reason: str
 
 
@@ -235,7 +235,7 @@ class NoteIn(Schema):
     note: str = ""
 
 
-class ReviewIn(Schema):
+class BreakdownReviewIn(Schema):
     went_well: str = ""
     went_badly: str = ""
     actual_cost: Decimal | None = None
@@ -288,7 +288,7 @@ class ReviewOut(Schema):
     action_items: list[ActionItemOut]
 
 
-class FailureModeIn(Schema):
+class ActionItemFailureModeIn(Schema):
     touchpoint_id: int
     title: str
     severity: int
@@ -297,7 +297,7 @@ class FailureModeIn(Schema):
     description: str = ""
 
 
-class FailureModeOut(Schema):
+class ActionItemFailureModeOut(Schema):
     id: int
     title: str
     status: str
@@ -402,7 +402,7 @@ def get_breakdown(request: HttpRequest, breakdown_id: int) -> Breakdown:
 
 @router.get(
     "/{breakdown_id}/preview",
-    response={200: PreviewOut, **ERRORS},
+    response={200: BreakdownPreviewOut, **ERRORS},
     summary="Who would be contacted, how, and the first message (sends nothing)",
 )
 def preview(request: HttpRequest, breakdown_id: int, sample: int = 20) -> dict[str, Any]:
@@ -468,7 +468,9 @@ def resume(request: HttpRequest, breakdown_id: int) -> Breakdown:
     response={201: MessageOut, **ERRORS},
     summary="Send a status update to every customer with a case on the breakdown",
 )
-def post_update(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Status[Any]:
+def post_update(
+    request: HttpRequest, breakdown_id: int, payload: BreakdownMessageIn
+) -> Status[Any]:
     actor = act(request, "breakdowns:write")
     message = services.breakdown_post_update(
         breakdown=_breakdown(breakdown_id),
@@ -480,7 +482,7 @@ def post_update(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> 
 
 
 @_step("all-clear", "Give the all-clear: tell everyone, close the checklist, cases to follow-up")
-def all_clear(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Breakdown:
+def all_clear(request: HttpRequest, breakdown_id: int, payload: BreakdownMessageIn) -> Breakdown:
     actor = act(request, "breakdowns:write")
     services.breakdown_all_clear(
         breakdown=_breakdown(breakdown_id),
@@ -492,7 +494,7 @@ def all_clear(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Br
 
 
 @_step("cancel", "Cancel a false alarm before any customer was contacted")
-def cancel(request: HttpRequest, breakdown_id: int, payload: ReasonIn) -> Breakdown:
+def cancel(request: HttpRequest, breakdown_id: int, payload: BreakdownCancelIn) -> Breakdown:
     actor = act(request, "breakdowns:write")
     services.breakdown_cancel(
         breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), reason=payload.reason
@@ -520,7 +522,7 @@ def affected(
 
 @router.get(
     "/{breakdown_id}/timeline",
-    response={200: list[EventOut], **ERRORS},
+    response={200: list[BreakdownEventOut], **ERRORS},
     summary="What happened, when and by whom",
 )
 def timeline(request: HttpRequest, breakdown_id: int) -> list[Any]:
@@ -563,7 +565,9 @@ def get_review(request: HttpRequest, breakdown_id: int) -> dict[str, Any]:
     response={200: ReviewOut, **ERRORS},
     summary="Write the review; complete=true closes the breakdown",
 )
-def put_review(request: HttpRequest, breakdown_id: int, payload: ReviewIn) -> dict[str, Any]:
+def put_review(
+    request: HttpRequest, breakdown_id: int, payload: BreakdownReviewIn
+) -> dict[str, Any]:
     actor = act(request, "breakdowns:write")
     breakdown = _breakdown(breakdown_id)
     services.breakdown_review_save(
@@ -600,11 +604,11 @@ def add_action_item(
 
 @router.post(
     "/{breakdown_id}/review/action-items/{item_id}/failure-mode",
-    response={201: FailureModeOut, **ERRORS},
+    response={201: ActionItemFailureModeOut, **ERRORS},
     summary="Propose an action item as a new failure mode in the catalog",
 )
 def item_to_failure_mode(
-    request: HttpRequest, breakdown_id: int, item_id: int, payload: FailureModeIn
+    request: HttpRequest, breakdown_id: int, item_id: int, payload: ActionItemFailureModeIn
 ) -> Status[Any]:
     require_scope(request, "breakdowns:write")
     actor = act(request, "catalog:write")

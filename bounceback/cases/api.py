@@ -151,19 +151,19 @@ class CaseFilters(Schema):
     limit: int = 50
 
 
-class MessageIn(Schema):
+class CaseMessageIn(Schema):
     body: str
     channel: str | None = Field(None, description="Defaults to the case's channel")
 
 
-class ApologyIn(MessageIn):
+class ApologyIn(CaseMessageIn):
     subject: str = ""
     override_reason: str = Field(
         "", description="Required to send an apology the coach scores below the threshold"
     )
 
 
-class ReviewIn(Schema):
+class CaseReviewIn(Schema):
     what_went_wrong: str | None = None
     impact: str | None = None
     proposed_fix: str | None = None
@@ -177,7 +177,7 @@ class FixIn(Schema):
     channel: str | None = None
 
 
-class FollowUpIn(MessageIn):
+class FollowUpIn(CaseMessageIn):
     early_reason: str = Field("", description="Required to follow up before the cool-off ends")
 
 
@@ -196,7 +196,7 @@ class DocumentIn(Schema):
     prevention_idea: str
 
 
-class ReasonIn(Schema):
+class CaseReasonIn(Schema):
     reason: str = ""
 
 
@@ -211,7 +211,7 @@ class LinkOut(Schema):
     kind: str
 
 
-class EventOut(Schema):
+class CaseEventOut(Schema):
     id: int
     at: datetime
     kind: str
@@ -377,14 +377,14 @@ def apologise(request: HttpRequest, case_id: int, payload: ApologyIn) -> Case:
 
 
 @_step("review", "Record the customer's view; deciding on their proposal completes the review")
-def review(request: HttpRequest, case_id: int, payload: ReviewIn) -> Case:
+def review(request: HttpRequest, case_id: int, payload: CaseReviewIn) -> Case:
     actor = act(request, "cases:write")
     services.case_review(case=_case(case_id), actor=signed_in_user(actor), **payload.dict())
     return _detail(case_id)
 
 
 @_step("updates", "Send a progress update (restarts the update cadence)")
-def send_update(request: HttpRequest, case_id: int, payload: MessageIn) -> Case:
+def send_update(request: HttpRequest, case_id: int, payload: CaseMessageIn) -> Case:
     actor = act(request, "cases:write")
     services.case_send_update(
         case=_case(case_id), actor=signed_in_user(actor), body=payload.body, channel=payload.channel
@@ -447,14 +447,14 @@ def close(request: HttpRequest, case_id: int) -> Case:
 
 
 @_step("reopen", "Reopen a closed case, with a reason")
-def reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
+def reopen(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Case:
     actor = act(request, "cases:write")
     services.case_reopen(case=_case(case_id), actor=signed_in_user(actor), reason=payload.reason)
     return _detail(case_id)
 
 
 @_step("wait", "Wait on the customer (pauses every timer)")
-def wait(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
+def wait(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Case:
     actor = act(request, "cases:write")
     services.case_wait_on_customer(
         case=_case(case_id), actor=signed_in_user(actor), reason=payload.reason
@@ -531,7 +531,7 @@ def timers(request: HttpRequest, case_id: int) -> list[Any]:
 
 @router.get(
     "/{case_id}/timeline",
-    response={200: list[EventOut], **ERRORS},
+    response={200: list[CaseEventOut], **ERRORS},
     summary="Every event of the case, oldest first (audit trail)",
 )
 def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:

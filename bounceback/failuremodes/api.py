@@ -123,7 +123,7 @@ class VoteIn(Schema):
     comment: str = Field("", max_length=300)
 
 
-class DecisionIn(Schema):
+class FailureModeDecisionIn(Schema):
     reason: str = ""
 
 
@@ -386,7 +386,9 @@ def vote(request: HttpRequest, failure_mode_id: int, payload: VoteIn) -> dict[st
     response={200: FailureModeOut, **ERRORS},
     summary="Accept a proposed failure mode into the catalog (leads and managers)",
 )
-def accept(request: HttpRequest, failure_mode_id: int, payload: DecisionIn) -> dict[str, Any]:
+def accept(
+    request: HttpRequest, failure_mode_id: int, payload: FailureModeDecisionIn
+) -> dict[str, Any]:
     actor = act(request, "catalog:write")
     services.failure_mode_accept(
         failure_mode=_mode(failure_mode_id), actor=signed_in_user(actor), reason=payload.reason
@@ -399,7 +401,9 @@ def accept(request: HttpRequest, failure_mode_id: int, payload: DecisionIn) -> d
     response={200: FailureModeOut, **ERRORS},
     summary="Reject a proposed failure mode with a reason (leads and managers)",
 )
-def reject(request: HttpRequest, failure_mode_id: int, payload: DecisionIn) -> dict[str, Any]:
+def reject(
+    request: HttpRequest, failure_mode_id: int, payload: FailureModeDecisionIn
+) -> dict[str, Any]:
     actor = act(request, "catalog:write")
     services.failure_mode_reject(
         failure_mode=_mode(failure_mode_id), actor=signed_in_user(actor), reason=payload.reason

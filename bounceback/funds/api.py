@@ -20,7 +20,7 @@ from bounceback.actors import Actor
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ErrorOut, PageFilters
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
 from bounceback.funds import selectors, services
@@ -162,19 +162,14 @@ class ApprovalPage(Schema):
     next_cursor: str | None
 
 
-class PageFilters(Schema):
-    cursor: str | None = None
-    limit: int = 50
-
-
-class DecisionIn(Schema):
+class ApprovalDecisionIn(Schema):
     decision: str = Field(..., description="approve, reduce or refuse")
     value: Decimal | None = Field(None, description="The reduced value (reduce only)")
     reason: str = ""
     message: str | None = Field(None, description="Replaces the message to the customer")
 
 
-class ReasonIn(Schema):
+class FundsReasonIn(Schema):
     reason: str
 
 
@@ -363,7 +358,7 @@ def get_grant(request: HttpRequest, grant_id: int) -> Grant:
     response={200: GrantOut, **ERRORS},
     summary="Reverse a grant in effect (funds.reverse_grant)",
 )
-def reverse_grant(request: HttpRequest, grant_id: int, payload: ReasonIn) -> Grant:
+def reverse_grant(request: HttpRequest, grant_id: int, payload: FundsReasonIn) -> Grant:
     actor = act(request, "funds:write")
     grant = services.grant_reverse(
         grant=_grant(grant_id), actor=_person(actor), reason=payload.reason
@@ -393,7 +388,7 @@ def list_approvals(request: HttpRequest, filters: Query[PageFilters]) -> dict[st
     response={200: ApprovalOut, **ERRORS},
     summary="Approve, reduce or refuse a pending grant (funds.decide_approvalrequest)",
 )
-def decide(request: HttpRequest, request_id: int, payload: DecisionIn) -> ApprovalRequest:
+def decide(request: HttpRequest, request_id: int, payload: ApprovalDecisionIn) -> ApprovalRequest:
     actor = act(request, "funds:write")
     decided = services.approval_decide(
         request=_request(request_id),
@@ -411,7 +406,7 @@ def decide(request: HttpRequest, request_id: int, payload: DecisionIn) -> Approv
     response={200: ApprovalOut, **ERRORS},
     summary="Send a pending request up one level",
 )
-def escalate(request: HttpRequest, request_id: int, payload: ReasonIn) -> ApprovalRequest:
+def escalate(request: HttpRequest, request_id: int, payload: FundsReasonIn) -> ApprovalRequest:
     actor = act(request, "funds:write")
     moved = services.approval_escalate(
         request=_request(request_id), actor=_person(actor), reason=payload.reason

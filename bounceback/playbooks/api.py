@@ -50,12 +50,18 @@ class TemplateOut(TemplateIn):
     coach_findings: list[FindingOut]
 
 
-class CompensationSchema(Schema):
+class CompensationIn(Schema):
     segment: str = Field("all", description="A segment's slug, 'all' for everyone")
     kind: str
     amount: Decimal
     currency: str
     description: str = ""
+
+
+# Its own class: a Decimal reads as a number or a string but is written as a
+# string, so one class would give requests and answers one (wrong) schema.
+class CompensationOut(CompensationIn):
+    pass
 
 
 class ContactSchema(Schema):
@@ -71,7 +77,7 @@ class ContentIn(Schema):
     escalation_contacts: list[ContactSchema] = []
     actions: list[ActionSchema]
     templates: list[TemplateIn] = []
-    compensations: list[CompensationSchema] = []
+    compensations: list[CompensationIn] = []
     change_note: str = ""
     coach_override_reason: str = Field(
         "", description="Required to save templates the apology coach scores below the threshold"
@@ -112,7 +118,7 @@ class VersionOut(VersionSummaryOut):
     escalation_contacts: list[ContactSchema]
     actions: list[ActionSchema]
     templates: list[TemplateOut]
-    compensations: list[CompensationSchema]
+    compensations: list[CompensationOut]
 
     @staticmethod
     def resolve_actions(obj: PlaybookVersion) -> list[Any]:
@@ -167,7 +173,7 @@ class PlaybookFilters(Schema):
     limit: int = 50
 
 
-class PreviewIn(Schema):
+class PlaybookPreviewIn(Schema):
     purpose: str
     body: str
     subject: str = ""
@@ -178,7 +184,7 @@ class PreviewIn(Schema):
     customer_id: int | None = Field(None, description="Fill the customer fields from them")
 
 
-class PreviewOut(Schema):
+class PlaybookPreviewOut(Schema):
     subject: str
     body: str
     problems: list[str] = Field(..., description="Unknown placeholders")
@@ -270,10 +276,10 @@ def create_playbook(request: HttpRequest, payload: PlaybookIn) -> Status[Playboo
 
 @router.post(
     "/preview",
-    response={200: PreviewOut, **ERRORS},
+    response={200: PlaybookPreviewOut, **ERRORS},
     summary="Render a template with sample values and score it with the apology coach",
 )
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+def preview(request: HttpRequest, payload: PlaybookPreviewIn) -> dict[str, Any]:
     require_scope(request, "playbooks:read")
     title = ""
     if payload.playbook_id is not None:

@@ -131,11 +131,11 @@ class RecomputeOut(Schema):
     left: int
 
 
-class PreviewIn(Schema):
+class SegmentPreviewIn(Schema):
     rules: list[dict[str, Any]]
 
 
-class PreviewOut(Schema):
+class SegmentPreviewOut(Schema):
     matching: int
 
 
@@ -209,10 +209,10 @@ def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[Segment]:
 
 @router.post(
     "/preview",
-    response={200: PreviewOut, **ERRORS},
+    response={200: SegmentPreviewOut, **ERRORS},
     summary="How many customers some rules would match now (nothing is saved)",
 )
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, int]:
+def preview(request: HttpRequest, payload: SegmentPreviewIn) -> dict[str, int]:
     require_scope(request, "segments:read")
     return {"matching": selectors.segment_preview_count(payload.rules)}
 

@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ErrorOut, PageFilters
 from bounceback.webhooks import services, signing
 from bounceback.webhooks.models import InboundChannel, WebhookDelivery, WebhookSubscription
 
@@ -38,7 +38,7 @@ class SubscriptionPatch(Schema):
     events: list[str] | None = None
 
 
-class ReasonIn(Schema):
+class SubscriptionDisableIn(Schema):
     reason: str = ""
 
 
@@ -91,11 +91,6 @@ class DeliveryOut(Schema):
 class DeliveryPage(Schema):
     items: list[DeliveryOut]
     next_cursor: str | None
-
-
-class PageFilters(Schema):
-    cursor: str | None = None
-    limit: int = 50
 
 
 class DeliveryFilters(PageFilters):
@@ -237,7 +232,7 @@ def update_subscription(
     summary="Stop sending; deliveries still waiting are cancelled",
 )
 def disable_subscription(
-    request: HttpRequest, subscription_id: int, payload: ReasonIn
+    request: HttpRequest, subscription_id: int, payload: SubscriptionDisableIn
 ) -> WebhookSubscription:
     actor = act(request, "webhooks:write")
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
