@@ -8,20 +8,25 @@
 (403) before learning whether a row exists (404). The answer to a write is the
 row read back as stored, through the app's own loader (`_detail`, `_load`...):
 never the service's in-memory object, which may lack the relations the schema
-reads. A read endpoint that needs no actor calls `require_scope` alone.
+reads. A read endpoint that needs no actor calls `require_scope` alone;
+`by_id` turns an id in the request into its row, or a 404 naming the field.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, overload
 
+from django.db.models import Model
 from django.http import HttpRequest
 
 from bounceback.actors import Actor
 from bounceback.api.auth import request_actor, require_scope
+from bounceback.errors import NotFound
 
 if TYPE_CHECKING:
     from bounceback.accounts.models import User
+
+M = TypeVar("M", bound=Model)
 
 
 def act(request: HttpRequest, scope: str) -> Actor:
@@ -40,3 +45,17 @@ def signed_in_user(actor: Actor) -> User | None:
     the person's role check. Pass the Actor itself once the service takes ActorLike.
     """
     return actor.user if actor.is_person else None
+
+
+@overload
+def by_id(model: type[M], pk: int, field: str, label: str) -> M: ...
+@overload
+def by_id(model: type[M], pk: int | None, field: str, label: str) -> M | None: ...
+def by_id(model: type[M], pk: int | None, field: str, label: str) -> M | None:
+    """The row an id in the request names (None for no id), or NotFound naming the field."""
+    if pk is None:
+        return None
+    row = model._default_manager.filter(pk=pk).first()
+    if row is None:
+        raise NotFound(f"no {label} with id {pk}", field=field)
+    return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from ninja.types import TCallable
 
 from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act, by_id, signed_in_user
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
 from bounceback.breakdowns import selectors, services
@@ -20,6 +22,7 @@ from bounceback.breakdowns.models import (
     AffectedCustomer,
     Breakdown,
     BreakdownAction,
+    BreakdownEvent,
     BreakdownReview,
     ReviewActionItem,
 )
@@ -218,7 +221,7 @@ class BreakdownEventOut(Schema):
     data: dict[str, Any]
 
     @staticmethod
-    def resolve_actor(obj: Any) -> str:
+    def resolve_actor(obj: BreakdownEvent) -> str:
         return obj.actor_label
 
 
@@ -328,15 +331,6 @@ def _site(code: str | None) -> Site | None:
     return site
 
 
-def _ref(model: Any, pk: int | None, field: str, label: str) -> Any:
-    if pk is None:
-        return None
-    row = model.objects.filter(pk=pk).first()
-    if row is None:
-        raise NotFound(f"no {label} with id {pk}", field=field)
-    return row
-
-
 def _review_out(breakdown: Breakdown) -> dict[str, Any]:
     review = BreakdownReview.objects.filter(breakdown=breakdown).first()
     figures = selectors.breakdown_review_figures(breakdown=breakdown)
@@ -373,7 +367,7 @@ def list_breakdowns(request: HttpRequest, filters: Query[BreakdownFilters]) -> d
 )
 def declare(request: HttpRequest, payload: BreakdownIn) -> Status[Breakdown]:
     actor = act(request, "breakdowns:write")
-    playbook = _ref(Playbook, payload.playbook_id, "playbook_id", "playbook")
+    playbook = by_id(Playbook, payload.playbook_id, "playbook_id", "playbook")
     breakdown = services.breakdown_declare(
         actor=signed_in_user(actor),
         playbook=playbook,
@@ -430,7 +424,7 @@ def rescope(request: HttpRequest, breakdown_id: int, payload: ScopeIn) -> Breakd
     return _detail(breakdown_id)
 
 
-def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
+def _step(name: str, summary: str) -> Callable[[TCallable], TCallable]:
     return router.post(
         f"/{{breakdown_id}}/{name}", response={200: BreakdownDetailOut, **ERRORS}, summary=summary
     )
@@ -596,8 +590,8 @@ def add_action_item(
         actor=signed_in_user(actor),
         kind=payload.kind,
         text=payload.text,
-        owner=_ref(User, payload.owner_id, "owner_id", "user"),
-        playbook=_ref(Playbook, payload.playbook_id, "playbook_id", "playbook"),
+        owner=by_id(User, payload.owner_id, "owner_id", "user"),
+        playbook=by_id(Playbook, payload.playbook_id, "playbook_id", "playbook"),
     )
     return Status(201, item)
 
@@ -618,7 +612,7 @@ def item_to_failure_mode(
     mode = services.review_action_item_to_failure_mode(
         item=item,
         actor=signed_in_user(actor),
-        touchpoint=_ref(Touchpoint, payload.touchpoint_id, "touchpoint_id", "touchpoint"),
+        touchpoint=by_id(Touchpoint, payload.touchpoint_id, "touchpoint_id", "touchpoint"),
         title=payload.title,
         severity=payload.severity,
         occurrence=payload.occurrence,

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from ninja.types import TCallable
 
 from bounceback.accounts.models import Team, User
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act, by_id, signed_in_user
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ErrorOut
 from bounceback.cases import services
@@ -252,15 +254,6 @@ def _detail(case_id: int) -> Case:
     return case
 
 
-def _ref(model: Any, pk: int | None, field: str, label: str) -> Any:
-    if pk is None:
-        return None
-    row = model.objects.filter(pk=pk).first()
-    if row is None:
-        raise NotFound(f"no {label} with id {pk}", field=field)
-    return row
-
-
 def _site(code: str | None) -> Site | None:
     if not code:
         return None
@@ -276,7 +269,7 @@ def _site(code: str | None) -> Site | None:
 @router.post("/", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
 def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     actor = act(request, "cases:write")
-    customer = _ref(Customer, payload.customer_id, "customer_id", "customer")
+    customer = by_id(Customer, payload.customer_id, "customer_id", "customer")
     case = services.case_open(
         customer=customer,
         summary=payload.summary,
@@ -284,12 +277,12 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
         channel=payload.channel,
         severity=payload.severity,
         site=_site(payload.site),
-        failure_mode=_ref(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
-        related_transaction=_ref(
+        failure_mode=by_id(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
+        related_transaction=by_id(
             Transaction, payload.transaction_id, "transaction_id", "transaction"
         ),
-        assignee=_ref(User, payload.assignee_id, "assignee_id", "user"),
-        team=_ref(Team, payload.team_id, "team_id", "team"),
+        assignee=by_id(User, payload.assignee_id, "assignee_id", "user"),
+        team=by_id(Team, payload.team_id, "team_id", "team"),
         actor=signed_in_user(actor),
     )
     return Status(201, _detail(case.pk))
@@ -338,23 +331,25 @@ def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
     if "site" in changes:
         changes["site"] = _site(changes["site"])
     if "failure_mode_id" in changes:
-        changes["failure_mode"] = _ref(
+        changes["failure_mode"] = by_id(
             FailureMode, changes.pop("failure_mode_id"), "failure_mode_id", "failure mode"
         )
     if changes:
         case = services.case_update(case=case, actor=signed_in_user(actor), **changes)
     if assign:
         assignee = (
-            _ref(User, assign.get("assignee_id"), "assignee_id", "user")
+            by_id(User, assign.get("assignee_id"), "assignee_id", "user")
             if "assignee_id" in assign
             else case.assignee
         )
-        team = _ref(Team, assign.get("team_id"), "team_id", "team") if "team_id" in assign else None
+        team = (
+            by_id(Team, assign.get("team_id"), "team_id", "team") if "team_id" in assign else None
+        )
         services.case_assign(case=case, actor=signed_in_user(actor), assignee=assignee, team=team)
     return _detail(case_id)
 
 
-def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
+def _step(name: str, summary: str) -> Callable[[TCallable], TCallable]:
     return router.post(
         f"/{{case_id}}/{name}", response={200: CaseDetailOut, **ERRORS}, summary=summary
     )
@@ -514,7 +509,7 @@ def call(request: HttpRequest, case_id: int, payload: CallIn) -> Case:
 @router.post("/{case_id}/links", response={201: LinkOut, **ERRORS}, summary="Link two cases")
 def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink]:
     actor = act(request, "cases:write")
-    other = _ref(Case, payload.other_case_id, "other_case_id", "case")
+    other = by_id(Case, payload.other_case_id, "other_case_id", "case")
     made = services.case_link(
         case=_case(case_id), other=other, actor=signed_in_user(actor), kind=payload.kind
     )

@@ -273,7 +273,9 @@ def create_touchpoint(request: HttpRequest, payload: TouchpointIn) -> Status[Tou
     response={200: TouchpointOut, **ERRORS},
     summary="Rename, move or re-site a touchpoint",
 )
-def update_touchpoint(request: HttpRequest, touchpoint_id: int, payload: TouchpointPatch) -> Any:
+def update_touchpoint(
+    request: HttpRequest, touchpoint_id: int, payload: TouchpointPatch
+) -> Touchpoint:
     actor = act(request, "catalog:write")
     touchpoint = _touchpoint(touchpoint_id, field="touchpoint_id")
     changes = payload.dict(exclude_unset=True)

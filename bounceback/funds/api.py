@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
@@ -24,7 +25,7 @@ from bounceback.api.schemas import ErrorOut, PageFilters
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
 from bounceback.funds import selectors, services
-from bounceback.funds.models import ApprovalRequest, Grant, Voucher
+from bounceback.funds.models import AllowancePolicy, ApprovalRequest, Grant, Voucher
 
 router = Router(tags=["funds"])
 
@@ -203,7 +204,7 @@ class PolicyOut(Schema):
     default: bool
 
     @staticmethod
-    def resolve_default(obj: Any) -> bool:
+    def resolve_default(obj: AllowancePolicy) -> bool:
         return obj.pk is None
 
 
@@ -260,7 +261,7 @@ def _now() -> dt.datetime:
     return timezone.now()
 
 
-def _has(obj: Any, relation: str) -> bool:
+def _has(obj: Grant, relation: str) -> bool:
     try:
         getattr(obj, relation)
     except Exception:  # the reverse one-to-one is absent
@@ -279,7 +280,7 @@ def _person(actor: Actor) -> User:
     )
 
 
-def _grants() -> Any:
+def _grants() -> QuerySet[Grant]:
     return Grant.objects.select_related("voucher", "approval", "approval__grant")
 
 
@@ -287,7 +288,7 @@ def _grant(grant_id: int) -> Grant:
     grant = _grants().filter(pk=grant_id).first()
     if grant is None:
         raise NotFound(f"no grant with id {grant_id}")
-    return grant  # type: ignore[no-any-return]
+    return grant
 
 
 def _request(request_id: int) -> ApprovalRequest:
@@ -443,13 +444,13 @@ def _check_policy_read(request: HttpRequest) -> None:
 @router.get(
     "/policies", response={200: list[PolicyOut], **ERRORS}, summary="Every role's allowance"
 )
-def list_policies(request: HttpRequest) -> list[Any]:
+def list_policies(request: HttpRequest) -> list[AllowancePolicy]:
     _check_policy_read(request)
     return selectors.allowance_policies()
 
 
 @router.get("/policies/{role}", response={200: PolicyOut, **ERRORS}, summary="One role's allowance")
-def get_policy(request: HttpRequest, role: str) -> Any:
+def get_policy(request: HttpRequest, role: str) -> AllowancePolicy:
     _check_policy_read(request)
     if role not in Role.values:
         raise NotFound(f"no role {role!r}", field="role")
@@ -461,7 +462,7 @@ def get_policy(request: HttpRequest, role: str) -> Any:
     response={200: PolicyOut, **ERRORS},
     summary="Set a role's allowance (funds.change_allowancepolicy)",
 )
-def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> Any:
+def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> AllowancePolicy:
     actor = act(request, "funds:write")
     return services.allowance_policy_set(
         role=role,
