@@ -22,3 +22,13 @@ class ErrorOut(Schema):
     message: str
     field: str | None = None
     errors: list[ErrorDetail] = []
+
+
+# The refusals every endpoint may answer, for its `response=` (`{200: CaseOut, **ERRORS}`).
+ERRORS: dict[int, type[ErrorOut]] = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}

@@ -9,14 +9,12 @@ from ninja import Router, Schema, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.background.deliveries import lanes
 from bounceback.background.selectors import failed_deliveries
 from bounceback.errors import NotFound
 
 router = Router(tags=["deliveries"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class FailedDeliveryOut(Schema):

@@ -16,7 +16,7 @@ from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.breakdowns import selectors, services
 from bounceback.breakdowns.models import (
     AffectedCustomer,
@@ -31,8 +31,6 @@ from bounceback.playbooks.models import Playbook
 from bounceback.sites.models import Site
 
 router = Router(tags=["breakdowns"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------

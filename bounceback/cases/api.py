@@ -13,7 +13,7 @@ from bounceback.accounts.models import Team, User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.cases import services
 from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
@@ -27,8 +27,6 @@ from bounceback.transactions.models import Transaction
 
 router = Router(tags=["cases"])
 coach_router = Router(tags=["coach"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes import selectors, services
 from bounceback.failuremodes.models import FailureMode, Touchpoint
@@ -24,8 +24,6 @@ from bounceback.failuremodes.selectors import CatalogEntry
 from bounceback.sites.models import Site
 
 router = Router(tags=["catalog"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas ----------------------------------------------------------------------------------

@@ -21,15 +21,13 @@ from bounceback.actors import Actor
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut, PageFilters
+from bounceback.api.schemas import ERRORS, PageFilters
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
 from bounceback.funds import selectors, services
 from bounceback.funds.models import AllowancePolicy, ApprovalRequest, Grant, Voucher
 
 router = Router(tags=["funds"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------

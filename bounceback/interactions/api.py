@@ -10,15 +10,13 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log, interaction_update
 
 router = Router(tags=["interactions"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class InteractionIn(Schema):

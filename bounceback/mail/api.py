@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.mail import services
 from bounceback.mail.models import InboundEmail
@@ -17,7 +17,6 @@ from bounceback.mail.selectors import email_already_stored
 
 router = Router(tags=["mail"])
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 RAW_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
 
 

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
@@ -21,8 +21,6 @@ from bounceback.playbooks import selectors, services
 from bounceback.playbooks.models import Playbook, PlaybookVersion
 
 router = Router(tags=["playbooks"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------

@@ -13,15 +13,13 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
 from bounceback.segments import selectors, services
 from bounceback.segments.models import Segment, SegmentMembership
 from bounceback.segments.selectors import Approach
 
 router = Router(tags=["segments"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------

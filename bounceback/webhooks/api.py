@@ -17,13 +17,11 @@ from ninja import Field, Query, Router, Schema, Status
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut, PageFilters
+from bounceback.api.schemas import ERRORS, PageFilters
 from bounceback.webhooks import services, signing
 from bounceback.webhooks.models import InboundChannel, WebhookDelivery, WebhookSubscription
 
 router = Router(tags=["webhooks"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class SubscriptionIn(Schema):
