@@ -60,7 +60,7 @@ bench: $(INSTALLED)
 	done; exit $$status
 
 openapi: $(INSTALLED)
-	$(BIN)/bounceback export_openapi_schema --api bounceback.api.root.api \
+	$(BIN)/bounceback export_openapi_schema --api bounceback.config.api.api \
 		--output bounceback/api/openapi.json --indent 2 --sorted
 
 clean:

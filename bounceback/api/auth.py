@@ -1,13 +1,14 @@
 """Who is calling the API, and may they do this.
 
 Machines authenticate with a bearer token; people use their browser session
-(with CSRF). Endpoints call `require_scope` first thing: a token must carry the
-scope, a person must hold the matching Django permission.
+(with CSRF). Endpoints call `require_scope` first thing (or
+`bounceback.api.endpoints.act`, which also says who acts): a token must carry
+the scope, a person must hold the matching Django permission.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
@@ -18,6 +19,9 @@ from bounceback.apitokens.scopes import scope_allows
 from bounceback.apitokens.services import token_authenticate
 from bounceback.errors import Forbidden
 
+if TYPE_CHECKING:
+    from bounceback.accounts.models import User
+
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
@@ -25,7 +29,7 @@ class TokenAuth(HttpBearer):
 
 
 class StaffSessionAuth(SessionAuth):
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = super().authenticate(request, key)
         if user is not None and user.is_active:
             return user
@@ -80,12 +84,6 @@ def require_scope(request: HttpRequest, scope: str) -> None:
     needed = _SCOPE_PERMISSIONS[scope]
     if not user.has_perms(needed):
         raise Forbidden(f"your role may not do this ({scope})", code="missing_permission")
-
-
-def acting_user(request: HttpRequest) -> Any:
-    """The person behind the request, or None for a token."""
-    principal = getattr(request, "auth", None)
-    return None if isinstance(principal, ApiToken) else principal
 
 
 def request_actor(request: HttpRequest) -> Actor:

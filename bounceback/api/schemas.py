@@ -9,6 +9,12 @@ class ErrorDetail(Schema):
     field: str | None = None
 
 
+# The query of a list endpoint that filters nothing: where to start, how many.
+class PageFilters(Schema):
+    cursor: str | None = None
+    limit: int = 50
+
+
 class ErrorOut(Schema):
     """Every refusal has this shape: a machine code, a message, the field path."""
 
@@ -16,3 +22,13 @@ class ErrorOut(Schema):
     message: str
     field: str | None = None
     errors: list[ErrorDetail] = []
+
+
+# The refusals every endpoint may answer, for its `response=` (`{200: CaseOut, **ERRORS}`).
+ERRORS: dict[int, type[ErrorOut]] = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}

@@ -7,15 +7,14 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act
+from bounceback.api.schemas import ERRORS
 from bounceback.background.deliveries import lanes
 from bounceback.background.selectors import failed_deliveries
 from bounceback.errors import NotFound
 
 router = Router(tags=["deliveries"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class FailedDeliveryOut(Schema):
@@ -65,9 +64,9 @@ def failed(request: HttpRequest) -> list[FailedLaneOut]:
     summary="Send a failed message (lane outbox) or webhook event (lane webhooks) again now",
 )
 def retry(request: HttpRequest, lane: str, delivery_id: int) -> Status[RetriedOut]:
-    require_scope(request, "deliveries:write")
+    actor = act(request, "deliveries:write")
     found = {each.name: each for each in lanes()}.get(lane)
     if found is None:
         raise NotFound(f"no kind of delivery called {lane!r}", field="lane")
-    found.retry(pk=delivery_id, actor=acting_user(request))
+    found.retry(pk=delivery_id, actor=actor)
     return Status(202, RetriedOut(lane=lane, id=delivery_id))

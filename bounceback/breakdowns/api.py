@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,16 +10,19 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from ninja.types import TCallable
 
 from bounceback.accounts.models import User
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, by_id, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.breakdowns import selectors, services
 from bounceback.breakdowns.models import (
     AffectedCustomer,
     Breakdown,
     BreakdownAction,
+    BreakdownEvent,
     BreakdownReview,
     ReviewActionItem,
 )
@@ -27,8 +31,6 @@ from bounceback.playbooks.models import Playbook
 from bounceback.sites.models import Site
 
 router = Router(tags=["breakdowns"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class AffectedFilters(Schema):
     limit: int = 50
 
 
-class PreviewOut(Schema):
+class BreakdownPreviewOut(Schema):
     total: int
     to_contact: int
     by_state: dict[str, int]
@@ -208,7 +210,7 @@ class PreviewOut(Schema):
     preview_body: str
 
 
-class EventOut(Schema):
+class BreakdownEventOut(Schema):
     id: int
     at: datetime
     kind: str
@@ -217,16 +219,16 @@ class EventOut(Schema):
     data: dict[str, Any]
 
     @staticmethod
-    def resolve_actor(obj: Any) -> str:
+    def resolve_actor(obj: BreakdownEvent) -> str:
         return obj.actor_label
 
 
-class MessageIn(Schema):
+class BreakdownMessageIn(Schema):
     body: str
     subject: str = ""
 
 
-class ReasonIn(Schema):
+class BreakdownCancelIn(Schema):
     reason: str
 
 
@@ -234,7 +236,7 @@ class NoteIn(Schema):
     note: str = ""
 
 
-class ReviewIn(Schema):
+class BreakdownReviewIn(Schema):
     went_well: str = ""
     went_badly: str = ""
     actual_cost: Decimal | None = None
@@ -287,7 +289,7 @@ class ReviewOut(Schema):
     action_items: list[ActionItemOut]
 
 
-class FailureModeIn(Schema):
+class ActionItemFailureModeIn(Schema):
     touchpoint_id: int
     title: str
     severity: int
@@ -296,7 +298,7 @@ class FailureModeIn(Schema):
     description: str = ""
 
 
-class FailureModeOut(Schema):
+class ActionItemFailureModeOut(Schema):
     id: int
     title: str
     status: str
@@ -325,15 +327,6 @@ def _site(code: str | None) -> Site | None:
     if site is None:
         raise NotFound(f"no site with code {code!r}", field="site")
     return site
-
-
-def _ref(model: Any, pk: int | None, field: str, label: str) -> Any:
-    if pk is None:
-        return None
-    row = model.objects.filter(pk=pk).first()
-    if row is None:
-        raise NotFound(f"no {label} with id {pk}", field=field)
-    return row
 
 
 def _review_out(breakdown: Breakdown) -> dict[str, Any]:
@@ -371,10 +364,10 @@ def list_breakdowns(request: HttpRequest, filters: Query[BreakdownFilters]) -> d
     summary="Declare a breakdown: checklist started, affected customers found, nothing sent",
 )
 def declare(request: HttpRequest, payload: BreakdownIn) -> Status[Breakdown]:
-    require_scope(request, "breakdowns:write")
-    playbook = _ref(Playbook, payload.playbook_id, "playbook_id", "playbook")
+    actor = act(request, "breakdowns:write")
+    playbook = by_id(Playbook, payload.playbook_id, "playbook_id", "playbook")
     breakdown = services.breakdown_declare(
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         playbook=playbook,
         title=payload.title,
         description=payload.description,
@@ -401,7 +394,7 @@ def get_breakdown(request: HttpRequest, breakdown_id: int) -> Breakdown:
 
 @router.get(
     "/{breakdown_id}/preview",
-    response={200: PreviewOut, **ERRORS},
+    response={200: BreakdownPreviewOut, **ERRORS},
     summary="Who would be contacted, how, and the first message (sends nothing)",
 )
 def preview(request: HttpRequest, breakdown_id: int, sample: int = 20) -> dict[str, Any]:
@@ -417,19 +410,19 @@ def preview(request: HttpRequest, breakdown_id: int, sample: int = 20) -> dict[s
     summary="Change the scope before outreach; affected customers are found afresh",
 )
 def rescope(request: HttpRequest, breakdown_id: int, payload: ScopeIn) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     changes = payload.dict(exclude_unset=True)
     if "site" in changes:
         changes["site"] = _site(changes["site"])
     if "product" in changes and changes["product"] is None:
         changes["product"] = ""
     services.breakdown_rescope(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request), **changes
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), **changes
     )
     return _detail(breakdown_id)
 
 
-def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
+def _step(name: str, summary: str) -> Callable[[TCallable], TCallable]:
     return router.post(
         f"/{{breakdown_id}}/{name}", response={200: BreakdownDetailOut, **ERRORS}, summary=summary
     )
@@ -437,27 +430,27 @@ def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
 
 @_step("confirm", "Confirm the outreach: every affected customer is contacted, in chunks")
 def confirm(request: HttpRequest, breakdown_id: int) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_confirm_outreach(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request)
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
     )
     return _detail(breakdown_id)
 
 
 @_step("pause", "Pause the outreach: messages not yet sent are held")
 def pause(request: HttpRequest, breakdown_id: int) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_pause_outreach(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request)
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
     )
     return _detail(breakdown_id)
 
 
 @_step("resume", "Resume the outreach: held messages go out at the channel's rate")
 def resume(request: HttpRequest, breakdown_id: int) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     services.breakdown_resume_outreach(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request)
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
     )
     return _detail(breakdown_id)
 
@@ -467,11 +460,13 @@ def resume(request: HttpRequest, breakdown_id: int) -> Breakdown:
     response={201: MessageOut, **ERRORS},
     summary="Send a status update to every customer with a case on the breakdown",
 )
-def post_update(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Status[Any]:
-    require_scope(request, "breakdowns:write")
+def post_update(
+    request: HttpRequest, breakdown_id: int, payload: BreakdownMessageIn
+) -> Status[Any]:
+    actor = act(request, "breakdowns:write")
     message = services.breakdown_post_update(
         breakdown=_breakdown(breakdown_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         subject=payload.subject,
     )
@@ -479,11 +474,11 @@ def post_update(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> 
 
 
 @_step("all-clear", "Give the all-clear: tell everyone, close the checklist, cases to follow-up")
-def all_clear(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+def all_clear(request: HttpRequest, breakdown_id: int, payload: BreakdownMessageIn) -> Breakdown:
+    actor = act(request, "breakdowns:write")
     services.breakdown_all_clear(
         breakdown=_breakdown(breakdown_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         subject=payload.subject,
     )
@@ -491,10 +486,10 @@ def all_clear(request: HttpRequest, breakdown_id: int, payload: MessageIn) -> Br
 
 
 @_step("cancel", "Cancel a false alarm before any customer was contacted")
-def cancel(request: HttpRequest, breakdown_id: int, payload: ReasonIn) -> Breakdown:
-    require_scope(request, "breakdowns:write")
+def cancel(request: HttpRequest, breakdown_id: int, payload: BreakdownCancelIn) -> Breakdown:
+    actor = act(request, "breakdowns:write")
     services.breakdown_cancel(
-        breakdown=_breakdown(breakdown_id), actor=acting_user(request), reason=payload.reason
+        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), reason=payload.reason
     )
     return _detail(breakdown_id)
 
@@ -519,7 +514,7 @@ def affected(
 
 @router.get(
     "/{breakdown_id}/timeline",
-    response={200: list[EventOut], **ERRORS},
+    response={200: list[BreakdownEventOut], **ERRORS},
     summary="What happened, when and by whom",
 )
 def timeline(request: HttpRequest, breakdown_id: int) -> list[Any]:
@@ -535,15 +530,16 @@ def timeline(request: HttpRequest, breakdown_id: int) -> list[Any]:
 def complete_action(
     request: HttpRequest, breakdown_id: int, action_id: int, payload: NoteIn
 ) -> BreakdownAction:
-    require_scope(request, "breakdowns:read")
-    actor = acting_user(request)
+    actor = act(request, "breakdowns:read")
     # Anyone on the team ticks the checklist; a token needs breakdowns:write.
-    if actor is not None and not actor.has_perm("breakdowns.work_breakdown"):
+    if not actor.may("breakdowns.work_breakdown"):
         raise Forbidden("your role may not tick off checklist actions", code="missing_permission")
-    if actor is None:
+    if not actor.is_person:
         require_scope(request, "breakdowns:write")
     action = get_object_or_404(BreakdownAction, pk=action_id, breakdown_id=breakdown_id)
-    return services.breakdown_action_complete(action=action, actor=actor, note=payload.note)
+    return services.breakdown_action_complete(
+        action=action, actor=signed_in_user(actor), note=payload.note
+    )
 
 
 @router.get(
@@ -561,12 +557,14 @@ def get_review(request: HttpRequest, breakdown_id: int) -> dict[str, Any]:
     response={200: ReviewOut, **ERRORS},
     summary="Write the review; complete=true closes the breakdown",
 )
-def put_review(request: HttpRequest, breakdown_id: int, payload: ReviewIn) -> dict[str, Any]:
-    require_scope(request, "breakdowns:write")
+def put_review(
+    request: HttpRequest, breakdown_id: int, payload: BreakdownReviewIn
+) -> dict[str, Any]:
+    actor = act(request, "breakdowns:write")
     breakdown = _breakdown(breakdown_id)
     services.breakdown_review_save(
         breakdown=breakdown,
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         went_well=payload.went_well,
         went_badly=payload.went_badly,
         actual_cost=payload.actual_cost,
@@ -584,35 +582,35 @@ def put_review(request: HttpRequest, breakdown_id: int, payload: ReviewIn) -> di
 def add_action_item(
     request: HttpRequest, breakdown_id: int, payload: ActionItemIn
 ) -> Status[ReviewActionItem]:
-    require_scope(request, "breakdowns:write")
+    actor = act(request, "breakdowns:write")
     item = services.review_action_item_add(
         breakdown=_breakdown(breakdown_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         kind=payload.kind,
         text=payload.text,
-        owner=_ref(User, payload.owner_id, "owner_id", "user"),
-        playbook=_ref(Playbook, payload.playbook_id, "playbook_id", "playbook"),
+        owner=by_id(User, payload.owner_id, "owner_id", "user"),
+        playbook=by_id(Playbook, payload.playbook_id, "playbook_id", "playbook"),
     )
     return Status(201, item)
 
 
 @router.post(
     "/{breakdown_id}/review/action-items/{item_id}/failure-mode",
-    response={201: FailureModeOut, **ERRORS},
+    response={201: ActionItemFailureModeOut, **ERRORS},
     summary="Propose an action item as a new failure mode in the catalog",
 )
 def item_to_failure_mode(
-    request: HttpRequest, breakdown_id: int, item_id: int, payload: FailureModeIn
+    request: HttpRequest, breakdown_id: int, item_id: int, payload: ActionItemFailureModeIn
 ) -> Status[Any]:
     require_scope(request, "breakdowns:write")
-    require_scope(request, "catalog:write")
+    actor = act(request, "catalog:write")
     from bounceback.failuremodes.models import Touchpoint
 
     item = get_object_or_404(ReviewActionItem, pk=item_id, review__breakdown_id=breakdown_id)
     mode = services.review_action_item_to_failure_mode(
         item=item,
-        actor=acting_user(request),
-        touchpoint=_ref(Touchpoint, payload.touchpoint_id, "touchpoint_id", "touchpoint"),
+        actor=signed_in_user(actor),
+        touchpoint=by_id(Touchpoint, payload.touchpoint_id, "touchpoint_id", "touchpoint"),
         title=payload.title,
         severity=payload.severity,
         occurrence=payload.occurrence,

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from ninja.types import TCallable
 
 from bounceback.accounts.models import Team, User
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, by_id, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.cases import services
 from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
@@ -24,8 +27,6 @@ from bounceback.transactions.models import Transaction
 
 router = Router(tags=["cases"])
 coach_router = Router(tags=["coach"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------
@@ -150,19 +151,19 @@ class CaseFilters(Schema):
     limit: int = 50
 
 
-class MessageIn(Schema):
+class CaseMessageIn(Schema):
     body: str
     channel: str | None = Field(None, description="Defaults to the case's channel")
 
 
-class ApologyIn(MessageIn):
+class ApologyIn(CaseMessageIn):
     subject: str = ""
     override_reason: str = Field(
         "", description="Required to send an apology the coach scores below the threshold"
     )
 
 
-class ReviewIn(Schema):
+class CaseReviewIn(Schema):
     what_went_wrong: str | None = None
     impact: str | None = None
     proposed_fix: str | None = None
@@ -176,7 +177,7 @@ class FixIn(Schema):
     channel: str | None = None
 
 
-class FollowUpIn(MessageIn):
+class FollowUpIn(CaseMessageIn):
     early_reason: str = Field("", description="Required to follow up before the cool-off ends")
 
 
@@ -195,7 +196,7 @@ class DocumentIn(Schema):
     prevention_idea: str
 
 
-class ReasonIn(Schema):
+class CaseReasonIn(Schema):
     reason: str = ""
 
 
@@ -210,7 +211,7 @@ class LinkOut(Schema):
     kind: str
 
 
-class EventOut(Schema):
+class CaseEventOut(Schema):
     id: int
     at: datetime
     kind: str
@@ -251,15 +252,6 @@ def _detail(case_id: int) -> Case:
     return case
 
 
-def _ref(model: Any, pk: int | None, field: str, label: str) -> Any:
-    if pk is None:
-        return None
-    row = model.objects.filter(pk=pk).first()
-    if row is None:
-        raise NotFound(f"no {label} with id {pk}", field=field)
-    return row
-
-
 def _site(code: str | None) -> Site | None:
     if not code:
         return None
@@ -274,8 +266,8 @@ def _site(code: str | None) -> Site | None:
 
 @router.post("/", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
 def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
-    require_scope(request, "cases:write")
-    customer = _ref(Customer, payload.customer_id, "customer_id", "customer")
+    actor = act(request, "cases:write")
+    customer = by_id(Customer, payload.customer_id, "customer_id", "customer")
     case = services.case_open(
         customer=customer,
         summary=payload.summary,
@@ -283,13 +275,13 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
         channel=payload.channel,
         severity=payload.severity,
         site=_site(payload.site),
-        failure_mode=_ref(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
-        related_transaction=_ref(
+        failure_mode=by_id(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
+        related_transaction=by_id(
             Transaction, payload.transaction_id, "transaction_id", "transaction"
         ),
-        assignee=_ref(User, payload.assignee_id, "assignee_id", "user"),
-        team=_ref(Team, payload.team_id, "team_id", "team"),
-        actor=acting_user(request),
+        assignee=by_id(User, payload.assignee_id, "assignee_id", "user"),
+        team=by_id(Team, payload.team_id, "team_id", "team"),
+        actor=signed_in_user(actor),
     )
     return Status(201, _detail(case.pk))
 
@@ -330,31 +322,32 @@ def get_case(request: HttpRequest, case_id: int) -> Case:
     "/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="Edit or assign a case"
 )
 def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     case = _case(case_id)
     changes = payload.dict(exclude_unset=True)
-    actor = acting_user(request)
     assign = {k: changes.pop(k) for k in ("assignee_id", "team_id") if k in changes}
     if "site" in changes:
         changes["site"] = _site(changes["site"])
     if "failure_mode_id" in changes:
-        changes["failure_mode"] = _ref(
+        changes["failure_mode"] = by_id(
             FailureMode, changes.pop("failure_mode_id"), "failure_mode_id", "failure mode"
         )
     if changes:
-        case = services.case_update(case=case, actor=actor, **changes)
+        case = services.case_update(case=case, actor=signed_in_user(actor), **changes)
     if assign:
         assignee = (
-            _ref(User, assign.get("assignee_id"), "assignee_id", "user")
+            by_id(User, assign.get("assignee_id"), "assignee_id", "user")
             if "assignee_id" in assign
             else case.assignee
         )
-        team = _ref(Team, assign.get("team_id"), "team_id", "team") if "team_id" in assign else None
-        services.case_assign(case=case, actor=actor, assignee=assignee, team=team)
+        team = (
+            by_id(Team, assign.get("team_id"), "team_id", "team") if "team_id" in assign else None
+        )
+        services.case_assign(case=case, actor=signed_in_user(actor), assignee=assignee, team=team)
     return _detail(case_id)
 
 
-def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
+def _step(name: str, summary: str) -> Callable[[TCallable], TCallable]:
     return router.post(
         f"/{{case_id}}/{name}", response={200: CaseDetailOut, **ERRORS}, summary=summary
     )
@@ -364,10 +357,10 @@ def _step(name: str, summary: str):  # type: ignore[no-untyped-def]
     "apologise", "Send the apology (first reply); below the coach threshold it needs an override"
 )
 def apologise(request: HttpRequest, case_id: int, payload: ApologyIn) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     services.case_apologise(
         case=_case(case_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         subject=payload.subject,
         channel=payload.channel,
@@ -377,27 +370,27 @@ def apologise(request: HttpRequest, case_id: int, payload: ApologyIn) -> Case:
 
 
 @_step("review", "Record the customer's view; deciding on their proposal completes the review")
-def review(request: HttpRequest, case_id: int, payload: ReviewIn) -> Case:
-    require_scope(request, "cases:write")
-    services.case_review(case=_case(case_id), actor=acting_user(request), **payload.dict())
+def review(request: HttpRequest, case_id: int, payload: CaseReviewIn) -> Case:
+    actor = act(request, "cases:write")
+    services.case_review(case=_case(case_id), actor=signed_in_user(actor), **payload.dict())
     return _detail(case_id)
 
 
 @_step("updates", "Send a progress update (restarts the update cadence)")
-def send_update(request: HttpRequest, case_id: int, payload: MessageIn) -> Case:
-    require_scope(request, "cases:write")
+def send_update(request: HttpRequest, case_id: int, payload: CaseMessageIn) -> Case:
+    actor = act(request, "cases:write")
     services.case_send_update(
-        case=_case(case_id), actor=acting_user(request), body=payload.body, channel=payload.channel
+        case=_case(case_id), actor=signed_in_user(actor), body=payload.body, channel=payload.channel
     )
     return _detail(case_id)
 
 
 @_step("fix", "Mark the problem fixed (starts the cool-off before the follow-up)")
 def fix(request: HttpRequest, case_id: int, payload: FixIn) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     services.case_mark_fixed(
         case=_case(case_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         fix_summary=payload.fix_summary,
         message=payload.message,
         channel=payload.channel,
@@ -407,10 +400,10 @@ def fix(request: HttpRequest, case_id: int, payload: FixIn) -> Case:
 
 @_step("follow-up", "Send the follow-up after the cool-off")
 def follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     services.case_follow_up(
         case=_case(case_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         channel=payload.channel,
         early_reason=payload.early_reason,
@@ -420,10 +413,10 @@ def follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> Case:
 
 @_step("follow-up/outcome", "Record the follow-up answer; unhappy answers reopen the recovery")
 def follow_up_outcome(request: HttpRequest, case_id: int, payload: OutcomeIn) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     services.case_record_follow_up(
         case=_case(case_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         satisfied=payload.satisfied,
         will_return=payload.will_return,
         comment=payload.comment,
@@ -434,38 +427,38 @@ def follow_up_outcome(request: HttpRequest, case_id: int, payload: OutcomeIn) ->
 
 @_step("document", "Document root cause, what was done and a prevention idea")
 def document(request: HttpRequest, case_id: int, payload: DocumentIn) -> Case:
-    require_scope(request, "cases:write")
-    services.case_document(case=_case(case_id), actor=acting_user(request), **payload.dict())
+    actor = act(request, "cases:write")
+    services.case_document(case=_case(case_id), actor=signed_in_user(actor), **payload.dict())
     return _detail(case_id)
 
 
 @_step("close", "Close a documented case")
 def close(request: HttpRequest, case_id: int) -> Case:
-    require_scope(request, "cases:write")
-    services.case_close(case=_case(case_id), actor=acting_user(request))
+    actor = act(request, "cases:write")
+    services.case_close(case=_case(case_id), actor=signed_in_user(actor))
     return _detail(case_id)
 
 
 @_step("reopen", "Reopen a closed case, with a reason")
-def reopen(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
-    require_scope(request, "cases:write")
-    services.case_reopen(case=_case(case_id), actor=acting_user(request), reason=payload.reason)
+def reopen(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Case:
+    actor = act(request, "cases:write")
+    services.case_reopen(case=_case(case_id), actor=signed_in_user(actor), reason=payload.reason)
     return _detail(case_id)
 
 
 @_step("wait", "Wait on the customer (pauses every timer)")
-def wait(request: HttpRequest, case_id: int, payload: ReasonIn) -> Case:
-    require_scope(request, "cases:write")
+def wait(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Case:
+    actor = act(request, "cases:write")
     services.case_wait_on_customer(
-        case=_case(case_id), actor=acting_user(request), reason=payload.reason
+        case=_case(case_id), actor=signed_in_user(actor), reason=payload.reason
     )
     return _detail(case_id)
 
 
 @_step("resume", "The customer answered: resume the timers")
 def resume(request: HttpRequest, case_id: int) -> Case:
-    require_scope(request, "cases:write")
-    services.case_resume(case=_case(case_id), actor=acting_user(request))
+    actor = act(request, "cases:write")
+    services.case_resume(case=_case(case_id), actor=signed_in_user(actor))
     return _detail(case_id)
 
 
@@ -478,10 +471,10 @@ class CustomerMessageIn(Schema):
 
 @_step("customer-messages", "Record what the customer said; a waiting case resumes")
 def customer_message(request: HttpRequest, case_id: int, payload: CustomerMessageIn) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     services.case_log_customer_message(
         case=_case(case_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         body=payload.body,
         channel=payload.channel,
         subject=payload.subject,
@@ -499,10 +492,10 @@ class CallIn(Schema):
 
 @_step("calls", "Log a phone call about the case; a call from the customer resumes a waiting case")
 def call(request: HttpRequest, case_id: int, payload: CallIn) -> Case:
-    require_scope(request, "cases:write")
+    actor = act(request, "cases:write")
     services.case_log_call(
         case=_case(case_id),
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         direction=payload.direction,
         body=payload.body,
         minutes_long=payload.minutes_long,
@@ -513,10 +506,10 @@ def call(request: HttpRequest, case_id: int, payload: CallIn) -> Case:
 
 @router.post("/{case_id}/links", response={201: LinkOut, **ERRORS}, summary="Link two cases")
 def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink]:
-    require_scope(request, "cases:write")
-    other = _ref(Case, payload.other_case_id, "other_case_id", "case")
+    actor = act(request, "cases:write")
+    other = by_id(Case, payload.other_case_id, "other_case_id", "case")
     made = services.case_link(
-        case=_case(case_id), other=other, actor=acting_user(request), kind=payload.kind
+        case=_case(case_id), other=other, actor=signed_in_user(actor), kind=payload.kind
     )
     return Status(201, made)
 
@@ -531,7 +524,7 @@ def timers(request: HttpRequest, case_id: int) -> list[Any]:
 
 @router.get(
     "/{case_id}/timeline",
-    response={200: list[EventOut], **ERRORS},
+    response={200: list[CaseEventOut], **ERRORS},
     summary="Every event of the case, oldest first (audit trail)",
 )
 def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:

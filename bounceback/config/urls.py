@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bounceback.api.root import api
+from bounceback.config.api import api
 
 urlpatterns = [
     path("api/", api.urls),

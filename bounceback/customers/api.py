@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import (
     TimelineCursor,
@@ -23,8 +23,6 @@ from bounceback.customers.services import ExternalIdentity, customer_create, cus
 from bounceback.interactions.models import Interaction
 
 router = Router(tags=["customers"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class ExternalIdSchema(Schema):

@@ -14,8 +14,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.schemas import ERRORS
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes import selectors, services
 from bounceback.failuremodes.models import FailureMode, Touchpoint
@@ -23,8 +24,6 @@ from bounceback.failuremodes.selectors import CatalogEntry
 from bounceback.sites.models import Site
 
 router = Router(tags=["catalog"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas ----------------------------------------------------------------------------------
@@ -122,7 +121,7 @@ class VoteIn(Schema):
     comment: str = Field("", max_length=300)
 
 
-class DecisionIn(Schema):
+class FailureModeDecisionIn(Schema):
     reason: str = ""
 
 
@@ -256,9 +255,9 @@ def list_touchpoints(request: HttpRequest, site: str | None = None) -> list[Touc
 
 @router.post("/touchpoints", response={201: TouchpointOut, **ERRORS}, summary="Add a touchpoint")
 def create_touchpoint(request: HttpRequest, payload: TouchpointIn) -> Status[Touchpoint]:
-    require_scope(request, "catalog:write")
+    actor = act(request, "catalog:write")
     touchpoint = services.touchpoint_create(
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         name=payload.name,
         description=payload.description,
         site=_site(payload.site),
@@ -272,8 +271,10 @@ def create_touchpoint(request: HttpRequest, payload: TouchpointIn) -> Status[Tou
     response={200: TouchpointOut, **ERRORS},
     summary="Rename, move or re-site a touchpoint",
 )
-def update_touchpoint(request: HttpRequest, touchpoint_id: int, payload: TouchpointPatch) -> Any:
-    require_scope(request, "catalog:write")
+def update_touchpoint(
+    request: HttpRequest, touchpoint_id: int, payload: TouchpointPatch
+) -> Touchpoint:
+    actor = act(request, "catalog:write")
     touchpoint = _touchpoint(touchpoint_id, field="touchpoint_id")
     changes = payload.dict(exclude_unset=True)
     for name in ("name", "position"):
@@ -283,7 +284,7 @@ def update_touchpoint(request: HttpRequest, touchpoint_id: int, payload: Touchpo
         changes["description"] = ""
     if "site" in changes:
         changes["site"] = _site(changes["site"])
-    return services.touchpoint_update(touchpoint=touchpoint, actor=acting_user(request), **changes)
+    return services.touchpoint_update(touchpoint=touchpoint, actor=signed_in_user(actor), **changes)
 
 
 # --- Failure modes ------------------------------------------------------------------------------
@@ -315,9 +316,9 @@ def list_failure_modes(request: HttpRequest, filters: Query[CatalogFilters]) -> 
     summary="Propose a failure mode (any staff member)",
 )
 def propose(request: HttpRequest, payload: FailureModeIn) -> Status[dict[str, Any]]:
-    require_scope(request, "catalog:write")
+    actor = act(request, "catalog:write")
     mode = services.failure_mode_propose(
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         touchpoint=_touchpoint(payload.touchpoint_id),
         title=payload.title,
         description=payload.description,
@@ -350,7 +351,7 @@ def get_failure_mode(
 def update_failure_mode(
     request: HttpRequest, failure_mode_id: int, payload: FailureModePatch
 ) -> dict[str, Any]:
-    require_scope(request, "catalog:write")
+    actor = act(request, "catalog:write")
     mode = _mode(failure_mode_id)
     changes = payload.dict(exclude_unset=True)
     for name, value in list(changes.items()):
@@ -360,7 +361,7 @@ def update_failure_mode(
             changes[name] = ""
     if "touchpoint_id" in changes:
         changes["touchpoint"] = _touchpoint(changes.pop("touchpoint_id"))
-    services.failure_mode_update(failure_mode=mode, actor=acting_user(request), **changes)
+    services.failure_mode_update(failure_mode=mode, actor=signed_in_user(actor), **changes)
     return _one(failure_mode_id)
 
 
@@ -370,10 +371,10 @@ def update_failure_mode(
     summary="Vote on a proposed failure mode; voting again replaces your vote",
 )
 def vote(request: HttpRequest, failure_mode_id: int, payload: VoteIn) -> dict[str, Any]:
-    require_scope(request, "catalog:write")
+    actor = act(request, "catalog:write")
     services.failure_mode_vote(
         failure_mode=_mode(failure_mode_id),
-        voter=acting_user(request),
+        voter=signed_in_user(actor),
         value=payload.value,
         comment=payload.comment,
     )
@@ -385,10 +386,12 @@ def vote(request: HttpRequest, failure_mode_id: int, payload: VoteIn) -> dict[st
     response={200: FailureModeOut, **ERRORS},
     summary="Accept a proposed failure mode into the catalog (leads and managers)",
 )
-def accept(request: HttpRequest, failure_mode_id: int, payload: DecisionIn) -> dict[str, Any]:
-    require_scope(request, "catalog:write")
+def accept(
+    request: HttpRequest, failure_mode_id: int, payload: FailureModeDecisionIn
+) -> dict[str, Any]:
+    actor = act(request, "catalog:write")
     services.failure_mode_accept(
-        failure_mode=_mode(failure_mode_id), actor=acting_user(request), reason=payload.reason
+        failure_mode=_mode(failure_mode_id), actor=signed_in_user(actor), reason=payload.reason
     )
     return _one(failure_mode_id)
 
@@ -398,10 +401,12 @@ def accept(request: HttpRequest, failure_mode_id: int, payload: DecisionIn) -> d
     response={200: FailureModeOut, **ERRORS},
     summary="Reject a proposed failure mode with a reason (leads and managers)",
 )
-def reject(request: HttpRequest, failure_mode_id: int, payload: DecisionIn) -> dict[str, Any]:
-    require_scope(request, "catalog:write")
+def reject(
+    request: HttpRequest, failure_mode_id: int, payload: FailureModeDecisionIn
+) -> dict[str, Any]:
+    actor = act(request, "catalog:write")
     services.failure_mode_reject(
-        failure_mode=_mode(failure_mode_id), actor=acting_user(request), reason=payload.reason
+        failure_mode=_mode(failure_mode_id), actor=signed_in_user(actor), reason=payload.reason
     )
     return _one(failure_mode_id)
 

@@ -11,23 +11,23 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.actors import Actor
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
-from bounceback.apitokens.models import ApiToken
+from bounceback.api.schemas import ERRORS, PageFilters
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
 from bounceback.funds import selectors, services
-from bounceback.funds.models import ApprovalRequest, Grant, Voucher
+from bounceback.funds.models import AllowancePolicy, ApprovalRequest, Grant, Voucher
 
 router = Router(tags=["funds"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------
@@ -161,19 +161,14 @@ class ApprovalPage(Schema):
     next_cursor: str | None
 
 
-class PageFilters(Schema):
-    cursor: str | None = None
-    limit: int = 50
-
-
-class DecisionIn(Schema):
+class ApprovalDecisionIn(Schema):
     decision: str = Field(..., description="approve, reduce or refuse")
     value: Decimal | None = Field(None, description="The reduced value (reduce only)")
     reason: str = ""
     message: str | None = Field(None, description="Replaces the message to the customer")
 
 
-class ReasonIn(Schema):
+class FundsReasonIn(Schema):
     reason: str
 
 
@@ -207,7 +202,7 @@ class PolicyOut(Schema):
     default: bool
 
     @staticmethod
-    def resolve_default(obj: Any) -> bool:
+    def resolve_default(obj: AllowancePolicy) -> bool:
         return obj.pk is None
 
 
@@ -264,7 +259,7 @@ def _now() -> dt.datetime:
     return timezone.now()
 
 
-def _has(obj: Any, relation: str) -> bool:
+def _has(obj: Grant, relation: str) -> bool:
     try:
         getattr(obj, relation)
     except Exception:  # the reverse one-to-one is absent
@@ -272,23 +267,18 @@ def _has(obj: Any, relation: str) -> bool:
     return True
 
 
-def _person(request: HttpRequest) -> Any:
-    """The staff member acting: the signed-in user, or the token's creator."""
-    user = acting_user(request)
-    if user is not None:
-        return user
-    token = getattr(request, "auth", None)
-    if isinstance(token, ApiToken) and token.created_by_id:
-        creator = User.objects.filter(pk=token.created_by_id, is_active=True).first()
-        if creator is not None:
-            return creator
+def _person(actor: Actor) -> User:
+    """The staff member the call counts against: the signed-in person, or the token's
+    creator (while still active)."""
+    if actor.user is not None:
+        return actor.user
     raise Forbidden(
         "this counts against a person's allowance: use a token created by a staff member",
         code="no_person",
     )
 
 
-def _grants() -> Any:
+def _grants() -> QuerySet[Grant]:
     return Grant.objects.select_related("voucher", "approval", "approval__grant")
 
 
@@ -296,7 +286,7 @@ def _grant(grant_id: int) -> Grant:
     grant = _grants().filter(pk=grant_id).first()
     if grant is None:
         raise NotFound(f"no grant with id {grant_id}")
-    return grant  # type: ignore[no-any-return]
+    return grant
 
 
 def _request(request_id: int) -> ApprovalRequest:
@@ -315,13 +305,13 @@ def _request(request_id: int) -> ApprovalRequest:
     summary="Grant a gesture on a case: 201 in effect, 202 waiting for approval",
 )
 def create_grant(request: HttpRequest, case_id: int, payload: GrantIn) -> Status[Grant]:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     case = Case.objects.select_related("customer").filter(pk=case_id).first()
     if case is None:
         raise NotFound(f"no case with id {case_id}", field="case_id")
     grant = services.grant_create(
         case=case,
-        actor=_person(request),
+        actor=_person(actor),
         kind=payload.kind,
         value=payload.value,
         currency=payload.currency,
@@ -338,9 +328,9 @@ def create_grant(request: HttpRequest, case_id: int, payload: GrantIn) -> Status
 
 @router.get("/grants", response={200: GrantPage, **ERRORS}, summary="List grants, newest first")
 def list_grants(request: HttpRequest, filters: Query[GrantFilters]) -> dict[str, Any]:
-    require_scope(request, "funds:read")
+    actor = act(request, "funds:read")
     if filters.exceptions:
-        rows = selectors.exceptions_to_policy(user=_person(request))
+        rows = selectors.exceptions_to_policy(user=_person(actor))
     else:
         rows = selectors.grant_list(
             case_id=filters.case_id,
@@ -367,10 +357,10 @@ def get_grant(request: HttpRequest, grant_id: int) -> Grant:
     response={200: GrantOut, **ERRORS},
     summary="Reverse a grant in effect (funds.reverse_grant)",
 )
-def reverse_grant(request: HttpRequest, grant_id: int, payload: ReasonIn) -> Grant:
-    require_scope(request, "funds:write")
+def reverse_grant(request: HttpRequest, grant_id: int, payload: FundsReasonIn) -> Grant:
+    actor = act(request, "funds:write")
     grant = services.grant_reverse(
-        grant=_grant(grant_id), actor=_person(request), reason=payload.reason
+        grant=_grant(grant_id), actor=_person(actor), reason=payload.reason
     )
     return _grant(grant.pk)
 
@@ -384,8 +374,8 @@ def reverse_grant(request: HttpRequest, grant_id: int, payload: ReasonIn) -> Gra
     summary="Pending approvals the caller may decide, soonest due first",
 )
 def list_approvals(request: HttpRequest, filters: Query[PageFilters]) -> dict[str, Any]:
-    require_scope(request, "funds:read")
-    rows = selectors.approval_queue(user=_person(request))
+    actor = act(request, "funds:read")
+    rows = selectors.approval_queue(user=_person(actor))
     items, next_cursor = cursor_page(
         rows, cursor=filters.cursor, limit=filters.limit, order_field="due_at", descending=False
     )
@@ -397,11 +387,11 @@ def list_approvals(request: HttpRequest, filters: Query[PageFilters]) -> dict[st
     response={200: ApprovalOut, **ERRORS},
     summary="Approve, reduce or refuse a pending grant (funds.decide_approvalrequest)",
 )
-def decide(request: HttpRequest, request_id: int, payload: DecisionIn) -> ApprovalRequest:
-    require_scope(request, "funds:write")
+def decide(request: HttpRequest, request_id: int, payload: ApprovalDecisionIn) -> ApprovalRequest:
+    actor = act(request, "funds:write")
     decided = services.approval_decide(
         request=_request(request_id),
-        actor=_person(request),
+        actor=_person(actor),
         decision=payload.decision,
         value=payload.value,
         reason=payload.reason,
@@ -415,10 +405,10 @@ def decide(request: HttpRequest, request_id: int, payload: DecisionIn) -> Approv
     response={200: ApprovalOut, **ERRORS},
     summary="Send a pending request up one level",
 )
-def escalate(request: HttpRequest, request_id: int, payload: ReasonIn) -> ApprovalRequest:
-    require_scope(request, "funds:write")
+def escalate(request: HttpRequest, request_id: int, payload: FundsReasonIn) -> ApprovalRequest:
+    actor = act(request, "funds:write")
     moved = services.approval_escalate(
-        request=_request(request_id), actor=_person(request), reason=payload.reason
+        request=_request(request_id), actor=_person(actor), reason=payload.reason
     )
     return _request(moved.pk)
 
@@ -432,8 +422,8 @@ def escalate(request: HttpRequest, request_id: int, payload: ReasonIn) -> Approv
     summary="The caller's allowance now; with case_id, the effective limits for its customer",
 )
 def my_allowance(request: HttpRequest, case_id: int | None = None) -> dict[str, Any]:
-    require_scope(request, "funds:read")
-    person = _person(request)
+    actor = act(request, "funds:read")
+    person = _person(actor)
     customer = None
     if case_id is not None:
         case = Case.objects.select_related("customer").filter(pk=case_id).first()
@@ -445,22 +435,20 @@ def my_allowance(request: HttpRequest, case_id: int | None = None) -> dict[str, 
 
 
 def _check_policy_read(request: HttpRequest) -> None:
-    require_scope(request, "funds:read")
-    user = acting_user(request)
-    if user is not None and not user.has_perm("funds.view_allowancepolicy"):
+    if not act(request, "funds:read").may("funds.view_allowancepolicy"):
         raise Forbidden("only managers see allowance policies")
 
 
 @router.get(
     "/policies", response={200: list[PolicyOut], **ERRORS}, summary="Every role's allowance"
 )
-def list_policies(request: HttpRequest) -> list[Any]:
+def list_policies(request: HttpRequest) -> list[AllowancePolicy]:
     _check_policy_read(request)
     return selectors.allowance_policies()
 
 
 @router.get("/policies/{role}", response={200: PolicyOut, **ERRORS}, summary="One role's allowance")
-def get_policy(request: HttpRequest, role: str) -> Any:
+def get_policy(request: HttpRequest, role: str) -> AllowancePolicy:
     _check_policy_read(request)
     if role not in Role.values:
         raise NotFound(f"no role {role!r}", field="role")
@@ -472,11 +460,11 @@ def get_policy(request: HttpRequest, role: str) -> Any:
     response={200: PolicyOut, **ERRORS},
     summary="Set a role's allowance (funds.change_allowancepolicy)",
 )
-def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> Any:
-    require_scope(request, "funds:write")
+def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> AllowancePolicy:
+    actor = act(request, "funds:write")
     return services.allowance_policy_set(
         role=role,
-        actor=_person(request),
+        actor=_person(actor),
         per_case_limit=payload.per_case_limit,
         period=payload.period,
         period_budget=payload.period_budget,
@@ -489,13 +477,13 @@ def set_policy(request: HttpRequest, role: str, payload: PolicyIn) -> Any:
     summary="Give one person their own figures; all null removes it",
 )
 def set_override(request: HttpRequest, user_id: int, payload: OverrideIn) -> dict[str, Any]:
-    require_scope(request, "funds:write")
+    actor = act(request, "funds:write")
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise NotFound(f"no user with id {user_id}", field="user_id")
     override = services.allowance_override_set(
         user=user,
-        actor=_person(request),
+        actor=_person(actor),
         per_case_limit=payload.per_case_limit,
         period_budget=payload.period_budget,
         period=payload.period,
@@ -513,9 +501,7 @@ def set_override(request: HttpRequest, user_id: int, payload: OverrideIn) -> dic
 
 
 def _check_ledger_read(request: HttpRequest) -> None:
-    require_scope(request, "funds:read")
-    user = acting_user(request)
-    if user is not None and not user.has_perm("funds.view_ledgerentry"):
+    if not act(request, "funds:read").may("funds.view_ledgerentry"):
         raise Forbidden("only approvers see balances and the ledger")
 
 

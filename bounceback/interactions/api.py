@@ -7,17 +7,16 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import interaction_log, interaction_update
 
 router = Router(tags=["interactions"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class InteractionIn(Schema):
@@ -76,7 +75,7 @@ class InteractionFilters(Schema):
 
 @router.post("/", response={201: InteractionOut, **ERRORS}, summary="Log an interaction")
 def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status[Interaction]:
-    require_scope(request, "interactions:write")
+    actor = act(request, "interactions:write")
     customer = Customer.objects.filter(pk=payload.customer_id).first()
     if customer is None:
         raise NotFound(f"no customer with id {payload.customer_id}", field="customer_id")
@@ -88,7 +87,7 @@ def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status[I
         subject=payload.subject,
         occurred_at=payload.occurred_at,
         thread_ref=payload.thread_ref,
-        author=acting_user(request),
+        author=signed_in_user(actor),
         author_name=payload.author_name,
         source=payload.source,
         external_id=payload.external_id,

@@ -6,9 +6,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.mail import services
 from bounceback.mail.models import InboundEmail
@@ -16,7 +17,6 @@ from bounceback.mail.selectors import email_already_stored
 
 router = Router(tags=["mail"])
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 RAW_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
 
 
@@ -161,9 +161,9 @@ def get_message(request: HttpRequest, email_id: int) -> InboundEmail:
     summary="File a held email into a case (or a new case for its sender)",
 )
 def release(request: HttpRequest, email_id: int, payload: ReleaseIn) -> InboundEmail:
-    require_scope(request, "mail:write")
+    actor = act(request, "mail:write")
     email = services.email_release(
-        email=_email(email_id), actor=acting_user(request), case_reference=payload.case_reference
+        email=_email(email_id), actor=signed_in_user(actor), case_reference=payload.case_reference
     )
     return _email(email.pk)
 
@@ -174,8 +174,8 @@ def release(request: HttpRequest, email_id: int, payload: ReleaseIn) -> InboundE
     summary="Discard a held email, with the reason",
 )
 def discard(request: HttpRequest, email_id: int, payload: DiscardIn) -> InboundEmail:
-    require_scope(request, "mail:write")
+    actor = act(request, "mail:write")
     email = services.email_discard(
-        email=_email(email_id), actor=acting_user(request), reason=payload.reason
+        email=_email(email_id), actor=signed_in_user(actor), reason=payload.reason
     )
     return _email(email.pk)

@@ -9,9 +9,10 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
@@ -20,8 +21,6 @@ from bounceback.playbooks import selectors, services
 from bounceback.playbooks.models import Playbook, PlaybookVersion
 
 router = Router(tags=["playbooks"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------
@@ -49,12 +48,18 @@ class TemplateOut(TemplateIn):
     coach_findings: list[FindingOut]
 
 
-class CompensationSchema(Schema):
+class CompensationIn(Schema):
     segment: str = Field("all", description="A segment's slug, 'all' for everyone")
     kind: str
     amount: Decimal
     currency: str
     description: str = ""
+
+
+# Its own class: a Decimal reads as a number or a string but is written as a
+# string, so one class would give requests and answers one (wrong) schema.
+class CompensationOut(CompensationIn):
+    pass
 
 
 class ContactSchema(Schema):
@@ -70,7 +75,7 @@ class ContentIn(Schema):
     escalation_contacts: list[ContactSchema] = []
     actions: list[ActionSchema]
     templates: list[TemplateIn] = []
-    compensations: list[CompensationSchema] = []
+    compensations: list[CompensationIn] = []
     change_note: str = ""
     coach_override_reason: str = Field(
         "", description="Required to save templates the apology coach scores below the threshold"
@@ -111,7 +116,7 @@ class VersionOut(VersionSummaryOut):
     escalation_contacts: list[ContactSchema]
     actions: list[ActionSchema]
     templates: list[TemplateOut]
-    compensations: list[CompensationSchema]
+    compensations: list[CompensationOut]
 
     @staticmethod
     def resolve_actions(obj: PlaybookVersion) -> list[Any]:
@@ -166,7 +171,7 @@ class PlaybookFilters(Schema):
     limit: int = 50
 
 
-class PreviewIn(Schema):
+class PlaybookPreviewIn(Schema):
     purpose: str
     body: str
     subject: str = ""
@@ -177,7 +182,7 @@ class PreviewIn(Schema):
     customer_id: int | None = Field(None, description="Fill the customer fields from them")
 
 
-class PreviewOut(Schema):
+class PlaybookPreviewOut(Schema):
     subject: str
     body: str
     problems: list[str] = Field(..., description="Unknown placeholders")
@@ -256,9 +261,9 @@ def list_playbooks(request: HttpRequest, filters: Query[PlaybookFilters]) -> dic
     summary="Create a playbook; its content becomes version 1",
 )
 def create_playbook(request: HttpRequest, payload: PlaybookIn) -> Status[Playbook]:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     playbook = services.playbook_create(
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         name=payload.name,
         failure_mode=_failure_mode(payload.failure_mode_id),
         breakdown_type=payload.breakdown_type,
@@ -269,10 +274,10 @@ def create_playbook(request: HttpRequest, payload: PlaybookIn) -> Status[Playboo
 
 @router.post(
     "/preview",
-    response={200: PreviewOut, **ERRORS},
+    response={200: PlaybookPreviewOut, **ERRORS},
     summary="Render a template with sample values and score it with the apology coach",
 )
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+def preview(request: HttpRequest, payload: PlaybookPreviewIn) -> dict[str, Any]:
     require_scope(request, "playbooks:read")
     title = ""
     if payload.playbook_id is not None:
@@ -323,7 +328,7 @@ def get_playbook(request: HttpRequest, playbook_id: int) -> Playbook:
     summary="Rename it or change what it answers (not versioned)",
 )
 def update_playbook(request: HttpRequest, playbook_id: int, payload: PlaybookPatch) -> Playbook:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     changes = payload.dict(exclude_unset=True)
     kwargs: dict[str, Any] = {}
     if "name" in changes:
@@ -333,7 +338,7 @@ def update_playbook(request: HttpRequest, playbook_id: int, payload: PlaybookPat
     if "breakdown_type" in changes:
         kwargs["breakdown_type"] = changes["breakdown_type"] or ""
     services.playbook_update_details(
-        playbook=_playbook(playbook_id), actor=acting_user(request), **kwargs
+        playbook=_playbook(playbook_id), actor=signed_in_user(actor), **kwargs
     )
     return _detail(playbook_id)
 
@@ -365,10 +370,10 @@ def get_version(request: HttpRequest, playbook_id: int, number: int) -> Playbook
     summary="Revise: the content becomes a new current version; older versions are kept",
 )
 def revise(request: HttpRequest, playbook_id: int, payload: ContentIn) -> Status[PlaybookVersion]:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     playbook = _playbook(playbook_id)
     version = services.playbook_revise(
-        playbook=playbook, actor=acting_user(request), content=_content(payload)
+        playbook=playbook, actor=signed_in_user(actor), content=_content(payload)
     )
     return Status(201, selectors.playbook_version_full(playbook=playbook, number=version.number))
 
@@ -379,8 +384,8 @@ def revise(request: HttpRequest, playbook_id: int, payload: ContentIn) -> Status
     summary="Archive (or restore) a playbook; running breakdowns keep their version",
 )
 def archive(request: HttpRequest, playbook_id: int, payload: ArchiveIn) -> Playbook:
-    require_scope(request, "playbooks:write")
+    actor = act(request, "playbooks:write")
     services.playbook_archive(
-        playbook=_playbook(playbook_id), actor=acting_user(request), archived=payload.archived
+        playbook=_playbook(playbook_id), actor=signed_in_user(actor), archived=payload.archived
     )
     return _detail(playbook_id)

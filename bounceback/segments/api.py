@@ -10,17 +10,16 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
 from bounceback.segments import selectors, services
 from bounceback.segments.models import Segment, SegmentMembership
 from bounceback.segments.selectors import Approach
 
 router = Router(tags=["segments"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # --- Schemas -----------------------------------------------------------------------------
@@ -130,11 +129,11 @@ class RecomputeOut(Schema):
     left: int
 
 
-class PreviewIn(Schema):
+class SegmentPreviewIn(Schema):
     rules: list[dict[str, Any]]
 
 
-class PreviewOut(Schema):
+class SegmentPreviewOut(Schema):
     matching: int
 
 
@@ -201,17 +200,17 @@ def list_segments(request: HttpRequest, filters: Query[SegmentFilters]) -> dict[
     summary="Create a segment (its members are computed at once)",
 )
 def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[Segment]:
-    require_scope(request, "segments:write")
-    segment = services.segment_create(actor=acting_user(request), **payload.dict())
+    actor = act(request, "segments:write")
+    segment = services.segment_create(actor=signed_in_user(actor), **payload.dict())
     return Status(201, _segment(segment.pk))
 
 
 @router.post(
     "/preview",
-    response={200: PreviewOut, **ERRORS},
+    response={200: SegmentPreviewOut, **ERRORS},
     summary="How many customers some rules would match now (nothing is saved)",
 )
-def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, int]:
+def preview(request: HttpRequest, payload: SegmentPreviewIn) -> dict[str, int]:
     require_scope(request, "segments:read")
     return {"matching": selectors.segment_preview_count(payload.rules)}
 
@@ -222,9 +221,9 @@ def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, int]:
     summary="Recompute memberships now (one segment or all)",
 )
 def recompute(request: HttpRequest, payload: RecomputeIn) -> dict[str, int]:
-    require_scope(request, "segments:write")
+    actor = act(request, "segments:write")
     segment = get_object_or_404(Segment, pk=payload.segment_id) if payload.segment_id else None
-    return services.segment_recompute_now(actor=acting_user(request), segment=segment).as_dict()
+    return services.segment_recompute_now(actor=signed_in_user(actor), segment=segment).as_dict()
 
 
 @router.get(
@@ -250,10 +249,10 @@ def get_segment(request: HttpRequest, segment_id: int) -> Segment:
     summary="Change a segment (members follow new rules at once)",
 )
 def update_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch) -> Segment:
-    require_scope(request, "segments:write")
+    actor = act(request, "segments:write")
     segment = get_object_or_404(Segment, pk=segment_id)
     changes = payload.dict(exclude_unset=True)
-    services.segment_update(segment=segment, actor=acting_user(request), **changes)
+    services.segment_update(segment=segment, actor=signed_in_user(actor), **changes)
     return _segment(segment_id)
 
 

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS
 from bounceback.errors import ValidationFailed
 from bounceback.transactions.models import Transaction
 from bounceback.transactions.services import (
@@ -22,8 +22,6 @@ from bounceback.transactions.services import (
 )
 
 router = Router(tags=["transactions"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class TransactionIn(Schema):

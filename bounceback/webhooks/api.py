@@ -14,15 +14,14 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from bounceback.api.auth import acting_user, require_scope
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, signed_in_user
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ErrorOut
+from bounceback.api.schemas import ERRORS, PageFilters
 from bounceback.webhooks import services, signing
 from bounceback.webhooks.models import InboundChannel, WebhookDelivery, WebhookSubscription
 
 router = Router(tags=["webhooks"])
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class SubscriptionIn(Schema):
@@ -37,7 +36,7 @@ class SubscriptionPatch(Schema):
     events: list[str] | None = None
 
 
-class ReasonIn(Schema):
+class SubscriptionDisableIn(Schema):
     reason: str = ""
 
 
@@ -90,11 +89,6 @@ class DeliveryOut(Schema):
 class DeliveryPage(Schema):
     items: list[DeliveryOut]
     next_cursor: str | None
-
-
-class PageFilters(Schema):
-    cursor: str | None = None
-    limit: int = 50
 
 
 class DeliveryFilters(PageFilters):
@@ -195,9 +189,9 @@ def list_subscriptions(request: HttpRequest, filters: Query[PageFilters]) -> dic
 def create_subscription(
     request: HttpRequest, payload: SubscriptionIn
 ) -> Status[WebhookSubscription]:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     subscription = services.subscription_create(
-        actor=acting_user(request), request=request, **payload.dict()
+        actor=signed_in_user(actor), request=request, **payload.dict()
     )
     return Status(201, subscription)
 
@@ -220,11 +214,11 @@ def get_subscription(request: HttpRequest, subscription_id: int) -> WebhookSubsc
 def update_subscription(
     request: HttpRequest, subscription_id: int, payload: SubscriptionPatch
 ) -> WebhookSubscription:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
     return services.subscription_update(
         subscription=subscription,
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         request=request,
         **payload.dict(exclude_unset=True),
     )
@@ -236,13 +230,13 @@ def update_subscription(
     summary="Stop sending; deliveries still waiting are cancelled",
 )
 def disable_subscription(
-    request: HttpRequest, subscription_id: int, payload: ReasonIn
+    request: HttpRequest, subscription_id: int, payload: SubscriptionDisableIn
 ) -> WebhookSubscription:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
     return services.subscription_disable(
         subscription=subscription,
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         reason=payload.reason,
         request=request,
     )
@@ -254,10 +248,10 @@ def disable_subscription(
     summary="Send again, with the failure count back at zero",
 )
 def enable_subscription(request: HttpRequest, subscription_id: int) -> WebhookSubscription:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
     return services.subscription_enable(
-        subscription=subscription, actor=acting_user(request), request=request
+        subscription=subscription, actor=signed_in_user(actor), request=request
     )
 
 
@@ -267,11 +261,9 @@ def enable_subscription(request: HttpRequest, subscription_id: int) -> WebhookSu
     summary="Queue a webhook.test event to this subscription",
 )
 def test_subscription(request: HttpRequest, subscription_id: int) -> Status[WebhookDelivery]:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
-    delivery = services.subscription_send_test(
-        subscription=subscription, actor=acting_user(request)
-    )
+    delivery = services.subscription_send_test(subscription=subscription, actor=actor)
     return Status(202, delivery)
 
 
@@ -302,13 +294,13 @@ def list_deliveries(
 def redeliver(
     request: HttpRequest, subscription_id: int, delivery_id: int
 ) -> Status[WebhookDelivery]:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     delivery = get_object_or_404(
         WebhookDelivery.objects.select_related("subscription"),
         pk=delivery_id,
         subscription_id=subscription_id,
     )
-    return Status(202, services.delivery_redeliver(delivery=delivery, actor=acting_user(request)))
+    return Status(202, services.delivery_redeliver(delivery=delivery, actor=actor))
 
 
 # --- Channels -------------------------------------------------------------------------------
@@ -333,8 +325,10 @@ def list_channels(request: HttpRequest, filters: Query[PageFilters]) -> dict[str
     summary="Add a chat, social or SMS provider; the answer carries its secrets, once",
 )
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[InboundChannel]:
-    require_scope(request, "webhooks:write")
-    channel = services.channel_create(actor=acting_user(request), request=request, **payload.dict())
+    actor = act(request, "webhooks:write")
+    channel = services.channel_create(
+        actor=signed_in_user(actor), request=request, **payload.dict()
+    )
     return Status(201, channel)
 
 
@@ -352,11 +346,11 @@ def get_channel(request: HttpRequest, channel_id: int) -> InboundChannel:
     summary="Change a channel (its slug stays)",
 )
 def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> InboundChannel:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     channel = get_object_or_404(InboundChannel, pk=channel_id)
     return services.channel_update(
         channel=channel,
-        actor=acting_user(request),
+        actor=signed_in_user(actor),
         request=request,
         **payload.dict(exclude_unset=True),
     )
@@ -370,8 +364,8 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
 def rotate_channel_secret(
     request: HttpRequest, channel_id: int, payload: RotateIn
 ) -> InboundChannel:
-    require_scope(request, "webhooks:write")
+    actor = act(request, "webhooks:write")
     channel = get_object_or_404(InboundChannel, pk=channel_id)
     return services.channel_rotate_secret(
-        channel=channel, actor=acting_user(request), which=payload.which, request=request
+        channel=channel, actor=signed_in_user(actor), which=payload.which, request=request
     )

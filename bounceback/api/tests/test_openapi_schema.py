@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bounceback.api.root import api
+from bounceback.config.api import api
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi.json"
 

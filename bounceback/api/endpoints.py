@@ -1,0 +1,61 @@
+"""The shape every writing endpoint shares: check the caller may, know who acts.
+
+    actor = act(request, "cases:write")
+    services.case_close(case=_case(case_id), actor=signed_in_user(actor))
+    return _detail(case_id)
+
+`act` comes first, before any lookup, so a caller without the scope is refused
+(403) before learning whether a row exists (404). The answer to a write is the
+row read back as stored, through the app's own loader (`_detail`, `_load`...):
+never the service's in-memory object, which may lack the relations the schema
+reads. A read endpoint that needs no actor calls `require_scope` alone;
+`by_id` turns an id in the request into its row, or a 404 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar, overload
+
+from django.db.models import Model
+from django.http import HttpRequest
+
+from bounceback.actors import Actor
+from bounceback.api.auth import request_actor, require_scope
+from bounceback.errors import NotFound
+
+if TYPE_CHECKING:
+    from bounceback.accounts.models import User
+
+M = TypeVar("M", bound=Model)
+
+
+def act(request: HttpRequest, scope: str) -> Actor:
+    """Refuse a caller without `scope` (Forbidden), else who is acting: the signed-in
+    person, or the API token acting for its creator."""
+    require_scope(request, scope)
+    return request_actor(request)
+
+
+def signed_in_user(actor: Actor) -> User | None:
+    """`actor` for a service that does not take an Actor yet: the signed-in person, or
+    None for a token (which such a service records as Bounceback).
+
+    Those services decide on `is_authenticated`, which an Actor is not: handed an
+    Actor for a person, they would drop the person from what they record and skip
+    the person's role check. Pass the Actor itself once the service takes ActorLike.
+    """
+    return actor.user if actor.is_person else None
+
+
+@overload
+def by_id(model: type[M], pk: int, field: str, label: str) -> M: ...
+@overload
+def by_id(model: type[M], pk: int | None, field: str, label: str) -> M | None: ...
+def by_id(model: type[M], pk: int | None, field: str, label: str) -> M | None:
+    """The row an id in the request names (None for no id), or NotFound naming the field."""
+    if pk is None:
+        return None
+    row = model._default_manager.filter(pk=pk).first()
+    if row is None:
+        raise NotFound(f"no {label} with id {pk}", field=field)
+    return row
