@@ -1,7 +1,7 @@
 """The shape every writing endpoint shares: check the caller may, know who acts.
 
     actor = act(request, "cases:write")
-    services.case_close(case=_case(case_id), actor=signed_in_user(actor))
+    services.case_close(case=_case(case_id), actor=actor)
     return _detail(case_id)
 
 `act` comes first, before any lookup, so a caller without the scope is refused
@@ -14,7 +14,7 @@ reads. A read endpoint that needs no actor calls `require_scope` alone;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TypeVar, overload
 
 from django.db.models import Model
 from django.http import HttpRequest
@@ -22,9 +22,6 @@ from django.http import HttpRequest
 from bounceback.actors import Actor
 from bounceback.api.auth import request_actor, require_scope
 from bounceback.errors import NotFound
-
-if TYPE_CHECKING:
-    from bounceback.accounts.models import User
 
 M = TypeVar("M", bound=Model)
 
@@ -34,17 +31,6 @@ def act(request: HttpRequest, scope: str) -> Actor:
     person, or the API token acting for its creator."""
     require_scope(request, scope)
     return request_actor(request)
-
-
-def signed_in_user(actor: Actor) -> User | None:
-    """`actor` for a service that does not take an Actor yet: the signed-in person, or
-    None for a token (which such a service records as Bounceback).
-
-    Those services decide on `is_authenticated`, which an Actor is not: handed an
-    Actor for a person, they would drop the person from what they record and skip
-    the person's role check. Pass the Actor itself once the service takes ActorLike.
-    """
-    return actor.user if actor.is_person else None
 
 
 @overload

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ninja import Schema
+
+if TYPE_CHECKING:
+    from bounceback.apitokens.models import ApiToken
 
 
 class ErrorDetail(Schema):
@@ -32,3 +37,15 @@ ERRORS: dict[int, type[ErrorOut]] = {
     409: ErrorOut,
     422: ErrorOut,
 }
+
+
+class ApiTokenRefOut(Schema):
+    """Which API token acted: its name and the prefix its secret starts with."""
+
+    id: int
+    name: str
+    prefix: str
+
+
+def token_ref(token: ApiToken | None) -> dict[str, Any] | None:
+    return None if token is None else {"id": token.pk, "name": token.name, "prefix": token.prefix}

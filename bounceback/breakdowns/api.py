@@ -14,9 +14,9 @@ from ninja.types import TCallable
 
 from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, by_id, signed_in_user
+from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, ApiTokenRefOut, token_ref
 from bounceback.breakdowns import selectors, services
 from bounceback.breakdowns.models import (
     AffectedCustomer,
@@ -216,11 +216,18 @@ class BreakdownEventOut(Schema):
     kind: str
     summary: str
     actor: str
+    token: ApiTokenRefOut | None = Field(
+        None, description="The API token another system acted through, when one did"
+    )
     data: dict[str, Any]
 
     @staticmethod
     def resolve_actor(obj: BreakdownEvent) -> str:
         return obj.actor_label
+
+    @staticmethod
+    def resolve_token(obj: BreakdownEvent) -> dict[str, Any] | None:
+        return token_ref(obj.token)
 
 
 class BreakdownMessageIn(Schema):
@@ -367,7 +374,7 @@ def declare(request: HttpRequest, payload: BreakdownIn) -> Status[Breakdown]:
     actor = act(request, "breakdowns:write")
     playbook = by_id(Playbook, payload.playbook_id, "playbook_id", "playbook")
     breakdown = services.breakdown_declare(
-        actor=signed_in_user(actor),
+        actor=actor,
         playbook=playbook,
         title=payload.title,
         description=payload.description,
@@ -416,9 +423,7 @@ def rescope(request: HttpRequest, breakdown_id: int, payload: ScopeIn) -> Breakd
         changes["site"] = _site(changes["site"])
     if "product" in changes and changes["product"] is None:
         changes["product"] = ""
-    services.breakdown_rescope(
-        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), **changes
-    )
+    services.breakdown_rescope(breakdown=_breakdown(breakdown_id), actor=actor, **changes)
     return _detail(breakdown_id)
 
 
@@ -431,27 +436,21 @@ def _step(name: str, summary: str) -> Callable[[TCallable], TCallable]:
 @_step("confirm", "Confirm the outreach: every affected customer is contacted, in chunks")
 def confirm(request: HttpRequest, breakdown_id: int) -> Breakdown:
     actor = act(request, "breakdowns:write")
-    services.breakdown_confirm_outreach(
-        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
-    )
+    services.breakdown_confirm_outreach(breakdown=_breakdown(breakdown_id), actor=actor)
     return _detail(breakdown_id)
 
 
 @_step("pause", "Pause the outreach: messages not yet sent are held")
 def pause(request: HttpRequest, breakdown_id: int) -> Breakdown:
     actor = act(request, "breakdowns:write")
-    services.breakdown_pause_outreach(
-        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
-    )
+    services.breakdown_pause_outreach(breakdown=_breakdown(breakdown_id), actor=actor)
     return _detail(breakdown_id)
 
 
 @_step("resume", "Resume the outreach: held messages go out at the channel's rate")
 def resume(request: HttpRequest, breakdown_id: int) -> Breakdown:
     actor = act(request, "breakdowns:write")
-    services.breakdown_resume_outreach(
-        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor)
-    )
+    services.breakdown_resume_outreach(breakdown=_breakdown(breakdown_id), actor=actor)
     return _detail(breakdown_id)
 
 
@@ -466,7 +465,7 @@ def post_update(
     actor = act(request, "breakdowns:write")
     message = services.breakdown_post_update(
         breakdown=_breakdown(breakdown_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         body=payload.body,
         subject=payload.subject,
     )
@@ -478,7 +477,7 @@ def all_clear(request: HttpRequest, breakdown_id: int, payload: BreakdownMessage
     actor = act(request, "breakdowns:write")
     services.breakdown_all_clear(
         breakdown=_breakdown(breakdown_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         body=payload.body,
         subject=payload.subject,
     )
@@ -489,7 +488,7 @@ def all_clear(request: HttpRequest, breakdown_id: int, payload: BreakdownMessage
 def cancel(request: HttpRequest, breakdown_id: int, payload: BreakdownCancelIn) -> Breakdown:
     actor = act(request, "breakdowns:write")
     services.breakdown_cancel(
-        breakdown=_breakdown(breakdown_id), actor=signed_in_user(actor), reason=payload.reason
+        breakdown=_breakdown(breakdown_id), actor=actor, reason=payload.reason
     )
     return _detail(breakdown_id)
 
@@ -537,9 +536,7 @@ def complete_action(
     if not actor.is_person:
         require_scope(request, "breakdowns:write")
     action = get_object_or_404(BreakdownAction, pk=action_id, breakdown_id=breakdown_id)
-    return services.breakdown_action_complete(
-        action=action, actor=signed_in_user(actor), note=payload.note
-    )
+    return services.breakdown_action_complete(action=action, actor=actor, note=payload.note)
 
 
 @router.get(
@@ -564,7 +561,7 @@ def put_review(
     breakdown = _breakdown(breakdown_id)
     services.breakdown_review_save(
         breakdown=breakdown,
-        actor=signed_in_user(actor),
+        actor=actor,
         went_well=payload.went_well,
         went_badly=payload.went_badly,
         actual_cost=payload.actual_cost,
@@ -585,7 +582,7 @@ def add_action_item(
     actor = act(request, "breakdowns:write")
     item = services.review_action_item_add(
         breakdown=_breakdown(breakdown_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         kind=payload.kind,
         text=payload.text,
         owner=by_id(User, payload.owner_id, "owner_id", "user"),
@@ -609,7 +606,7 @@ def item_to_failure_mode(
     item = get_object_or_404(ReviewActionItem, pk=item_id, review__breakdown_id=breakdown_id)
     mode = services.review_action_item_to_failure_mode(
         item=item,
-        actor=signed_in_user(actor),
+        actor=actor,
         touchpoint=by_id(Touchpoint, payload.touchpoint_id, "touchpoint_id", "touchpoint"),
         title=payload.title,
         severity=payload.severity,

@@ -194,7 +194,7 @@ def outreach_stall(*, breakdown: Breakdown, now: datetime | None = None) -> str:
 
 
 def breakdown_timeline(*, breakdown: Breakdown) -> list[BreakdownEvent]:
-    return list(breakdown.events.select_related("actor").order_by("at", "id"))
+    return list(breakdown.events.select_related("actor", "token").order_by("at", "id"))
 
 
 @dataclass

@@ -11,9 +11,9 @@ from ninja.types import TCallable
 
 from bounceback.accounts.models import Team, User
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, by_id, signed_in_user
+from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, ApiTokenRefOut, token_ref
 from bounceback.cases import services
 from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
@@ -217,6 +217,9 @@ class CaseEventOut(Schema):
     kind: str
     summary: str
     actor: str
+    token: ApiTokenRefOut | None = Field(
+        None, description="The API token another system acted through, when one did"
+    )
     data: dict[str, Any]
     message: str | None = None
     channel: str | None = None
@@ -281,7 +284,7 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
         ),
         assignee=by_id(User, payload.assignee_id, "assignee_id", "user"),
         team=by_id(Team, payload.team_id, "team_id", "team"),
-        actor=signed_in_user(actor),
+        actor=actor,
     )
     return Status(201, _detail(case.pk))
 
@@ -333,7 +336,7 @@ def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
             FailureMode, changes.pop("failure_mode_id"), "failure_mode_id", "failure mode"
         )
     if changes:
-        case = services.case_update(case=case, actor=signed_in_user(actor), **changes)
+        case = services.case_update(case=case, actor=actor, **changes)
     if assign:
         assignee = (
             by_id(User, assign.get("assignee_id"), "assignee_id", "user")
@@ -343,7 +346,7 @@ def update_case(request: HttpRequest, case_id: int, payload: CasePatch) -> Case:
         team = (
             by_id(Team, assign.get("team_id"), "team_id", "team") if "team_id" in assign else None
         )
-        services.case_assign(case=case, actor=signed_in_user(actor), assignee=assignee, team=team)
+        services.case_assign(case=case, actor=actor, assignee=assignee, team=team)
     return _detail(case_id)
 
 
@@ -360,7 +363,7 @@ def apologise(request: HttpRequest, case_id: int, payload: ApologyIn) -> Case:
     actor = act(request, "cases:write")
     services.case_apologise(
         case=_case(case_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         body=payload.body,
         subject=payload.subject,
         channel=payload.channel,
@@ -372,7 +375,7 @@ def apologise(request: HttpRequest, case_id: int, payload: ApologyIn) -> Case:
 @_step("review", "Record the customer's view; deciding on their proposal completes the review")
 def review(request: HttpRequest, case_id: int, payload: CaseReviewIn) -> Case:
     actor = act(request, "cases:write")
-    services.case_review(case=_case(case_id), actor=signed_in_user(actor), **payload.dict())
+    services.case_review(case=_case(case_id), actor=actor, **payload.dict())
     return _detail(case_id)
 
 
@@ -380,7 +383,7 @@ def review(request: HttpRequest, case_id: int, payload: CaseReviewIn) -> Case:
 def send_update(request: HttpRequest, case_id: int, payload: CaseMessageIn) -> Case:
     actor = act(request, "cases:write")
     services.case_send_update(
-        case=_case(case_id), actor=signed_in_user(actor), body=payload.body, channel=payload.channel
+        case=_case(case_id), actor=actor, body=payload.body, channel=payload.channel
     )
     return _detail(case_id)
 
@@ -390,7 +393,7 @@ def fix(request: HttpRequest, case_id: int, payload: FixIn) -> Case:
     actor = act(request, "cases:write")
     services.case_mark_fixed(
         case=_case(case_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         fix_summary=payload.fix_summary,
         message=payload.message,
         channel=payload.channel,
@@ -403,7 +406,7 @@ def follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> Case:
     actor = act(request, "cases:write")
     services.case_follow_up(
         case=_case(case_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         body=payload.body,
         channel=payload.channel,
         early_reason=payload.early_reason,
@@ -416,7 +419,7 @@ def follow_up_outcome(request: HttpRequest, case_id: int, payload: OutcomeIn) ->
     actor = act(request, "cases:write")
     services.case_record_follow_up(
         case=_case(case_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         satisfied=payload.satisfied,
         will_return=payload.will_return,
         comment=payload.comment,
@@ -428,37 +431,35 @@ def follow_up_outcome(request: HttpRequest, case_id: int, payload: OutcomeIn) ->
 @_step("document", "Document root cause, what was done and a prevention idea")
 def document(request: HttpRequest, case_id: int, payload: DocumentIn) -> Case:
     actor = act(request, "cases:write")
-    services.case_document(case=_case(case_id), actor=signed_in_user(actor), **payload.dict())
+    services.case_document(case=_case(case_id), actor=actor, **payload.dict())
     return _detail(case_id)
 
 
 @_step("close", "Close a documented case")
 def close(request: HttpRequest, case_id: int) -> Case:
     actor = act(request, "cases:write")
-    services.case_close(case=_case(case_id), actor=signed_in_user(actor))
+    services.case_close(case=_case(case_id), actor=actor)
     return _detail(case_id)
 
 
 @_step("reopen", "Reopen a closed case, with a reason")
 def reopen(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Case:
     actor = act(request, "cases:write")
-    services.case_reopen(case=_case(case_id), actor=signed_in_user(actor), reason=payload.reason)
+    services.case_reopen(case=_case(case_id), actor=actor, reason=payload.reason)
     return _detail(case_id)
 
 
 @_step("wait", "Wait on the customer (pauses every timer)")
 def wait(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Case:
     actor = act(request, "cases:write")
-    services.case_wait_on_customer(
-        case=_case(case_id), actor=signed_in_user(actor), reason=payload.reason
-    )
+    services.case_wait_on_customer(case=_case(case_id), actor=actor, reason=payload.reason)
     return _detail(case_id)
 
 
 @_step("resume", "The customer answered: resume the timers")
 def resume(request: HttpRequest, case_id: int) -> Case:
     actor = act(request, "cases:write")
-    services.case_resume(case=_case(case_id), actor=signed_in_user(actor))
+    services.case_resume(case=_case(case_id), actor=actor)
     return _detail(case_id)
 
 
@@ -474,7 +475,7 @@ def customer_message(request: HttpRequest, case_id: int, payload: CustomerMessag
     actor = act(request, "cases:write")
     services.case_log_customer_message(
         case=_case(case_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         body=payload.body,
         channel=payload.channel,
         subject=payload.subject,
@@ -495,7 +496,7 @@ def call(request: HttpRequest, case_id: int, payload: CallIn) -> Case:
     actor = act(request, "cases:write")
     services.case_log_call(
         case=_case(case_id),
-        actor=signed_in_user(actor),
+        actor=actor,
         direction=payload.direction,
         body=payload.body,
         minutes_long=payload.minutes_long,
@@ -508,9 +509,7 @@ def call(request: HttpRequest, case_id: int, payload: CallIn) -> Case:
 def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink]:
     actor = act(request, "cases:write")
     other = by_id(Case, payload.other_case_id, "other_case_id", "case")
-    made = services.case_link(
-        case=_case(case_id), other=other, actor=signed_in_user(actor), kind=payload.kind
-    )
+    made = services.case_link(case=_case(case_id), other=other, actor=actor, kind=payload.kind)
     return Status(201, made)
 
 
@@ -539,6 +538,7 @@ def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
                 "kind": event.kind,
                 "summary": event.summary,
                 "actor": event.actor_label,
+                "token": token_ref(event.token),
                 "data": event.data,
                 "message": interaction.body if interaction else None,
                 "channel": interaction.channel if interaction else None,

@@ -95,7 +95,7 @@ def case_timers(*, case: Case, now: datetime | None = None) -> list[TimerView]:
 
 
 def case_events(*, case: Case) -> QuerySet[CaseEvent]:
-    return case.events.select_related("actor", "interaction").order_by("at", "id")
+    return case.events.select_related("actor", "token", "interaction").order_by("at", "id")
 
 
 def cases_inbox(*, user: User | AnonymousUser, scope: str = "mine") -> QuerySet[Case]:

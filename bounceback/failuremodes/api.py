@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.api.schemas import ERRORS
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes import selectors, services
@@ -257,7 +257,7 @@ def list_touchpoints(request: HttpRequest, site: str | None = None) -> list[Touc
 def create_touchpoint(request: HttpRequest, payload: TouchpointIn) -> Status[Touchpoint]:
     actor = act(request, "catalog:write")
     touchpoint = services.touchpoint_create(
-        actor=signed_in_user(actor),
+        actor=actor,
         name=payload.name,
         description=payload.description,
         site=_site(payload.site),
@@ -284,7 +284,7 @@ def update_touchpoint(
         changes["description"] = ""
     if "site" in changes:
         changes["site"] = _site(changes["site"])
-    return services.touchpoint_update(touchpoint=touchpoint, actor=signed_in_user(actor), **changes)
+    return services.touchpoint_update(touchpoint=touchpoint, actor=actor, **changes)
 
 
 # --- Failure modes ------------------------------------------------------------------------------
@@ -318,7 +318,7 @@ def list_failure_modes(request: HttpRequest, filters: Query[CatalogFilters]) -> 
 def propose(request: HttpRequest, payload: FailureModeIn) -> Status[dict[str, Any]]:
     actor = act(request, "catalog:write")
     mode = services.failure_mode_propose(
-        actor=signed_in_user(actor),
+        actor=actor,
         touchpoint=_touchpoint(payload.touchpoint_id),
         title=payload.title,
         description=payload.description,
@@ -361,7 +361,7 @@ def update_failure_mode(
             changes[name] = ""
     if "touchpoint_id" in changes:
         changes["touchpoint"] = _touchpoint(changes.pop("touchpoint_id"))
-    services.failure_mode_update(failure_mode=mode, actor=signed_in_user(actor), **changes)
+    services.failure_mode_update(failure_mode=mode, actor=actor, **changes)
     return _one(failure_mode_id)
 
 
@@ -374,7 +374,7 @@ def vote(request: HttpRequest, failure_mode_id: int, payload: VoteIn) -> dict[st
     actor = act(request, "catalog:write")
     services.failure_mode_vote(
         failure_mode=_mode(failure_mode_id),
-        voter=signed_in_user(actor),
+        voter=actor,
         value=payload.value,
         comment=payload.comment,
     )
@@ -391,7 +391,7 @@ def accept(
 ) -> dict[str, Any]:
     actor = act(request, "catalog:write")
     services.failure_mode_accept(
-        failure_mode=_mode(failure_mode_id), actor=signed_in_user(actor), reason=payload.reason
+        failure_mode=_mode(failure_mode_id), actor=actor, reason=payload.reason
     )
     return _one(failure_mode_id)
 
@@ -406,7 +406,7 @@ def reject(
 ) -> dict[str, Any]:
     actor = act(request, "catalog:write")
     services.failure_mode_reject(
-        failure_mode=_mode(failure_mode_id), actor=signed_in_user(actor), reason=payload.reason
+        failure_mode=_mode(failure_mode_id), actor=actor, reason=payload.reason
     )
     return _one(failure_mode_id)
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
@@ -87,7 +87,7 @@ def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status[I
         subject=payload.subject,
         occurred_at=payload.occurred_at,
         thread_ref=payload.thread_ref,
-        author=signed_in_user(actor),
+        author=actor,
         author_name=payload.author_name,
         source=payload.source,
         external_id=payload.external_id,

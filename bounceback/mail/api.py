@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS
 from bounceback.errors import NotFound, ValidationFailed
@@ -163,7 +163,7 @@ def get_message(request: HttpRequest, email_id: int) -> InboundEmail:
 def release(request: HttpRequest, email_id: int, payload: ReleaseIn) -> InboundEmail:
     actor = act(request, "mail:write")
     email = services.email_release(
-        email=_email(email_id), actor=signed_in_user(actor), case_reference=payload.case_reference
+        email=_email(email_id), actor=actor, case_reference=payload.case_reference
     )
     return _email(email.pk)
 
@@ -175,7 +175,5 @@ def release(request: HttpRequest, email_id: int, payload: ReleaseIn) -> InboundE
 )
 def discard(request: HttpRequest, email_id: int, payload: DiscardIn) -> InboundEmail:
     actor = act(request, "mail:write")
-    email = services.email_discard(
-        email=_email(email_id), actor=signed_in_user(actor), reason=payload.reason
-    )
+    email = services.email_discard(email=_email(email_id), actor=actor, reason=payload.reason)
     return _email(email.pk)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS
 from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
@@ -263,7 +263,7 @@ def list_playbooks(request: HttpRequest, filters: Query[PlaybookFilters]) -> dic
 def create_playbook(request: HttpRequest, payload: PlaybookIn) -> Status[Playbook]:
     actor = act(request, "playbooks:write")
     playbook = services.playbook_create(
-        actor=signed_in_user(actor),
+        actor=actor,
         name=payload.name,
         failure_mode=_failure_mode(payload.failure_mode_id),
         breakdown_type=payload.breakdown_type,
@@ -337,9 +337,7 @@ def update_playbook(request: HttpRequest, playbook_id: int, payload: PlaybookPat
         kwargs["failure_mode"] = _failure_mode(changes["failure_mode_id"])
     if "breakdown_type" in changes:
         kwargs["breakdown_type"] = changes["breakdown_type"] or ""
-    services.playbook_update_details(
-        playbook=_playbook(playbook_id), actor=signed_in_user(actor), **kwargs
-    )
+    services.playbook_update_details(playbook=_playbook(playbook_id), actor=actor, **kwargs)
     return _detail(playbook_id)
 
 
@@ -372,9 +370,7 @@ def get_version(request: HttpRequest, playbook_id: int, number: int) -> Playbook
 def revise(request: HttpRequest, playbook_id: int, payload: ContentIn) -> Status[PlaybookVersion]:
     actor = act(request, "playbooks:write")
     playbook = _playbook(playbook_id)
-    version = services.playbook_revise(
-        playbook=playbook, actor=signed_in_user(actor), content=_content(payload)
-    )
+    version = services.playbook_revise(playbook=playbook, actor=actor, content=_content(payload))
     return Status(201, selectors.playbook_version_full(playbook=playbook, number=version.number))
 
 
@@ -386,6 +382,6 @@ def revise(request: HttpRequest, playbook_id: int, payload: ContentIn) -> Status
 def archive(request: HttpRequest, playbook_id: int, payload: ArchiveIn) -> Playbook:
     actor = act(request, "playbooks:write")
     services.playbook_archive(
-        playbook=_playbook(playbook_id), actor=signed_in_user(actor), archived=payload.archived
+        playbook=_playbook(playbook_id), actor=actor, archived=payload.archived
     )
     return _detail(playbook_id)

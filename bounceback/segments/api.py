@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS
 from bounceback.customers.models import Customer
@@ -201,7 +201,7 @@ def list_segments(request: HttpRequest, filters: Query[SegmentFilters]) -> dict[
 )
 def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[Segment]:
     actor = act(request, "segments:write")
-    segment = services.segment_create(actor=signed_in_user(actor), **payload.dict())
+    segment = services.segment_create(actor=actor, **payload.dict())
     return Status(201, _segment(segment.pk))
 
 
@@ -223,7 +223,7 @@ def preview(request: HttpRequest, payload: SegmentPreviewIn) -> dict[str, int]:
 def recompute(request: HttpRequest, payload: RecomputeIn) -> dict[str, int]:
     actor = act(request, "segments:write")
     segment = get_object_or_404(Segment, pk=payload.segment_id) if payload.segment_id else None
-    return services.segment_recompute_now(actor=signed_in_user(actor), segment=segment).as_dict()
+    return services.segment_recompute_now(actor=actor, segment=segment).as_dict()
 
 
 @router.get(
@@ -252,7 +252,7 @@ def update_segment(request: HttpRequest, segment_id: int, payload: SegmentPatch)
     actor = act(request, "segments:write")
     segment = get_object_or_404(Segment, pk=segment_id)
     changes = payload.dict(exclude_unset=True)
-    services.segment_update(segment=segment, actor=signed_in_user(actor), **changes)
+    services.segment_update(segment=segment, actor=actor, **changes)
     return _segment(segment_id)
 
 

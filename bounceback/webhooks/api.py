@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS, PageFilters
 from bounceback.webhooks import services, signing
@@ -190,9 +190,7 @@ def create_subscription(
     request: HttpRequest, payload: SubscriptionIn
 ) -> Status[WebhookSubscription]:
     actor = act(request, "webhooks:write")
-    subscription = services.subscription_create(
-        actor=signed_in_user(actor), request=request, **payload.dict()
-    )
+    subscription = services.subscription_create(actor=actor, request=request, **payload.dict())
     return Status(201, subscription)
 
 
@@ -218,7 +216,7 @@ def update_subscription(
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
     return services.subscription_update(
         subscription=subscription,
-        actor=signed_in_user(actor),
+        actor=actor,
         request=request,
         **payload.dict(exclude_unset=True),
     )
@@ -236,7 +234,7 @@ def disable_subscription(
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
     return services.subscription_disable(
         subscription=subscription,
-        actor=signed_in_user(actor),
+        actor=actor,
         reason=payload.reason,
         request=request,
     )
@@ -250,9 +248,7 @@ def disable_subscription(
 def enable_subscription(request: HttpRequest, subscription_id: int) -> WebhookSubscription:
     actor = act(request, "webhooks:write")
     subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
-    return services.subscription_enable(
-        subscription=subscription, actor=signed_in_user(actor), request=request
-    )
+    return services.subscription_enable(subscription=subscription, actor=actor, request=request)
 
 
 @router.post(
@@ -326,9 +322,7 @@ def list_channels(request: HttpRequest, filters: Query[PageFilters]) -> dict[str
 )
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[InboundChannel]:
     actor = act(request, "webhooks:write")
-    channel = services.channel_create(
-        actor=signed_in_user(actor), request=request, **payload.dict()
-    )
+    channel = services.channel_create(actor=actor, request=request, **payload.dict())
     return Status(201, channel)
 
 
@@ -350,7 +344,7 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
     channel = get_object_or_404(InboundChannel, pk=channel_id)
     return services.channel_update(
         channel=channel,
-        actor=signed_in_user(actor),
+        actor=actor,
         request=request,
         **payload.dict(exclude_unset=True),
     )
@@ -367,5 +361,5 @@ def rotate_channel_secret(
     actor = act(request, "webhooks:write")
     channel = get_object_or_404(InboundChannel, pk=channel_id)
     return services.channel_rotate_secret(
-        channel=channel, actor=signed_in_user(actor), which=payload.which, request=request
+        channel=channel, actor=actor, which=payload.which, request=request
     )

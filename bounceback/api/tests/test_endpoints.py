@@ -7,7 +7,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from bounceback.accounts.roles import Role
-from bounceback.api.endpoints import act, signed_in_user
+from bounceback.api.endpoints import act
 from bounceback.apitokens.services import token_create
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden
@@ -29,7 +29,7 @@ def test_given_a_token_with_the_scope_when_acting_then_it_acts_for_its_creator()
     actor = act(_request(token), "cases:write")  # type: ignore[arg-type]
 
     assert (actor.kind, actor.token, actor.user) == ("token", token, lead)
-    assert signed_in_user(actor) is None
+    assert actor.label == f"Till (API token {token.prefix}…) for {lead}"
 
 
 def test_given_a_signed_in_person_when_acting_then_the_person_acts() -> None:
@@ -37,8 +37,7 @@ def test_given_a_signed_in_person_when_acting_then_the_person_acts() -> None:
 
     actor = act(_request(lead), "cases:write")  # type: ignore[arg-type]
 
-    assert (actor.kind, actor.user) == ("person", lead)
-    assert signed_in_user(actor) == lead
+    assert (actor.kind, actor.user, actor.label) == ("person", lead, str(lead))
 
 
 def test_given_a_token_without_the_scope_when_acting_then_forbidden() -> None:
@@ -76,10 +75,11 @@ def test_given_a_signed_in_person_when_opening_a_case_then_the_case_records_them
     assert (case.created_by, event.actor, event.actor_label) == (agent, agent, str(agent))
 
 
-def test_given_a_token_when_opening_a_case_then_no_person_is_recorded(make_token_client) -> None:
+def test_given_a_token_when_opening_a_case_then_the_token_is_recorded(make_token_client) -> None:
     customer = CustomerFactory()
+    client = make_token_client("cases:write")
 
-    opened = make_token_client("cases:write").post(
+    opened = client.post(
         "/api/cases/",
         {"customer_id": customer.pk, "summary": "Cold food"},
         content_type="application/json",
@@ -88,4 +88,7 @@ def test_given_a_token_when_opening_a_case_then_no_person_is_recorded(make_token
     assert opened.status_code == 201, opened.content
     case = Case.objects.get(pk=opened.json()["id"])
     event = case.events.get(kind="opened")
+    # A token nobody created acts for nobody: no person, but the token is named.
     assert (case.created_by, event.actor) == (None, None)
+    assert event.token is not None and client.token.startswith(f"bb_{event.token.prefix}")
+    assert event.actor_label == f"test (API token {event.token.prefix}…)"
