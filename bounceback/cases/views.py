@@ -79,12 +79,14 @@ RETRY_PERMISSION = "outbox.change_outboundmessage"
 LINK_PERMISSIONS = (CHANGE, "breakdowns.declare_breakdown")
 
 
-def _case_url(case: Case, anchor: str = "") -> str:
+def case_url(case: Case, anchor: str = "") -> str:
+    """The case page's address, at `anchor` when given (other apps' panels link back here)."""
     url = reverse("cases:detail", args=[case.pk])
     return f"{url}#{anchor}" if anchor else url
 
 
-def _get_case(pk: int) -> Case:
+def case_for_page(pk: int) -> Case:
+    """The case with everything `render_case_page` shows of it, or 404."""
     return get_object_or_404(
         Case.objects.select_related(
             "customer",
@@ -207,7 +209,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 f"Case {case.reference} opened. Apologise within "
                 f"{policy.apologise_minutes} minutes.",
             )
-            return redirect(_case_url(case))
+            return redirect(case_url(case))
     return vary_on_htmx(
         render(request, "cases/new.html", {"form": form, "customer": customer, **search})
     )
@@ -342,7 +344,7 @@ def render_case_page(
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_case_page(request, _get_case(pk))
+    return render_case_page(request, case_for_page(pk))
 
 
 @require_POST
@@ -374,7 +376,7 @@ def _act(
     field_map: Mapping[str, str | None] | None = None,
 ) -> HttpResponse:
     """Validate the step's form, call its service, and come back to the case page."""
-    case = _get_case(pk)
+    case = case_for_page(pk)
     form = form_class(request.POST)
     coach = None
     if form.is_valid():
@@ -398,7 +400,7 @@ def _act(
         else:
             updated = result if isinstance(result, Case) else case
             messages.success(request, done(updated) if callable(done) else done)
-            return redirect(_case_url(updated))
+            return redirect(case_url(updated))
     if key == "apologise" and coach is None and form.data.get("body", "").strip():
         coach = services.case_coach(case=case, text=form.data["body"])
     return render_case_page(request, case, bound={key: form}, coach=coach)
@@ -649,7 +651,7 @@ def case_link_breakdown(request: HttpRequest, pk: int) -> HttpResponse:
     """A complaint that came in on its own: link it to the breakdown it is about."""
     if not _can_link(request):
         raise PermissionDenied
-    case = _get_case(pk)
+    case = case_for_page(pk)
     options = breakdowns_for_case(case=case)
 
     def form_class(data: Any) -> forms.Form:
@@ -700,7 +702,7 @@ def case_unlink_breakdown(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(RETRY_PERMISSION, raise_exception=True)
 def case_retry_message(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     """Leads and managers send a failed or waiting message again, now."""
-    case = _get_case(pk)
+    case = case_for_page(pk)
     message = (
         OutboundMessage.objects.filter(pk=message_pk, interaction__case=case)
         .select_related("interaction")
@@ -716,7 +718,7 @@ def case_retry_message(request: HttpRequest, pk: int, message_pk: int) -> HttpRe
         form.add_error(None, as_sentence(exc.message))
         return render_case_page(request, case, bound={"retry": form})
     messages.success(request, "The message is queued to be sent again now.")
-    return redirect(_case_url(case, f"event-{message.interaction_id}"))
+    return redirect(case_url(case, f"event-{message.interaction_id}"))
 
 
 # --- The recovery policy --------------------------------------------------------------------------

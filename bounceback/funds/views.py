@@ -19,13 +19,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
 from bounceback.cases.models import Case
+from bounceback.cases.views import case_for_page, case_url, render_case_page
 from bounceback.errors import ServiceError, ValidationFailed
 from bounceback.funds import services, ui_selectors
 from bounceback.funds.forms import (
@@ -64,10 +64,6 @@ def _refuse(form: forms.Form, exc: ServiceError) -> None:
         form.add_error(None, as_sentence(exc.message))
 
 
-def _case_url(case: Case) -> str:
-    return reverse("cases:detail", args=[case.pk]) + "#funds"
-
-
 # --- Granting on a case -------------------------------------------------------------------
 
 
@@ -75,9 +71,7 @@ def _case_url(case: Case) -> str:
 @permission_required(GRANT, raise_exception=True)
 def grant_create(request: HttpRequest, case_pk: int) -> HttpResponse:
     """Grant a gesture: at once within the allowance, else an approval request goes up."""
-    from bounceback.cases.views import _get_case, render_case_page
-
-    case = _get_case(case_pk)
+    case = case_for_page(case_pk)
     form = GrantForm(request.POST, auto_id=GRANT_IDS)
     if form.is_valid():
         data = form.cleaned_data
@@ -98,7 +92,7 @@ def grant_create(request: HttpRequest, case_pk: int) -> HttpResponse:
             _refuse(form, exc)
         else:
             messages.success(request, ui_selectors.grant_outcome(grant))
-            return redirect(_case_url(case))
+            return redirect(case_url(case, "funds"))
     setattr(request, BOUND_GRANT_FORM, form)
     return render_case_page(request, case)
 
