@@ -130,6 +130,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Playbooks",
         "Funds",
         "Integrations",
+        "Deliveries",
         "Audit log",
         "Staff",
         "API tokens",
