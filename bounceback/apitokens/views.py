@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from bounceback.apitokens.forms import TokenForm
@@ -10,6 +10,7 @@ from bounceback.apitokens.scopes import SCOPES
 from bounceback.apitokens.selectors import token_get, token_list
 from bounceback.apitokens.services import token_create, token_revoke
 from bounceback.errors import ServiceError
+from bounceback.web.actions import perform
 from bounceback.web.forms import add_service_error
 from bounceback.web.permissions import admin_required
 
@@ -49,11 +50,10 @@ def token_revoke_confirm(request: HttpRequest, prefix: str) -> HttpResponse:
     if token is None:
         raise Http404("No such token")
     if request.method == "POST":
-        try:
-            token_revoke(prefix=prefix, actor=request.user)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Token “{token.name}” revoked. It can no longer be used.")
-        return redirect("apitokens:list")
+        return perform(
+            request,
+            lambda: token_revoke(prefix=prefix, actor=request.user),
+            success=f"Token “{token.name}” revoked. It can no longer be used.",
+            redirect_to="apitokens:list",
+        )
     return render(request, "apitokens/revoke.html", {"token": token})

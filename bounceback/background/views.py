@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.background.deliveries import lanes
 from bounceback.background.selectors import failed_deliveries
-from bounceback.errors import ServiceError
-from bounceback.web.forms import as_sentence
+from bounceback.web.actions import perform
 
 RETRY = "outbox.change_outboundmessage"
 
@@ -28,10 +26,10 @@ def failed_retry(request: HttpRequest, lane: str, pk: int) -> HttpResponse:
     found = {each.name: each for each in lanes()}.get(lane)
     if found is None:
         raise Http404("No such kind of delivery")
-    try:
-        found.retry(pk=pk, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, as_sentence(exc.message))
-    else:
-        messages.success(request, "Queued to be sent again now.")
-    return redirect("background:failed")
+    return perform(
+        request,
+        lambda: found.retry(pk=pk, actor=request.user),
+        sentence=True,
+        success="Queued to be sent again now.",
+        redirect_to="background:failed",
+    )

@@ -9,6 +9,7 @@ is sent to customers before a lead presses Confirm on the preview.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -46,10 +47,10 @@ from bounceback.breakdowns.models import (
     ReviewActionItem,
 )
 from bounceback.customers.models import Customer
-from bounceback.errors import Conflict, ServiceError
 from bounceback.playbooks.models import TemplatePurpose
 from bounceback.playbooks.templating import PLACEHOLDERS
-from bounceback.web.forms import add_service_error, as_sentence
+from bounceback.web.actions import perform
+from bounceback.web.forms import add_banner, add_refusal, add_service_error
 from bounceback.web.htmx import vary_on_htmx
 
 VIEW = "breakdowns.view_breakdown"
@@ -77,15 +78,10 @@ _FIELD_MAP: dict[str, str | None] = {
     "customer_ids": None,
 }
 
-
-def _add_error(form: forms.Form, exc: ServiceError) -> None:
-    """A service's refusal on the form field it names, or on the form as a whole."""
-    name = exc.field or ""
-    for prefix, target in _FIELD_MAP.items():
-        if name == prefix or name.startswith(prefix + "."):
-            form.add_error(target if target in form.fields else None, as_sentence(exc.message))
-            return
-    add_service_error(form, type(exc)(as_sentence(exc.message), field=exc.field))
+# Declaring: every refusal on the field it names. Every other form: a rejected value on
+# its field, a refused transition (a Conflict) over the form. Always as sentences.
+_refuse_declare = partial(add_service_error, field_map=_FIELD_MAP, sentence=True)
+_refuse = partial(add_refusal, field_map=_FIELD_MAP, sentence=True)
 
 
 def _get(pk: int) -> Breakdown:
@@ -116,13 +112,6 @@ def _playbook_url(playbook_id: int | None) -> str:
         except NoReverseMatch:
             continue
     return reverse("playbooks:list")
-
-
-def _refuse(form: forms.Form, exc: ServiceError) -> None:
-    if isinstance(exc, Conflict):
-        form.add_error(None, as_sentence(exc.message))
-    else:
-        _add_error(form, exc)
 
 
 # --- The list -------------------------------------------------------------------------------
@@ -164,28 +153,30 @@ def breakdown_declare(request: HttpRequest) -> HttpResponse:
             initial["title"] = chosen.breakdown_type.capitalize() if chosen.breakdown_type else ""
     initial["window_start"] = timezone.localtime().strftime("%Y-%m-%dT%H:00")
     form = DeclareForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            breakdown = services.breakdown_declare(
-                actor=request.user,
-                playbook=data["playbook"],
-                title=data["title"],
-                severity=data["severity"],
-                description=data["description"],
-                **form.scope_kwargs(),
-            )
-        except ServiceError as exc:
-            _add_error(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Breakdown {breakdown.reference} declared: {breakdown.affected_count} "
-                f"customer{'s' if breakdown.affected_count != 1 else ''} affected. "
-                "Check them before anything is sent.",
-            )
-            return redirect(_url("preview", breakdown))
-    return render(request, "breakdowns/declare.html", {"form": form})
+
+    def declared(breakdown: Breakdown) -> str:
+        return (
+            f"Breakdown {breakdown.reference} declared: {breakdown.affected_count} "
+            f"customer{'s' if breakdown.affected_count != 1 else ''} affected. "
+            "Check them before anything is sent."
+        )
+
+    return perform(
+        request,
+        lambda data: services.breakdown_declare(
+            actor=request.user,
+            playbook=data["playbook"],
+            title=data["title"],
+            severity=data["severity"],
+            description=data["description"],
+            **form.scope_kwargs(),
+        ),
+        form=form,
+        refuse=_refuse_declare,
+        page=lambda: render(request, "breakdowns/declare.html", {"form": form}),
+        success=declared,
+        redirect_to=lambda breakdown: _url("preview", breakdown),
+    )
 
 
 # --- The preview ------------------------------------------------------------------------------
@@ -225,57 +216,72 @@ def breakdown_rescope(request: HttpRequest, pk: int) -> HttpResponse:
     breakdown = _get(pk)
     if request.method == "POST":
         form = ScopeForm(request.POST)
-        if form.is_valid():
-            try:
-                named = (breakdown.transaction_filter or {}).get("customer_ids")
-                breakdown = services.breakdown_rescope(
-                    breakdown=breakdown,
-                    actor=request.user,
-                    customer_ids=named or None,
-                    **form.scope_kwargs(),
-                )
-            except ServiceError as exc:
-                _refuse(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"Scope changed: {breakdown.affected_count} "
-                    f"customer{'s' if breakdown.affected_count != 1 else ''} affected now.",
-                )
-                return redirect(_url("preview", breakdown))
     else:
         form = ScopeForm(initial=ScopeForm.initial_for(breakdown))
-    return render(request, "breakdowns/rescope.html", {"breakdown": breakdown, "form": form})
+    # The customers the breakdown names go along unchanged; the form sets the rest.
+    named = (breakdown.transaction_filter or {}).get("customer_ids")
+
+    def rescoped(breakdown: Breakdown) -> str:
+        return (
+            f"Scope changed: {breakdown.affected_count} "
+            f"customer{'s' if breakdown.affected_count != 1 else ''} affected now."
+        )
+
+    return perform(
+        request,
+        lambda _: services.breakdown_rescope(
+            breakdown=breakdown,
+            actor=request.user,
+            customer_ids=named or None,
+            **form.scope_kwargs(),
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render(
+            request, "breakdowns/rescope.html", {"breakdown": breakdown, "form": form}
+        ),
+        success=rescoped,
+        redirect_to=lambda breakdown: _url("preview", breakdown),
+    )
+
+
+def _refused_on_preview(
+    request: HttpRequest, breakdown: Breakdown, key: str, form: forms.Form
+) -> HttpResponse:
+    """The preview again with the refused form; once the outreach is decided there is no
+    preview, so the refusal is flashed on the breakdown page."""
+    if breakdown.status != Breakdown.Status.DECLARED:
+        for error in form.non_field_errors():
+            messages.error(request, str(error))
+        return redirect(_url("detail", breakdown))
+    return _render_preview(request, breakdown, bound={key: form})
 
 
 def _customer_action(request: HttpRequest, pk: int, *, include: bool) -> HttpResponse:
     breakdown = _get(pk)
     form = CustomerChoiceForm(request.POST)
-    if form.is_valid():
+    customer = None
+    if not form.is_valid():
+        form.add_error(None, "Choose a customer.")
+    else:
         customer = Customer.objects.filter(pk=form.cleaned_data["customer"]).first()
         if customer is None:
             form.add_error(None, "That customer no longer exists.")
-        else:
-            service = (
-                services.breakdown_include_customer
-                if include
-                else services.breakdown_exclude_customer
-            )
-            try:
-                service(breakdown=breakdown, actor=request.user, customer=customer)
-            except ServiceError as exc:
-                form.add_error(None, as_sentence(exc.message))
-            else:
-                verb = "back in" if include else "left out of"
-                messages.success(request, f"{customer.name} is {verb} the outreach.")
-                return redirect(_url("preview", breakdown))
-    else:
-        form.add_error(None, "Choose a customer.")
-    if breakdown.status != Breakdown.Status.DECLARED:
-        for error in form.non_field_errors():
-            messages.error(request, str(error))
-        return redirect(_url("detail", breakdown))
-    return _render_preview(request, breakdown, bound={"customer": form})
+    if customer is None:
+        return _refused_on_preview(request, breakdown, "customer", form)
+    service = (
+        services.breakdown_include_customer if include else services.breakdown_exclude_customer
+    )
+    verb = "back in" if include else "left out of"
+    return perform(
+        request,
+        lambda _: service(breakdown=breakdown, actor=request.user, customer=customer),
+        form=form,
+        refuse=add_banner,
+        page=lambda: _refused_on_preview(request, breakdown, "customer", form),
+        success=f"{customer.name} is {verb} the outreach.",
+        redirect_to=_url("preview", breakdown),
+    )
 
 
 @require_POST
@@ -295,17 +301,15 @@ def breakdown_include(request: HttpRequest, pk: int) -> HttpResponse:
 def breakdown_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     breakdown = _get(pk)
     form = EmptyForm(request.POST)
-    form.is_valid()
-    try:
-        breakdown = services.breakdown_confirm_outreach(breakdown=breakdown, actor=request.user)
-    except ServiceError as exc:
-        form.add_error(None, as_sentence(exc.message))
-        if breakdown.status == Breakdown.Status.DECLARED:
-            return _render_preview(request, breakdown, bound={"confirm": form})
-        messages.error(request, as_sentence(exc.message))
-        return redirect(_url("detail", breakdown))
-    messages.success(request, "Outreach confirmed: the messages are on their way.")
-    return redirect(_url("detail", breakdown))
+    return perform(
+        request,
+        lambda _: services.breakdown_confirm_outreach(breakdown=breakdown, actor=request.user),
+        form=form,
+        refuse=add_banner,
+        page=lambda: _refused_on_preview(request, breakdown, "confirm", form),
+        success="Outreach confirmed: the messages are on their way.",
+        redirect_to=lambda confirmed: _url("detail", confirmed),
+    )
 
 
 @require_POST
@@ -313,21 +317,17 @@ def breakdown_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def breakdown_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     breakdown = _get(pk)
     form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            breakdown = services.breakdown_cancel(
-                breakdown=breakdown, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, f"Breakdown {breakdown.reference} cancelled: false alarm.")
-            return redirect(_url("detail", breakdown))
-    if breakdown.status != Breakdown.Status.DECLARED:
-        for error in form.non_field_errors():
-            messages.error(request, str(error))
-        return redirect(_url("detail", breakdown))
-    return _render_preview(request, breakdown, bound={"cancel": form})
+    return perform(
+        request,
+        lambda data: services.breakdown_cancel(
+            breakdown=breakdown, actor=request.user, reason=data["reason"]
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: _refused_on_preview(request, breakdown, "cancel", form),
+        success=lambda cancelled: f"Breakdown {cancelled.reference} cancelled: false alarm.",
+        redirect_to=lambda cancelled: _url("detail", cancelled),
+    )
 
 
 # --- The breakdown page -------------------------------------------------------------------------
@@ -427,7 +427,8 @@ def breakdown_render(request: HttpRequest, pk: int) -> HttpResponse:
     return vary_on_htmx(render(request, "breakdowns/_message_preview.html", {"preview": preview}))
 
 
-Run = Callable[[Breakdown, forms.Form], Any]
+# A lead's action on the breakdown page: the breakdown and the form's cleaned data.
+Run = Callable[[Breakdown, dict[str, Any]], object]
 
 
 def _act(
@@ -444,15 +445,15 @@ def _act(
     """Validate the form, call its service, and come back to the breakdown page."""
     breakdown = _get(pk)
     form = form_class(request.POST, prefix=prefix)
-    if form.is_valid():
-        try:
-            run(breakdown, form)
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, done)
-            return redirect(_url("detail", breakdown, anchor))
-    return render_detail(request, breakdown, bound={key: form})
+    return perform(
+        request,
+        lambda data: run(breakdown, data),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_detail(request, breakdown, bound={key: form}),
+        success=done,
+        redirect_to=_url("detail", breakdown, anchor),
+    )
 
 
 def _lead(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -461,44 +462,43 @@ def _lead(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 @_lead
 def breakdown_pause(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(breakdown: Breakdown, form: forms.Form) -> Any:
-        return services.breakdown_pause_outreach(breakdown=breakdown, actor=request.user)
-
     return _act(
         request,
         pk,
         key="pause",
         form_class=EmptyForm,
-        run=run,
+        run=lambda breakdown, _: services.breakdown_pause_outreach(
+            breakdown=breakdown, actor=request.user
+        ),
         done="Outreach paused: messages not yet sent are held until you resume.",
     )
 
 
 @_lead
 def breakdown_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(breakdown: Breakdown, form: forms.Form) -> Any:
-        return services.breakdown_resume_outreach(breakdown=breakdown, actor=request.user)
-
-    return _act(request, pk, key="resume", form_class=EmptyForm, run=run, done="Outreach resumed.")
+    return _act(
+        request,
+        pk,
+        key="resume",
+        form_class=EmptyForm,
+        run=lambda breakdown, _: services.breakdown_resume_outreach(
+            breakdown=breakdown, actor=request.user
+        ),
+        done="Outreach resumed.",
+    )
 
 
 @_lead
 def breakdown_post_update(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(breakdown: Breakdown, form: forms.Form) -> Any:
-        return services.breakdown_post_update(
-            breakdown=breakdown,
-            actor=request.user,
-            body=form.cleaned_data["body"],
-            subject=form.cleaned_data["subject"],
-        )
-
     return _act(
         request,
         pk,
         key="update",
         form_class=MessageForm,
         prefix="update",
-        run=run,
+        run=lambda breakdown, data: services.breakdown_post_update(
+            breakdown=breakdown, actor=request.user, body=data["body"], subject=data["subject"]
+        ),
         done="Status update sent to every affected customer with a case.",
         anchor="waves",
     )
@@ -506,21 +506,15 @@ def breakdown_post_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @_lead
 def breakdown_all_clear(request: HttpRequest, pk: int) -> HttpResponse:
-    def run(breakdown: Breakdown, form: forms.Form) -> Any:
-        return services.breakdown_all_clear(
-            breakdown=breakdown,
-            actor=request.user,
-            body=form.cleaned_data["body"],
-            subject=form.cleaned_data["subject"],
-        )
-
     return _act(
         request,
         pk,
         key="all_clear",
         form_class=MessageForm,
         prefix="all_clear",
-        run=run,
+        run=lambda breakdown, data: services.breakdown_all_clear(
+            breakdown=breakdown, actor=request.user, body=data["body"], subject=data["subject"]
+        ),
         done="All clear given: the checklist is closed and the cases move to follow-up.",
     )
 
@@ -531,18 +525,18 @@ def breakdown_action_done(request: HttpRequest, pk: int, action_pk: int) -> Http
     breakdown = _get(pk)
     action = get_object_or_404(BreakdownAction, pk=action_pk, breakdown=breakdown)
     form = ActionDoneForm(request.POST)
-    if form.is_valid():
-        try:
-            services.breakdown_action_complete(
-                action=action, actor=request.user, note=form.cleaned_data["note"]
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, f"Done: {action.title}.")
-            return redirect(_url("detail", breakdown, f"action-{action.pk}"))
     form.action_id = action.pk  # type: ignore[attr-defined]
-    return render_detail(request, breakdown, bound={"action": form})
+    return perform(
+        request,
+        lambda data: services.breakdown_action_complete(
+            action=action, actor=request.user, note=data["note"]
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_detail(request, breakdown, bound={"action": form}),
+        success=f"Done: {action.title}.",
+        redirect_to=_url("detail", breakdown, f"action-{action.pk}"),
+    )
 
 
 # --- The review --------------------------------------------------------------------------------
@@ -618,27 +612,24 @@ def breakdown_review(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only leads and managers write the review.")
     form = ReviewForm(request.POST)
     complete = "complete" in request.POST
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.breakdown_review_save(
-                breakdown=breakdown,
-                actor=request.user,
-                went_well=data["went_well"],
-                went_badly=data["went_badly"],
-                actual_cost=data["actual_cost"],
-                cost_currency=data["cost_currency"],
-                complete=complete,
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(
-                request,
-                "Review completed: the breakdown is closed." if complete else "Review saved.",
-            )
-            return redirect(_url("review", breakdown))
-    return render_review(request, breakdown, bound={"review": form})
+
+    return perform(
+        request,
+        lambda data: services.breakdown_review_save(
+            breakdown=breakdown,
+            actor=request.user,
+            went_well=data["went_well"],
+            went_badly=data["went_badly"],
+            actual_cost=data["actual_cost"],
+            cost_currency=data["cost_currency"],
+            complete=complete,
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_review(request, breakdown, bound={"review": form}),
+        success="Review completed: the breakdown is closed." if complete else "Review saved.",
+        redirect_to=_url("review", breakdown),
+    )
 
 
 @require_POST
@@ -646,23 +637,23 @@ def breakdown_review(request: HttpRequest, pk: int) -> HttpResponse:
 def review_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     breakdown = _get(pk)
     form = ActionItemForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.review_action_item_add(
-                breakdown=breakdown,
-                actor=request.user,
-                kind=data["kind"],
-                text=data["text"],
-                owner=data["owner"],
-                playbook=data["playbook"],
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, "Action item added.")
-            return redirect(_url("review", breakdown, "action-items"))
-    return render_review(request, breakdown, bound={"item": form})
+
+    return perform(
+        request,
+        lambda data: services.review_action_item_add(
+            breakdown=breakdown,
+            actor=request.user,
+            kind=data["kind"],
+            text=data["text"],
+            owner=data["owner"],
+            playbook=data["playbook"],
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_review(request, breakdown, bound={"item": form}),
+        success="Action item added.",
+        redirect_to=_url("review", breakdown, "action-items"),
+    )
 
 
 def _item(breakdown: Breakdown, item_pk: int) -> ReviewActionItem:
@@ -675,16 +666,17 @@ def review_item_done(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
     breakdown = _get(pk)
     item = _item(breakdown, item_pk)
     form = ItemDoneForm(request.POST)
-    form.is_valid()
-    try:
-        services.review_action_item_set_done(
-            item=item, actor=request.user, done=bool(form.cleaned_data.get("done"))
-        )
-    except ServiceError as exc:
-        form.add_error(None, as_sentence(exc.message))
-        return render_review(request, breakdown, bound={"item_done": form})
-    messages.success(request, "Action item updated.")
-    return redirect(_url("review", breakdown, "action-items"))
+    return perform(
+        request,
+        lambda data: services.review_action_item_set_done(
+            item=item, actor=request.user, done=data["done"]
+        ),
+        form=form,
+        refuse=add_banner,
+        page=lambda: render_review(request, breakdown, bound={"item_done": form}),
+        success="Action item updated.",
+        redirect_to=_url("review", breakdown, "action-items"),
+    )
 
 
 @require_POST
@@ -693,24 +685,26 @@ def review_item_to_failure_mode(request: HttpRequest, pk: int, item_pk: int) -> 
     breakdown = _get(pk)
     item = _item(breakdown, item_pk)
     form = ToFailureModeForm(request.POST, prefix=f"item{item.pk}")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            mode = services.review_action_item_to_failure_mode(
-                item=item,
-                actor=request.user,
-                touchpoint=data["touchpoint"],
-                title=data["title"],
-                severity=data["severity"],
-                occurrence=data["occurrence"],
-                detection=data["detection"],
-                description=data["description"],
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(
-                request, f"Proposed as a failure mode: {mode.title}. Colleagues can vote on it."
-            )
-            return redirect(_url("review", breakdown, "action-items"))
-    return render_review(request, breakdown, bound={"to_failure_mode": form}, bound_item=item.pk)
+
+    return perform(
+        request,
+        lambda data: services.review_action_item_to_failure_mode(
+            item=item,
+            actor=request.user,
+            touchpoint=data["touchpoint"],
+            title=data["title"],
+            severity=data["severity"],
+            occurrence=data["occurrence"],
+            detection=data["detection"],
+            description=data["description"],
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_review(
+            request, breakdown, bound={"to_failure_mode": form}, bound_item=item.pk
+        ),
+        success=lambda mode: (
+            f"Proposed as a failure mode: {mode.title}. Colleagues can vote on it."
+        ),
+        redirect_to=_url("review", breakdown, "action-items"),
+    )

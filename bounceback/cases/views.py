@@ -8,6 +8,7 @@ reason; a rejected value (ValidationFailed) as an error on its field.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -57,13 +58,15 @@ from bounceback.cases.selectors import (
     reply_channel_for,
 )
 from bounceback.cases.stepper import case_progress
+from bounceback.coach.scoring import CoachResult
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import customer_list
 from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
-from bounceback.web.forms import add_service_error, as_sentence
+from bounceback.web.actions import perform
+from bounceback.web.forms import add_banner, add_refusal, add_service_error
 from bounceback.web.htmx import is_htmx, vary_on_htmx
 
 INBOX_PAGE = 50
@@ -79,12 +82,14 @@ RETRY_PERMISSION = "outbox.change_outboundmessage"
 LINK_PERMISSIONS = (CHANGE, "breakdowns.declare_breakdown")
 
 
-def _case_url(case: Case, anchor: str = "") -> str:
+def case_url(case: Case, anchor: str = "") -> str:
+    """The case page's address, at `anchor` when given (other apps' panels link back here)."""
     url = reverse("cases:detail", args=[case.pk])
     return f"{url}#{anchor}" if anchor else url
 
 
-def _get_case(pk: int) -> Case:
+def case_for_page(pk: int) -> Case:
+    """The case with everything `render_case_page` shows of it, or 404."""
     return get_object_or_404(
         Case.objects.select_related(
             "customer",
@@ -183,33 +188,32 @@ def case_new(request: HttpRequest) -> HttpResponse:
     form = CaseOpenForm(
         request.POST if request.method == "POST" else None, customer=customer, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            case = services.case_open(
-                customer=data["customer"],
-                summary=data["summary"],
-                description=data["description"],
-                channel=data["channel"],
-                severity=data["severity"],
-                site=data["site"],
-                failure_mode=data["failure_mode"],
-                related_transaction=data["transaction"],
-                assignee=data["assignee"],
-                actor=request.user,
-            )
-        except ServiceError as exc:
-            add_service_error(form, exc, field_map=_OPEN_FIELDS)
-        else:
-            policy = policy_for(severity=case.severity)
-            messages.success(
-                request,
-                f"Case {case.reference} opened. Apologise within "
-                f"{policy.apologise_minutes} minutes.",
-            )
-            return redirect(_case_url(case))
-    return vary_on_htmx(
-        render(request, "cases/new.html", {"form": form, "customer": customer, **search})
+
+    def opened(case: Case) -> str:
+        policy = policy_for(severity=case.severity)
+        return f"Case {case.reference} opened. Apologise within {policy.apologise_minutes} minutes."
+
+    return perform(
+        request,
+        lambda data: services.case_open(
+            customer=data["customer"],
+            summary=data["summary"],
+            description=data["description"],
+            channel=data["channel"],
+            severity=data["severity"],
+            site=data["site"],
+            failure_mode=data["failure_mode"],
+            related_transaction=data["transaction"],
+            assignee=data["assignee"],
+            actor=request.user,
+        ),
+        form=form,
+        refuse=partial(add_service_error, field_map=_OPEN_FIELDS),
+        page=lambda: vary_on_htmx(
+            render(request, "cases/new.html", {"form": form, "customer": customer, **search})
+        ),
+        success=opened,
+        redirect_to=case_url,
     )
 
 
@@ -288,7 +292,7 @@ def render_case_page(
     case: Case,
     *,
     bound: Mapping[str, forms.Form] | None = None,
-    coach: Any = None,
+    coach: CoachResult | None = None,
 ) -> HttpResponse:
     """The case page; a step view re-renders it with its bound form when refused."""
     bound = bound or {}
@@ -342,7 +346,7 @@ def render_case_page(
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_case_page(request, _get_case(pk))
+    return render_case_page(request, case_for_page(pk))
 
 
 @require_POST
@@ -374,34 +378,41 @@ def _act(
     field_map: Mapping[str, str | None] | None = None,
 ) -> HttpResponse:
     """Validate the step's form, call its service, and come back to the case page."""
-    case = _get_case(pk)
+    case = case_for_page(pk)
     form = form_class(request.POST)
-    coach = None
-    if form.is_valid():
-        try:
-            result = run(case, form)
-        except Conflict as exc:
-            form.add_error(None, as_sentence(exc.message))
-        except ValidationFailed as exc:
-            if exc.code == "apology_below_threshold":
-                coach = services.case_coach(case=case, text=form.cleaned_data["body"])
-                form.add_error(
-                    "override_reason",
-                    f"The coach scores this apology {coach.score}, below the policy's "
-                    f"{coach.threshold}. Improve it using the suggestions, or say why it "
-                    "should go as it is.",
-                )
-            else:
-                add_service_error(form, exc, field_map=field_map)
-        except ServiceError as exc:
-            add_service_error(form, exc, field_map=field_map)
+    coach: CoachResult | None = None
+
+    def refuse(refused: forms.Form, error: ServiceError) -> None:
+        nonlocal coach
+        if isinstance(error, ValidationFailed) and error.code == "apology_below_threshold":
+            coach = services.case_coach(case=case, text=refused.cleaned_data["body"])
+            refused.add_error(
+                "override_reason",
+                f"The coach scores this apology {coach.score}, below the policy's "
+                f"{coach.threshold}. Improve it using the suggestions, or say why it "
+                "should go as it is.",
+            )
         else:
-            updated = result if isinstance(result, Case) else case
-            messages.success(request, done(updated) if callable(done) else done)
-            return redirect(_case_url(updated))
-    if key == "apologise" and coach is None and form.data.get("body", "").strip():
-        coach = services.case_coach(case=case, text=form.data["body"])
-    return render_case_page(request, case, bound={key: form}, coach=coach)
+            add_refusal(refused, error, field_map=field_map)
+
+    def page() -> HttpResponse:
+        shown = coach
+        if key == "apologise" and shown is None and form.data.get("body", "").strip():
+            shown = services.case_coach(case=case, text=form.data["body"])
+        return render_case_page(request, case, bound={key: form}, coach=shown)
+
+    def updated(result: Any) -> Case:
+        return result if isinstance(result, Case) else case
+
+    return perform(
+        request,
+        lambda _: run(case, form),
+        form=form,
+        refuse=refuse,
+        page=page,
+        success=lambda result: done(updated(result)) if callable(done) else done,
+        redirect_to=lambda result: case_url(updated(result)),
+    )
 
 
 def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -649,7 +660,7 @@ def case_link_breakdown(request: HttpRequest, pk: int) -> HttpResponse:
     """A complaint that came in on its own: link it to the breakdown it is about."""
     if not _can_link(request):
         raise PermissionDenied
-    case = _get_case(pk)
+    case = case_for_page(pk)
     options = breakdowns_for_case(case=case)
 
     def form_class(data: Any) -> forms.Form:
@@ -700,7 +711,7 @@ def case_unlink_breakdown(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(RETRY_PERMISSION, raise_exception=True)
 def case_retry_message(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     """Leads and managers send a failed or waiting message again, now."""
-    case = _get_case(pk)
+    case = case_for_page(pk)
     message = (
         OutboundMessage.objects.filter(pk=message_pk, interaction__case=case)
         .select_related("interaction")
@@ -708,15 +719,16 @@ def case_retry_message(request: HttpRequest, pk: int, message_pk: int) -> HttpRe
     )
     if message is None:
         raise Http404("No such message on this case")
-    try:
-        outbox_retry_now(message=message)
-    except ServiceError as exc:
-        form = EmptyForm(request.POST)
-        form.is_valid()
-        form.add_error(None, as_sentence(exc.message))
-        return render_case_page(request, case, bound={"retry": form})
-    messages.success(request, "The message is queued to be sent again now.")
-    return redirect(_case_url(case, f"event-{message.interaction_id}"))
+    form = EmptyForm(request.POST)
+    return perform(
+        request,
+        lambda _: outbox_retry_now(message=message),
+        form=form,
+        refuse=add_banner,
+        page=lambda: render_case_page(request, case, bound={"retry": form}),
+        success="The message is queued to be sent again now.",
+        redirect_to=case_url(case, f"event-{message.interaction_id}"),
+    )
 
 
 # --- The recovery policy --------------------------------------------------------------------------

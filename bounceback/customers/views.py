@@ -4,11 +4,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from bounceback.customers import selectors
@@ -16,11 +16,10 @@ from bounceback.customers.forms import CustomerForm, CustomerSearchForm
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import TimelineCursor
 from bounceback.customers.services import customer_create
-from bounceback.errors import ServiceError
 from bounceback.interactions.forms import InteractionForm
 from bounceback.transactions.forms import TransactionForm
 from bounceback.transactions.selectors import site_codes
-from bounceback.web.forms import add_service_error
+from bounceback.web.actions import perform
 from bounceback.web.htmx import is_htmx, vary_on_htmx
 
 PAGE_SIZE = 25
@@ -48,15 +47,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_new(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = customer_create(**form.cleaned_data)
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(request, f"{customer.name} was added.")
-            return redirect("customers:detail", pk=customer.pk)
-    return render(request, "customers/new.html", {"form": form, "time_zones": _time_zones()})
+    return perform(
+        request,
+        lambda data: customer_create(**data),
+        form=form,
+        page=lambda: render(
+            request, "customers/new.html", {"form": form, "time_zones": _time_zones()}
+        ),
+        success=lambda customer: f"{customer.name} was added.",
+        redirect_to=lambda customer: reverse("customers:detail", args=[customer.pk]),
+    )
 
 
 def timeline_context(customer: Customer, after: TimelineCursor | None = None) -> dict[str, Any]:

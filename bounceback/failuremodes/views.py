@@ -19,7 +19,6 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.cases.models import Case
-from bounceback.errors import ServiceError
 from bounceback.failuremodes import selectors, services
 from bounceback.failuremodes.forms import (
     CatalogFilterForm,
@@ -32,7 +31,7 @@ from bounceback.failuremodes.forms import (
 )
 from bounceback.failuremodes.models import FailureMode, Touchpoint
 from bounceback.failuremodes.scales import BAND_FLOORS, BAND_WORDS
-from bounceback.web.forms import add_service_error
+from bounceback.web.actions import perform
 
 VIEW = "failuremodes.view_failuremode"
 PROPOSE = services.PROPOSE
@@ -112,19 +111,16 @@ def catalog(request: HttpRequest) -> HttpResponse:
 @permission_required(PROPOSE, raise_exception=True)
 def propose(request: HttpRequest) -> HttpResponse:
     form = FailureModeForm(request.POST)
-    if form.is_valid():
-        try:
-            mode = services.failure_mode_propose(actor=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(
-                request,
-                f"“{mode.title}” proposed. Colleagues can vote on it; a lead will accept or "
-                "reject it.",
-            )
-            return redirect(reverse("failuremodes:catalog") + f"#proposal-{mode.pk}")
-    return render_catalog(request, propose_form=form)
+    return perform(
+        request,
+        lambda data: services.failure_mode_propose(actor=request.user, **data),
+        form=form,
+        page=lambda: render_catalog(request, propose_form=form),
+        success=lambda mode: (
+            f"“{mode.title}” proposed. Colleagues can vote on it; a lead will accept or reject it."
+        ),
+        redirect_to=lambda mode: reverse("failuremodes:catalog") + f"#proposal-{mode.pk}",
+    )
 
 
 def _back(request: HttpRequest, mode: FailureMode) -> str:
@@ -142,18 +138,18 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Vote for or against the proposal.")
         return redirect(_back(request, mode))
-    try:
-        services.failure_mode_vote(
+    return perform(
+        request,
+        lambda: services.failure_mode_vote(
             failure_mode=mode,
             voter=request.user,
             value=form.cleaned_data["value"],
             comment=form.cleaned_data["comment"],
-        )
-    except ServiceError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
-    else:
-        messages.success(request, f"Your vote on “{mode.title}” is counted.")
-    return redirect(_back(request, mode))
+        ),
+        sentence=True,
+        success=f"Your vote on “{mode.title}” is counted.",
+        redirect_to=_back(request, mode),
+    )
 
 
 @require_POST
@@ -161,26 +157,17 @@ def vote(request: HttpRequest, pk: int) -> HttpResponse:
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     mode = get_object_or_404(FailureMode, pk=pk)
     form = DecisionForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            if data["decision"] == "accept":
-                services.failure_mode_accept(
-                    failure_mode=mode, actor=request.user, reason=data["reason"]
-                )
-            else:
-                services.failure_mode_reject(
-                    failure_mode=mode, actor=request.user, reason=data["reason"]
-                )
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            done = "accepted into the catalog" if data["decision"] == "accept" else "rejected"
-            messages.success(request, f"“{mode.title}” {done}.")
-            if data["decision"] == "accept":
-                return redirect(reverse("failuremodes:catalog") + f"#mode-{mode.pk}")
-            return redirect(reverse("failuremodes:catalog") + "#rejected")
-    return render_detail(request, mode.pk, decision_form=form)
+    accept = form.is_valid() and form.cleaned_data["decision"] == "accept"
+    service = services.failure_mode_accept if accept else services.failure_mode_reject
+    catalog = reverse("failuremodes:catalog")
+    return perform(
+        request,
+        lambda data: service(failure_mode=mode, actor=request.user, reason=data["reason"]),
+        form=form,
+        page=lambda: render_detail(request, mode.pk, decision_form=form),
+        success=f"“{mode.title}” {'accepted into the catalog' if accept else 'rejected'}.",
+        redirect_to=f"{catalog}#mode-{mode.pk}" if accept else f"{catalog}#rejected",
+    )
 
 
 # --- One failure mode -------------------------------------------------------------------------
@@ -247,20 +234,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     mode = get_object_or_404(FailureMode, pk=pk)
     form = FailureModeForm(request.POST)
-    if form.is_valid():
-        changes = form.changes(mode)
-        try:
-            if changes:
-                services.failure_mode_update(failure_mode=mode, actor=request.user, **changes)
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            if changes:
-                messages.success(request, f"“{form.cleaned_data['title']}” saved.")
-            else:
-                messages.info(request, "Nothing changed.")
-            return redirect("failuremodes:detail", pk=mode.pk)
-    return render_detail(request, mode.pk, edit_form=form)
+    if form.is_valid() and not form.changes(mode):
+        messages.info(request, "Nothing changed.")
+        return redirect("failuremodes:detail", pk=mode.pk)
+    return perform(
+        request,
+        lambda _: services.failure_mode_update(
+            failure_mode=mode, actor=request.user, **form.changes(mode)
+        ),
+        form=form,
+        page=lambda: render_detail(request, mode.pk, edit_form=form),
+        success=lambda _: f"“{form.cleaned_data['title']}” saved.",
+        redirect_to=reverse("failuremodes:detail", args=[mode.pk]),
+    )
 
 
 @require_POST
@@ -268,20 +254,16 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 def retire(request: HttpRequest, pk: int) -> HttpResponse:
     mode = get_object_or_404(FailureMode, pk=pk)
     form = RetireForm(request.POST)
-    if form.is_valid():
-        try:
-            services.failure_mode_retire(
-                failure_mode=mode, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(
-                request,
-                f"“{mode.title}” retired. Its cases keep the link; new cases cannot use it.",
-            )
-            return redirect("failuremodes:catalog")
-    return render_detail(request, mode.pk, retire_form=form)
+    return perform(
+        request,
+        lambda data: services.failure_mode_retire(
+            failure_mode=mode, actor=request.user, reason=data["reason"]
+        ),
+        form=form,
+        page=lambda: render_detail(request, mode.pk, retire_form=form),
+        success=f"“{mode.title}” retired. Its cases keep the link; new cases cannot use it.",
+        redirect_to="failuremodes:catalog",
+    )
 
 
 # --- Touchpoints --------------------------------------------------------------------------------
@@ -320,15 +302,14 @@ def touchpoint_list(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(ADD_TOUCHPOINT):
         raise PermissionDenied("Your role may not add touchpoints.")
     form = TouchpointForm(request.POST, prefix="new")
-    if form.is_valid():
-        try:
-            touchpoint = services.touchpoint_create(actor=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(request, f"Touchpoint “{touchpoint.name}” added.")
-            return redirect("failuremodes:touchpoints")
-    return render_touchpoints(request, new_form=form)
+    return perform(
+        request,
+        lambda data: services.touchpoint_create(actor=request.user, **data),
+        form=form,
+        page=lambda: render_touchpoints(request, new_form=form),
+        success=lambda touchpoint: f"Touchpoint “{touchpoint.name}” added.",
+        redirect_to="failuremodes:touchpoints",
+    )
 
 
 @require_POST
@@ -336,17 +317,14 @@ def touchpoint_list(request: HttpRequest) -> HttpResponse:
 def touchpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
     touchpoint = get_object_or_404(Touchpoint, pk=pk)
     form = TouchpointForm(request.POST, prefix=f"tp{pk}")
-    if form.is_valid():
-        try:
-            services.touchpoint_update(
-                touchpoint=touchpoint, actor=request.user, **form.cleaned_data
-            )
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(request, f"Touchpoint “{form.cleaned_data['name']}” saved.")
-            return redirect(reverse("failuremodes:touchpoints") + f"#touchpoint-{pk}")
-    return render_touchpoints(request, bound=(pk, form))
+    return perform(
+        request,
+        lambda data: services.touchpoint_update(touchpoint=touchpoint, actor=request.user, **data),
+        form=form,
+        page=lambda: render_touchpoints(request, bound=(pk, form)),
+        success=lambda _: f"Touchpoint “{form.cleaned_data['name']}” saved.",
+        redirect_to=reverse("failuremodes:touchpoints") + f"#touchpoint-{pk}",
+    )
 
 
 # --- Coverage -------------------------------------------------------------------------------------

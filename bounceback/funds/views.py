@@ -9,16 +9,16 @@ people who approve, watch and set the money.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
 from bounceback.cases.models import Case
-from bounceback.errors import ServiceError, ValidationFailed
+from bounceback.cases.views import case_for_page, case_url, render_case_page
 from bounceback.funds import services, ui_selectors
 from bounceback.funds.forms import (
     DecisionForm,
@@ -37,7 +37,8 @@ from bounceback.funds.forms import (
     ReasonForm,
 )
 from bounceback.funds.models import ApprovalRequest, Grant, LedgerEntry
-from bounceback.web.forms import add_service_error, as_sentence
+from bounceback.web.actions import perform
+from bounceback.web.forms import add_refusal
 
 GRANT = "funds.add_grant"
 VIEW_GRANT = "funds.view_grant"
@@ -54,18 +55,8 @@ LEDGER_PAGE = 50
 BOUND_GRANT_FORM = "_funds_grant_form"
 # The case page holds other forms with the same field names (a reason, a value).
 GRANT_IDS = "funds_%s"
-
-
-def _refuse(form: forms.Form, exc: ServiceError) -> None:
-    """A value the service rejected on its field; any other refusal on the form as a whole."""
-    if isinstance(exc, ValidationFailed):
-        add_service_error(form, type(exc)(as_sentence(exc.message), field=exc.field))
-    else:
-        form.add_error(None, as_sentence(exc.message))
-
-
-def _case_url(case: Case) -> str:
-    return reverse("cases:detail", args=[case.pk]) + "#funds"
+# A value the service rejected shows on its field; any other refusal over the form.
+_refuse = partial(add_refusal, sentence=True)
 
 
 # --- Granting on a case -------------------------------------------------------------------
@@ -75,32 +66,33 @@ def _case_url(case: Case) -> str:
 @permission_required(GRANT, raise_exception=True)
 def grant_create(request: HttpRequest, case_pk: int) -> HttpResponse:
     """Grant a gesture: at once within the allowance, else an approval request goes up."""
-    from bounceback.cases.views import _get_case, render_case_page
-
-    case = _get_case(case_pk)
+    case = case_for_page(case_pk)
     form = GrantForm(request.POST, auto_id=GRANT_IDS)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            grant = services.grant_create(
-                case=case,
-                actor=request.user,
-                kind=data["kind"],
-                value=data["value"],
-                reason=data["reason"],
-                estimated=data["estimated"],
-                customer_proposed=data["customer_proposed"],
-                message=data["message"],
-                exception_to_policy=data["exception_to_policy"],
-                policy_bent=data["policy_bent"],
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, ui_selectors.grant_outcome(grant))
-            return redirect(_case_url(case))
-    setattr(request, BOUND_GRANT_FORM, form)
-    return render_case_page(request, case)
+
+    def page() -> HttpResponse:
+        setattr(request, BOUND_GRANT_FORM, form)
+        return render_case_page(request, case)
+
+    return perform(
+        request,
+        lambda data: services.grant_create(
+            case=case,
+            actor=request.user,
+            kind=data["kind"],
+            value=data["value"],
+            reason=data["reason"],
+            estimated=data["estimated"],
+            customer_proposed=data["customer_proposed"],
+            message=data["message"],
+            exception_to_policy=data["exception_to_policy"],
+            policy_bent=data["policy_bent"],
+        ),
+        form=form,
+        refuse=_refuse,
+        page=page,
+        success=ui_selectors.grant_outcome,
+        redirect_to=case_url(case, "funds"),
+    )
 
 
 # --- A grant -----------------------------------------------------------------------------------
@@ -133,17 +125,15 @@ def _render_grant(
 def grant_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     grant = get_object_or_404(ui_selectors.grants_with_people(), pk=pk)
     form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.grant_reverse(
-                grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, "Grant reversed; the ledger gives the money back.")
-            return redirect("funds:grant", pk=grant.pk)
-    return _render_grant(request, grant, reverse_form=form)
+    return perform(
+        request,
+        lambda data: services.grant_reverse(grant=grant, actor=request.user, reason=data["reason"]),
+        form=form,
+        refuse=_refuse,
+        page=lambda: _render_grant(request, grant, reverse_form=form),
+        success="Grant reversed; the ledger gives the money back.",
+        redirect_to=reverse("funds:grant", args=[grant.pk]),
+    )
 
 
 # --- The approval queue ------------------------------------------------------------------------
@@ -182,22 +172,21 @@ def _pending(pk: int) -> ApprovalRequest:
 def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
     approval = _pending(pk)
     form = DecisionForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            decided = services.approval_decide(
-                request=approval,
-                actor=request.user,
-                decision=data["decision"],
-                value=data["value"] if data["decision"] == "reduce" else None,
-                reason=data["reason"],
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, ui_selectors.decision_outcome(decided))
-            return redirect("funds:approvals")
-    return _render_queue(request, failed=approval.pk, bound={"decide": form})
+    return perform(
+        request,
+        lambda data: services.approval_decide(
+            request=approval,
+            actor=request.user,
+            decision=data["decision"],
+            value=data["value"] if data["decision"] == "reduce" else None,
+            reason=data["reason"],
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: _render_queue(request, failed=approval.pk, bound={"decide": form}),
+        success=ui_selectors.decision_outcome,
+        redirect_to="funds:approvals",
+    )
 
 
 @require_POST
@@ -205,18 +194,22 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def approval_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     approval = _pending(pk)
     form = ReasonForm(request.POST, prefix="up")
-    if form.is_valid():
-        try:
-            passed = services.approval_escalate(
-                request=approval, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            level = Role(passed.level).label if passed.level in Role.values else passed.level
-            messages.success(request, f"Passed up: it now waits on a {level.lower()}.")
-            return redirect("funds:approvals")
-    return _render_queue(request, failed=approval.pk, bound={"escalate": form})
+
+    def passed_up(passed: ApprovalRequest) -> str:
+        level = Role(passed.level).label if passed.level in Role.values else passed.level
+        return f"Passed up: it now waits on a {level.lower()}."
+
+    return perform(
+        request,
+        lambda data: services.approval_escalate(
+            request=approval, actor=request.user, reason=data["reason"]
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: _render_queue(request, failed=approval.pk, bound={"escalate": form}),
+        success=passed_up,
+        redirect_to="funds:approvals",
+    )
 
 
 # --- Balances, spend, the ledger, exceptions --------------------------------------------------
@@ -293,44 +286,42 @@ def policy_set(request: HttpRequest, role: str) -> HttpResponse:
     if role not in Role.values:
         raise PermissionDenied("No such role.")
     form = PolicyForm(request.POST, prefix=role)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.allowance_policy_set(
-                role=role,
-                actor=request.user,
-                per_case_limit=data["per_case_limit"],
-                period=data["period"],
-                period_budget=data["period_budget"],
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, f"Allowance for {Role(role).label.lower()}s saved.")
-            return redirect("funds:settings")
-    return _render_settings(request, failed_role=role, policy_form=form)
+    return perform(
+        request,
+        lambda data: services.allowance_policy_set(
+            role=role,
+            actor=request.user,
+            per_case_limit=data["per_case_limit"],
+            period=data["period"],
+            period_budget=data["period_budget"],
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: _render_settings(request, failed_role=role, policy_form=form),
+        success=f"Allowance for {Role(role).label.lower()}s saved.",
+        redirect_to="funds:settings",
+    )
 
 
 @require_POST
 @permission_required(CHANGE_POLICY, raise_exception=True)
 def override_set(request: HttpRequest) -> HttpResponse:
     form = OverrideForm(request.POST, prefix="override")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.allowance_override_set(
-                user=data["user"],
-                actor=request.user,
-                per_case_limit=data["per_case_limit"],
-                period=data["period"] or None,
-                period_budget=data["period_budget"],
-            )
-        except ServiceError as exc:
-            _refuse(form, exc)
-        else:
-            messages.success(request, f"Allowance for {data['user'].display_name} saved.")
-            return redirect("funds:settings")
-    return _render_settings(request, override_form=form)
+    return perform(
+        request,
+        lambda data: services.allowance_override_set(
+            user=data["user"],
+            actor=request.user,
+            per_case_limit=data["per_case_limit"],
+            period=data["period"] or None,
+            period_budget=data["period_budget"],
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: _render_settings(request, override_form=form),
+        success=lambda _: f"Allowance for {form.cleaned_data['user'].display_name} saved.",
+        redirect_to="funds:settings",
+    )
 
 
 def panel_context(request: Any, case: Case) -> dict[str, Any]:

@@ -7,19 +7,18 @@ through the services, which audit them.
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_POST
 
-from bounceback.errors import ServiceError
 from bounceback.mail import selectors, services
 from bounceback.mail.forms import DiscardForm, ReleaseForm, StateFilterForm
 from bounceback.mail.models import EmailAttachment, InboundEmail
-from bounceback.web.forms import add_service_error
+from bounceback.web.actions import perform
 
 VIEW = "mail.view_inboundemail"
 CHANGE = "mail.change_inboundemail"
@@ -74,18 +73,18 @@ def mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def mail_release(request: HttpRequest, pk: int) -> HttpResponse:
     email = _email(pk)
     form = ReleaseForm(request.POST)
-    if form.is_valid():
-        try:
-            email = services.email_release(
-                email=email, actor=request.user, case_reference=form.cleaned_data["case_reference"]
-            )
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
-            reference = email.case.reference if email.case else ""
-            messages.success(request, f"Released into {reference}.")
-            return redirect("mail:detail", pk=email.pk)
-    return _detail(request, email, release=form, status=422)
+    return perform(
+        request,
+        lambda data: services.email_release(
+            email=email, actor=request.user, case_reference=data["case_reference"]
+        ),
+        form=form,
+        page=lambda: _detail(request, email, release=form, status=422),
+        success=lambda released: (
+            f"Released into {released.case.reference if released.case else ''}."
+        ),
+        redirect_to=lambda released: reverse("mail:detail", args=[released.pk]),
+    )
 
 
 @require_POST
@@ -93,17 +92,14 @@ def mail_release(request: HttpRequest, pk: int) -> HttpResponse:
 def mail_discard(request: HttpRequest, pk: int) -> HttpResponse:
     email = _email(pk)
     form = DiscardForm(request.POST)
-    if form.is_valid():
-        try:
-            services.email_discard(
-                email=email, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, "Discarded.")
-            return redirect("mail:list")
-    return _detail(request, email, discard=form, status=422)
+    return perform(
+        request,
+        lambda data: services.email_discard(email=email, actor=request.user, reason=data["reason"]),
+        form=form,
+        page=lambda: _detail(request, email, discard=form, status=422),
+        success="Discarded.",
+        redirect_to="mail:list",
+    )
 
 
 def _download(data: bytes | memoryview, *, filename: str, content_type: str) -> HttpResponse:

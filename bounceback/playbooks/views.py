@@ -21,6 +21,7 @@ from bounceback.playbooks import selectors, services
 from bounceback.playbooks.forms import DetailsForm, Editor
 from bounceback.playbooks.models import Playbook, PlaybookVersion, TemplatePurpose
 from bounceback.playbooks.templating import PLACEHOLDERS
+from bounceback.web.actions import perform
 from bounceback.web.forms import add_service_error
 
 VIEW = "playbooks.view_playbook"
@@ -220,27 +221,30 @@ def playbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def playbook_details(request: HttpRequest, pk: int) -> HttpResponse:
     playbook = _playbook(pk)
     details = DetailsForm(request.POST)
-    if details.is_valid():
-        try:
-            services.playbook_update_details(
-                playbook=playbook,
-                actor=request.user,
-                name=details.cleaned_data["name"],
-                failure_mode=details.cleaned_data["failure_mode"],
-                breakdown_type=details.cleaned_data["breakdown_type"],
-            )
-        except ServiceError as error:
-            add_service_error(details, error)
-        else:
-            messages.success(request, "Details saved (the plan's versions are unchanged).")
-            return redirect("playbooks:edit", pk=playbook.pk)
-    current = selectors.playbook_version_full(playbook=playbook)
-    return _editor_page(
+
+    def page() -> HttpResponse:
+        current = selectors.playbook_version_full(playbook=playbook)
+        return _editor_page(
+            request,
+            editor=Editor(initial=services.content_of(current)),
+            playbook=playbook,
+            details=details,
+            status=422,
+        )
+
+    return perform(
         request,
-        editor=Editor(initial=services.content_of(current)),
-        playbook=playbook,
-        details=details,
-        status=422,
+        lambda data: services.playbook_update_details(
+            playbook=playbook,
+            actor=request.user,
+            name=data["name"],
+            failure_mode=data["failure_mode"],
+            breakdown_type=data["breakdown_type"],
+        ),
+        form=details,
+        page=page,
+        success="Details saved (the plan's versions are unchanged).",
+        redirect_to=reverse("playbooks:edit", args=[playbook.pk]),
     )
 
 
@@ -249,13 +253,12 @@ def playbook_details(request: HttpRequest, pk: int) -> HttpResponse:
 def playbook_archive(request: HttpRequest, pk: int) -> HttpResponse:
     playbook = _playbook(pk)
     archive = request.POST.get("archived", "1") != "0"
-    try:
-        services.playbook_archive(playbook=playbook, actor=request.user, archived=archive)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Playbook archived." if archive else "Playbook restored.")
-    return redirect("playbooks:detail", pk=playbook.pk)
+    return perform(
+        request,
+        lambda: services.playbook_archive(playbook=playbook, actor=request.user, archived=archive),
+        success="Playbook archived." if archive else "Playbook restored.",
+        redirect_to=reverse("playbooks:detail", args=[playbook.pk]),
+    )
 
 
 @require_POST

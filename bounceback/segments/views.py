@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.errors import ServiceError
@@ -22,9 +24,12 @@ from bounceback.segments.forms import (
 )
 from bounceback.segments.models import Segment
 from bounceback.segments.rules import rule_describe
+from bounceback.web.actions import perform
 from bounceback.web.forms import add_service_error
 
 PAGE_SIZE = 50
+# The rules are not one form field: a refusal about them shows over the form.
+_refuse = partial(add_service_error, field_map={"rules": None})
 
 
 @require_GET
@@ -79,40 +84,53 @@ def _editor(request: HttpRequest, segment: Segment | None) -> HttpResponse:
     preview: int | None = None
     if request.method == "POST":
         rules = rules_from_post(request.POST)
+
+    def page() -> HttpResponse:
+        advanced = isinstance(rules, str)
+        return render(
+            request,
+            "segments/edit.html",
+            {
+                "form": form,
+                "segment": segment,
+                "rows": rule_rows([] if advanced else rules),
+                "field_choices": FIELD_CHOICES,
+                "ops": OPS,
+                "preview": preview,
+            },
+        )
+
+    if request.method == "POST" and request.POST.get("action") == "preview":
         if form.is_valid():
             try:
-                if request.POST.get("action") == "preview":
-                    preview = selectors.segment_preview_count(rules)
-                elif segment is None:
-                    segment = services.segment_create(
-                        actor=request.user, request=request, rules=rules, **form.service_values()
-                    )
-                    messages.success(request, f"Segment {segment.name} was created.")
-                    return redirect("segments:detail", pk=segment.pk)
-                else:
-                    services.segment_update(
-                        segment=segment,
-                        actor=request.user,
-                        request=request,
-                        rules=rules,
-                        **form.service_values(),
-                    )
-                    messages.success(request, f"Segment {segment.name} was saved.")
-                    return redirect("segments:detail", pk=segment.pk)
+                preview = selectors.segment_preview_count(rules)
             except ServiceError as exc:
-                add_service_error(form, exc, field_map={"rules": None})
-    advanced = isinstance(rules, str)
-    return render(
+                _refuse(form, exc)
+        return page()
+
+    def save(_: dict[str, Any]) -> Segment:
+        if segment is None:
+            return services.segment_create(
+                actor=request.user, request=request, rules=rules, **form.service_values()
+            )
+        services.segment_update(
+            segment=segment,
+            actor=request.user,
+            request=request,
+            rules=rules,
+            **form.service_values(),
+        )
+        return segment
+
+    done = "created" if segment is None else "saved"
+    return perform(
         request,
-        "segments/edit.html",
-        {
-            "form": form,
-            "segment": segment,
-            "rows": rule_rows([] if advanced else rules),
-            "field_choices": FIELD_CHOICES,
-            "ops": OPS,
-            "preview": preview,
-        },
+        save,
+        form=form,
+        refuse=_refuse,
+        page=page,
+        success=lambda saved: f"Segment {saved.name} was {done}.",
+        redirect_to=lambda saved: reverse("segments:detail", args=[saved.pk]),
     )
 
 

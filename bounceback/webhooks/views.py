@@ -12,17 +12,16 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bounceback.errors import Conflict, ServiceError, ValidationFailed
-from bounceback.web.forms import add_service_error
+from bounceback.web.actions import perform
 from bounceback.webhooks import inbound, services, signing
 from bounceback.webhooks.events import ALL, EVENTS
 from bounceback.webhooks.forms import ChannelForm, ReasonForm, SubscriptionForm
@@ -78,18 +77,22 @@ def integrations(request: HttpRequest) -> HttpResponse:
 @permission_required(ADD_SUB, raise_exception=True)
 def subscription_create(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            subscription = services.subscription_create(
-                actor=request.user, request=request, **form.cleaned_data
-            )
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
-            _reveal_later(request, "subscription", subscription.pk, {"secret": subscription.secret})
-            messages.success(request, f"Subscription {subscription.name} created.")
-            return redirect("webhooks:subscription", pk=subscription.pk)
-    return render(request, "webhooks/subscription_form.html", {"form": form, "subscription": None})
+
+    def create(data: dict[str, Any]) -> WebhookSubscription:
+        subscription = services.subscription_create(actor=request.user, request=request, **data)
+        _reveal_later(request, "subscription", subscription.pk, {"secret": subscription.secret})
+        return subscription
+
+    return perform(
+        request,
+        create,
+        form=form,
+        page=lambda: render(
+            request, "webhooks/subscription_form.html", {"form": form, "subscription": None}
+        ),
+        success=lambda subscription: f"Subscription {subscription.name} created.",
+        redirect_to=lambda subscription: reverse("webhooks:subscription", args=[subscription.pk]),
+    )
 
 
 @permission_required(CHANGE_SUB, raise_exception=True)
@@ -97,18 +100,19 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     initial = {"name": subscription.name, "url": subscription.url, "events": subscription.events}
     form = SubscriptionForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.subscription_update(
-                subscription=subscription, actor=request.user, request=request, **form.cleaned_data
-            )
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, "Subscription saved.")
-            return redirect("webhooks:subscription", pk=subscription.pk)
-    return render(
-        request, "webhooks/subscription_form.html", {"form": form, "subscription": subscription}
+    return perform(
+        request,
+        lambda data: services.subscription_update(
+            subscription=subscription, actor=request.user, request=request, **data
+        ),
+        form=form,
+        page=lambda: render(
+            request,
+            "webhooks/subscription_form.html",
+            {"form": form, "subscription": subscription},
+        ),
+        success="Subscription saved.",
+        redirect_to=reverse("webhooks:subscription", args=[subscription.pk]),
     )
 
 
@@ -135,51 +139,45 @@ def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _subscription_action(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
-    subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    try:
-        action(subscription)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
-    return redirect("webhooks:subscription", pk=pk)
-
-
 @require_POST
 @permission_required(CHANGE_SUB, raise_exception=True)
 def subscription_test(request: HttpRequest, pk: int) -> HttpResponse:
-    return _subscription_action(
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    return perform(
         request,
-        pk,
-        lambda s: services.subscription_send_test(subscription=s, actor=request.user),
-        "A test event is on its way; it appears in the log below.",
+        lambda: services.subscription_send_test(subscription=subscription, actor=request.user),
+        success="A test event is on its way; it appears in the log below.",
+        redirect_to=reverse("webhooks:subscription", args=[pk]),
     )
 
 
 @require_POST
 @permission_required(CHANGE_SUB, raise_exception=True)
 def subscription_disable(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    return _subscription_action(
+    return perform(
         request,
-        pk,
-        lambda s: services.subscription_disable(
-            subscription=s, actor=request.user, reason=reason, request=request
+        lambda: services.subscription_disable(
+            subscription=subscription, actor=request.user, reason=reason, request=request
         ),
-        "Subscription disabled; deliveries still waiting were cancelled.",
+        success="Subscription disabled; deliveries still waiting were cancelled.",
+        redirect_to=reverse("webhooks:subscription", args=[pk]),
     )
 
 
 @require_POST
 @permission_required(CHANGE_SUB, raise_exception=True)
 def subscription_enable(request: HttpRequest, pk: int) -> HttpResponse:
-    return _subscription_action(
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    return perform(
         request,
-        pk,
-        lambda s: services.subscription_enable(subscription=s, actor=request.user, request=request),
-        "Subscription enabled; the failure count starts again at zero.",
+        lambda: services.subscription_enable(
+            subscription=subscription, actor=request.user, request=request
+        ),
+        success="Subscription enabled; the failure count starts again at zero.",
+        redirect_to=reverse("webhooks:subscription", args=[pk]),
     )
 
 
@@ -189,13 +187,12 @@ def delivery_redeliver(request: HttpRequest, pk: int, delivery_id: int) -> HttpR
     delivery = get_object_or_404(
         WebhookDelivery.objects.select_related("subscription"), pk=delivery_id, subscription_id=pk
     )
-    try:
-        services.delivery_redeliver(delivery=delivery, actor=request.user)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{delivery.event} queued again with the same event id.")
-    return redirect("webhooks:subscription", pk=pk)
+    return perform(
+        request,
+        lambda: services.delivery_redeliver(delivery=delivery, actor=request.user),
+        success=f"{delivery.event} queued again with the same event id.",
+        redirect_to=reverse("webhooks:subscription", args=[pk]),
+    )
 
 
 # --- Channels ------------------------------------------------------------------------------
@@ -208,21 +205,23 @@ def _mapping_text(mapping: dict[str, str]) -> str:
 @permission_required(ADD_CHANNEL, raise_exception=True)
 def channel_create(request: HttpRequest) -> HttpResponse:
     form = ChannelForm(request.POST or None, initial={"active": True})
-    if request.method == "POST" and form.is_valid():
-        try:
-            channel = services.channel_create(
-                actor=request.user, request=request, **form.cleaned_data
-            )
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
-            secrets = {"secret": channel.secret}
-            if channel.outbound_secret:
-                secrets["outbound_secret"] = channel.outbound_secret
-            _reveal_later(request, "channel", channel.pk, secrets)
-            messages.success(request, f"Channel {channel.name} created.")
-            return redirect("webhooks:channel", pk=channel.pk)
-    return render(request, "webhooks/channel_form.html", {"form": form, "channel": None})
+
+    def create(data: dict[str, Any]) -> InboundChannel:
+        channel = services.channel_create(actor=request.user, request=request, **data)
+        secrets = {"secret": channel.secret}
+        if channel.outbound_secret:
+            secrets["outbound_secret"] = channel.outbound_secret
+        _reveal_later(request, "channel", channel.pk, secrets)
+        return channel
+
+    return perform(
+        request,
+        create,
+        form=form,
+        page=lambda: render(request, "webhooks/channel_form.html", {"form": form, "channel": None}),
+        success=lambda channel: f"Channel {channel.name} created.",
+        redirect_to=lambda channel: reverse("webhooks:channel", args=[channel.pk]),
+    )
 
 
 @permission_required(CHANGE_CHANNEL, raise_exception=True)
@@ -236,22 +235,26 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "active": channel.active,
     }
     form = ChannelForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
+
+    def save(data: dict[str, Any]) -> InboundChannel:
         had_outbound_secret = bool(channel.outbound_secret)
-        try:
-            channel = services.channel_update(
-                channel=channel, actor=request.user, request=request, **form.cleaned_data
-            )
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
-            if channel.outbound_secret and not had_outbound_secret:
-                _reveal_later(
-                    request, "channel", channel.pk, {"outbound_secret": channel.outbound_secret}
-                )
-            messages.success(request, "Channel saved.")
-            return redirect("webhooks:channel", pk=channel.pk)
-    return render(request, "webhooks/channel_form.html", {"form": form, "channel": channel})
+        saved = services.channel_update(
+            channel=channel, actor=request.user, request=request, **data
+        )
+        if saved.outbound_secret and not had_outbound_secret:
+            _reveal_later(request, "channel", saved.pk, {"outbound_secret": saved.outbound_secret})
+        return saved
+
+    return perform(
+        request,
+        save,
+        form=form,
+        page=lambda: render(
+            request, "webhooks/channel_form.html", {"form": form, "channel": channel}
+        ),
+        success="Channel saved.",
+        redirect_to=lambda saved: reverse("webhooks:channel", args=[saved.pk]),
+    )
 
 
 def _example(channel: InboundChannel, hook_url: str) -> str:
@@ -307,24 +310,26 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(InboundChannel, pk=pk)
     which = request.POST.get("which", "inbound")
-    try:
-        channel = services.channel_rotate_secret(
+
+    def rotate() -> InboundChannel:
+        rotated = services.channel_rotate_secret(
             channel=channel, actor=request.user, which=which, request=request
         )
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
         key = "secret" if which == "inbound" else "outbound_secret"
-        _reveal_later(request, "channel", channel.pk, {key: getattr(channel, key)})
-        if which == "inbound":
-            messages.success(
-                request,
-                "New secret made. The old one keeps working for 24 hours: "
-                "give the provider the new one before then.",
-            )
-        else:
-            messages.success(request, "New outbound secret made; replies are signed with it now.")
-    return redirect("webhooks:channel", pk=pk)
+        _reveal_later(request, "channel", rotated.pk, {key: getattr(rotated, key)})
+        return rotated
+
+    return perform(
+        request,
+        rotate,
+        success=(
+            "New secret made. The old one keeps working for 24 hours: "
+            "give the provider the new one before then."
+            if which == "inbound"
+            else "New outbound secret made; replies are signed with it now."
+        ),
+        redirect_to=reverse("webhooks:channel", args=[pk]),
+    )
 
 
 # --- The provider endpoint -----------------------------------------------------------------
