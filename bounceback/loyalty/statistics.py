@@ -34,7 +34,10 @@ def proportion(k: int, n: int) -> Proportion:
     z2 = Z95 * Z95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return Proportion(k=k, n=n, value=p, low=max(0.0, centre - half), high=min(1.0, centre + half))
+    # At 0 of n or n of n one end is exactly 0 or 1; rounding must not move it.
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return Proportion(k=k, n=n, value=p, low=low, high=high)
 
 
 @dataclass(frozen=True)
