@@ -84,9 +84,7 @@ def test_given_failures_ending_differently_then_each_customer_lands_in_one_cohor
     assert rows == {unfixed.name, unanswered.name}
 
 
-def test_given_purchases_after_the_failure_then_return_rates_count_only_customers_watched_long_enough() -> (
-    None
-):
+def test_return_rates_count_only_customers_watched_long_enough() -> None:
     back_soon, back_late, never_back, recent = (CustomerFactory() for _ in range(4))
     for customer in (back_soon, back_late, never_back, recent):
         bought(customer, -300)

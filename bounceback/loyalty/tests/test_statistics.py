@@ -13,9 +13,7 @@ from bounceback.loyalty.statistics import (
 )
 
 
-def test_given_censored_customers_when_estimating_then_they_leave_the_risk_set_without_an_event() -> (
-    None
-):
+def test_censored_customers_leave_the_risk_set_without_an_event() -> None:
     # Given six customers: back on days 1, 3, 3 and 6; two still away, watched 2 and 5 days.
     durations = [1, 2, 3, 3, 5, 6]
     observed = [True, False, True, True, False, True]
