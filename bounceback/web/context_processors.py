@@ -6,7 +6,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from bounceback.web.permissions import is_admin
+from bounceback.accounts.roles import Role
+from bounceback.web.permissions import has_role_at_least, is_admin
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
         ("Mail", reverse("mail:list"), user.has_perm("mail.view_inboundemail")),
         ("Segments", reverse("segments:list"), user.has_perm("segments.view_segment")),
+        ("Loyalty", reverse("loyalty:report"), has_role_at_least(user, Role.LEAD)),
         (
             "Transactions",
             reverse("transactions:list"),

@@ -27,5 +27,6 @@ urlpatterns = [
     path("", include("bounceback.webhooks.urls")),
     path("", include("bounceback.funds.urls")),
     path("", include("bounceback.segments.urls")),
+    path("", include("bounceback.loyalty.urls")),
     path("", include("bounceback.background.urls")),
 ]
