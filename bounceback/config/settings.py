@@ -422,6 +422,29 @@ BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES = env_int("BOUNCEBACK_SEGMENTS_RECOMPUTE_M
 if BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES < 1:
     raise ImproperlyConfigured("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES must be at least 1")
 
+
+# --- Outbound requests and proxies (issue 13) ---------------------------------------
+def env_networks(name: str, default: str) -> list[str]:
+    """Comma-separated CIDRs ("10.0.0.0/8,::1"), checked here so a typo stops start-up."""
+    import ipaddress
+
+    networks = env_list(name, default)
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks such as 10.0.0.0/8, not {item!r}"
+            ) from None
+    return networks
+
+
+# Webhooks and channels never POST to loopback, private, link-local or metadata
+# addresses (webhooks/egress.py) unless their network is listed here.
+BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS = env_networks("BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS", "")
+# With BEHIND_TLS_PROXY, X-Forwarded-For is believed only from these addresses.
+BOUNCEBACK_TRUSTED_PROXIES = env_networks("BOUNCEBACK_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -41,7 +41,7 @@ from bounceback.background.deliveries import (
 from bounceback.changes import changes_apply
 from bounceback.errors import Conflict, NotFound, ValidationFailed
 from bounceback.inputs import text_field
-from bounceback.webhooks import signing
+from bounceback.webhooks import egress, signing
 from bounceback.webhooks.events import ALL, EVENTS, TEST_EVENT
 from bounceback.webhooks.models import (
     DEFAULT_MAPPING,
@@ -68,7 +68,8 @@ _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 def url_clean(url: str, *, field: str = "url", required: bool = True) -> str:
-    """An absolute http or https URL; anything else (file:, ftp:, relative) is refused."""
+    """An absolute http or https URL; anything else (file:, ftp:, relative) is refused,
+    and so is a host that is or resolves to an internal address (egress.py)."""
     url = (url or "").strip()
     if not url:
         if required:
@@ -85,6 +86,14 @@ def url_clean(url: str, *, field: str = "url", required: bool = True) -> str:
         raise ValidationFailed("the URL must start with http:// or https://", field=field)
     if not parts.hostname or any(c.isspace() for c in url):
         raise ValidationFailed(f"{url!r} is not a valid URL", field=field)
+    refusal = egress.url_refusal(url)
+    if refusal:
+        raise ValidationFailed(
+            f"Bounceback does not send to internal addresses: {refusal} "
+            "(an administrator can allow a network in BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS)",
+            field=field,
+            code="forbidden_address",
+        )
     return url
 
 
