@@ -641,3 +641,36 @@ def channel_rotate_secret(
         data={"which": which},
     )
     return channel
+
+
+@transaction.atomic
+def channel_revoke_previous_secret(
+    *, channel: InboundChannel, actor: ActorLike, request: HttpRequest | None = None
+) -> InboundChannel:
+    """End a rotation's grace at once: only the current inbound secret verifies from now on.
+
+    For when the old secret leaked (the reason to rotate): waiting out
+    ROTATION_GRACE would leave it working for a day. Harmless when no old
+    secret works any more (nothing is changed or audited then).
+    """
+    channel = InboundChannel.objects.select_for_update().get(pk=channel.pk)
+    now = timezone.now()
+    still_working = bool(
+        channel.previous_secret
+        and channel.previous_secret_until
+        and channel.previous_secret_until > now
+    )
+    if not channel.previous_secret and channel.previous_secret_until is None:
+        return channel
+    channel.previous_secret = ""
+    channel.previous_secret_until = None
+    channel.save(update_fields=["previous_secret", "previous_secret_until", "updated_at"])
+    if still_working:
+        audit_record(
+            action=AuditEvent.Action.CHANNEL_PREVIOUS_SECRET_REVOKED,
+            actor=actor,
+            target=_channel_target(channel),
+            request=request,
+            data={},
+        )
+    return channel
