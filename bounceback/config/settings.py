@@ -112,6 +112,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* are believed only from BOUNCEBACK_TRUSTED_PROXIES.
+    "bounceback.web.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -378,8 +380,9 @@ BOUNCEBACK_FORM_LIMIT_PER_EMAIL = env_int("BOUNCEBACK_FORM_LIMIT_PER_EMAIL", 3)
 BOUNCEBACK_PORTAL_LINK_MINUTES = env_int("BOUNCEBACK_PORTAL_LINK_MINUTES", 60)
 # How long a follow-up survey link can be answered (once).
 BOUNCEBACK_SURVEY_DAYS = env_int("BOUNCEBACK_SURVEY_DAYS", 30)
-# The client address for rate limits comes from X-Forwarded-For only behind our
-# own proxy; otherwise anyone could pick their own address with a header.
+# The client address comes from X-Forwarded-For only behind our own proxy, and
+# only when the request comes from BOUNCEBACK_TRUSTED_PROXIES (web/proxies.py);
+# otherwise anyone could pick their own address with a header.
 BOUNCEBACK_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_TLS_PROXY", False)
 for _name in (
     "BOUNCEBACK_FORM_LIMIT_PER_IP",
