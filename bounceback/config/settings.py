@@ -115,6 +115,7 @@ MIDDLEWARE = [
     # First: X-Forwarded-* are believed only from BOUNCEBACK_TRUSTED_PROXIES.
     "bounceback.web.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "bounceback.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
