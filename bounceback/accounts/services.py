@@ -141,28 +141,61 @@ def _window_start() -> Any:
     return timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
 
 
-def login_is_throttled(*, username: str, request: HttpRequest | None) -> bool:
-    """True when this username, or this address, failed too often recently.
+# Set on a request whose sign-in was refused by the throttle before the password
+# was checked: that is no guess, so it is not counted as a failure (else anyone
+# could keep an account slowed down without guessing at all).
+REFUSED_BY_THROTTLE = "_bounceback_login_throttled"
 
-    Counting per address as well stops one client from spraying passwords over
-    many usernames; counting per username stops a botnet on one account.
-    """
-    since = _window_start()
-    limit = settings.LOGIN_FAILURE_LIMIT
-    recent = FailedLogin.objects.filter(at__gte=since)
-    if recent.filter(username__iexact=username).count() >= limit:
-        return True
-    ip = client_ip(request)
-    return bool(ip and recent.filter(ip_address=ip).count() >= limit * 4)
+
+def login_is_throttled(*, username: str, request: HttpRequest | None) -> bool:
+    """True when this sign-in must wait (accounts.selectors.login_retry_after says why)."""
+    from bounceback.accounts.selectors import login_retry_after
+
+    return login_retry_after(username=username, request=request) > timedelta(0)
 
 
 def login_record_failure(*, username: str, request: HttpRequest | None) -> None:
-    """Count a failed sign-in for the username and the address (see login_is_throttled)."""
-    FailedLogin.objects.create(
-        username=username[:150], ip_address=client_ip(request), at=timezone.now()
-    )
+    """Count a failed password for the username and the address (see login_retry_after).
+
+    When the account's failures from everywhere reach the limit, its owner is
+    told (a notification, and an email when they have an address): someone
+    may be guessing their password.
+    """
+    if request is not None and getattr(request, REFUSED_BY_THROTTLE, False):
+        return
+    now = timezone.now()
+    FailedLogin.objects.create(username=username[:150], ip_address=client_ip(request), at=now)
     # Old attempts are useless for throttling; prune as we go so the table stays small.
     FailedLogin.objects.filter(at__lt=_window_start() - timedelta(days=1)).delete()
+    failures = FailedLogin.objects.filter(username__iexact=username, at__gte=_window_start())
+    if failures.count() == settings.LOGIN_FAILURE_LIMIT:
+        _tell_owner(username=username, failures=failures, now=now)
+
+
+def _tell_owner(*, username: str, failures: Any, now: datetime) -> None:
+    from bounceback.notifications.services import notify
+    from bounceback.outbox.services import outbox_enqueue
+
+    owner = User.objects.filter(username__iexact=username, is_active=True).first()
+    if owner is None:
+        return
+    addresses = sorted({str(ip) for ip in failures.values_list("ip_address", flat=True) if ip})
+    minutes = max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)
+    title = "Repeated failed sign-ins to your account"
+    body = (
+        f"{settings.LOGIN_FAILURE_LIMIT} sign-ins to your account {owner.username} failed in "
+        f"the last {minutes} minutes (from {', '.join(addresses) or 'an unknown address'}). "
+        "Further attempts are slowed down. If this was not you, someone may be guessing "
+        "your password: change it, and tell an administrator."
+    )
+    notify(recipients=[owner], kind="login_failures", title=title, body=body)
+    if owner.email:
+        outbox_enqueue(
+            channel="email",
+            to_address=owner.email,
+            subject=title,
+            body_text=f"Hello {owner.get_full_name() or owner.username},\n\n{body}\n",
+        )
 
 
 def login_clear_failures(*, username: str) -> None:

@@ -113,7 +113,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* are believed only from BOUNCEBACK_TRUSTED_PROXIES.
+    "bounceback.web.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "bounceback.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -222,6 +225,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# The longest an account's sign-ins are slowed after failures from many addresses.
+LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 300)
 
 # --- Security --------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -377,8 +382,9 @@ BOUNCEBACK_FORM_LIMIT_PER_EMAIL = env_int("BOUNCEBACK_FORM_LIMIT_PER_EMAIL", 3)
 BOUNCEBACK_PORTAL_LINK_MINUTES = env_int("BOUNCEBACK_PORTAL_LINK_MINUTES", 60)
 # How long a follow-up survey link can be answered (once).
 BOUNCEBACK_SURVEY_DAYS = env_int("BOUNCEBACK_SURVEY_DAYS", 30)
-# The client address for rate limits comes from X-Forwarded-For only behind our
-# own proxy; otherwise anyone could pick their own address with a header.
+# The client address comes from X-Forwarded-For only behind our own proxy, and
+# only when the request comes from BOUNCEBACK_TRUSTED_PROXIES (web/proxies.py);
+# otherwise anyone could pick their own address with a header.
 BOUNCEBACK_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_TLS_PROXY", False)
 for _name in (
     "BOUNCEBACK_FORM_LIMIT_PER_IP",
@@ -422,6 +428,29 @@ if BOUNCEBACK_APPROVAL_MINUTES < 1 or BOUNCEBACK_VOUCHER_DAYS < 1:
 BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES = env_int("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES", 60)
 if BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES < 1:
     raise ImproperlyConfigured("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES must be at least 1")
+
+
+# --- Outbound requests and proxies (issue 13) ---------------------------------------
+def env_networks(name: str, default: str) -> list[str]:
+    """Comma-separated CIDRs ("10.0.0.0/8,::1"), checked here so a typo stops start-up."""
+    import ipaddress
+
+    networks = env_list(name, default)
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks such as 10.0.0.0/8, not {item!r}"
+            ) from None
+    return networks
+
+
+# Webhooks and channels never POST to loopback, private, link-local or metadata
+# addresses (webhooks/egress.py) unless their network is listed here.
+BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS = env_networks("BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS", "")
+# With BEHIND_TLS_PROXY, X-Forwarded-For is believed only from these addresses.
+BOUNCEBACK_TRUSTED_PROXIES = env_networks("BOUNCEBACK_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
 
 LOGGING = {
     "version": 1,
