@@ -172,6 +172,45 @@ def datetime_in_range(value: datetime, *, field: str) -> datetime:
     return aware
 
 
+# Anything written like a placeholder or a template tag: {{ ... }} or {% ... %}.
+PLACEHOLDER_LIKE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
+
+
+def placeholders_unknown(text: str, known: Iterable[str]) -> list[str]:
+    """Each `{{ ... }}` (or `{% ... %}`) in `text` that is not one of the `known`
+    names, as written, in order: what would reach a customer unfilled."""
+    names = set(known)
+    found: list[str] = []
+    for match in PLACEHOLDER_LIKE.finditer(text):
+        inner = match.group(1)
+        written = " ".join(match.group(0).split())
+        if (inner is None or inner.strip() not in names) and written not in found:
+            found.append(written)
+    return found
+
+
+def placeholders_offer(known: Iterable[str]) -> str:
+    """The placeholders one may use, for a refusal's message."""
+    names = list(known)
+    if not names:
+        return "this text takes no placeholders: write the words out"
+    return "use one of: " + ", ".join(f"{{{{ {name} }}}}" for name in names)
+
+
+def placeholders_refuse(text: str, *, field: str, known: Iterable[str] = ()) -> str:
+    """Refuse text holding a placeholder nothing fills (ValidationFailed naming the
+    field, with the placeholders that exist), so it is never sent raw."""
+    names = list(known)
+    unknown = placeholders_unknown(text, names)
+    if unknown:
+        raise ValidationFailed(
+            f"{label_of(field)} has {', '.join(unknown)}, which nothing fills; "
+            + placeholders_offer(names),
+            field=field,
+        )
+    return text
+
+
 def decimal_field(
     value: Any, *, field: str, places: int = 2, minimum: Decimal | None = None
 ) -> Decimal:
