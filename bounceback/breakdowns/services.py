@@ -34,7 +34,7 @@ from bounceback.cases.models import Case, Severity
 from bounceback.cases.services import case_join_breakdown, case_leave_breakdown
 from bounceback.customers.models import Customer
 from bounceback.errors import Conflict, ValidationFailed
-from bounceback.inputs import text_field
+from bounceback.inputs import datetime_in_range, text_field
 from bounceback.playbooks.models import Playbook, TemplatePurpose
 from bounceback.playbooks.templating import template_problems
 from bounceback.sites.models import Site
@@ -141,9 +141,11 @@ def _clean_scope(
         raise ValidationFailed(
             "window_start needs a date, time and time zone", field="window_start"
         )
+    datetime_in_range(window_start, field="window_start")
     if window_end is not None:
         if timezone.is_naive(window_end):
             raise ValidationFailed("window_end needs a time zone", field="window_end")
+        datetime_in_range(window_end, field="window_end")
         if window_end <= window_start:
             raise ValidationFailed("the window must end after it starts", field="window_end")
     product = (product or "").strip()

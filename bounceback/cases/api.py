@@ -6,14 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from ninja.types import TCallable
 
 from bounceback.accounts.models import Team, User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS, ApiTokenRefOut, token_ref
+from bounceback.api.schemas import ERRORS, ApiTokenRefOut, PatchSchema, Schema, token_ref
 from bounceback.cases import services
 from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
@@ -60,7 +60,9 @@ class CaseIn(Schema):
     team_id: int | None = None
 
 
-class CasePatch(Schema):
+class CasePatch(PatchSchema):
+    nullable = frozenset({"site", "failure_mode_id", "assignee_id", "team_id"})
+
     summary: str | None = Field(None, max_length=200)
     description: str | None = None
     severity: str | None = None

@@ -12,6 +12,7 @@ from ninja import NinjaAPI, Router
 
 from bounceback.api.auth import api_auth
 from bounceback.api.errors import install_error_handlers
+from bounceback.api.parser import CheckedParser
 from bounceback.background.api import router as deliveries_router
 from bounceback.breakdowns.api import router as breakdowns_router
 from bounceback.cases.api import coach_router
@@ -38,6 +39,7 @@ api = NinjaAPI(
         "`{code, message, field, errors}`."
     ),
     auth=api_auth,
+    parser=CheckedParser(),
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",

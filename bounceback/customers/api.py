@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import (
     TimelineCursor,
@@ -42,7 +42,7 @@ class CustomerIn(Schema):
     tags: list[str] = Field(default_factory=list)
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(PatchSchema):
     name: str | None = Field(None, max_length=200)
     emails: list[str] | None = None
     phones: list[str] | None = None

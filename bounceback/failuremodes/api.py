@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes import selectors, services
 from bounceback.failuremodes.models import FailureMode, Touchpoint
@@ -36,7 +36,9 @@ class TouchpointIn(Schema):
     position: int = Field(0, description="Order in the customer journey, first stage first")
 
 
-class TouchpointPatch(Schema):
+class TouchpointPatch(PatchSchema):
+    nullable = frozenset({"site"})
+
     name: str | None = Field(None, max_length=120)
     description: str | None = None
     site: str | None = Field(None, description="Site code; null for every site")
@@ -68,7 +70,7 @@ class FailureModeIn(Schema):
     )
 
 
-class FailureModePatch(Schema):
+class FailureModePatch(PatchSchema):
     touchpoint_id: int | None = None
     title: str | None = Field(None, max_length=160)
     description: str | None = None

@@ -17,6 +17,7 @@ Rules every caller gets for free (and must not work around):
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -44,7 +45,7 @@ from bounceback.funds.models import (
     Period,
     Voucher,
 )
-from bounceback.inputs import text_field
+from bounceback.inputs import placeholders_refuse, text_field
 from bounceback.notifications.services import notify
 from bounceback.playbooks.models import CompensationKind, PlaybookCompensation
 from bounceback.timers.models import Timer
@@ -143,17 +144,23 @@ def _approval_url(request: ApprovalRequest) -> str:
     return f"/funds/approvals/{request.pk}/"
 
 
+# The placeholders a grant's message may hold (written with any spacing).
+_FILLED = ("value", "voucher")
+_VALUE = re.compile(r"\{\{\s*value\s*\}\}")
+_VOUCHER = re.compile(r"\{\{\s*voucher\s*\}\}")
+
+
 def _render(message: str, *, voucher: Voucher | None, value: Decimal, currency: str) -> str:
     """The customer's message with `{{ value }}` and `{{ voucher }}` filled in.
 
     A voucher code the message does not mention is appended, so the customer
     always gets it.
     """
-    text = message.replace(VALUE_PLACEHOLDER, f"{value} {currency}")
+    text = _VALUE.sub(f"{value} {currency}", message)
     if voucher is None:
-        return text.replace(VOUCHER_PLACEHOLDER, "")
-    if VOUCHER_PLACEHOLDER in text:
-        return text.replace(VOUCHER_PLACEHOLDER, voucher.code)
+        return _VOUCHER.sub("", text)
+    if _VOUCHER.search(text):
+        return _VOUCHER.sub(voucher.code, text)
     return (
         f"{text.rstrip()}\n\nYour voucher code: {voucher.code} "
         f"({voucher.value} {voucher.currency}, valid until {voucher.expires_at:%Y-%m-%d})."
@@ -312,7 +319,7 @@ def grant_create(
     amount = _money(value, "value")
     code = _currency(currency)
     reason = text_field(reason, field="reason", required=True)
-    message = (message or "").strip()
+    message = placeholders_refuse((message or "").strip(), field="message", known=_FILLED)
     policy_bent = (policy_bent or "").strip()
     if exception_to_policy and not policy_bent:
         raise ValidationFailed("say which rule this exception bends", field="policy_bent")
@@ -679,7 +686,7 @@ def approval_decide(
             grant.state = Grant.State.GRANTED
             grant.value = allowed
             if message is not None and message.strip():
-                grant.message = message.strip()
+                grant.message = placeholders_refuse(message.strip(), field="message", known=_FILLED)
             grant.save(update_fields=["state", "value", "decided_at", "message"])
             verb = (
                 "approved"

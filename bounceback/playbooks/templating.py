@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bounceback.inputs import placeholders_offer, placeholders_unknown
+
 PLACEHOLDERS: dict[str, str] = {
     "customer.name": "The customer's full name",
     "customer.first_name": "The customer's first name (the full name if it has one word)",
@@ -35,11 +37,13 @@ def template_placeholders(text: str) -> list[str]:
 
 
 def template_problems(text: str) -> list[str]:
-    """The unknown placeholders in `text`, as messages for the person who wrote it."""
-    unknown = sorted({name for name in template_placeholders(text) if name not in PLACEHOLDERS})
+    """Each placeholder in `text` that nothing fills, as a message for the person who
+    wrote it: any `{{ ... }}` or `{% ... %}` that is not exactly one of PLACEHOLDERS
+    (`{{ Customer.Name }}`, `{{ customer.first_name|upper }}`, `{{ customer }}`),
+    since render would leave it in the message as written."""
     return [
-        f"unknown placeholder {{{{ {name} }}}}; use one of: {', '.join(PLACEHOLDERS)}"
-        for name in unknown
+        f"unknown placeholder {written}; {placeholders_offer(PLACEHOLDERS)}"
+        for written in placeholders_unknown(text, PLACEHOLDERS)
     ]
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from bounceback.cases.models import Case
 from bounceback.customers.models import Channel, Customer, CustomerEmail
 from bounceback.errors import Conflict, NotFound, ServiceError, ValidationFailed
-from bounceback.inputs import text_field
+from bounceback.inputs import datetime_in_range, text_field
 from bounceback.portal.models import PortalLink, SurveyInvitation, WebFormSubmission
 
 if TYPE_CHECKING:
@@ -251,6 +251,7 @@ def _check_report(report: WebReport, now: datetime) -> WebReport:
     if report.happened_at is not None:
         if timezone.is_naive(report.happened_at):
             raise ValidationFailed("give the time with its time zone", field="happened_at")
+        datetime_in_range(report.happened_at, field="happened_at")
         if report.happened_at > now:
             raise ValidationFailed("that time is in the future", field="happened_at")
     where_else = text_field(

@@ -12,12 +12,12 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS, PageFilters
+from bounceback.api.schemas import ERRORS, PageFilters, PatchSchema, Schema
 from bounceback.webhooks import services, signing
 from bounceback.webhooks.models import InboundChannel, WebhookDelivery, WebhookSubscription
 
@@ -30,7 +30,7 @@ class SubscriptionIn(Schema):
     events: list[str] = Field(..., description='Event names from the catalogue, or ["*"]')
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(PatchSchema):
     name: str | None = None
     url: str | None = None
     events: list[str] | None = None
@@ -104,7 +104,7 @@ class ChannelIn(Schema):
     active: bool = True
 
 
-class ChannelPatch(Schema):
+class ChannelPatch(PatchSchema):
     name: str | None = None
     kind: str | None = None
     mapping: dict[str, str] | None = None

@@ -9,7 +9,6 @@ nothing, so providers may retry freely.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +29,7 @@ from bounceback.customers.services import (
     phone_normalise,
 )
 from bounceback.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from bounceback.inputs import datetime_in_range, json_load_checked
 from bounceback.interactions.models import Interaction
 from bounceback.webhooks import signing
 from bounceback.webhooks.models import REQUIRED_FIELDS, InboundChannel
@@ -120,6 +120,10 @@ def _timestamp(raw: Any) -> datetime | None:
         at = None
     if at is None:
         raise BadPayload(f"{raw!r} is not a unix time or ISO 8601 date", field="timestamp")
+    try:
+        at = datetime_in_range(at, field="timestamp")
+    except ValidationFailed as refused:
+        raise BadPayload(refused.message, field="timestamp") from None
     # A provider's clock running ahead must not put a message in our future.
     return min(at, timezone.now())
 
@@ -154,7 +158,9 @@ class Message:
 
 def parse(*, channel: InboundChannel, body: bytes) -> Message:
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = json_load_checked(body.decode("utf-8"), field="body")
+    except ValidationFailed as refused:  # nested too deeply, text no database stores
+        raise BadPayload(refused.message, field=refused.field) from None
     except (UnicodeDecodeError, ValueError):  # JSONDecodeError, and numbers too long to read
         raise BadPayload("the body is not JSON (UTF-8)", field="body") from None
     if not isinstance(document, dict):
