@@ -15,8 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,7 +37,7 @@ from bounceback.cases.forms import (
     FailureModeForm,
     FixForm,
     FollowUpForm,
-    InboxFilterForm,
+    InboxForm,
     OutcomeForm,
     PolicyForm,
     ReasonForm,
@@ -47,14 +45,12 @@ from bounceback.cases.forms import (
     ReviewForm,
     UpdateForm,
 )
+from bounceback.cases.inbox import COUNT_CAP, SORTS, VIEWS, InboxQuery, cases_inbox_page
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.policy import policy_for
 from bounceback.cases.selectors import (
     case_events,
     case_timers,
-    cases_inbox,
-    cases_inbox_counts,
-    cases_next_timers,
     reply_channel_for,
 )
 from bounceback.cases.stepper import case_progress
@@ -108,41 +104,31 @@ def case_for_page(pk: int) -> Case:
 # --- The inbox ---------------------------------------------------------------------------
 
 
-def _filtered(rows: QuerySet[Case], filters: Mapping[str, Any]) -> QuerySet[Case]:
-    if filters["status"]:
-        rows = rows.filter(status=filters["status"])
-    if filters["severity"]:
-        rows = rows.filter(severity=filters["severity"])
-    if filters["site"] is not None:
-        rows = rows.filter(site=filters["site"])
-    if filters["assignee"] is not None:
-        rows = rows.filter(assignee=filters["assignee"])
-    return rows
-
-
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_inbox(request: HttpRequest) -> HttpResponse:
-    """Open cases, soonest-due first; htmx refreshes the list in place every minute."""
-    form = InboxFilterForm(request.GET or None)
-    filters = form.filters()
-    rows = _filtered(cases_inbox(user=request.user, scope=filters["scope"]), filters)
-    page = Paginator(rows, INBOX_PAGE).get_page(request.GET.get("page"))
-    cases = list(page.object_list)
-    now = timezone.now()
-    next_timers = cases_next_timers(case_ids=[c.pk for c in cases], now=now)
-    for case in cases:
-        case.next_timer = next_timers.get(case.pk)  # type: ignore[attr-defined]
-    counts = cases_inbox_counts(user=request.user, rows=_filtered(Case.objects.open(), filters))
-    filtered = any(filters[k] for k in ("status", "severity", "site", "assignee"))
+    """Open cases in one view (mine by default), soonest-due first; htmx refreshes the
+    list in place every minute. The whole view is in the query string."""
+    query = InboxQuery.from_params(request.GET)
+    try:
+        page = cases_inbox_page(user=request.user, query=query, after=request.GET.get("after"))
+    except ValidationFailed:
+        # A stale or hand-edited cursor: start the view from its first page.
+        page = cases_inbox_page(user=request.user, query=query)
+    for case in page.cases:
+        case.next_timer = page.next_timers.get(case.pk)  # type: ignore[attr-defined]
     context = {
-        "form": form,
-        "scope": filters["scope"],
-        "scopes": [(value, label, counts[value]) for value, label in InboxFilterForm.SCOPES],
-        "page_obj": page,
-        "cases": cases,
-        "filtered": filtered,
-        "now": now,
+        "form": InboxForm(query),
+        "query": query,
+        "scope": query.view,
+        "scopes": [(value, label, page.counts[value]) for value, label in VIEWS],
+        "count_cap": COUNT_CAP,
+        "cases": page.cases,
+        "next_after": page.next_after,
+        "paged": bool(request.GET.get("after")),
+        "filtered": query.filtered,
+        "now": page.now,
+        "sorts": [(name, label) for name, (label, _order) in SORTS.items()],
     }
     template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))
