@@ -553,7 +553,10 @@ def cases_next_due_refresh(case_ids: Sequence[int], earliest: datetime | None) -
     transaction. Timers just started (`earliest` is their due time) can only
     bring the next due time forward: one conditional UPDATE. Anything else
     (met, cancelled, paused) recounts it from the case's unmet running or
-    breached timers, through the timers' subject index.
+    breached timers, through the timers' subject index. (Unmet and neither paused
+    nor cancelled is running or breached, said so that no index on the state
+    looks usable: SQLite without statistics would pick one and scan every
+    timer once per case.)
     """
     from django.db import connection
 
@@ -580,6 +583,6 @@ def cases_next_due_refresh(case_ids: Sequence[int], earliest: datetime | None) -
         cursor.execute(
             f"UPDATE {table} SET next_due_at = (SELECT MIN(t.due_at) FROM {timers} t "  # noqa: S608
             f"WHERE t.subject_type = %s AND t.subject_id = {table}.id AND t.met_at IS NULL "
-            f"AND t.state IN (%s, %s)) WHERE {match}",
-            [SUBJECT, Timer.State.RUNNING, Timer.State.BREACHED, *params],
+            f"AND t.state NOT IN (%s, %s)) WHERE {match}",
+            [SUBJECT, Timer.State.PAUSED, Timer.State.CANCELLED, *params],
         )

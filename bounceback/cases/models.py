@@ -194,6 +194,18 @@ class Case(models.Model):
             models.Index(
                 fields=["team", "next_due_at", "id"], name="case_open_team_due_idx", condition=OPEN
             ),
+            # Small ones for the views whose rows are few among the open cases:
+            # walking the big index for them would read most open cases.
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_waiting_due_idx",
+                condition=models.Q(status="waiting"),
+            ),
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_open_breached_due_idx",
+                condition=OPEN & models.Q(breach_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ def backfill_next_due(apps, schema_editor):
         cursor.execute(
             f"UPDATE {case} SET next_due_at = (SELECT MIN(t.due_at) FROM {timer} t "  # noqa: S608
             f"WHERE t.subject_type = 'case' AND t.subject_id = {case}.id "
-            "AND t.met_at IS NULL AND t.state IN ('running', 'breached')) "
+            "AND t.met_at IS NULL AND t.state NOT IN ('paused', 'cancelled')) "
             "WHERE status <> 'closed'"
         )
 
@@ -60,6 +60,24 @@ class Migration(migrations.Migration):
                 condition=models.Q(("status", "closed"), _negated=True),
                 fields=["team", "next_due_at", "id"],
                 name="case_open_team_due_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("status", "waiting")),
+                fields=["next_due_at", "id"],
+                name="case_waiting_due_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(("status", "closed"), _negated=True), ("breach_count__gt", 0)
+                ),
+                fields=["next_due_at", "id"],
+                name="case_open_breached_due_idx",
             ),
         ),
     ]
