@@ -214,7 +214,7 @@ def timed(fn: Any, reps: int) -> dict[str, Any]:
         lat.append((time.perf_counter() - t) * 1000)
         queries = len(connection.queries)
     lat.sort()
-    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+    p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
     return {"p50_ms": round(statistics.median(lat), 2), "p99_ms": round(p99, 2), "queries": queries}
 
 
@@ -273,7 +273,7 @@ def measure(info: dict[str, Any], reps: int) -> dict[str, Any]:
         from bounceback.search.selectors import case_search
 
         for q in ("BB-00081", "refund", "broken cold", "Customer 1234", "zzzznothing"):
-            out[f"search {q!r}"] = timed(lambda q=q: case_search(query=q, user=user), reps)
+            out[f"search {q!r}"] = timed(lambda q=q: case_search(query=q), reps)
     except ImportError:
         pass
     out["_vendor"] = connection.vendor
