@@ -163,10 +163,15 @@ class InboxPage:
     next_timers: dict[int, TimerView] = field(default_factory=dict)
 
 
-def _view_match(view: str, user: User, now: datetime) -> Q:
+def _view_match(view: str, user: User | None, now: datetime) -> Q | None:
+    """The view's condition; None when it holds nothing (mine or team with no person,
+    as for an API token nobody created)."""
+    if view in {"mine", "team"} and user is None:
+        return None
     if view == "mine":
         return Q(assignee=user)
     if view == "team":
+        assert user is not None
         return Q(assignee=user) | Q(team_id=user.team_id) if user.team_id else Q(assignee=user)
     if view == "unassigned":
         return Q(assignee__isnull=True)
@@ -205,18 +210,18 @@ def _filtered(rows: QuerySet[Case], query: InboxQuery) -> QuerySet[Case]:
 
 
 def cases_inbox_rows(
-    *, user: User | AnonymousUser, query: InboxQuery, now: datetime | None = None
+    *, user: User | AnonymousUser | None, query: InboxQuery, now: datetime | None = None
 ) -> QuerySet[Case]:
     """The open cases of the view under its filters, unordered (see `cases_inbox_page`)."""
-    if not isinstance(user, User):
-        return Case.objects.none()
     now = now or timezone.now()
-    rows = Case.objects.open().filter(_view_match(query.view, user, now))
-    return _filtered(rows, query)
+    match = _view_match(query.view, user if isinstance(user, User) else None, now)
+    if match is None:
+        return Case.objects.none()
+    return _filtered(Case.objects.open().filter(match), query)
 
 
 def cases_inbox_counts_capped(
-    *, user: User | AnonymousUser, query: InboxQuery, now: datetime | None = None
+    *, user: User | AnonymousUser | None, query: InboxQuery, now: datetime | None = None
 ) -> dict[str, int]:
     """How many open cases each view holds under the query's filters, each counted up to
     COUNT_CAP + 1 rows, all in one query."""
@@ -239,7 +244,7 @@ def cases_inbox_counts_capped(
 
 def cases_inbox_page(
     *,
-    user: User | AnonymousUser,
+    user: User | AnonymousUser | None,
     query: InboxQuery,
     after: str | None = None,
     limit: int = PAGE_SIZE,

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.breakdowns.models import Breakdown
@@ -61,6 +62,7 @@ from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
+from bounceback.savedviews.selectors import saved_views_of
 from bounceback.web.actions import perform
 from bounceback.web.forms import add_banner, add_refusal, add_service_error
 from bounceback.web.htmx import is_htmx, vary_on_htmx
@@ -129,6 +131,9 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
         "filtered": query.filtered,
         "now": page.now,
         "sorts": [(name, label) for name, (label, _order) in SORTS.items()],
+        "saved_views": list(saved_views_of(request.user)),
+        "view_params": query.to_params(),
+        "view_query": urlencode(query.to_params()),
     }
     template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "bounceback.segments",
     "bounceback.funds",
     "bounceback.search",
+    "bounceback.savedviews",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
