@@ -112,18 +112,22 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
     """Open cases in one view (mine by default), soonest-due first; htmx refreshes the
     list in place every minute. The whole view is in the query string."""
     query = InboxQuery.from_params(request.GET)
+    # The minutely htmx refresh redraws only the list, not the tabs: no counts.
+    counts = not is_htmx(request)
     try:
-        page = cases_inbox_page(user=request.user, query=query, after=request.GET.get("after"))
+        page = cases_inbox_page(
+            user=request.user, query=query, after=request.GET.get("after"), counts=counts
+        )
     except ValidationFailed:
         # A stale or hand-edited cursor: start the view from its first page.
-        page = cases_inbox_page(user=request.user, query=query)
+        page = cases_inbox_page(user=request.user, query=query, counts=counts)
     for case in page.cases:
         case.next_timer = page.next_timers.get(case.pk)  # type: ignore[attr-defined]
     context = {
         "form": InboxForm(query),
         "query": query,
         "scope": query.view,
-        "scopes": [(value, label, page.counts[value]) for value, label in VIEWS],
+        "scopes": [(value, label, page.counts.get(value, 0)) for value, label in VIEWS],
         "count_cap": COUNT_CAP,
         "cases": page.cases,
         "next_after": page.next_after,
