@@ -225,17 +225,29 @@ def cases_inbox_counts_capped(
 ) -> dict[str, int]:
     """How many open cases each view holds under the query's filters, each counted up to
     COUNT_CAP + 1 rows, all in one query."""
-    if not isinstance(user, User):
-        return dict.fromkeys(VIEW_NAMES, 0)
     now = now or timezone.now()
+    person = user if isinstance(user, User) else None
     parts: list[str] = []
     params: list[Any] = []
     base = _filtered(Case.objects.open(), query)
     for view, _label in VIEWS:
-        rows = base.filter(_view_match(view, user, now)).order_by().values("pk")
-        sql, part_params = rows[: COUNT_CAP + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS {view}_rows)")  # noqa: S608 (our names)
-        params.extend(part_params)
+        match = _view_match(view, person, now)
+        if match is None:
+            parts.append("0")
+            continue
+        sides = [match]
+        if view == "team" and person is not None and person.team_id:
+            # Mine OR my team's: no one index serves the OR (PostgreSQL reads the
+            # table), so each side is counted up to the cap on its own index and
+            # the union of the two capped sets counted.
+            sides = [Q(assignee=person), Q(team_id=person.team_id)]
+        selects = []
+        for n, side in enumerate(sides):
+            rows = base.filter(side).order_by().values("pk")
+            sql, part_params = rows[: COUNT_CAP + 1].query.sql_with_params()
+            selects.append(f"SELECT pk FROM ({sql}) AS {view}_{n}")  # noqa: S608 (our names)
+            params.extend(part_params)
+        parts.append(f"(SELECT COUNT(*) FROM ({' UNION '.join(selects)}) AS {view}_rows)")
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
