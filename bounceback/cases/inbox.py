@@ -247,7 +247,8 @@ def cases_inbox_counts_capped(
             sql, part_params = rows[: COUNT_CAP + 1].query.sql_with_params()
             selects.append(f"SELECT pk FROM ({sql}) AS {view}_{n}")  # noqa: S608 (our names)
             params.extend(part_params)
-        parts.append(f"(SELECT COUNT(*) FROM ({' UNION '.join(selects)}) AS {view}_rows)")
+        union = " UNION ".join(selects)
+        parts.append(f"(SELECT COUNT(*) FROM ({union}) AS {view}_rows)")  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
