@@ -26,3 +26,10 @@ class ThrottledModelBackend(ModelBackend):
         if username and login_is_throttled(username=username, request=request):
             raise PermissionDenied("too many failed sign-ins")
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id: Any) -> Any:
+        # Every page reads the person's team (the menu) and site (their clock).
+        from bounceback.accounts.models import User
+
+        user = User.objects.select_related("team", "site").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
