@@ -24,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import BooleanField, F, Func, Model, QuerySet, Value
+from django.db.models import BooleanField, F, Field, Func, Model, QuerySet, Value
 from django.utils.dateparse import parse_datetime
 
 from bounceback.errors import ValidationFailed
@@ -34,6 +34,13 @@ M = TypeVar("M", bound=Model)
 
 class _Row(Func):
     template = "(%(expressions)s)"
+
+
+def _column(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise ValueError(f"{name} is not a column of {model.__name__}")
+    return field
 
 
 class RowCompare(Func):
@@ -47,8 +54,7 @@ class RowCompare(Func):
             raise ValueError(op)
         # Each value is adapted as its column stores it (SQLite keeps datetimes as text).
         typed = [
-            Value(v, output_field=model._meta.get_field(f if f != "pk" else model._meta.pk.name))
-            for f, v in zip(fields, values, strict=True)
+            Value(v, output_field=_column(model, f)) for f, v in zip(fields, values, strict=True)
         ]
         super().__init__(_Row(*[F(f) for f in fields]), _Row(*typed))
         self.arg_joiner = f" {op} "

@@ -89,7 +89,8 @@ class TimeZoneForm(forms.Form):
 
     def __init__(self, *args: Any, following: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [
+        field: Any = self.fields["time_zone"]
+        field.choices = [
             ("", f"My site's, else the business's ({following})"),
             *_zone_choices(),
         ]

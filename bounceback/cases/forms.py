@@ -71,7 +71,7 @@ class InboxForm(forms.Form):
         from bounceback.segments.models import Segment
 
         super().__init__(initial=query.to_params() | {"view": query.view, "sort": query.sort})
-        f = self.fields
+        f: dict[str, Any] = self.fields  # every one a ChoiceField
         f["site"].choices = [
             ("", "All sites"),
             *Site.objects.order_by("name").values_list("code", "name"),

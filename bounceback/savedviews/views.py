@@ -18,8 +18,7 @@ from bounceback.web.actions import perform
 def saved_view_save(request: HttpRequest) -> HttpResponse:
     """Keep the view the inbox showed (its query string, posted as `params`) under a
     name; back to that view either way, with the refusal flashed if any."""
-    params = QueryDict(request.POST.get("params", ""))
-    params = params.copy()
+    params = QueryDict(request.POST.get("params", ""), mutable=True)
     params.pop("after", None)
     back = reverse("cases:inbox") + (f"?{params.urlencode()}" if params else "")
     return perform(
