@@ -24,9 +24,7 @@ def opened(db: None):  # type: ignore[no-untyped-def]
     customer = CustomerFactory(name="Mina Sato")
     customer.time_zone = "Asia/Tokyo"
     customer.save(update_fields=["time_zone"])
-    return case_open(
-        customer=customer, summary="Table not ready", actor=None, opened_at=NOON_UTC
-    )
+    return case_open(customer=customer, summary="Table not ready", actor=None, opened_at=NOON_UTC)
 
 
 def _page(user, path: str) -> str:  # type: ignore[no-untyped-def]
