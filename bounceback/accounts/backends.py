@@ -28,3 +28,10 @@ class ThrottledModelBackend(ModelBackend):
                 setattr(request, REFUSED_BY_THROTTLE, True)
             raise PermissionDenied("too many failed sign-ins")
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id: Any) -> Any:
+        # Every page reads the person's team (the menu) and site (their clock).
+        from bounceback.accounts.models import User
+
+        user = User.objects.select_related("team", "site").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None

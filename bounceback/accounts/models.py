@@ -32,7 +32,13 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
-    time_zone = models.CharField(max_length=64, default="UTC")
+    # Where they work: their times default to the site's clock.
+    site = models.ForeignKey(
+        "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="staff"
+    )
+    # The zone every page shows their times in; blank: their site's, else the
+    # installation's TIME_ZONE (accounts.selectors.user_time_zone).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["username"]

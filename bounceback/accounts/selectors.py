@@ -79,3 +79,15 @@ def login_retry_after(*, username: str, request: HttpRequest | None) -> timedelt
 def staff_list() -> QuerySet[User]:
     """Every staff account with its team, for the staff page."""
     return User.objects.select_related("team").order_by("-is_active", "username")
+
+
+def user_time_zone(user: object) -> str:
+    """The zone a member of staff sees times in: their own choice, else their site's, else
+    the installation's TIME_ZONE (README's settings table)."""
+    chosen = getattr(user, "time_zone", "") or ""
+    if chosen:
+        return chosen
+    site = getattr(user, "site", None) if getattr(user, "site_id", None) else None
+    if site is not None and site.time_zone:
+        return str(site.time_zone)
+    return str(settings.TIME_ZONE)

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from bounceback.accounts.models import FailedLogin, Team, User
 from bounceback.accounts.roles import ROLE_PERMISSIONS, Role
+from bounceback.actors import ActorLike, actor_of
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record, client_ip
-from bounceback.errors import Conflict, ValidationFailed
+from bounceback.errors import Conflict, Forbidden, ValidationFailed
 
 
 def roles_sync() -> None:
@@ -121,6 +122,25 @@ def user_set_team(*, user: User, team: Team | None, actor: User | None) -> User:
         target=f"user:{user.username}",
         data={"before": before, "after": team.name if team else None},
     )
+    return user
+
+
+def user_set_time_zone(*, user: User, time_zone: str, actor: ActorLike) -> User:
+    """Set the zone a person's pages show times in ("" follows their site, then the
+    installation's). Only the person themself; refuses an unknown zone."""
+    from zoneinfo import available_timezones
+
+    person = actor_of(actor).user
+    if person is None or person.pk != user.pk:
+        raise Forbidden("only you choose your time zone", code="not_yourself")
+    time_zone = (time_zone or "").strip()
+    if time_zone and time_zone not in available_timezones():
+        raise ValidationFailed(
+            f"unknown time zone {time_zone!r}; use a name such as Europe/London",
+            field="time_zone",
+        )
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
     return user
 
 

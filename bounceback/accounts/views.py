@@ -8,16 +8,18 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bounceback.accounts.forms import LoginForm, RoleForm
+from bounceback.accounts.forms import LoginForm, RoleForm, TimeZoneForm
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
-from bounceback.accounts.selectors import staff_list
-from bounceback.accounts.services import user_set_role
+from bounceback.accounts.selectors import staff_list, user_time_zone
+from bounceback.accounts.services import user_set_role, user_set_time_zone
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.errors import ServiceError
+from bounceback.web.actions import perform
 from bounceback.web.forms import add_service_error
 from bounceback.web.permissions import admin_required
 
@@ -92,3 +94,32 @@ def staff_set_role(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{target.display_name} is now {target.get_role_display()}.")
     return redirect("staff_list")
+
+
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """The viewer chooses the clock their pages show times on."""
+    assert isinstance(request.user, User)
+    me = request.user
+    chosen = me.time_zone
+    me.time_zone = ""
+    following = user_time_zone(me)
+    me.time_zone = chosen
+    form = TimeZoneForm(
+        request.POST if request.method == "POST" else None,
+        initial={"time_zone": me.time_zone},
+        following=following,
+    )
+
+    def page() -> HttpResponse:
+        return render(request, "accounts/time_zone.html", {"form": form, "now": timezone.now()})
+
+    if request.method != "POST":
+        return page()
+    return perform(
+        request,
+        lambda data: user_set_time_zone(user=me, time_zone=data["time_zone"], actor=me),
+        form=form,
+        page=page,
+        success=lambda user: f"Times now show in {user_time_zone(user)}.",
+        redirect_to="time_zone",
+    )

@@ -47,9 +47,14 @@ class RecoveryPolicy(models.Model):
         return f"Recovery policy for {self.get_severity_display().lower()} cases"
 
 
+# The predicate of the inbox's partial indexes; `CaseQuerySet.open()` filters
+# with exactly this expression so both databases match the index to the query.
+OPEN = ~models.Q(status="closed")
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def open(self) -> CaseQuerySet:
-        return self.exclude(status=Case.Status.CLOSED)
+        return self.filter(OPEN)
 
     def breached(self) -> CaseQuerySet:
         return self.filter(breach_count__gt=0)
@@ -157,6 +162,12 @@ class Case(models.Model):
     documented_at = models.DateTimeField(null=True, blank=True)
 
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The earliest due time among the case's running or breached timers not yet
+    # met (NULL when none runs, e.g. while waiting on the customer). Kept by the
+    # timers services through `cases.inbox.cases_next_due_refresh` in the
+    # transaction that changes a timer, so the inbox sorts on an index instead
+    # of looking up timers for every open case.
+    next_due_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -172,6 +183,29 @@ class Case(models.Model):
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["customer", "-created_at"]),
+            # The inbox: open cases by next due time (id breaks ties), for all
+            # open cases, one assignee's (NULL: unassigned) and one team's.
+            models.Index(fields=["next_due_at", "id"], name="case_open_due_idx", condition=OPEN),
+            models.Index(
+                fields=["assignee", "next_due_at", "id"],
+                name="case_open_assignee_due_idx",
+                condition=OPEN,
+            ),
+            models.Index(
+                fields=["team", "next_due_at", "id"], name="case_open_team_due_idx", condition=OPEN
+            ),
+            # Small ones for the views whose rows are few among the open cases:
+            # walking the big index for them would read most open cases.
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_waiting_due_idx",
+                condition=models.Q(status="waiting"),
+            ),
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_open_breached_due_idx",
+                condition=OPEN & models.Q(breach_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

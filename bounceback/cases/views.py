@@ -15,12 +15,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.breakdowns.models import Breakdown
@@ -39,7 +38,7 @@ from bounceback.cases.forms import (
     FailureModeForm,
     FixForm,
     FollowUpForm,
-    InboxFilterForm,
+    InboxForm,
     OutcomeForm,
     PolicyForm,
     ReasonForm,
@@ -47,14 +46,12 @@ from bounceback.cases.forms import (
     ReviewForm,
     UpdateForm,
 )
+from bounceback.cases.inbox import COUNT_CAP, SORTS, VIEWS, InboxQuery, cases_inbox_page
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.policy import policy_for
 from bounceback.cases.selectors import (
     case_events,
     case_timers,
-    cases_inbox,
-    cases_inbox_counts,
-    cases_next_timers,
     reply_channel_for,
 )
 from bounceback.cases.stepper import case_progress
@@ -65,6 +62,7 @@ from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
+from bounceback.savedviews.selectors import saved_views_of
 from bounceback.web.actions import perform
 from bounceback.web.forms import add_banner, add_refusal, add_service_error
 from bounceback.web.htmx import is_htmx, vary_on_htmx
@@ -108,41 +106,38 @@ def case_for_page(pk: int) -> Case:
 # --- The inbox ---------------------------------------------------------------------------
 
 
-def _filtered(rows: QuerySet[Case], filters: Mapping[str, Any]) -> QuerySet[Case]:
-    if filters["status"]:
-        rows = rows.filter(status=filters["status"])
-    if filters["severity"]:
-        rows = rows.filter(severity=filters["severity"])
-    if filters["site"] is not None:
-        rows = rows.filter(site=filters["site"])
-    if filters["assignee"] is not None:
-        rows = rows.filter(assignee=filters["assignee"])
-    return rows
-
-
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_inbox(request: HttpRequest) -> HttpResponse:
-    """Open cases, soonest-due first; htmx refreshes the list in place every minute."""
-    form = InboxFilterForm(request.GET or None)
-    filters = form.filters()
-    rows = _filtered(cases_inbox(user=request.user, scope=filters["scope"]), filters)
-    page = Paginator(rows, INBOX_PAGE).get_page(request.GET.get("page"))
-    cases = list(page.object_list)
-    now = timezone.now()
-    next_timers = cases_next_timers(case_ids=[c.pk for c in cases], now=now)
-    for case in cases:
-        case.next_timer = next_timers.get(case.pk)  # type: ignore[attr-defined]
-    counts = cases_inbox_counts(user=request.user, rows=_filtered(Case.objects.open(), filters))
-    filtered = any(filters[k] for k in ("status", "severity", "site", "assignee"))
+    """Open cases in one view (mine by default), soonest-due first; htmx refreshes the
+    list in place every minute. The whole view is in the query string."""
+    query = InboxQuery.from_params(request.GET)
+    # The minutely htmx refresh redraws only the list, not the tabs: no counts.
+    counts = not is_htmx(request)
+    try:
+        page = cases_inbox_page(
+            user=request.user, query=query, after=request.GET.get("after"), counts=counts
+        )
+    except ValidationFailed:
+        # A stale or hand-edited cursor: start the view from its first page.
+        page = cases_inbox_page(user=request.user, query=query, counts=counts)
+    for case in page.cases:
+        case.next_timer = page.next_timers.get(case.pk)  # type: ignore[attr-defined]
     context = {
-        "form": form,
-        "scope": filters["scope"],
-        "scopes": [(value, label, counts[value]) for value, label in InboxFilterForm.SCOPES],
-        "page_obj": page,
-        "cases": cases,
-        "filtered": filtered,
-        "now": now,
+        "form": InboxForm(query),
+        "query": query,
+        "scope": query.view,
+        "scopes": [(value, label, page.counts.get(value, 0)) for value, label in VIEWS],
+        "count_cap": COUNT_CAP,
+        "cases": page.cases,
+        "next_after": page.next_after,
+        "paged": bool(request.GET.get("after")),
+        "filtered": query.filtered,
+        "now": page.now,
+        "sorts": [(name, label) for name, (label, _order) in SORTS.items()],
+        "saved_views": list(saved_views_of(request.user)),
+        "view_params": query.to_params(),
+        "view_query": urlencode(query.to_params()),
     }
     template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))

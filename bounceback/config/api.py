@@ -24,6 +24,8 @@ from bounceback.interactions.api import router as interactions_router
 from bounceback.loyalty.api import router as loyalty_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
+from bounceback.savedviews.api import router as inbox_router
+from bounceback.search.api import router as search_router
 from bounceback.segments.api import router as segments_router
 from bounceback.transactions.api import router as transactions_router
 from bounceback.webhooks.api import router as webhooks_router
@@ -62,6 +64,8 @@ ROUTERS: dict[str, Router] = {
     "/segments": segments_router,
     "/loyalty": loyalty_router,
     "/deliveries": deliveries_router,
+    "/search": search_router,
+    "/inbox": inbox_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

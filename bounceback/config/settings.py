@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "bounceback.segments",
     "bounceback.funds",
     "bounceback.loyalty",
+    "bounceback.search",
+    "bounceback.savedviews",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -123,6 +125,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "bounceback.web.middleware.StaffLoginRequiredMiddleware",
+    "bounceback.web.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bounceback.api.idempotency.IdempotencyMiddleware",
@@ -229,8 +232,21 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 300)
 
 # --- Security --------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Where customers and staff reach this installation (magic links, survey links,
+# webhooks' case links). Unset, it is this machine at the port `bounceback
+# serve` listens on (PORT), so `make run PORT=9000` links to :9000. Behind a
+# proxy, set it to the public https address.
+BOUNCEBACK_PUBLIC_URL = (
+    os.environ.get("BOUNCEBACK_PUBLIC_URL", "").strip()
+    or f"http://127.0.0.1:{os.environ.get('PORT', '').strip() or 8000}"
+).rstrip("/")
+# Cookies are Secure (sent only over https) unless the public address is plain
+# http: a browser would never send a Secure cookie to http://127.0.0.1, and
+# sign-in would silently fail. Not tied to DEBUG, so a local run can serve the
+# product's own error pages and still sign in.
+_PUBLIC_OVER_HTTP = BOUNCEBACK_PUBLIC_URL.lower().startswith("http://")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not _PUBLIC_OVER_HTTP)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not _PUBLIC_OVER_HTTP)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
@@ -318,9 +334,8 @@ if BOUNCEBACK_OUTREACH_CHUNK < 1:
     raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")
 
 # --- Channels (issue 6) ------------------------------------------------------------
-# Where links in messages to customers point (magic links, survey links); the
-# address customers reach this installation at.
-BOUNCEBACK_PUBLIC_URL = os.environ.get("BOUNCEBACK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# BOUNCEBACK_PUBLIC_URL (where links in messages to customers point) is set
+# with the security settings above: the cookies' Secure flag follows it.
 
 # mail: email intake and replies. A message bigger than MAIL_MAX_BYTES is kept
 # for a person (HELD), never parsed; attachments over the per-file size or past

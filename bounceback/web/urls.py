@@ -29,4 +29,6 @@ urlpatterns = [
     path("", include("bounceback.segments.urls")),
     path("", include("bounceback.loyalty.urls")),
     path("", include("bounceback.background.urls")),
+    path("", include("bounceback.search.urls")),
+    path("", include("bounceback.savedviews.urls")),
 ]

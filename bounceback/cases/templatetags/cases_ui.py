@@ -122,3 +122,9 @@ def changes(data: Any) -> list[tuple[str, str]]:
             after = {True: "accepted", False: "declined"}.get(after, "not decided")
         rows.append((label, "—" if after in (None, "") else str(after)))
     return rows
+
+
+@register.simple_tag
+def capped_count(count: int, cap: int) -> str:
+    """A view's count as the inbox shows it: "1,000+" once past the counting cap."""
+    return f"{cap:,}+" if count > cap else f"{count:,}"
