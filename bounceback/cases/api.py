@@ -513,6 +513,41 @@ def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink
     return Status(201, made)
 
 
+class CaseNoteIn(Schema):
+    body: str = Field(
+        ..., description="The note; @username notifies that colleague. Never sent to the customer."
+    )
+
+
+class CaseNoteOut(Schema):
+    id: int = Field(..., description="The timeline event's id")
+    at: datetime
+    body: str
+    mentions: list[str] = Field(..., description="Usernames of the colleagues notified")
+    actor: str
+
+
+@router.post(
+    "/{case_id}/notes",
+    response={201: CaseNoteOut, **ERRORS},
+    summary="Add an internal note (staff only); @mentions notify colleagues",
+)
+def add_note(request: HttpRequest, case_id: int, payload: CaseNoteIn) -> Status[dict[str, Any]]:
+    actor = act(request, "cases:write")
+    event = services.case_note_add(case=_case(case_id), actor=actor, body=payload.body)
+    event.refresh_from_db()
+    return Status(
+        201,
+        {
+            "id": event.pk,
+            "at": event.at,
+            "body": event.data["body"],
+            "mentions": event.data["mentions"],
+            "actor": event.actor_label,
+        },
+    )
+
+
 @router.get(
     "/{case_id}/timers", response={200: list[TimerOut], **ERRORS}, summary="A case's timers"
 )

@@ -7,7 +7,10 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
+        from bounceback.cases.services import case_viewers_prune
         from bounceback.cases.timer_events import on_case_timer
+        from bounceback.timers.clock import housekeeping_register
         from bounceback.timers.handlers import register
 
         register("case", on_case_timer)
+        housekeeping_register("case_viewers", case_viewers_prune)

@@ -212,6 +212,11 @@ class UpdateForm(_MessageForm):
         help_text="What is happening now and when they will hear from you next.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "update_%s")
+        super().__init__(*args, **kwargs)
+
 
 DECISIONS = [("", "Not decided yet"), ("accept", "We accept it"), ("decline", "We decline it")]
 
@@ -270,6 +275,11 @@ class FixForm(_MessageForm):
         help_text="Leave empty if you told them another way.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "fix_%s")
+        super().__init__(*args, **kwargs)
+
 
 class FollowUpForm(_MessageForm):
     body = forms.CharField(
@@ -285,6 +295,11 @@ class FollowUpForm(_MessageForm):
         widget=_textarea(2),
         help_text="Needed before the cool-off ends.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "followup_%s")
+        super().__init__(*args, **kwargs)
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -404,6 +419,22 @@ class _NameChoiceField(forms.ModelChoiceField):
 
 class AssignForm(forms.Form):
     assignee = _NameChoiceField(queryset=assignable_users(), required=False, empty_label="Nobody")
+
+
+class NoteForm(forms.Form):
+    """An internal note: staff only, never sent; @username tells a colleague."""
+
+    body = forms.CharField(
+        label="Internal note",
+        max_length=5000,
+        widget=_textarea(3, placeholder="Only staff see this. Type @username to tell a colleague."),
+        help_text="Never sent to the customer, never shown in the portal.",
+        error_messages={"required": "Write the note first."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
 
 
 class EmptyForm(forms.Form):

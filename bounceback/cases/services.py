@@ -10,6 +10,7 @@ Rules for callers:
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from bounceback.cases.bulk import (
     WaveCase,
     case_reference,
 )
-from bounceback.cases.models import Case, CaseEvent, CaseLink, Severity
+from bounceback.cases.models import Case, CaseEvent, CaseLink, CaseViewer, Severity
 from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.cases.selectors import SPOKEN, reply_channel_for
 from bounceback.cases.timeline import case_event_record
@@ -266,6 +267,11 @@ def case_open(
     accepted_failure_mode(failure_mode)
     if team is None and assignee is not None:
         team = assignee.team
+    if assignee is None and team is not None:
+        # The team's rule (round robin, least loaded) picks the person, if it has one.
+        from bounceback.accounts.services import team_next_assignee
+
+        assignee = team_next_assignee(team=team)
     opened = opened_at or timezone.now()
     from bounceback.segments import selectors as segments
     from bounceback.segments import services as segment_services
@@ -1381,3 +1387,96 @@ def case_leave_breakdown(
         data={"breakdown": breakdown_reference},
     )
     return case
+
+
+# --- Working together ------------------------------------------------------------------------
+
+NOTE_MAX = 5000
+# "@name" at the start or after a space or an opening bracket; an email address
+# ("ann@example.com") is not a mention.
+MENTION = re.compile(r"(?:^|(?<=[\s(\[]))@([\w.+-]*[\w])")
+
+
+def note_mentions(body: str) -> list[str]:
+    """The usernames a note mentions, in order, each once."""
+    seen: dict[str, None] = {}
+    for match in MENTION.finditer(body):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
+
+
+@transaction.atomic
+def case_note_add(*, case: Case, actor: ActorLike, body: str) -> CaseEvent:
+    """Add an internal note to the case timeline and tell everyone it @mentions.
+
+    A note is staff talking to staff: no message is written, nothing goes to
+    the outbox, and the portal and emails never show it. Refuses an empty note
+    and a mention of nobody (naming the unknown @names), so a colleague is never
+    silently not told. Allowed on closed cases too. Locks the case.
+    """
+    from bounceback.accounts.models import User
+    from bounceback.notifications.services import notify
+
+    body = text_field(body, field="body", max_length=NOTE_MAX, required=True)
+    names = note_mentions(body)
+    people = (
+        {
+            u.username.lower(): u
+            for u in User.objects.filter(is_active=True).filter(
+                username__iregex=r"^(" + "|".join(re.escape(n) for n in names) + r")$"
+            )
+        }
+        if names
+        else {}
+    )
+    unknown = [n for n in names if n not in people]
+    if unknown:
+        listed = ", ".join(f"@{n}" for n in unknown)
+        raise ValidationFailed(
+            f"nobody on the staff is called {listed}; mention colleagues by their username",
+            field="body",
+        )
+    case = _lock(case)
+    who = actor_of(actor)
+    mentioned = [people[n] for n in names]
+    event = case_event_record(
+        case,
+        kind=CaseEvent.Kind.NOTE,
+        summary="Internal note"
+        + (f" mentioning {', '.join('@' + u.username for u in mentioned)}" if mentioned else ""),
+        actor=actor,
+        data={"body": body, "mentions": [u.username for u in mentioned]},
+    )
+    author = who.label or "A colleague"
+    told = [u for u in mentioned if who.user is None or u.pk != who.user.pk]
+    if told:
+        from django.urls import reverse
+
+        notify(
+            recipients=told,
+            kind="mention",
+            title=f"{author} mentioned you on {case.reference}: {case.summary}",
+            body=body[:500],
+            url=reverse("cases:detail", args=[case.pk]) + f"#event-{event.pk}",
+        )
+    return event
+
+
+def case_viewed(*, case: Case, user: User, at: datetime | None = None) -> None:
+    """Remember that `user` has the case open now (for the colleague-on-it warning).
+
+    One upsert, no lock and no timeline line: opening a page is not a change to
+    the case, and two people opening it at once must not wait on each other.
+    """
+    CaseViewer.objects.update_or_create(
+        case_id=case.pk, user_id=user.pk, defaults={"seen_at": at or timezone.now()}
+    )
+
+
+def case_viewers_prune(*, now: datetime | None = None) -> int:
+    """Forget page visits too old to warn about; returns how many went."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.CASE_PRESENCE_MINUTES)
+    deleted, _ = CaseViewer.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted

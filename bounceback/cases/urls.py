@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/<int:pk>/customer-said/", views.case_customer_message, name="customer_message"),
     path("cases/<int:pk>/calls/", views.case_call, name="call"),
     path("cases/<int:pk>/assign/", views.case_assign, name="assign"),
+    path("cases/<int:pk>/notes/", views.case_note, name="note"),
     path("cases/<int:pk>/failure-mode/", views.case_set_failure_mode, name="failure_mode"),
     path("cases/<int:pk>/breakdown/", views.case_link_breakdown, name="link_breakdown"),
     path("cases/<int:pk>/breakdown/unlink/", views.case_unlink_breakdown, name="unlink_breakdown"),

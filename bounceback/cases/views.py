@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from bounceback.accounts.models import User
 from bounceback.breakdowns.models import Breakdown
 from bounceback.breakdowns.selectors import breakdowns_for_case
 from bounceback.breakdowns.services import breakdown_link_case, breakdown_unlink_case
@@ -40,6 +41,7 @@ from bounceback.cases.forms import (
     FixForm,
     FollowUpForm,
     InboxFilterForm,
+    NoteForm,
     OutcomeForm,
     PolicyForm,
     ReasonForm,
@@ -50,6 +52,7 @@ from bounceback.cases.forms import (
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.policy import policy_for
 from bounceback.cases.selectors import (
+    case_colleagues_viewing,
     case_events,
     case_timers,
     cases_inbox,
@@ -266,6 +269,7 @@ def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.
         "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
         "failure_mode": lambda: FailureModeForm(initial={"failure_mode": case.failure_mode_id}),
         "retry": lambda: EmptyForm(),
+        "note": lambda: NoteForm(),
     }
     return {key: bound.get(key) or make() for key, make in fresh.items()}
 
@@ -282,6 +286,7 @@ _FORM_STEP: dict[str, str | None] = {
     "assign": None,
     "failure_mode": None,
     "retry": None,
+    "note": None,
     "breakdown": None,
     "breakdown_unlink": None,
 }
@@ -322,6 +327,7 @@ def render_case_page(
     open_step = refusal_step or (progress.current.key if progress.current else None)
     context = {
         "case": case,
+        "colleagues": case_colleagues_viewing(case=case, user=request.user, now=now),
         "customer": case.customer,
         "progress": progress,
         "steps": progress.steps,
@@ -346,7 +352,11 @@ def render_case_page(
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_case_page(request, case_for_page(pk))
+    case = case_for_page(pk)
+    # Seen before rendering, so the page warns only about *other* people on it.
+    if isinstance(request.user, User):
+        services.case_viewed(case=case, user=request.user)
+    return render_case_page(request, case)
 
 
 @require_POST
@@ -648,6 +658,22 @@ def case_set_failure_mode(request: HttpRequest, pk: int) -> HttpResponse:
         done=done,
         field_map={"failure_mode_id": "failure_mode"},
     )
+
+
+@_guarded
+def case_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """An internal note on the timeline; the colleagues it @mentions are notified."""
+
+    def run(case: Case, form: forms.Form) -> Any:
+        return services.case_note_add(case=case, actor=request.user, body=form.cleaned_data["body"])
+
+    def done(case: Case) -> str:
+        names = services.note_mentions(request.POST.get("body", ""))
+        mine = getattr(request.user, "username", "").lower()
+        told = [f"@{n}" for n in names if n != mine]
+        return "Note added" + (f"; {', '.join(told)} notified." if told else ".")
+
+    return _act(request, pk, key="note", form_class=NoteForm, run=run, done=done)
 
 
 def _can_link(request: HttpRequest) -> bool:

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "bounceback.webhooks",
     "bounceback.segments",
     "bounceback.funds",
+    "bounceback.replies",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -421,6 +422,12 @@ if BOUNCEBACK_APPROVAL_MINUTES < 1 or BOUNCEBACK_VOUCHER_DAYS < 1:
 BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES = env_int("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES", 60)
 if BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES < 1:
     raise ImproperlyConfigured("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES must be at least 1")
+
+# --- The daily desk: working together (issue 14) ---------------------------------------
+# A colleague who opened a case within this many minutes is shown as working on it.
+CASE_PRESENCE_MINUTES = env_int("CASE_PRESENCE_MINUTES", 10)
+if CASE_PRESENCE_MINUTES < 1:
+    raise ImproperlyConfigured("CASE_PRESENCE_MINUTES must be at least 1")
 
 LOGGING = {
     "version": 1,

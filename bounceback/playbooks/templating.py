@@ -34,11 +34,15 @@ def template_placeholders(text: str) -> list[str]:
     return [match.group(1) for match in PLACEHOLDER_PATTERN.finditer(text)]
 
 
-def template_problems(text: str) -> list[str]:
-    """The unknown placeholders in `text`, as messages for the person who wrote it."""
-    unknown = sorted({name for name in template_placeholders(text) if name not in PLACEHOLDERS})
+def template_problems(text: str, allowed: Mapping[str, str] | None = None) -> list[str]:
+    """The unknown placeholders in `text`, as messages for the person who wrote it.
+
+    `allowed` is the set the text may use (another kind of template, such as a
+    canned reply, has its own); the playbooks' by default."""
+    allowed = PLACEHOLDERS if allowed is None else allowed
+    unknown = sorted({name for name in template_placeholders(text) if name not in allowed})
     return [
-        f"unknown placeholder {{{{ {name} }}}}; use one of: {', '.join(PLACEHOLDERS)}"
+        f"unknown placeholder {{{{ {name} }}}}; use one of: {', '.join(allowed)}"
         for name in unknown
     ]
 

@@ -38,6 +38,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("failuremodes.view_failuremode"),
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
+        ("Replies", reverse("replies:list"), user.has_perm("replies.view_cannedreply")),
         (
             "Funds",
             reverse("funds:overview"),

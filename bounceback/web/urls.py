@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("bounceback.funds.urls")),
     path("", include("bounceback.segments.urls")),
     path("", include("bounceback.background.urls")),
+    path("", include("bounceback.replies.urls")),
 ]
