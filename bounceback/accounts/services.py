@@ -171,11 +171,12 @@ def team_next_assignee(*, team: Team) -> User | None:
     Locks the team row, so two cases opened at once go to two people; call it
     inside the transaction that assigns the case.
     """
-    if team.assignment == Team.Assignment.MANUAL:
-        return None
     from django.db.models import Count, Q
 
+    # Read the rule as stored: the caller's copy of the team may be older.
     team = Team.objects.select_for_update().get(pk=team.pk)
+    if team.assignment == Team.Assignment.MANUAL:
+        return None
     members = list(
         User.objects.filter(team=team, is_active=True)
         .annotate(open_cases=Count("assigned_cases", filter=~Q(assigned_cases__status="closed")))

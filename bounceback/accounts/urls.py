@@ -9,4 +9,6 @@ urlpatterns = [
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("staff/", views.staff, name="staff_list"),
     path("staff/<int:pk>/role/", views.staff_set_role, name="staff_set_role"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<int:pk>/assignment/", views.team_assignment, name="team_assignment"),
 ]

@@ -1465,11 +1465,14 @@ def case_note_add(*, case: Case, actor: ActorLike, body: str) -> CaseEvent:
 def case_viewed(*, case: Case, user: User, at: datetime | None = None) -> None:
     """Remember that `user` has the case open now (for the colleague-on-it warning).
 
-    One upsert, no lock and no timeline line: opening a page is not a change to
+    One upsert (one statement), no lock and no timeline line: opening a page is not a change to
     the case, and two people opening it at once must not wait on each other.
     """
-    CaseViewer.objects.update_or_create(
-        case_id=case.pk, user_id=user.pk, defaults={"seen_at": at or timezone.now()}
+    CaseViewer.objects.bulk_create(
+        [CaseViewer(case_id=case.pk, user_id=user.pk, seen_at=at or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["case", "user"],
+        update_fields=["seen_at"],
     )
 
 

@@ -55,6 +55,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("outbox.change_outboundmessage"),
         ),
         ("Audit log", reverse("audit:list"), user.has_perm("audit.view_auditevent")),
+        ("Teams", reverse("team_list"), user.has_perm("accounts.change_team")),
     ]
     admin = is_admin(user)
     wanted += [

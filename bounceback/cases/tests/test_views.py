@@ -426,8 +426,9 @@ def test_the_case_page_queries_do_not_grow_with_events_timers_and_messages(
     # Beyond the case itself: the channel the customer last used and the
     # channels we can answer on (for the reply forms), the case's received
     # email, the customer's segments, and the recovery-fund panel (the
-    # effective allowance: policy, override, spend, segment tier; the grants).
-    with django_assert_max_num_queries(22):
+    # effective allowance: policy, override, spend, segment tier; the grants),
+    # the visit remembered and colleagues on the case, the canned replies.
+    with django_assert_max_num_queries(25):
         response = agent_client.get(f"/cases/{case.pk}/")
     assert len(response.context["events"]) == 27
     assert "3 messages to Chad Patterson have not gone out." in _html(response)

@@ -109,6 +109,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Transactions",
         "Catalog",
         "Playbooks",
+        "Replies",
     ]
 
     client.force_login(UserFactory(role=Role.MANAGER))
@@ -128,10 +129,12 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Transactions",
         "Catalog",
         "Playbooks",
+        "Replies",
         "Funds",
         "Integrations",
         "Deliveries",
         "Audit log",
+        "Teams",
         "Staff",
         "API tokens",
     ]
