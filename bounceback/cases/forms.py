@@ -437,6 +437,48 @@ class NoteForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class BulkForm(forms.Form):
+    """One action on the cases ticked in the inbox (or a breakdown's cases)."""
+
+    case = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Cases",
+        error_messages={"required": "Tick the cases to act on first."},
+    )
+    action = forms.ChoiceField(label="Action", choices=())
+    assignee = _UserChoiceField(
+        queryset=assignable_users(), required=False, empty_label="Nobody", label="Assign to"
+    )
+    body = forms.CharField(
+        required=False,
+        label="Message",
+        widget=_textarea(3),
+        help_text="For a progress update or the follow-up; each case's own channel is used.",
+    )
+    early_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Follow up early, because…",
+        help_text="Only needed for cases still cooling off.",
+    )
+    root_cause = forms.CharField(required=False, label="Root cause", widget=_textarea(2))
+    what_was_done = forms.CharField(required=False, label="What was done", widget=_textarea(2))
+    prevention_idea = forms.CharField(
+        required=False, label="How to prevent it", widget=_textarea(2)
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from bounceback.cases.services import BulkAction
+
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        # Any id may be posted; the view checks each exists.
+        self.fields["case"].valid_value = lambda value: True  # type: ignore[attr-defined]
+        self.fields["action"].choices = list(BulkAction.LABELS.items())  # type: ignore[attr-defined]
+        self.fields["failure_mode"] = FailureModeField(help_text="")
+        self.order_fields(["case", "action", "assignee", "failure_mode"])
+
+
 class EmptyForm(forms.Form):
     """For steps that take no input (close, resume): errors still need a home."""
 

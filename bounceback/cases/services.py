@@ -11,6 +11,7 @@ Rules for callers:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from bounceback.cases.timeline import case_event_record
 from bounceback.changes import changes_apply
 from bounceback.coach.scoring import CoachContext, CoachResult, coach_score
 from bounceback.customers.models import Channel, Customer
-from bounceback.errors import Conflict, ValidationFailed
+from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.failuremodes.services import accepted_failure_mode
 from bounceback.inputs import text_field
 from bounceback.interactions.models import Interaction
@@ -1483,3 +1484,225 @@ def case_viewers_prune(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(minutes=settings.CASE_PRESENCE_MINUTES)
     deleted, _ = CaseViewer.objects.filter(seen_at__lt=cutoff).delete()
     return deleted
+
+
+# --- Acting on many cases --------------------------------------------------------------------
+
+BULK_MAX = 500
+
+
+class BulkAction:
+    ASSIGN = "assign"
+    FAILURE_MODE = "failure_mode"
+    LINK = "link"
+    MESSAGE = "message"
+    DOCUMENT = "document"
+    FOLLOW_UP = "follow_up"
+    CLOSE = "close"
+
+    LABELS: dict[str, str] = {
+        ASSIGN: "Assign",
+        FAILURE_MODE: "Set the failure mode",
+        LINK: "Link them together",
+        MESSAGE: "Send a progress update",
+        DOCUMENT: "Document (one shared documentation)",
+        FOLLOW_UP: "Send the follow-up",
+        CLOSE: "Document and close",
+    }
+    DONE: dict[str, str] = {
+        ASSIGN: "assigned",
+        FAILURE_MODE: "given the failure mode",
+        LINK: "linked",
+        MESSAGE: "sent the update",
+        DOCUMENT: "documented",
+        FOLLOW_UP: "followed up",
+        CLOSE: "closed",
+    }
+
+
+# What a message sent to many cases may fill in for each (the playbooks' engine).
+BULK_PLACEHOLDERS: dict[str, str] = {
+    "customer.name": "The customer's full name",
+    "customer.first_name": "The customer's first name",
+    "case.reference": "The case reference",
+}
+
+
+def bulk_message_problems(body: str) -> None:
+    """Refuse a message to many cases with a placeholder we cannot fill for each."""
+    from bounceback.playbooks.templating import template_problems
+
+    problems = template_problems(body, BULK_PLACEHOLDERS)
+    if problems:
+        raise ValidationFailed(problems[0], field="body")
+
+
+def _bulk_body(body: str, case: Case) -> str:
+    from bounceback.playbooks.templating import first_name, render
+
+    name = case.customer.name
+    return render(
+        body,
+        {
+            "customer.name": name,
+            "customer.first_name": first_name(name),
+            "case.reference": case.reference or "",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class BulkRefusal:
+    case_id: int
+    reference: str
+    code: str
+    message: str
+    field: str | None
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: the cases it changed and, for each it could not, why."""
+
+    action: str
+    done: list[Case]
+    refused: list[BulkRefusal]
+
+    def summary(self) -> str:
+        """One sentence for the person who asked, naming every refusal."""
+        n = len(self.done)
+        said = f"{n} case{'s' if n != 1 else ''} {BulkAction.DONE[self.action]}."
+        if self.refused:
+            reasons = "; ".join(f"{r.reference}: {r.message}" for r in self.refused[:10])
+            more = f" and {len(self.refused) - 10} more" if len(self.refused) > 10 else ""
+            k = len(self.refused)
+            said += f" {k} case{'s' if k != 1 else ''} not: {reasons}{more}."
+        return said
+
+
+def _bulk_check(
+    action: str,
+    cases: list[Case],
+    *,
+    assignee_given: bool,
+    failure_mode: FailureMode | None,
+    link_to: Case | None,
+    body: str,
+    documentation: dict[str, str],
+) -> None:
+    """Refuse the whole request before anything is written: what is missing for the action."""
+    if action not in BulkAction.LABELS:
+        raise ValidationFailed(
+            f"action must be one of {', '.join(BulkAction.LABELS)}", field="action"
+        )
+    if not cases:
+        raise ValidationFailed("choose at least one case", field="case_ids")
+    if len(cases) > BULK_MAX:
+        raise ValidationFailed(f"at most {BULK_MAX} cases at once", field="case_ids")
+    if action == BulkAction.ASSIGN and not assignee_given:
+        raise ValidationFailed("choose who to assign the cases to", field="assignee_id")
+    if action == BulkAction.FAILURE_MODE:
+        if failure_mode is None:
+            raise ValidationFailed("choose the failure mode", field="failure_mode_id")
+        accepted_failure_mode(failure_mode)
+    if action == BulkAction.LINK and link_to is None and len(cases) < 2:
+        raise ValidationFailed(
+            "choose at least two cases to link, or a case to link them to", field="case_ids"
+        )
+    if action in (BulkAction.MESSAGE, BulkAction.FOLLOW_UP):
+        bulk_message_problems(text_field(body, field="body", required=True))
+    needs_docs = action == BulkAction.DOCUMENT or (
+        action == BulkAction.CLOSE and any(c.documented_at is None for c in cases)
+    )
+    if needs_docs or any(documentation.values()):
+        for name, value in documentation.items():
+            text_field(value, field=name, required=True)
+
+
+# Long on purpose: one loop, each case in its own transaction calling the same service
+# a person would on the case page, so every rule and timeline line holds for each.
+def cases_bulk_apply(
+    *,
+    cases: list[Case],
+    action: str,
+    actor: ActorLike,
+    assignee: User | None = None,
+    assignee_given: bool = False,
+    failure_mode: FailureMode | None = None,
+    link_to: Case | None = None,
+    body: str = "",
+    channel: str | None = None,
+    early_reason: str = "",
+    root_cause: str = "",
+    what_was_done: str = "",
+    prevention_idea: str = "",
+) -> BulkOutcome:
+    """Apply one action to many cases: assign, set the failure mode, link, send an
+    update or the follow-up, document (one shared documentation) or document and close.
+
+    Validates the request first (refusing it whole: an unknown action, no cases,
+    more than BULK_MAX, what the action needs missing). Then each case, in id
+    order, goes through the same service as on its own page in its own
+    transaction: a case that service refuses (closed, not fixed yet...) is left
+    exactly as it was and listed with the reason; the others are done. Linking
+    joins every case to `link_to`, or to the first (oldest) case chosen.
+    """
+    cases = sorted(cases, key=lambda c: c.pk)
+    documentation = {
+        "root_cause": root_cause,
+        "what_was_done": what_was_done,
+        "prevention_idea": prevention_idea,
+    }
+    _bulk_check(
+        action,
+        cases,
+        assignee_given=assignee_given or assignee is not None,
+        failure_mode=failure_mode,
+        link_to=link_to,
+        body=body,
+        documentation=documentation,
+    )
+    anchor = link_to or cases[0]
+    outcome = BulkOutcome(action=action, done=[], refused=[])
+    for case in cases:
+        try:
+            with transaction.atomic():
+                if action == BulkAction.ASSIGN:
+                    case = case_assign(case=case, actor=actor, assignee=assignee)
+                elif action == BulkAction.FAILURE_MODE:
+                    case = case_update(case=case, actor=actor, failure_mode=failure_mode)
+                elif action == BulkAction.LINK:
+                    if case.pk == anchor.pk:
+                        continue
+                    case_link(case=case, other=anchor, actor=actor)
+                elif action == BulkAction.MESSAGE:
+                    case = case_send_update(
+                        case=case, actor=actor, body=_bulk_body(body, case), channel=channel
+                    )
+                elif action == BulkAction.FOLLOW_UP:
+                    case = case_follow_up(
+                        case=case,
+                        actor=actor,
+                        body=_bulk_body(body, case),
+                        channel=channel,
+                        early_reason=early_reason,
+                    )
+                elif action == BulkAction.DOCUMENT:
+                    case = case_document(case=case, actor=actor, **documentation)
+                elif action == BulkAction.CLOSE:
+                    if any(documentation.values()):
+                        case = case_document(case=case, actor=actor, **documentation)
+                    case = case_close(case=case, actor=actor)
+        except ServiceError as refusal:
+            outcome.refused.append(
+                BulkRefusal(
+                    case_id=case.pk,
+                    reference=case.reference or str(case.pk),
+                    code=refusal.code,
+                    message=refusal.message,
+                    field=refusal.field,
+                )
+            )
+        else:
+            outcome.done.append(case)
+    return outcome

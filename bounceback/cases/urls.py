@@ -7,6 +7,7 @@ app_name = "cases"
 urlpatterns = [
     path("cases/", views.case_inbox, name="inbox"),
     path("cases/new/", views.case_new, name="create"),
+    path("cases/bulk/", views.case_bulk, name="bulk"),
     path("cases/policy/", views.policy_edit, name="policy"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/coach/", views.case_coach, name="coach"),

@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.accounts.models import User
@@ -32,6 +33,7 @@ from bounceback.cases.forms import (
     ApologyForm,
     AssignForm,
     BreakdownLinkForm,
+    BulkForm,
     CallForm,
     CaseOpenForm,
     CustomerMessageForm,
@@ -149,6 +151,51 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
     }
     template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a bulk action returns: the list as it was, never another site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("cases:inbox")
+
+
+@require_POST
+@permission_required(CHANGE, raise_exception=True)
+def case_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked cases; says what was done and what was refused, why."""
+    form = BulkForm(request.POST)
+    back = _back(request)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    data = form.cleaned_data
+    ids = list(dict.fromkeys(data["case"]))
+    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
+
+    def run() -> services.BulkOutcome:
+        if len(cases) != len(ids):
+            raise Conflict("some of the ticked cases no longer exist; reload the list")
+        return services.cases_bulk_apply(
+            cases=cases,
+            action=data["action"],
+            actor=request.user,
+            assignee=data["assignee"],
+            assignee_given=True,
+            failure_mode=data["failure_mode"],
+            body=data["body"],
+            early_reason=data["early_reason"],
+            root_cause=data["root_cause"],
+            what_was_done=data["what_was_done"],
+            prevention_idea=data["prevention_idea"],
+        )
+
+    return perform(
+        request, run, success=lambda outcome: outcome.summary(), redirect_to=back, sentence=True
+    )
 
 
 # --- Opening a case --------------------------------------------------------------------------

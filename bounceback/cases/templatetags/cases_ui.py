@@ -122,3 +122,24 @@ def changes(data: Any) -> list[tuple[str, str]]:
             after = {True: "accepted", False: "declined"}.get(after, "not decided")
         rows.append((label, "—" if after in (None, "") else str(after)))
     return rows
+
+
+@register.inclusion_tag("cases/_bulk_form.html", takes_context=True)
+def bulk_actions(context: Any, *, action: str = "", title: str = "") -> dict[str, Any]:
+    """The bulk-action form a list of cases posts its ticked boxes to.
+
+    A list includes it once and gives each row
+    `<input type="checkbox" name="case" value="{{ case.pk }}" form="bulk-form">`;
+    after acting, the page comes back to where it was (`next`). `action`
+    preselects one (a breakdown's "document and close").
+    """
+    from bounceback.cases.forms import BulkForm
+
+    request = context.get("request")
+    form = BulkForm(initial={"action": action} if action else None)
+    return {
+        "bulk_form": form,
+        "next": request.get_full_path() if request is not None else "",
+        "title": title or "With the ticked cases",
+        "csrf_token": context.get("csrf_token"),
+    }
