@@ -339,6 +339,19 @@ _FORM_STEP: dict[str, str | None] = {
 }
 
 
+def _step_to_open(steps: list[Any]) -> str | None:
+    """The step the page opens: the next one; else one waiting (a cool-off, with its
+    early follow-up); else the first not done; else the last (a closed case's reopen)."""
+    for wanted in ("next", "waiting"):
+        found = next((s for s in steps if s.state == wanted), None)
+        if found is not None:
+            return str(found.key)
+    pending = next((s for s in steps if s.state not in ("done", "skipped")), None)
+    if pending is not None:
+        return str(pending.key)
+    return str(steps[-1].key) if steps else None
+
+
 def render_case_page(
     request: HttpRequest,
     case: Case,
@@ -371,7 +384,7 @@ def render_case_page(
     failed = next(iter(bound), None)
     refusal = list(bound[failed].non_field_errors()) if failed else []
     refusal_step = _FORM_STEP.get(failed, failed) if failed else None
-    open_step = refusal_step or (progress.current.key if progress.current else None)
+    open_step = refusal_step or _step_to_open(progress.steps)
     context = {
         "case": case,
         "colleagues": case_colleagues_viewing(case=case, user=request.user, now=now),

@@ -145,3 +145,20 @@ def test_given_an_old_visit_then_no_warning_and_housekeeping_forgets_it(agent_cl
     assert "has this case open" not in page
     assert case_viewers_prune() == 1
     assert not CaseViewer.objects.filter(user=colleague).exists()
+
+
+def test_the_case_page_always_opens_a_step(agent, agent_client) -> None:  # type: ignore[no-untyped-def]
+    from bounceback.cases.services import case_apologise, case_mark_fixed
+
+    from .conftest import SINCERE
+
+    case = _open(assignee=agent)
+    response = agent_client.get(reverse("cases:detail", args=[case.pk]))
+    assert response.context["open_step"] == "apologise"
+
+    case = case_apologise(case=case, actor=agent, body=SINCERE)
+    case = case_mark_fixed(case=case, actor=agent, fix_summary="Rebooked")
+    # In the cool-off there is no "next" step: the follow-up (with its early reason) opens.
+    response = agent_client.get(reverse("cases:detail", args=[case.pk]))
+    assert response.context["open_step"] is not None
+    assert 'id="step-' + response.context["open_step"] + '" open' in response.content.decode()
