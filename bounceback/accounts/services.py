@@ -157,6 +157,64 @@ def team_create(*, name: str, description: str = "", lead: User | None = None) -
 # --- Sign-in throttling -----------------------------------------------------------
 
 
+@transaction.atomic
+def team_set_assignment(*, team: Team, assignment: str, actor: User | None) -> Team:
+    """Choose how the team's unassigned cases find a person; audited.
+
+    Refuses an unknown mode. Changing the mode restarts round robin's rota."""
+    if assignment not in Team.Assignment.values:
+        raise ValidationFailed(
+            f"assignment must be one of {', '.join(Team.Assignment.values)}", field="assignment"
+        )
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    before = team.assignment
+    if before == assignment:
+        return team
+    team.assignment = assignment
+    team.last_assignee = None
+    team.save(update_fields=["assignment", "last_assignee"])
+    audit_record(
+        action=AuditEvent.Action.TEAM_CHANGED,
+        actor=actor,
+        target=f"team:{team.name}",
+        data={"assignment": [before, assignment]},
+    )
+    return team
+
+
+def team_next_assignee(*, team: Team) -> User | None:
+    """The member a new case of the team goes to under its rule, or None (by hand, nobody).
+
+    Round robin takes the active member after the last one given a case, in
+    the order of their ids, wrapping round; least loaded the active member
+    with the fewest open cases (ties to the one waiting longest in the rota).
+    Locks the team row, so two cases opened at once go to two people; call it
+    inside the transaction that assigns the case.
+    """
+    from django.db.models import Count, Q
+
+    # Read the rule as stored: the caller's copy of the team may be older.
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if team.assignment == Team.Assignment.MANUAL:
+        return None
+    members = list(
+        User.objects.filter(team=team, is_active=True)
+        .annotate(open_cases=Count("assigned_cases", filter=~Q(assigned_cases__status="closed")))
+        .order_by("id")
+    )
+    if not members:
+        return None
+    after = team.last_assignee_id or 0
+    rota = [m for m in members if m.pk > after] + [m for m in members if m.pk <= after]
+    if team.assignment == Team.Assignment.LEAST_LOADED:
+        chosen = min(rota, key=lambda m: m.open_cases)  # type: ignore[attr-defined]
+    else:
+        chosen = rota[0]
+    team.last_assignee = chosen
+    team.save(update_fields=["last_assignee"])
+    return chosen
+
+
 def _window_start() -> Any:
     return timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
 

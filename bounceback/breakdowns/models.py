@@ -189,6 +189,9 @@ class BreakdownEvent(models.Model):
         REVIEW_COMPLETED = "review_completed", "Review completed"
         REVIEW_ACTION_ITEM = "review_action_item", "Review action item"
         REVIEW_FAILURE_MODE = "review_failure_mode", "Failure mode proposed from the review"
+        CASES_DOCUMENTED = "cases_documented", "Cases documented from the review"
+        CASES_FOLLOWED_UP = "cases_followed_up", "Follow-ups sent as one wave"
+        CASES_CLOSED = "cases_closed", "Cases closed together"
         CASE_LINKED = "case_linked", "Case linked"
         CASE_UNLINKED = "case_unlinked", "Case unlinked"
 
@@ -249,6 +252,10 @@ class BreakdownReview(models.Model):
     breakdown = models.OneToOneField(Breakdown, on_delete=models.CASCADE, related_name="review")
     went_well = models.TextField(blank=True)
     went_badly = models.TextField(blank=True)
+    # The root cause the review found: it documents every case of the breakdown at once.
+    root_cause = models.TextField(blank=True)
+    what_was_done = models.TextField(blank=True)
+    prevention_idea = models.TextField(blank=True)
     actual_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     cost_currency = models.CharField(max_length=3, default=settings.BOUNCEBACK_CURRENCY)
     completed_by = models.ForeignKey(

@@ -31,7 +31,14 @@ from bounceback.breakdowns.models import (
 )
 from bounceback.breakdowns.timeline import record_event
 from bounceback.cases.models import Case, Severity
-from bounceback.cases.services import case_join_breakdown, case_leave_breakdown
+from bounceback.cases.services import (
+    BulkAction,
+    BulkOutcome,
+    bulk_message_problems,
+    case_join_breakdown,
+    case_leave_breakdown,
+    cases_bulk_apply,
+)
 from bounceback.customers.models import Customer
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.inputs import datetime_in_range, text_field
@@ -832,6 +839,119 @@ def breakdown_review_save(
         at=now,
     )
     return review
+
+
+# --- Closing the loop on the breakdown's cases together ---------------------------------------
+
+
+def _open_cases(breakdown: Breakdown) -> list[Case]:
+    return list(
+        Case.objects.open().filter(breakdown=breakdown).select_related("customer").order_by("id")
+    )
+
+
+def breakdown_document_cases(
+    *,
+    breakdown: Breakdown,
+    actor: ActorLike,
+    root_cause: str,
+    what_was_done: str,
+    prevention_idea: str,
+) -> BulkOutcome:
+    """The review's root cause documents every open case of the breakdown in one action.
+
+    Keeps the three texts on the review and records each case's document step
+    as on its own page (cases_bulk_apply); a case that cannot be documented yet
+    (not fixed) is listed with the reason. Refuses a breakdown whose all-clear
+    has not been given, and missing text (nothing written then)."""
+    values = {
+        "root_cause": text_field(root_cause, field="root_cause", required=True),
+        "what_was_done": text_field(what_was_done, field="what_was_done", required=True),
+        "prevention_idea": text_field(prevention_idea, field="prevention_idea", required=True),
+    }
+    with transaction.atomic():
+        breakdown = _lock(breakdown)
+        _require(
+            breakdown,
+            Breakdown.Status.ALL_CLEAR,
+            Breakdown.Status.CLOSED,
+            doing="its cases can be documented together",
+        )
+        review = _review(breakdown)
+        for name, value in values.items():
+            setattr(review, name, value)
+        review.save(update_fields=[*values, "updated_at"])
+    outcome = cases_bulk_apply(
+        cases=_open_cases(breakdown),
+        action=BulkAction.DOCUMENT,
+        actor=actor,
+        root_cause=values["root_cause"],
+        what_was_done=values["what_was_done"],
+        prevention_idea=values["prevention_idea"],
+    )
+    record_event(
+        breakdown,
+        kind="cases_documented",
+        summary=f"Root cause documented on {len(outcome.done)} case"
+        f"{'s' if len(outcome.done) != 1 else ''}",
+        actor=actor,
+        data={"documented": len(outcome.done), "refused": len(outcome.refused)},
+    )
+    return outcome
+
+
+def breakdown_follow_up_cases(
+    *, breakdown: Breakdown, actor: ActorLike, body: str, early_reason: str = ""
+) -> BulkOutcome:
+    """Send the follow-up to every fixed, not yet followed-up case of the breakdown, as one
+    wave. `body` may use {{ customer.first_name }}, {{ customer.name }} and
+    {{ case.reference }}; each customer's survey link is added as for any follow-up."""
+    body = text_field(body, field="body", required=True)
+    bulk_message_problems(body)
+    breakdown = Breakdown.objects.get(pk=breakdown.pk)
+    _require(
+        breakdown,
+        Breakdown.Status.ALL_CLEAR,
+        Breakdown.Status.CLOSED,
+        doing="the follow-ups can go out",
+    )
+    due = [c for c in _open_cases(breakdown) if c.fixed_at and c.follow_up_sent_at is None]
+    if not due:
+        raise _refuse("no case of this breakdown is waiting for its follow-up")
+    outcome = cases_bulk_apply(
+        cases=due,
+        action=BulkAction.FOLLOW_UP,
+        actor=actor,
+        body=body,
+        early_reason=early_reason,
+    )
+    record_event(
+        breakdown,
+        kind="cases_followed_up",
+        summary=f"Follow-up sent to {len(outcome.done)} customer"
+        f"{'s' if len(outcome.done) != 1 else ''} as one wave",
+        actor=actor,
+        data={"sent": len(outcome.done), "refused": len(outcome.refused)},
+    )
+    return outcome
+
+
+def breakdown_close_cases(*, breakdown: Breakdown, actor: ActorLike) -> BulkOutcome:
+    """Close every open case of the breakdown that is documented and followed up; the
+    others are listed with what they still need."""
+    breakdown = Breakdown.objects.get(pk=breakdown.pk)
+    cases = _open_cases(breakdown)
+    if not cases:
+        raise _refuse("every case of this breakdown is already closed")
+    outcome = cases_bulk_apply(cases=cases, action=BulkAction.CLOSE, actor=actor)
+    record_event(
+        breakdown,
+        kind="cases_closed",
+        summary=f"{len(outcome.done)} case{'s' if len(outcome.done) != 1 else ''} closed together",
+        actor=actor,
+        data={"closed": len(outcome.done), "refused": len(outcome.refused)},
+    )
+    return outcome
 
 
 @transaction.atomic

@@ -220,6 +220,26 @@ class Case(models.Model):
         return (self.closed_at or timezone.now()) - self.created_at
 
 
+class CaseViewer(models.Model):
+    """Who had the case page open, and when last: the "a colleague is on it" warning.
+
+    One row per person and case, refreshed each time they open the page; rows
+    older than CASE_PRESENCE_MINUTES mean nothing and are cleared hourly.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_viewer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.case_id} at {self.seen_at:%H:%M}"
+
+
 class CaseLink(models.Model):
     """Two cases that belong together (the same failure, a duplicate, a follow-on)."""
 
@@ -279,6 +299,8 @@ class CaseEvent(models.Model):
         COMPENSATION_ESCALATED = "compensation_escalated", "Gesture approval moved up"
         COMPENSATION_REFUSED = "compensation_refused", "Gesture refused"
         COMPENSATION_REVERSED = "compensation_reversed", "Gesture reversed"
+        # Staff talking to staff: never sent, never shown in the portal or an email.
+        NOTE = "note", "Internal note"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)

@@ -24,6 +24,7 @@ from bounceback.interactions.api import router as interactions_router
 from bounceback.loyalty.api import router as loyalty_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
+from bounceback.replies.api import router as replies_router
 from bounceback.savedviews.api import router as inbox_router
 from bounceback.search.api import router as search_router
 from bounceback.segments.api import router as segments_router
@@ -66,6 +67,7 @@ ROUTERS: dict[str, Router] = {
     "/deliveries": deliveries_router,
     "/search": search_router,
     "/inbox": inbox_router,
+    "/replies": replies_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

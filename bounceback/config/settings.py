@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "bounceback.loyalty",
     "bounceback.search",
     "bounceback.savedviews",
+    "bounceback.replies",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -466,6 +467,12 @@ def env_networks(name: str, default: str) -> list[str]:
 BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS = env_networks("BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS", "")
 # With BEHIND_TLS_PROXY, X-Forwarded-For is believed only from these addresses.
 BOUNCEBACK_TRUSTED_PROXIES = env_networks("BOUNCEBACK_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
+
+# --- The daily desk: working together (issue 14) ---------------------------------------
+# A colleague who opened a case within this many minutes is shown as working on it.
+CASE_PRESENCE_MINUTES = env_int("CASE_PRESENCE_MINUTES", 10)
+if CASE_PRESENCE_MINUTES < 1:
+    raise ImproperlyConfigured("CASE_PRESENCE_MINUTES must be at least 1")
 
 LOGGING = {
     "version": 1,

@@ -31,4 +31,5 @@ urlpatterns = [
     path("", include("bounceback.background.urls")),
     path("", include("bounceback.search.urls")),
     path("", include("bounceback.savedviews.urls")),
+    path("", include("bounceback.replies.urls")),
 ]
