@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -338,6 +338,11 @@ def render_first_message(breakdown: Breakdown, customer: Customer) -> tuple[str,
 
 
 def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
+    """Claim up to `size` PENDING rows, oldest first, locked until the chunk commits.
+
+    SKIP LOCKED: lanes side by side each take rows nobody else holds, so every
+    customer is contacted exactly once (SQLite has one writer: no lock needed).
+    """
     email = (
         CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
         .order_by("-is_primary", "id")
@@ -352,6 +357,7 @@ def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
         AffectedCustomer.objects.filter(
             breakdown_id=breakdown_id, state=AffectedCustomer.State.PENDING
         )
+        .select_for_update(skip_locked=True, of=("self",))
         .annotate(email=Subquery(email), phone=Subquery(phone))
         .order_by("id")
         .values_list(
@@ -367,16 +373,28 @@ def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
     )
 
 
+def _hold_breakdown(breakdown_id: int) -> None:
+    """Lock the breakdown row FOR SHARE for the chunk's transaction: lanes write side
+    by side, while pausing (FOR UPDATE) waits for their chunks and stops the next."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: the IMMEDIATE transaction already holds the only write lock.
+    table = connection.ops.quote_name(Breakdown._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR SHARE", [breakdown_id])  # noqa: S608
+
+
 def run_chunk(*, breakdown_id: int, size: int) -> int | None:
     """Contact up to `size` PENDING customers in one transaction.
 
-    Returns how many affected rows were processed, or None when the outreach
-    must not go on (paused, not recovering, no such breakdown).
+    Returns how many affected rows were processed (0: none left that nobody
+    else holds), or None when the outreach must not go on (paused, not
+    recovering, no such breakdown). Safe to run side by side: see _pending_chunk.
+    `outreach_finish` writes the completion once the last chunk is in.
     """
     with transaction.atomic():
+        _hold_breakdown(breakdown_id)
         breakdown = (
-            Breakdown.objects.select_for_update(of=("self",))
-            .select_related("site", "playbook_version__playbook", "confirmed_by")
+            Breakdown.objects.select_related("site", "playbook_version__playbook", "confirmed_by")
             .filter(pk=breakdown_id)
             .first()
         )
@@ -386,31 +404,49 @@ def run_chunk(*, breakdown_id: int, size: int) -> int | None:
             or breakdown.outreach_paused
         ):
             return None
-        actor = breakdown.confirmed_by
         rows = _pending_chunk(breakdown_id, size)
-        if not rows:
-            _complete(breakdown, actor)
-            return 0
-        _contact(breakdown, rows, actor=actor)
-        if len(rows) < size:
-            _complete(breakdown, actor)
+        if rows:
+            _contact(breakdown, rows, actor=breakdown.confirmed_by)
         return len(rows)
 
 
-def _complete(breakdown: Breakdown, actor: ActorLike) -> None:
-    if breakdown.events.filter(kind="outreach_complete").exists():
-        return
-    counts = state_counts(breakdown)
-    queued = counts.get(AffectedCustomer.State.QUEUED, 0)
-    unreachable = counts.get(AffectedCustomer.State.UNREACHABLE, 0)
-    record_event(
-        breakdown,
-        kind="outreach_complete",
-        summary=f"Outreach complete: {queued} messages queued, {unreachable} to call, "
-        f"{counts.get(AffectedCustomer.State.LINKED, 0)} linked",
-        data={"counts": counts},
-        actor=actor,
-    )
+def outreach_finish(*, breakdown_id: int) -> bool:
+    """Once nobody is left PENDING: the outreach message's recipient count, and the
+    "outreach complete" event, written once however many lanes or runs get here.
+
+    Locks the breakdown FOR UPDATE, which waits for chunks still being written.
+    Returns whether this call completed the outreach.
+    """
+    with transaction.atomic():
+        breakdown = (
+            Breakdown.objects.select_for_update(of=("self",))
+            .select_related("confirmed_by")
+            .filter(pk=breakdown_id)
+            .first()
+        )
+        if (
+            breakdown is None
+            or breakdown.status != Breakdown.Status.RECOVERING
+            or breakdown.outreach_paused
+            or breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists()
+            or breakdown.events.filter(kind="outreach_complete").exists()
+        ):
+            return False
+        counts = state_counts(breakdown)
+        queued = counts.get(AffectedCustomer.State.QUEUED, 0)
+        unreachable = counts.get(AffectedCustomer.State.UNREACHABLE, 0)
+        BreakdownMessage.objects.filter(
+            breakdown=breakdown, kind=BreakdownMessage.Kind.OUTREACH
+        ).update(recipients=queued)
+        record_event(
+            breakdown,
+            kind="outreach_complete",
+            summary=f"Outreach complete: {queued} messages queued, {unreachable} to call, "
+            f"{counts.get(AffectedCustomer.State.LINKED, 0)} linked",
+            data={"counts": counts},
+            actor=breakdown.confirmed_by,
+        )
+        return True
 
 
 # Up to this many customers a chunk is contacted one case at a time, through the
@@ -512,10 +548,8 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: ActorL
     bulk_update(
         AffectedCustomer, ids=unreachable, constant={"state": AffectedCustomer.State.UNREACHABLE}
     )
-    if count:
-        BreakdownMessage.objects.filter(breakdown=breakdown, batch=outreach.batch).update(
-            recipients=F("recipients") + count
-        )
+    # The outreach message's recipient count is written once by outreach_finish:
+    # a counter updated by every chunk would queue the lanes behind its row lock.
     by_channel = dict(Counter(channels))
     record_event(
         breakdown,

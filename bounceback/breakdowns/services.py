@@ -494,24 +494,38 @@ def breakdown_outreach_run(
 
     Idempotent and resumable: each chunk commits with its rows moved out of
     PENDING, so a second run, or a run after a crash, only does what is left.
+    On PostgreSQL, outside a transaction, BOUNCEBACK_BULK_CONNECTIONS lanes
+    claim chunks side by side; the completion is written once, at the end.
     With the `job` running it, each chunk reports progress (keeping the job's
     lease and clearing a stall). Returns the number of affected rows processed.
     """
+    import threading
+
     from bounceback.background.services import job_progress
+    from bounceback.bulk import lanes_for, run_lanes
 
     size = chunk or settings.BOUNCEBACK_OUTREACH_CHUNK
     if size < 1:
         raise ValidationFailed("chunk must be at least 1", field="chunk")
-    done = 0
-    while True:
-        processed = outreach.run_chunk(breakdown_id=breakdown_id, size=size)
-        if processed is None:
-            return done
-        done += processed
-        if job is not None:
-            job_progress(job, processed=done, chunk=size)
-        if processed < size:
-            return done
+    pending = AffectedCustomer.objects.filter(
+        breakdown_id=breakdown_id, state=AffectedCustomer.State.PENDING
+    ).count()
+    done = [0]
+    counting = threading.Lock()
+
+    def lane(stop: threading.Event) -> None:
+        while not stop.is_set():
+            processed = outreach.run_chunk(breakdown_id=breakdown_id, size=size)
+            if not processed:
+                return
+            with counting:
+                done[0] += processed
+                if job is not None:
+                    job_progress(job, processed=done[0], chunk=size)
+
+    run_lanes(lanes_for(rows=pending, chunk=size), lane)
+    outreach.outreach_finish(breakdown_id=breakdown_id)
+    return done[0]
 
 
 @transaction.atomic
