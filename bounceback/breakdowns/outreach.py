@@ -116,11 +116,11 @@ def find_affected(breakdown: Breakdown) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (breakdown_id, customer_id, transaction_id, state, "  # noqa: S608
-                f"channel, language) SELECT %s, m.customer_id, m.first, %s, '', '' "
+                f"channel, language, last_wave) SELECT %s, m.customer_id, m.first, %s, '', '', 0 "
                 f"FROM ({sql}) AS m(customer_id, first)"
                 if connection.vendor == "postgresql"
                 else f"INSERT INTO {table} (breakdown_id, customer_id, transaction_id, state, "  # noqa: S608
-                f"channel, language) SELECT %s, m.customer_id, m.first, %s, '', '' "
+                f"channel, language, last_wave) SELECT %s, m.customer_id, m.first, %s, '', '', 0 "
                 f"FROM (SELECT * FROM ({sql})) AS m",
                 [breakdown.pk, AffectedCustomer.State.PENDING, *params],
             )
@@ -570,10 +570,25 @@ def _score(composed: dict[tuple[str, str], Composed | None]) -> int | None:
 # --- Waves to everyone with a case: status updates and the all-clear ---------------------------
 
 
-def _wave_cases(breakdown: Breakdown, *, usable: frozenset[str]) -> list[WaveCase]:
-    """Every case on the breakdown (the customers contacted or linked), with the channel
-    and address to reach each by: the outreach's own for a contacted customer, else
-    the customer's preferred reachable one (none: the case is not messaged)."""
+WAVE_STATES = (AffectedCustomer.State.QUEUED, AffectedCustomer.State.LINKED)
+
+
+def wave_rows_left(message: BreakdownMessage) -> Any:
+    """The breakdown's rows whose case has not been sent `message` yet."""
+    return AffectedCustomer.objects.filter(
+        breakdown_id=message.breakdown_id,
+        state__in=WAVE_STATES,
+        case__isnull=False,
+        last_wave__lt=message.pk,
+    )
+
+
+def _wave_cases(
+    breakdown: Breakdown, *, usable: frozenset[str], affected_ids: Sequence[int]
+) -> list[WaveCase]:
+    """The cases of these affected rows, with the channel and address to reach each
+    by: the outreach's own for a contacted customer, else the customer's preferred
+    reachable one (none: the case is not messaged)."""
     email = (
         CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
         .order_by("-is_primary", "id")
@@ -585,11 +600,7 @@ def _wave_cases(breakdown: Breakdown, *, usable: frozenset[str]) -> list[WaveCas
         .values("number")[:1]
     )
     rows = list(
-        AffectedCustomer.objects.filter(
-            breakdown=breakdown,
-            state__in=[AffectedCustomer.State.QUEUED, AffectedCustomer.State.LINKED],
-            case__isnull=False,
-        )
+        AffectedCustomer.objects.filter(pk__in=list(affected_ids))
         .annotate(email=Subquery(email), phone=Subquery(phone))
         .order_by("id")
         .values(
@@ -657,28 +668,70 @@ def _calendars(site_ids: set[int]) -> dict[int, BusinessCalendar | None]:
     }
 
 
-WAVE_CHUNK = 5000
+# What each kind of wave says and does.
+_WAVES = {
+    BreakdownMessage.Kind.STATUS_UPDATE: ("update", "An update on the problem", False),
+    BreakdownMessage.Kind.ALL_CLEAR: ("fixed", "Fixed", True),
+}
 
 
-def send_wave(
-    breakdown: Breakdown,
-    *,
-    message: BreakdownMessage,
-    actor: ActorLike,
-    now: datetime,
-    purpose: str,
-    default_subject: str,
-    fix: bool,
-    paused: bool,
-) -> int:
-    """Send `message` to every customer with a case on the breakdown; returns how many.
+def _wave_claim(message: BreakdownMessage, size: int, after: int) -> list[int]:
+    """Up to `size` rows still to be sent `message`, past `after`, in id order, locked
+    until the chunk commits; lanes side by side skip each other's rows."""
+    return list(
+        wave_rows_left(message)
+        .filter(pk__gt=after)
+        .select_for_update(skip_locked=True)
+        .order_by("id")
+        .values_list("pk", flat=True)[:size]
+    )
 
-    With `fix`, the cases are also marked fixed with the message as the fix
-    summary, and their follow-up (and documentation) clocks start, as
-    case_mark_fixed does. A few cases go one at a time through the case
-    services, many set-based in chunks; both write the same rows.
+
+def wave_chunk(
+    *, message_id: int, size: int, after: int = 0, actor: ActorLike = None
+) -> tuple[int, int] | None:
+    """Send the wave `message` to up to `size` more cases, in one transaction.
+
+    Returns (rows processed, the last row's id: where this lane claims next), or
+    None when the message is no longer being sent. Each row is marked with the
+    message (`last_wave`) in the same transaction, so a killed run resumes with
+    the rows that did not get it, and no case gets it twice.
     """
+    with transaction.atomic():
+        breakdown_id = (
+            BreakdownMessage.objects.filter(pk=message_id)
+            .values_list("breakdown_id", flat=True)
+            .first()
+        )
+        if breakdown_id is None:
+            return None
+        _hold_breakdown(breakdown_id)
+        message = (
+            BreakdownMessage.objects.select_related(
+                "breakdown__site", "breakdown__playbook_version__playbook", "sent_by"
+            )
+            .filter(pk=message_id, state=BreakdownMessage.State.SENDING)
+            .first()
+        )
+        if message is None:
+            return None
+        ids = _wave_claim(message, size, after)
+        if not ids:
+            return 0, after
+        _send_wave_to(message, ids, actor=actor if actor is not None else message.sent_by)
+        bulk_update(AffectedCustomer, ids=ids, constant={"last_wave": message.pk})
+        return len(ids), ids[-1]
+
+
+def _send_wave_to(
+    message: BreakdownMessage, affected_ids: Sequence[int], *, actor: ActorLike
+) -> int:
+    """The wave to these rows' cases. A few go one at a time through the case
+    services, many set-based; both write the same rows."""
+    breakdown = message.breakdown
+    purpose, default_subject, fix = _WAVES[BreakdownMessage.Kind(message.kind)]
     common = breakdown_values(breakdown)
+    now = timezone.now()
     wave = Wave(
         breakdown_reference=breakdown.reference or str(breakdown.pk),
         purpose=purpose,
@@ -687,21 +740,75 @@ def send_wave(
         body_template=_partial(message.body, common),
         default_subject=default_subject,
         fix=fix,
-        held=paused,
+        # Paused: the messages wait, held, until resumed (the all-clear releases them).
+        held=breakdown.outreach_paused and not fix,
     )
-    cases = _wave_cases(breakdown, usable=usable_channels())
-    if len(cases) <= ONE_BY_ONE:
-        reach = [c for c in cases if c.channel and c.address]
-        times = iter(outbox_stagger(channels=[c.channel or "" for c in reach], now=now))
-        for case in cases:
-            send_at = next(times) if case.channel and case.address else None
-            case_send_wave_message(
-                wave=wave, target=case, fill=_fill, actor=actor, now=now, send_at=send_at
-            )
-        return len(reach)
-    sent = 0
-    for start in range(0, len(cases), WAVE_CHUNK):
-        sent += cases_send_wave(
-            wave=wave, cases=cases[start : start + WAVE_CHUNK], fill=_fill, actor=actor, now=now
+    cases = _wave_cases(breakdown, usable=usable_channels(), affected_ids=affected_ids)
+    if len(cases) > ONE_BY_ONE:
+        return cases_send_wave(wave=wave, cases=cases, fill=_fill, actor=actor, now=now)
+    reach = [c for c in cases if c.channel and c.address]
+    times = iter(outbox_stagger(channels=[c.channel or "" for c in reach], now=now))
+    for case in cases:
+        send_at = next(times) if case.channel and case.address else None
+        case_send_wave_message(
+            wave=wave, target=case, fill=_fill, actor=actor, now=now, send_at=send_at
         )
-    return sent
+    return len(reach)
+
+
+def wave_finish(*, message_id: int, actor: ActorLike = None) -> bool:
+    """Once every case has the wave: the message is SENT, its recipients counted from
+    its outbox rows, and its event written, once however many lanes get here.
+
+    Locks the breakdown FOR UPDATE, which waits for chunks still being written.
+    Returns whether this call finished the message.
+    """
+    from bounceback.outbox.models import OutboundMessage
+
+    with transaction.atomic():
+        breakdown_id = (
+            BreakdownMessage.objects.filter(pk=message_id)
+            .values_list("breakdown_id", flat=True)
+            .first()
+        )
+        if breakdown_id is None:
+            return False
+        breakdown = Breakdown.objects.select_for_update().get(pk=breakdown_id)
+        message = (
+            BreakdownMessage.objects.select_for_update()
+            .select_related("sent_by")
+            .filter(pk=message_id, state=BreakdownMessage.State.SENDING)
+            .first()
+        )
+        if message is None or wave_rows_left(message).exists():
+            return False
+        now = timezone.now()
+        sent = OutboundMessage.objects.filter(batch=message.batch).count()
+        message.state = BreakdownMessage.State.SENT
+        message.recipients = sent
+        message.finished_at = now
+        message.save(update_fields=["state", "recipients", "finished_at"])
+        who = actor if actor is not None else message.sent_by
+        plural = "s" if sent != 1 else ""
+        if message.kind == BreakdownMessage.Kind.STATUS_UPDATE:
+            number = breakdown.messages.filter(
+                kind=BreakdownMessage.Kind.STATUS_UPDATE, pk__lte=message.pk
+            ).count()
+            record_event(
+                breakdown,
+                kind="update_sent",
+                summary=f"Status update #{number} sent to {sent} customer{plural}",
+                actor=who,
+                data={"message_id": message.pk, "recipients": sent},
+                at=now,
+            )
+        else:
+            record_event(
+                breakdown,
+                kind="all_clear_sent",
+                summary=f"All-clear sent to {sent} customer{plural}",
+                actor=who,
+                data={"message_id": message.pk, "recipients": sent},
+                at=now,
+            )
+        return True
