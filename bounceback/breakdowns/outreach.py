@@ -681,7 +681,7 @@ def _wave_claim(message: BreakdownMessage, size: int, after: int) -> list[int]:
     return list(
         wave_rows_left(message)
         .filter(pk__gt=after)
-        .select_for_update(skip_locked=True)
+        .select_for_update(skip_locked=True, of=("self",))
         .order_by("id")
         .values_list("pk", flat=True)[:size]
     )
@@ -775,7 +775,7 @@ def wave_finish(*, message_id: int, actor: ActorLike = None) -> bool:
             return False
         breakdown = Breakdown.objects.select_for_update().get(pk=breakdown_id)
         message = (
-            BreakdownMessage.objects.select_for_update()
+            BreakdownMessage.objects.select_for_update(of=("self",))
             .select_related("sent_by")
             .filter(pk=message_id, state=BreakdownMessage.State.SENDING)
             .first()
