@@ -102,6 +102,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="cases",
+        db_index=False,
     )
     # Opened by us, before the customer complained (a breakdown's outreach).
     proactive = models.BooleanField(default=False)
@@ -183,6 +184,8 @@ class Case(models.Model):
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["customer", "-created_at"]),
+            # A breakdown's page lists its (up to 100,000) cases newest first.
+            models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
         ]
 
     def __str__(self) -> str:

@@ -81,7 +81,9 @@ class OutboundMessage(models.Model):
             models.UniqueConstraint(fields=["message_id"], name="outbox_message_id_unique")
         ]
         indexes = [
-            models.Index(fields=["batch"], name="outbox_batch_idx"),
+            # A wave's progress is counted by state on every look at a breakdown:
+            # with the state in the index that count need not visit 100,000 rows.
+            models.Index(fields=["batch", "state"], name="outbox_batch_idx"),
             models.Index(
                 fields=["next_attempt_at"],
                 name="outbox_pending_idx",
