@@ -31,7 +31,7 @@ from bounceback.breakdowns.models import (
     BreakdownMessage,
 )
 from bounceback.breakdowns.timeline import record_event
-from bounceback.bulk import bulk_update
+from bounceback.bulk import bulk_update, id_match
 from bounceback.cases.bulk import (
     ProactiveContact,
     ProactiveOutreach,
@@ -571,6 +571,7 @@ def _score(composed: dict[tuple[str, str], Composed | None]) -> int | None:
 
 
 WAVE_STATES = (AffectedCustomer.State.QUEUED, AffectedCustomer.State.LINKED)
+_AFFECTED = connection.ops.quote_name(AffectedCustomer._meta.db_table)
 
 
 def wave_rows_left(message: BreakdownMessage) -> Any:
@@ -600,7 +601,12 @@ def _wave_cases(
         .values("number")[:1]
     )
     rows = list(
-        AffectedCustomer.objects.filter(pk__in=list(affected_ids))
+        # The chunk's ids as one parameter: thousands of placeholders cost psycopg
+        # more time than the query.
+        AffectedCustomer.objects.extra(  # noqa: S610 (the column is ours)
+            where=[id_match(f"{_AFFECTED}.{connection.ops.quote_name('id')}", affected_ids)[0]],
+            params=id_match("id", affected_ids)[1],
+        )
         .annotate(email=Subquery(email), phone=Subquery(phone))
         .order_by("id")
         .values(
