@@ -193,7 +193,7 @@ def state_counts(breakdown: Breakdown) -> dict[str, int]:
         AffectedCustomer.objects.filter(breakdown=breakdown)
         .order_by()
         .values_list("state")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
 
 
