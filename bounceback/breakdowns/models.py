@@ -97,7 +97,10 @@ class AffectedCustomer(models.Model):
         UNREACHABLE = "unreachable", "No deliverable address: call them"
         EXCLUDED = "excluded", "Left out by staff"
 
-    breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="affected")
+    # No index of its own: the composite indexes below start with it.
+    breakdown = models.ForeignKey(
+        Breakdown, on_delete=models.CASCADE, related_name="affected", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
     transaction = models.ForeignKey(
         "transactions.Transaction",
@@ -120,6 +123,10 @@ class AffectedCustomer(models.Model):
         related_name="+",
     )
     contacted_at = models.DateTimeField(null=True, blank=True)
+    # The newest BreakdownMessage (status update, all-clear) this customer's case has
+    # been sent: a wave goes out in chunks, and this is how far it got. A plain
+    # number, not a foreign key, so marking 100,000 rows costs no key checks.
+    last_wave = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["breakdown", "id"]
@@ -128,7 +135,12 @@ class AffectedCustomer(models.Model):
                 fields=["breakdown", "customer"], name="affected_customer_once_per_breakdown"
             )
         ]
-        indexes = [models.Index(fields=["breakdown", "state"])]
+        indexes = [
+            # The outreach claims PENDING rows in id order; counts group by state.
+            models.Index(fields=["breakdown", "state", "id"], name="affected_state_idx"),
+            # Waves claim rows in id order; the affected list pages by id.
+            models.Index(fields=["breakdown", "id"], name="affected_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.breakdown_id} ({self.state})"
@@ -184,6 +196,7 @@ class BreakdownEvent(models.Model):
         ACTION_ESCALATED = "action_escalated", "Checklist action escalated"
         UPDATE_SENT = "update_sent", "Status update sent"
         ALL_CLEAR = "all_clear", "All-clear given"
+        ALL_CLEAR_SENT = "all_clear_sent", "All-clear sent to everyone"
         CANCELLED = "cancelled", "Cancelled"
         REVIEW_SAVED = "review_saved", "Review saved"
         REVIEW_COMPLETED = "review_completed", "Review completed"
@@ -228,6 +241,10 @@ class BreakdownMessage(models.Model):
         STATUS_UPDATE = "status_update", "Status update"
         ALL_CLEAR = "all_clear", "All-clear"
 
+    class State(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
     breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     subject = models.CharField(max_length=300, blank=True)
@@ -238,6 +255,10 @@ class BreakdownMessage(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sent_at = models.DateTimeField(default=timezone.now)
+    # A wave to many customers is written in chunks by a background job: SENDING
+    # until every case has it (then `recipients` is final and finished_at set).
+    state = models.CharField(max_length=8, choices=State.choices, default=State.SENT)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["breakdown", "sent_at", "id"]

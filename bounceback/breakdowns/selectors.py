@@ -107,11 +107,13 @@ def breakdown_progress(*, breakdown: Breakdown) -> Progress:
 
     states = outreach.state_counts(breakdown)
     batch = f"bd-{breakdown.pk}-outreach"
+    # COUNT(*), not COUNT(id): counted from the (batch, state) index alone, without
+    # visiting the wave's 100,000 rows on every two-second poll.
     messages = dict(
         OutboundMessage.objects.filter(batch=batch)
         .order_by()
         .values_list("state")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     waiting = states.get(AffectedCustomer.State.PENDING, 0)
     queued = states.get(AffectedCustomer.State.QUEUED, 0)

@@ -503,24 +503,38 @@ def breakdown_outreach_run(
 
     Idempotent and resumable: each chunk commits with its rows moved out of
     PENDING, so a second run, or a run after a crash, only does what is left.
+    On PostgreSQL, outside a transaction, BOUNCEBACK_BULK_CONNECTIONS lanes
+    claim chunks side by side; the completion is written once, at the end.
     With the `job` running it, each chunk reports progress (keeping the job's
     lease and clearing a stall). Returns the number of affected rows processed.
     """
+    import threading
+
     from bounceback.background.services import job_progress
+    from bounceback.bulk import lanes_for, run_lanes
 
     size = chunk or settings.BOUNCEBACK_OUTREACH_CHUNK
     if size < 1:
         raise ValidationFailed("chunk must be at least 1", field="chunk")
-    done = 0
-    while True:
-        processed = outreach.run_chunk(breakdown_id=breakdown_id, size=size)
-        if processed is None:
-            return done
-        done += processed
-        if job is not None:
-            job_progress(job, processed=done, chunk=size)
-        if processed < size:
-            return done
+    pending = AffectedCustomer.objects.filter(
+        breakdown_id=breakdown_id, state=AffectedCustomer.State.PENDING
+    ).count()
+    done = [0]
+    counting = threading.Lock()
+
+    def lane(stop: threading.Event) -> None:
+        while not stop.is_set():
+            processed = outreach.run_chunk(breakdown_id=breakdown_id, size=size)
+            if not processed:
+                return
+            with counting:
+                done[0] += processed
+                if job is not None:
+                    job_progress(job, processed=done[0], chunk=size)
+
+    run_lanes(lanes_for(rows=pending, chunk=size), lane)
+    outreach.outreach_finish(breakdown_id=breakdown_id)
+    return done[0]
 
 
 @transaction.atomic
@@ -637,11 +651,86 @@ def _end_checklist(breakdown: Breakdown, *, now: datetime) -> int:
 # --- Updates, all-clear, cancel ------------------------------------------------------------------
 
 
+WAVE_JOB = "breakdown_waves"
+
+
+def waves_job_key(breakdown_id: int) -> str:
+    """The job row that sends a breakdown's status updates and all-clear."""
+    return f"waves:{breakdown_id}"
+
+
+def _wave_start(breakdown: Breakdown, message: BreakdownMessage, *, actor: ActorLike) -> None:
+    """Send `message` to every case on the breakdown: here and now when it fits in one
+    chunk and no other wave is on its way; else in chunks by the waves job, after
+    the waves before it (inside the caller's transaction)."""
+    from bounceback.background.services import job_request
+
+    size = settings.BOUNCEBACK_OUTREACH_CHUNK
+    earlier = breakdown.messages.filter(
+        state=BreakdownMessage.State.SENDING, pk__lt=message.pk
+    ).exists()
+    if not earlier and outreach.wave_rows_left(message).count() <= size:
+        outreach.wave_chunk(message_id=message.pk, size=size, actor=actor)
+        outreach.wave_finish(message_id=message.pk, actor=actor)
+        message.refresh_from_db()
+        return
+    job_request(kind=WAVE_JOB, key=waves_job_key(breakdown.pk), subject_id=breakdown.pk)
+
+
+def breakdown_waves_run(
+    *, breakdown_id: int, chunk: int | None = None, job: Job | None = None
+) -> int:
+    """Send every wave of the breakdown still SENDING, oldest first, `chunk` cases per
+    transaction (on BREAKDOWN_BULK_CONNECTIONS lanes on PostgreSQL), until done.
+
+    Idempotent and resumable like the outreach: each chunk commits with its
+    rows marked, so a run after a crash only does what is left; each message's
+    completion is written once. Returns the number of rows processed.
+    """
+    import threading
+
+    from bounceback.background.services import job_progress
+    from bounceback.bulk import lanes_for, run_lanes
+
+    size = chunk or settings.BOUNCEBACK_OUTREACH_CHUNK
+    if size < 1:
+        raise ValidationFailed("chunk must be at least 1", field="chunk")
+    done = [0]
+    counting = threading.Lock()
+    sending = BreakdownMessage.objects.filter(
+        breakdown_id=breakdown_id, state=BreakdownMessage.State.SENDING
+    ).order_by("id")
+    for message in list(sending):
+
+        def lane(stop: threading.Event, message_id: int = message.pk) -> None:
+            after = 0
+            while not stop.is_set():
+                result = outreach.wave_chunk(message_id=message_id, size=size, after=after)
+                if not result or not result[0]:
+                    return
+                processed, after = result
+                with counting:
+                    done[0] += processed
+                    if job is not None:
+                        job_progress(job, processed=done[0], chunk=size, message=message_id)
+
+        left = outreach.wave_rows_left(message).count()
+        run_lanes(lanes_for(rows=left, chunk=size), lane)
+        if not outreach.wave_finish(message_id=message.pk):
+            message.refresh_from_db()
+            if message.state == BreakdownMessage.State.SENDING:
+                # Rows are left (a lane stopped early): the next run goes on from there.
+                break
+    return done[0]
+
+
 @transaction.atomic
 def breakdown_post_update(
     *, breakdown: Breakdown, actor: ActorLike, body: str, subject: str = ""
 ) -> BreakdownMessage:
-    """One status update, written once, sent to every customer with a case on the breakdown."""
+    """One status update, written once, sent to every customer with a case on the
+    breakdown: at once for a few, in chunks in the background for many (SENDING
+    until every case has it; the "update_sent" event is written then)."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="updates can be sent")
     body = text_field(body, field="body", required=True)
@@ -658,27 +747,9 @@ def breakdown_post_update(
         batch=_batch(breakdown, f"update-{number}"),
         sent_by=actor_of(actor).user,
         sent_at=now,
+        state=BreakdownMessage.State.SENDING,
     )
-    sent = outreach.send_wave(
-        breakdown,
-        message=message,
-        actor=actor,
-        now=now,
-        purpose="update",
-        default_subject="An update on the problem",
-        fix=False,
-        paused=breakdown.outreach_paused,
-    )
-    message.recipients = sent
-    message.save(update_fields=["recipients"])
-    record_event(
-        breakdown,
-        kind="update_sent",
-        summary=f"Status update #{number} sent to {sent} customer{'s' if sent != 1 else ''}",
-        actor=actor,
-        data={"message_id": message.pk, "recipients": sent},
-        at=now,
-    )
+    _wave_start(breakdown, message, actor=actor)
     return message
 
 
@@ -686,7 +757,10 @@ def breakdown_post_update(
 def breakdown_all_clear(
     *, breakdown: Breakdown, actor: ActorLike, body: str, subject: str = ""
 ) -> Breakdown:
-    """It is over: tell everyone, close the checklist, move the cases to follow-up."""
+    """It is over: tell everyone, close the checklist, move the cases to follow-up.
+
+    The breakdown is all-clear at once; the message (which marks each case
+    fixed) reaches a few cases at once, many in chunks in the background."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="the all-clear can be given")
     if breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists():
@@ -707,25 +781,15 @@ def breakdown_all_clear(
         batch=_batch(breakdown, "all-clear"),
         sent_by=actor_of(actor).user,
         sent_at=now,
+        state=BreakdownMessage.State.SENDING,
     )
-    sent = outreach.send_wave(
-        breakdown,
-        message=message,
-        actor=actor,
-        now=now,
-        purpose="fixed",
-        default_subject="Fixed",
-        fix=True,
-        paused=False,
-    )
-    message.recipients = sent
-    message.save(update_fields=["recipients"])
     if breakdown.outreach_paused:
         # The all-clear supersedes a paused wave: what was held goes out now.
         from bounceback.outbox.services import outbox_release
 
         outbox_release(batches=_batches(breakdown))
     closed = _end_checklist(breakdown, now=now)
+    to_tell = outreach.wave_rows_left(message).count()
     breakdown.status = Breakdown.Status.ALL_CLEAR
     breakdown.all_clear_at = now
     breakdown.all_clear_by = actor_of(actor).user
@@ -736,12 +800,13 @@ def breakdown_all_clear(
     record_event(
         breakdown,
         kind="all_clear",
-        summary=f"All clear sent to {sent} customer{'s' if sent != 1 else ''}; "
+        summary=f"All clear given: {to_tell} case{'s' if to_tell != 1 else ''} to tell; "
         f"{closed} open checklist action{'s' if closed != 1 else ''} closed",
         actor=actor,
-        data={"message_id": message.pk, "recipients": sent, "actions_closed": closed},
+        data={"message_id": message.pk, "cases": to_tell, "actions_closed": closed},
         at=now,
     )
+    _wave_start(breakdown, message, actor=actor)
     webhook_publish(event="breakdown.all_clear", payload=breakdown_payload(breakdown))
     return breakdown
 
@@ -1060,6 +1125,7 @@ __all__ = [
     "breakdown_rescope",
     "breakdown_resume_outreach",
     "breakdown_review_save",
+    "breakdown_waves_run",
     "review_action_item_add",
     "review_action_item_set_done",
     "review_action_item_to_failure_mode",

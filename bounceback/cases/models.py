@@ -81,9 +81,13 @@ class Case(models.Model):
         WAITING = "waiting", "Waiting on customer"
         CLOSED = "closed", "Closed"
 
-    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    # Unique through Meta.constraints: a UniqueConstraint has no second LIKE index on
+    # PostgreSQL (references are only ever looked up whole). The foreign keys that
+    # lead a composite index below carry no index of their own: each index is
+    # upkeep on every insert, and an outreach inserts 100,000 cases.
+    reference = models.CharField(max_length=20, null=True, blank=True)
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
     summary = models.CharField(max_length=200)
@@ -103,6 +107,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="cases",
+        db_index=False,
     )
     # Opened by us, before the customer complained (a breakdown's outreach).
     proactive = models.BooleanField(default=False)
@@ -123,9 +128,15 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        db_index=False,
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     # The status to return to when the customer answers a waiting case.
@@ -178,6 +189,7 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["reference"], name="case_reference_unique")]
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["assignee", "status"]),
@@ -206,6 +218,8 @@ class Case(models.Model):
                 name="case_open_breached_due_idx",
                 condition=OPEN & models.Q(breach_count__gt=0),
             ),
+            # A breakdown's page lists its (up to 100,000) cases newest first.
+            models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
         ]
 
     def __str__(self) -> str:
@@ -302,7 +316,8 @@ class CaseEvent(models.Model):
         # Staff talking to staff: never sent, never shown in the portal or an email.
         NOTE = "note", "Internal note"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (case, at) below.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -333,6 +333,11 @@ BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "em
 BOUNCEBACK_OUTREACH_CHUNK = env_int("BOUNCEBACK_OUTREACH_CHUNK", 5000)
 if BOUNCEBACK_OUTREACH_CHUNK < 1:
     raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")
+# Database connections a large outreach or wave works on side by side (PostgreSQL
+# only): most of its time is the database's, so a second core halves it.
+BOUNCEBACK_BULK_CONNECTIONS = env_int("BOUNCEBACK_BULK_CONNECTIONS", 2)
+if not 1 <= BOUNCEBACK_BULK_CONNECTIONS <= 16:
+    raise ImproperlyConfigured("BOUNCEBACK_BULK_CONNECTIONS must be between 1 and 16")
 
 # --- Channels (issue 6) ------------------------------------------------------------
 # BOUNCEBACK_PUBLIC_URL (where links in messages to customers point) is set
