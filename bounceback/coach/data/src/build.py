@@ -54,4 +54,4 @@ def parse(path: Path, prefix: str) -> list[dict[str, object]]:
 
 if __name__ == "__main__":
     for row in parse(Path(sys.argv[1]), sys.argv[2]):
-        print(json.dumps(row, ensure_ascii=False))
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
