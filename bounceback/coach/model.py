@@ -84,6 +84,7 @@ def feature_names() -> list[str]:
     return (
         [f"s_{p}" for p in PARTS]
         + ["s_fix_time", "s_all_parts"]
+        + [f"miss_{p}" for p in PARTS]
         + [f"q_{q}" for q in QUALITIES]
         + ["q_apology_only_sympathy"]
         + [f"p_{p}" for p in PROBLEMS]
@@ -291,6 +292,9 @@ def features(report: Report, roles: np.ndarray) -> np.ndarray:
     values = (
         [strongest[p] for p in PARTS]
         + [fix_time, all_parts]
+        # How far below even odds each part is: lets the draft model treat a part
+        # that is plainly absent as worse than one read with doubt.
+        + [max(0.0, 0.5 - strongest[p]) * 2.0 for p in PARTS]
         + [has[name] for name in QUALITIES]
         + [only_sympathy]
         + [1.0 if p in problems else 0.0 for p in PROBLEMS]

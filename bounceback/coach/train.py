@@ -49,6 +49,10 @@ DEFAULT_THRESHOLD = 70
 SENTENCE_L2 = 0.0003
 SENTENCE_STEPS = 600
 DOC_L2 = 2.0
+# Placing the decision point, a sincere apology blocked costs more than a deficient
+# one let through: an agent whose good apologies are blocked learns to override
+# every time, and the coach stops meaning anything (issue 19).
+SINCERE_WEIGHT = 0.6
 SYNTHETIC_PER_LANGUAGE = {"en": 900, "es": 220}
 SYNTHETIC_WEIGHT = 0.25
 # The rules' qualities a blinded copy of a training draft goes without, and that copy's weight.
@@ -366,7 +370,7 @@ def train(*, write: bool = True) -> dict[str, Any]:
     provisional = Weights(sentence_w, doc_w, doc_b, 0.0, {})
     dev = evaluation.load("dev")
     dev_logits = [read(analyse(i.text, detect(i.text)), provisional).logit for i in dev]
-    cut = evaluation.best_threshold(dev_logits, [i.sincere for i in dev])
+    cut = evaluation.best_threshold(dev_logits, [i.sincere for i in dev], SINCERE_WEIGHT)
     offset = math.log(DEFAULT_THRESHOLD / (100 - DEFAULT_THRESHOLD)) - cut
     dev_scores = [to_score(z, offset) for z in dev_logits]
     dev_result = evaluation.measure("coach", dev, [float(s) for s in dev_scores], DEFAULT_THRESHOLD)
