@@ -4,14 +4,17 @@ Two small models, both plain logistic regression in numpy, trained by
 `python -m bounceback.coach.train` and shipped as model.json beside this file:
 
 1. The sentence model reads a WordLlama embedding of each sentence (and of each
-   clause a dash or colon separates) and says which role it plays: an apology,
+   clause a dash or colon separates), the embedding of its first words, and a
+   few marks of its grammar, and says which role it plays: an apology,
    an admission, a fix, a prevention, or one of the ways apologies go wrong
    (an excuse, a cliche, sarcasm...). It catches phrasings the rules never saw:
    "a replacement left by courier this morning" is a fix without any of the
    words the fix rule knows.
 2. The draft model weighs the rules' findings and the strongest sentence of each
-   role into one logit. `offset` moves that logit so the policy's default
-   threshold (70) sits at the decision point chosen on the development set.
+   role into one logit; each part of an apology counts as the stronger of the
+   rules' reading and the sentence model's, so wording no rule knows still
+   counts. `offset` moves that logit so the policy's default threshold (70)
+   sits at the decision point chosen on the development set.
 
 Nothing is downloaded: the weights are in the package and WordLlama's
 embeddings ship inside its own wheel.
