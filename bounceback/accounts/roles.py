@@ -54,6 +54,8 @@ _CRM_WORK = [
     "funds.add_grant",
     "funds.redeem_voucher",
     "segments.view_segment",
+    # What other systems told us about a customer (surveys, reviews, late orders).
+    "signals.view_signal",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -93,6 +95,7 @@ _INTEGRATIONS = [
     "webhooks.view_inboundchannel",
     "webhooks.add_inboundchannel",
     "webhooks.change_inboundchannel",
+    "signals.add_signal",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

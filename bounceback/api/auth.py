@@ -67,6 +67,8 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "segments:write": ["segments.add_segment", "segments.change_segment"],
     "deliveries:read": ["outbox.view_outboundmessage"],
     "deliveries:write": ["outbox.change_outboundmessage"],
+    "signals:read": ["signals.view_signal"],
+    "signals:write": ["signals.add_signal"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

@@ -32,6 +32,8 @@ SCOPES: dict[str, str] = {
     "segments:write": "Create and change segments and recompute membership",
     "deliveries:read": "Read messages and webhook events that failed to be delivered",
     "deliveries:write": "Send a failed message or webhook event again",
+    "signals:read": "Read signals (survey answers, reviews, mentions, operational events)",
+    "signals:write": "Record signals, one at a time or in bulk",
 }
 
 

@@ -23,6 +23,7 @@ from bounceback.interactions.api import router as interactions_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
 from bounceback.segments.api import router as segments_router
+from bounceback.signals.api import router as signals_router
 from bounceback.transactions.api import router as transactions_router
 from bounceback.webhooks.api import router as webhooks_router
 
@@ -58,6 +59,7 @@ ROUTERS: dict[str, Router] = {
     "/funds": funds_router,
     "/segments": segments_router,
     "/deliveries": deliveries_router,
+    "/signals": signals_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

@@ -46,6 +46,8 @@ from bounceback.customers.services import (
 from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.imports.models import ImportRun
 from bounceback.inputs import text_field
+from bounceback.signals.services import FIELDS as SIGNAL_FIELDS
+from bounceback.signals.services import signal_parse, signals_record_many
 from bounceback.transactions.services import FIELDS as TRANSACTION_FIELDS
 from bounceback.transactions.services import transaction_parse, transactions_upsert
 
@@ -78,7 +80,17 @@ ALIASES: dict[str, dict[str, str]] = {
         "external_source": "source",
     },
     Kind.TRANSACTIONS: {"email": "customer_email", "type": "kind"},
+    Kind.SIGNALS: {
+        "email": "customer_email",
+        "type": "kind",
+        "comment": "text",
+        "stars": "rating",
+        "date": "occurred_at",
+        "created_at": "occurred_at",
+    },
 }
+# Kinds whose rows may carry attributes.NAME columns.
+_WITH_ATTRIBUTES = {"transactions", "signals"}
 ATTRIBUTE_PREFIX = "attributes."
 
 CHUNK_SIZE = 1000
@@ -151,7 +163,9 @@ class _Counts:
 
 
 def fields_for(kind: str) -> tuple[str, ...]:
-    """The fields a CSV column can be mapped to, for customers or transactions."""
+    """The fields a CSV column can be mapped to, for each kind of import."""
+    if kind == Kind.SIGNALS:
+        return SIGNAL_FIELDS
     return CUSTOMER_FIELDS if kind == Kind.CUSTOMERS else TRANSACTION_FIELDS
 
 
@@ -162,7 +176,7 @@ def _normal_name(name: str) -> str:
 def _target_for(kind: str, name: str) -> str | None:
     """The field a header or --map value names, or None when it names none."""
     known = fields_for(kind)
-    if kind == Kind.TRANSACTIONS and name.strip().lower().startswith(ATTRIBUTE_PREFIX):
+    if kind in _WITH_ATTRIBUTES and name.strip().lower().startswith(ATTRIBUTE_PREFIX):
         key = name.strip()[len(ATTRIBUTE_PREFIX) :].strip()
         return f"{ATTRIBUTE_PREFIX}{key}" if key else None
     normal = _normal_name(name)
@@ -213,7 +227,7 @@ def columns_resolve(
             continue
         target = _target_for(kind, wanted)
         if target is None:
-            extra = ", or attributes.NAME" if kind == Kind.TRANSACTIONS else ""
+            extra = ", or attributes.NAME" if kind in _WITH_ATTRIBUTES else ""
             raise ValidationFailed(
                 f"--map {column}={wanted}: {wanted!r} is not a {kind} field; fields are "
                 f"{', '.join(known)}{extra}",
@@ -284,6 +298,14 @@ def _check_required(kind: str, present: set[str]) -> None:
                 "it is what lets a re-import update rows instead of adding them twice; map "
                 "yours with --map 'Order No=external_id'",
             )
+    elif kind == Kind.SIGNALS:
+        for name in ("external_id", "occurred_at"):
+            if name not in present:
+                raise missing(
+                    name,
+                    f"map yours with --map 'COLUMN={name}' (external_id is what makes "
+                    "importing the same file twice harmless)",
+                )
     elif not present & {"name", "emails", "external_id"}:
         raise missing(
             "the customer",
@@ -679,6 +701,34 @@ class _CustomerRows:
 # --- Transactions -----------------------------------------------------------------------
 
 
+def _row_item(row: _Row) -> dict[str, Any]:
+    """The row's cells as the mapping a service takes; attributes.NAME columns and
+    an attributes JSON column become one attributes object."""
+    item: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for target, value in row.values.items():
+        if target.startswith(ATTRIBUTE_PREFIX):
+            if value.strip():
+                attributes[target[len(ATTRIBUTE_PREFIX) :]] = value.strip()
+        elif target == "attributes":
+            if value.strip():
+                try:
+                    parsed = json.loads(value)
+                except ValueError:
+                    parsed = None
+                if not isinstance(parsed, dict):
+                    raise ValidationFailed(
+                        'attributes must be a JSON object such as {"seat": "F12"}',
+                        field="attributes",
+                    )
+                attributes = {**parsed, **attributes}
+        else:
+            item[target] = value
+    if attributes:
+        item["attributes"] = attributes
+    return item
+
+
 class _TransactionRows:
     def __init__(
         self, *, source: str, customer_source: str, columns: _Columns, counts: _Counts
@@ -697,28 +747,7 @@ class _TransactionRows:
 
     def item(self, row: _Row) -> dict[str, Any]:
         """The mapping transactions_upsert takes, built from the row's cells."""
-        item: dict[str, Any] = {}
-        attributes: dict[str, Any] = {}
-        for target, value in row.values.items():
-            if target.startswith(ATTRIBUTE_PREFIX):
-                if value.strip():
-                    attributes[target[len(ATTRIBUTE_PREFIX) :]] = value.strip()
-            elif target == "attributes":
-                if value.strip():
-                    try:
-                        parsed = json.loads(value)
-                    except ValueError:
-                        parsed = None
-                    if not isinstance(parsed, dict):
-                        raise ValidationFailed(
-                            'attributes must be a JSON object such as {"seat": "F12"}',
-                            field="attributes",
-                        )
-                    attributes = {**parsed, **attributes}
-            else:
-                item[target] = value
-        if attributes:
-            item["attributes"] = attributes
+        item = _row_item(row)
         if not str(item.get("currency") or "").strip():
             item["currency"] = settings.BOUNCEBACK_CURRENCY
         if not str(item.get("external_id") or "").strip():
@@ -766,6 +795,50 @@ class _TransactionRows:
         self.counts.created += len(result.created)
         self.counts.updated += len(result.updated)
         self.counts.unchanged += len(result.unchanged)
+
+
+class _SignalRows(_TransactionRows):
+    """Signals: checked row by row, stored in chunks through signals_record_many."""
+
+    def item(self, row: _Row) -> dict[str, Any]:
+        item = _row_item(row)
+        if (
+            str(item.get("customer_external_id") or "").strip()
+            and not str(item.get("customer_source") or "").strip()
+        ):
+            item["customer_source"] = self.customer_source
+        return item
+
+    def add(self, row: _Row) -> None:
+        try:
+            item = self.item(row)
+            parsed = signal_parse(data=item, default_source=self.source)
+        except ServiceError as exc:
+            self.reject(row, exc.field, exc.message, exc.code)
+            return
+        key = (parsed.source, parsed.external_id)
+        if key in self.seen:
+            self.reject(
+                row,
+                "external_id",
+                f"external_id {parsed.external_id!r} is also on line {self.seen[key]}",
+                "duplicate_in_file",
+            )
+            return
+        self.seen[key] = row.line
+        self.pending.append((row, item))
+        if len(self.pending) >= CHUNK_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return
+        result = signals_record_many(items=[item for _, item in chunk], default_source=self.source)
+        for error in result.errors:
+            self.reject(chunk[error.index][0], error.field, error.message, error.code)
+        self.counts.created += result.count("created")
+        self.counts.unchanged += result.count("unchanged")
 
 
 # --- The import -------------------------------------------------------------------------
@@ -886,6 +959,10 @@ def _import(
     handler: _CustomerRows | _TransactionRows
     if kind == Kind.CUSTOMERS:
         handler = _CustomerRows(source=source, columns=columns, counts=counts)
+    elif kind == Kind.SIGNALS:
+        handler = _SignalRows(
+            source=source, customer_source=customer_source, columns=columns, counts=counts
+        )
     else:
         handler = _TransactionRows(
             source=source, customer_source=customer_source, columns=columns, counts=counts
