@@ -46,7 +46,7 @@ from bounceback.customers.services import (
 from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.imports.dates import DateReader, date_reader_settle
 from bounceback.imports.models import ImportRun
-from bounceback.inputs import text_field
+from bounceback.inputs import datetime_field, text_field
 from bounceback.signals.services import FIELDS as SIGNAL_FIELDS
 from bounceback.signals.services import signal_parse, signals_record_many
 from bounceback.transactions.services import FIELDS as TRANSACTION_FIELDS
@@ -1114,6 +1114,49 @@ def _date_readers(
         )
         for target, found in cells.items()
     }
+
+
+class _IsoReader:
+    """Dates in API items: ISO 8601, as every other API field."""
+
+    def read(self, text: str) -> Any:
+        try:
+            return datetime_field(text, field="date", required=False)
+        except ValidationFailed:
+            return None
+
+
+def cases_import_items(
+    *, items: Sequence[Mapping[str, Any]], source: str, actor: ActorLike = None
+) -> tuple[_Counts, dict[int, Rejection]]:
+    """The API's bulk import of past complaints: each item is a row of the cases
+    import (CASE_FIELDS, dates in ISO 8601); returns the counts and, per rejected
+    item's index, why."""
+    source = text_field(source, field="source", max_length=60, required=True, loose=True)
+    columns = _Columns(header=list(CASE_FIELDS), targets=list(CASE_FIELDS), ignored=[])
+    counts = _Counts()
+    handler = _CaseRows(
+        actor=actor,
+        readers={name: _IsoReader() for name in DATE_FIELDS["cases"]},
+        source=source,
+        customer_source=source,
+        columns=columns,
+        counts=counts,
+    )
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            counts.rejections.append(Rejection(index, None, None, "each item must be an object"))
+            continue
+        unknown = sorted(set(item) - set(CASE_FIELDS))
+        if unknown:
+            counts.rejections.append(
+                Rejection(index, unknown[0], None, f"unknown field {unknown[0]!r}")
+            )
+            continue
+        values = {k: "" if v is None else str(v) for k, v in item.items()}
+        handler.add(_Row(index, values, {}))
+    handler.flush()
+    return counts, {r.line: r for r in counts.rejections}
 
 
 # --- The import -------------------------------------------------------------------------
