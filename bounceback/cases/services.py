@@ -274,7 +274,10 @@ def case_open(
     # the case (fixed here, applied in _start) and ask for senior handling.
     approach = segments.customer_approach(customer)
     requested_severity, severity = severity, approach.severity_for(severity)
+    from bounceback.discovery.negativity import score
+
     case = Case.objects.create(
+        negativity=score(description) if description else None,
         customer=customer,
         summary=summary,
         description=description,
@@ -335,6 +338,11 @@ def case_update(*, case: Case, actor: ActorLike, **changes: Any) -> Case:
         # must be to a mode the catalog stands behind.
         accepted_failure_mode(changes["failure_mode"])
     diff = changes_apply(case, changes)
+    if "description" in diff:
+        from bounceback.discovery.negativity import score
+
+        case.negativity = score(case.description) if case.description else None
+        case.save(update_fields=["negativity"])
     if diff:
         case_event_record(
             case,
@@ -1449,6 +1457,11 @@ def case_import(
         diff = changes_apply(stored, wanted)
         if not diff:
             return stored, "unchanged"
+        if "description" in diff:
+            from bounceback.discovery.negativity import score
+
+            stored.negativity = score(description) if description else None
+            stored.save(update_fields=["negativity"])
         case_event_record(
             stored,
             kind=CaseEvent.Kind.UPDATED,
@@ -1459,7 +1472,10 @@ def case_import(
         return stored, "updated"
     if closed:
         end = closed_at or opened_at
+        from bounceback.discovery.negativity import score
+
         case = Case.objects.create(
+            negativity=score(description) if description else None,
             customer=customer,
             summary=summary,
             description=description,
