@@ -56,6 +56,9 @@ _CRM_WORK = [
     "segments.view_segment",
     # What other systems told us about a customer (surveys, reviews, late orders).
     "signals.view_signal",
+    # The negativity cue and score; the rules and suspected breakdowns on /discovery/.
+    "discovery.view_rule",
+    "discovery.view_suspectedbreakdown",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -84,6 +87,9 @@ _CONTINGENCY_PLANNING = [
     "playbooks.add_playbook",
     "playbooks.change_playbook",
     "breakdowns.declare_breakdown",
+    # Discovery: write rules, declare or dismiss suspected breakdowns.
+    "discovery.manage_rule",
+    "discovery.view_discovery",
 ]
 
 # Managers wire the business to other systems: webhook subscriptions and

@@ -69,6 +69,8 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "deliveries:write": ["outbox.change_outboundmessage"],
     "signals:read": ["signals.view_signal"],
     "signals:write": ["signals.add_signal"],
+    "discovery:read": ["discovery.view_rule"],
+    "discovery:write": ["discovery.manage_rule"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

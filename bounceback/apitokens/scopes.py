@@ -34,6 +34,10 @@ SCOPES: dict[str, str] = {
     "deliveries:write": "Send a failed message or webhook event again",
     "signals:read": "Read signals (survey answers, reviews, mentions, operational events)",
     "signals:write": "Record signals, one at a time or in bulk",
+    "discovery:read": "Score texts for negativity, read rules, previews, scans and suspected "
+    "breakdowns",
+    "discovery:write": "Write and switch rules, record scans, declare or dismiss suspected "
+    "breakdowns",
 }
 
 

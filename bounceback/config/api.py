@@ -17,6 +17,7 @@ from bounceback.breakdowns.api import router as breakdowns_router
 from bounceback.cases.api import coach_router
 from bounceback.cases.api import router as cases_router
 from bounceback.customers.api import router as customers_router
+from bounceback.discovery.api import router as discovery_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
@@ -60,6 +61,7 @@ ROUTERS: dict[str, Router] = {
     "/segments": segments_router,
     "/deliveries": deliveries_router,
     "/signals": signals_router,
+    "/discovery": discovery_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)
