@@ -25,6 +25,7 @@ from bounceback.demo import business as biz
 from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
+from bounceback.demo.discovery import load_discovery
 from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
 from bounceback.demo.mail import load_mail
@@ -253,6 +254,8 @@ def demo_load(
         # the funds (a segment's tier lifts limits, so segments come first).
         load_segments()
         load_funds()
+        # Discovery last: its rules open cases for customers now in their segments.
+        load_discovery(now=plan.now)
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.

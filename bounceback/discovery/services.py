@@ -128,6 +128,16 @@ def discovery_scan(
             live.save()
             updated.append(live)
             continue
+        same = _same_alert(spike, raised + updated)
+        if same is not None:
+            # The same customers seen through another dimension (the depot's site
+            # and its "delivery late" category): one spike, one alert.
+            also = same.evidence.setdefault("also", [])
+            entry = [spike.dimension, spike.value]
+            if entry not in also:
+                also.append(entry)
+                same.save(update_fields=["evidence", "updated_at"])
+            continue
         suspect = SuspectedBreakdown.objects.create(
             dimension=spike.dimension,
             value=spike.value,
@@ -160,6 +170,31 @@ def discovery_scan(
         suspect.status = SuspectedBreakdown.Status.ENDED
         suspect.save(update_fields=["status", "updated_at"])
     return ScanResult(found, raised, updated)
+
+
+def _same_alert(spike: spikes.Spike, alerts: list[SuspectedBreakdown]) -> SuspectedBreakdown | None:
+    """An alert of this scan over mostly the same customers at the same time, if any."""
+    step = spikes.BUCKETS[spike.bucket]
+    mine: set[str] | None = None
+    for alert in alerts:
+        alert_step = spikes.BUCKETS[alert.bucket]
+        if alert.dimension == spike.dimension or not (
+            alert.first_bucket_at < spike.at + step and spike.at < alert.last_bucket_at + alert_step
+        ):
+            continue
+        if mine is None:
+            mine = spikes.who_in(
+                dimension=spike.dimension, value=spike.value, start=spike.at, end=spike.at + step
+            )
+        theirs = spikes.who_in(
+            dimension=alert.dimension,
+            value=alert.value,
+            start=spike.at,
+            end=spike.at + step,
+        )
+        if mine and theirs and len(mine & theirs) >= 0.5 * min(len(mine), len(theirs)):
+            return alert
+    return None
 
 
 def suspected_matching_cases(suspect: SuspectedBreakdown) -> list[int]:
@@ -218,9 +253,13 @@ def suspected_declare(
             "choose the playbook to run (no failure mode's playbook matches this series)",
             field="playbook_id",
         )
+    # The series and the other dimensions the same customers spiked in.
+    seen = {suspect.dimension: suspect.value}
+    for dimension, value in suspect.evidence.get("also", []):
+        seen.setdefault(dimension, value)
     site = None
-    if suspect.dimension == "site" and suspect.value.isdigit():
-        site = Site.objects.filter(pk=int(suspect.value)).first()
+    if seen.get("site", "").isdigit():
+        site = Site.objects.filter(pk=int(seen["site"])).first()
     step = spikes.BUCKETS[suspect.bucket]
     breakdown = breakdown_declare(
         actor=actor,
@@ -231,7 +270,7 @@ def suspected_declare(
         window_start=suspect.first_bucket_at,
         window_end=suspect.last_bucket_at + step,
         site=site,
-        product=suspect.value if suspect.dimension == "product" else "",
+        product=seen.get("product", ""),
         source="detection",
     )
     for case in Case.objects.filter(pk__in=suspected_matching_cases(suspect), breakdown=None):

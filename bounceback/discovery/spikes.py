@@ -282,3 +282,29 @@ def evidence_of(
             ]
         )
     return {"points": points}
+
+
+def who_in(*, dimension: str, value: str, start: datetime, end: datetime) -> set[str]:
+    """The distinct customers (or authors) counted in one series between start and end."""
+    from django.db.models import Q
+
+    from bounceback.cases.models import Case
+    from bounceback.signals.models import Signal
+
+    signals = Signal.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, proactive=False)
+    if dimension == "site":
+        site_id = int(value) if value.isdigit() else -1
+        signals, cases = signals.filter(site_id=site_id), cases.filter(site_id=site_id)
+    elif dimension == "category":
+        signals = signals.filter(Q(category=value) | Q(category="", event=value))
+        cases = cases.filter(Q(failure_mode__title=value) | Q(failure_mode=None, category=value))
+    else:
+        signals = signals.filter(**{dimension: value})
+        cases = cases.filter(**{dimension: value})
+    who = {
+        str(c) if c else (f"a:{a}" if a else f"s:{i}")
+        for c, a, i in signals.values_list("customer_id", "author", "id")[:5000]
+    }
+    who |= {str(c) for c in cases.values_list("customer_id", flat=True)[:5000]}
+    return who

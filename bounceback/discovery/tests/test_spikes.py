@@ -52,7 +52,7 @@ def test_a_planted_spike_raises_one_suspicion_that_is_updated_not_repeated(setti
     again = discovery_scan(since=START + timedelta(days=63), until=START + timedelta(days=70))
 
     suspects = list(SuspectedBreakdown.objects.all())
-    assert [(s.dimension, s.value) for s in suspects] == [("site", str(suspects[0].value))]
+    assert [s.dimension for s in suspects] == ["site"]
     assert {(s.dimension) for s in first.spikes} == {"site"}
     assert again.raised == []
     suspect = suspects[0]
