@@ -38,6 +38,8 @@ WEEKS_BACK = 8
 ALPHA = {"hour": 1e-5, "day": 1e-4}
 MIN_COUNT = {"hour": 4, "day": 5}
 FLOOR = {"hour": 0.3, "day": 1.0}
+# How far above the median, in units of the series' own spread, a spike must be.
+Z_MIN = 4.0
 
 
 @dataclass(frozen=True)
@@ -188,15 +190,24 @@ def first_recorded() -> datetime | None:
     return min(known) if known else None
 
 
-def _history(series: Series, at: datetime, step: timedelta, known_from: datetime) -> list[int]:
+def _history(
+    series: Series, at: datetime, step: timedelta, known_from: datetime, width: int = 1
+) -> list[int]:
+    """The same bucket (or run of `width` buckets ending there) in earlier weeks, or
+    while there are under three such weeks, on the seven days before."""
+
+    def count(end: datetime) -> int:
+        return sum(series.counts.get(end - step * k, 0) for k in range(width))
+
     week = timedelta(days=7)
+    earliest = known_from + step * (width - 1)
     same = [at - week * k for k in range(1, WEEKS_BACK + 1)]
-    same = [t for t in same if t >= known_from]
+    same = [t for t in same if t >= earliest]
     if len(same) >= 3:
-        return [series.counts.get(t, 0) for t in same]
+        return [count(t) for t in same]
     day = timedelta(days=1)
     recent = [at - day * k for k in range(1, 8)]
-    return [series.counts.get(t, 0) for t in recent if t >= known_from]
+    return [count(t) for t in recent if t >= earliest]
 
 
 def baseline_of(history: list[int], bucket: str) -> float:
@@ -205,18 +216,46 @@ def baseline_of(history: list[int], bucket: str) -> float:
     return max(median + 1.4826 * mad, FLOOR[bucket])
 
 
-def judge(series: Series, at: datetime, known_from: datetime) -> Spike | None:
-    count = series.counts.get(at, 0)
-    if count < MIN_COUNT[series.bucket]:
-        return None
-    history = _history(series, at, BUCKETS[series.bucket], known_from)
-    if len(history) < 3:
-        return None
-    baseline = baseline_of(history, series.bucket)
+def _unusual(count: int, history: list[int], bucket: str) -> tuple[float, float] | None:
+    """(baseline, p) when `count` is a spike against `history`, else None.
+
+    Two tests must agree: the Poisson tail at the robust baseline (small counts),
+    and a robust distance from the median in units of the larger of the spread
+    (1.4826 x MAD) and the Poisson spread, because busy series vary from day to
+    day far more than Poisson allows and a count test alone cries wolf on them.
+    """
+    median = statistics.median(history)
+    mad = statistics.median([abs(h - median) for h in history])
+    baseline = baseline_of(history, bucket)
     p = poisson_tail(count, baseline)
-    if p >= ALPHA[series.bucket]:
+    spread = max(1.4826 * mad, math.sqrt(max(median, 1.0)), 0.2 * median)
+    if p >= ALPHA[bucket] or (count - median) / spread < Z_MIN:
         return None
-    return Spike(series.dimension, series.value, series.bucket, at, count, round(baseline, 3), p)
+    return baseline, p
+
+
+def judge(series: Series, at: datetime, known_from: datetime) -> Spike | None:
+    """A spike in the bucket at `at`; hourly series are also judged over the three
+    hours ending there, so a surge spread over an afternoon is not missed."""
+    step = BUCKETS[series.bucket]
+    widths = (1, 3) if series.bucket == "hour" else (1,)
+    best: Spike | None = None
+    for width in widths:
+        count = sum(series.counts.get(at - step * k, 0) for k in range(width))
+        if count < MIN_COUNT[series.bucket]:
+            continue
+        history = _history(series, at, step, known_from, width)
+        if len(history) < 3:
+            continue
+        found = _unusual(count, history, series.bucket)
+        if found is None:
+            continue
+        baseline, p = found
+        if best is None or p < best.p_value:
+            best = Spike(
+                series.dimension, series.value, series.bucket, at, count, round(baseline, 3), p
+            )
+    return best
 
 
 def _floor(at: datetime, bucket: str) -> datetime:

@@ -86,7 +86,7 @@ def generate(
     for day in range(days):
         date = start + timedelta(days=day)
         for value, per_day in series.items():
-            day_factor = rng.gammavariate(8.0, 1 / 8.0)
+            day_factor = rng.gammavariate(16.0, 1 / 16.0)  # days vary by about 25%
             level = per_day * WEEKDAY_SHAPE[date.weekday()] * day_factor
             for hour in range(24):
                 lam = level * HOUR_SHAPE[hour] / norm
