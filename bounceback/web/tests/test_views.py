@@ -122,6 +122,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Home",
         "Cases",
         "Breakdowns",
+        "Discovery",
         "Customers",
         "Mail",
         "Segments",
