@@ -176,7 +176,7 @@ def _holds(cond: Mapping[str, Any], facts: Facts) -> bool:
         if op == "!=":
             return str(wanted) not in actual
         if op == "in":
-            return bool(actual & {str(w) for w in wanted})
+            return bool(actual & {str(w) for w in wanted or []})
         return False
     if actual is None:
         return False
@@ -188,7 +188,7 @@ def _holds(cond: Mapping[str, Any], facts: Facts) -> bool:
     if op == "contains":
         return str(wanted).lower() in str(actual).lower()
     if op == "in":
-        return str(actual).lower() in {str(w).lower() for w in wanted}
+        return str(actual).lower() in {str(w).lower() for w in wanted or []}
     same = str(actual).lower() == str(wanted).lower()
     if _number(actual) is not None and _number(wanted) is not None:
         same = _number(actual) == _number(wanted)
@@ -445,15 +445,9 @@ def _act(item: Planned) -> int | None:
         description=signal.text,
         channel=signal.channel if signal.channel in _CASE_CHANNELS else "web",
         severity=params.get("severity", "normal"),
-        failure_mode=FailureMode.objects.filter(pk=params.get("failure_mode_id")).first()
-        if params.get("failure_mode_id")
-        else None,
-        team=Team.objects.filter(pk=params.get("team_id")).first()
-        if params.get("team_id")
-        else None,
-        assignee=User.objects.filter(pk=params.get("assignee_id"), is_active=True).first()
-        if params.get("assignee_id")
-        else None,
+        failure_mode=FailureMode.objects.filter(pk=_id(params, "failure_mode_id")).first(),
+        team=Team.objects.filter(pk=_id(params, "team_id")).first(),
+        assignee=User.objects.filter(pk=_id(params, "assignee_id"), is_active=True).first(),
         site=signal.site,
         related_transaction=signal.transaction,
         actor=None,
@@ -462,6 +456,14 @@ def _act(item: Planned) -> int | None:
         case.proactive = True
         case.save(update_fields=["proactive"])
     return case.pk
+
+
+def _id(params: dict[str, Any], key: str) -> int:
+    """An id from the action's parameters; 0 (no row) when absent or not a number."""
+    try:
+        return int(params.get(key) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 _CASE_CHANNELS = {"email", "web", "chat", "phone", "social", "sms", "in_person"}

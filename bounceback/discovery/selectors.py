@@ -59,13 +59,15 @@ def signals_per_source_per_day(*, days: int = 14, now: datetime | None = None) -
 
 
 def rule_outcomes(*, days: int = 30, now: datetime | None = None) -> list[dict[str, object]]:
+    """Firings per rule and outcome over the last `days` days."""
     now = now or timezone.now()
-    return list(
+    rows = (
         RuleFiring.objects.filter(at__gte=now - timedelta(days=days))
         .values("rule__name", "outcome")
         .annotate(n=Count("id"))
         .order_by("rule__name", "outcome")
     )
+    return [dict(row) for row in rows]
 
 
 def rising(*, days: int = 28, top: int = 8, now: datetime | None = None) -> list[Rising]:

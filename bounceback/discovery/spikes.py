@@ -113,10 +113,10 @@ def _sql(dimension: str, bucket: str, offset: int) -> str:
         case_who = "c.customer_id::text"
         site_of = "{}.site_id::text"
     else:
-        width = 13 if bucket == "hour" else 10
+        chars = 13 if bucket == "hour" else 10
 
         def bucket_of(col: str) -> str:
-            return f"substr(datetime({col}, '{offset:+d} hours'), 1, {width})"
+            return f"substr(datetime({col}, '{offset:+d} hours'), 1, {chars})"
 
         signal_who = (
             "COALESCE(CAST(s.customer_id AS TEXT), 'a:' || NULLIF(s.author, ''), 's:' || s.id)"

@@ -272,7 +272,7 @@ def _transactions(items: Sequence[SignalInput]) -> list[tuple[int, int] | bool |
     by_ext: dict[tuple[str, str], tuple[int, int]] = {}
     for source, values in externals.items():
         by_ext.update(
-            ((source, e), (pk, c))
+            ((source, e or ""), (pk, c))
             for e, pk, c in Transaction.objects.filter(
                 source=source, external_id__in=values
             ).values_list("external_id", "pk", "customer_id")

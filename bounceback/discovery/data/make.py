@@ -334,7 +334,7 @@ def main() -> None:
         with (HERE / f"{name}.jsonl").open("w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(name, len(rows), sum(int(r["negative"]) for r in rows))
+        print(name, len(rows), sum(1 for r in rows if r["negative"]))
 
 
 if __name__ == "__main__":
