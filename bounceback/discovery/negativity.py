@@ -126,11 +126,21 @@ CUE_NAMES = [
 ]
 
 
+# Handles, links and the hash of a tag say who and where, not how the writer feels.
+_NOISE = re.compile(r"@\w+|https?://\S+|#")
+
+
+def clean(text: str) -> str:
+    """The words of a message, without social handles, links and hash signs."""
+    return " ".join(_NOISE.sub(" ", text).split()) or " "
+
+
 def features(texts: Sequence[str]) -> np.ndarray:
     from bounceback.coach.embeddings import embed
 
-    vectors = embed([t or " " for t in texts])
-    extra = np.asarray([cues(t) for t in texts], dtype=np.float32)
+    cleaned = [clean(t or "") for t in texts]
+    vectors = embed(cleaned)
+    extra = np.asarray([cues(t) for t in cleaned], dtype=np.float32)
     return np.hstack([vectors, extra])
 
 
