@@ -128,7 +128,7 @@ def discovery_scan(
             live.save()
             updated.append(live)
             continue
-        same = _same_alert(spike, raised + updated)
+        same = _same_alert(spike, _live_around(spike))
         if same is not None:
             # The same customers seen through another dimension (the depot's site
             # and its "delivery late" category): one spike, one alert.
@@ -172,11 +172,25 @@ def discovery_scan(
     return ScanResult(found, raised, updated)
 
 
+def _live_around(spike: spikes.Spike) -> list[SuspectedBreakdown]:
+    """Suspicions that are live around the spike's time (few: spikes are rare)."""
+    step = spikes.BUCKETS[spike.bucket]
+    return list(
+        SuspectedBreakdown.objects.filter(
+            status__in=[*STATUS_LIVE, SuspectedBreakdown.Status.DECLARED],
+            first_bucket_at__lt=spike.at + step,
+            last_bucket_at__gte=spike.at - timedelta(days=1),
+        ).order_by("id")
+    )
+
+
 def _same_alert(spike: spikes.Spike, alerts: list[SuspectedBreakdown]) -> SuspectedBreakdown | None:
     """An alert of this scan over mostly the same customers at the same time, if any."""
     step = spikes.BUCKETS[spike.bucket]
     mine: set[str] | None = None
     for alert in alerts:
+        if [spike.dimension, spike.value] in alert.evidence.get("also", []):
+            return alert
         alert_step = spikes.BUCKETS[alert.bucket]
         if alert.dimension == spike.dimension or not (
             alert.first_bucket_at < spike.at + step and spike.at < alert.last_bucket_at + alert_step
