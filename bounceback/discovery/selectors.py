@@ -72,7 +72,7 @@ def rule_outcomes(*, days: int = 30, now: datetime | None = None) -> list[dict[s
 
 def rising(*, days: int = 28, top: int = 8, now: datetime | None = None) -> list[Rising]:
     """The series whose last day is furthest above their baseline, with sparklines."""
-    from bounceback.discovery.services import _value_label
+    from bounceback.discovery.services import value_label
 
     now = now or timezone.now()
     end = spikes._floor(now, "day")
@@ -91,7 +91,7 @@ def rising(*, days: int = 28, top: int = 8, now: datetime | None = None) -> list
             Rising(
                 series.dimension,
                 series.value,
-                _value_label(series.dimension, series.value),
+                value_label(series.dimension, series.value),
                 counts,
                 counts[-1],
                 round(baseline, 1),

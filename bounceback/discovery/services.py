@@ -37,7 +37,7 @@ class ScanResult:
     updated: list[SuspectedBreakdown]
 
 
-def _value_label(dimension: str, value: str) -> str:
+def value_label(dimension: str, value: str) -> str:
     if dimension == "site" and value.isdigit():
         from bounceback.sites.models import Site
 
@@ -47,7 +47,7 @@ def _value_label(dimension: str, value: str) -> str:
 
 
 def suspected_title(suspect: SuspectedBreakdown) -> str:
-    label = _value_label(suspect.dimension, suspect.value)
+    label = value_label(suspect.dimension, suspect.value)
     return f"Spike in {suspect.dimension} {label}"
 
 
@@ -57,7 +57,7 @@ def _payload(suspect: SuspectedBreakdown) -> dict[str, object]:
             "id": suspect.pk,
             "reference": suspect.reference,
             "dimension": suspect.dimension,
-            "value": _value_label(suspect.dimension, suspect.value),
+            "value": value_label(suspect.dimension, suspect.value),
             "bucket": suspect.bucket,
             "first_bucket_at": suspect.first_bucket_at.isoformat(),
             "last_bucket_at": suspect.last_bucket_at.isoformat(),

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from bounceback.discovery.services import discovery_scan
+from bounceback.discovery.services import discovery_scan, value_label
 from bounceback.errors import ServiceError
 from bounceback.inputs import datetime_field
 
@@ -55,7 +55,8 @@ class Command(BaseCommand):
         )
         for s in result.spikes:
             out(
-                f"  {s.at:%Y-%m-%d %H:%M} {s.bucket:<4} {s.dimension:<8} {s.value[:40]:<40} "
+                f"  {s.at:%Y-%m-%d %H:%M} {s.bucket:<4} {s.dimension:<8} "
+                f"{value_label(s.dimension, s.value)[:40]:<40} "
                 f"{s.count:>5} customers, usually {s.baseline:g} (p={s.p_value:.1e})"
             )
         if options["record"]:
