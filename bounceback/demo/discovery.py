@@ -44,6 +44,9 @@ REVIEWS = [
     (5, "The mechanic explained everything, fair price."),
     (3, "Fine, nothing special."),
 ]
+# The catalog's failure mode (and playbook) for the flood: the suspected breakdown
+# names it, so declaring it offers that playbook.
+WEATHER = "Shipments delayed by weather"
 SITES = [biz.VENUE.code, biz.SMALL_VENUE.code, biz.WORKSHOP.code]
 
 
@@ -152,7 +155,7 @@ def load_discovery(*, now: datetime, seed: int = 15) -> int:
                 {"field": "segment", "op": "=", "value": "high-value"},
             ]
         },
-        action_params={"severity": "high"},
+        action_params={"severity": "high", **_weather_mode()},
     )
     rule_create(
         name="Very negative message about a site",
@@ -189,6 +192,13 @@ def load_discovery(*, now: datetime, seed: int = 15) -> int:
     stored += len(signals_records(flood))
     discovery_scan(since=now - timedelta(days=2), until=now)
     return stored
+
+
+def _weather_mode() -> dict[str, int]:
+    from bounceback.failuremodes.models import FailureMode
+
+    mode = FailureMode.objects.filter(title=WEATHER).first()
+    return {"failure_mode_id": mode.pk} if mode else {}
 
 
 def signals_records(items: list[dict[str, Any]]) -> list[int]:

@@ -27,9 +27,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             "outcomes": selectors.rule_outcomes(),
             "rules": Rule.objects.order_by("position", "id"),
             "rising": selectors.rising(),
-            "suspects": SuspectedBreakdown.objects.exclude(
-                status=SuspectedBreakdown.Status.DISMISSED
-            )[:20],
+            "suspects": [
+                (suspect, services.suspected_title(suspect))
+                for suspect in SuspectedBreakdown.objects.exclude(
+                    status=SuspectedBreakdown.Status.DISMISSED
+                )[:20]
+            ],
         },
     )
 
@@ -85,6 +88,8 @@ def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def suspected_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suspect = get_object_or_404(SuspectedBreakdown, pk=pk)
     points = suspect.evidence.get("points", [])
+    also = [(d, services.value_label(d, v)) for d, v in suspect.evidence.get("also", [])]
+    dimensions = {suspect.dimension, *(d for d, _ in also)}
     return render(
         request,
         "discovery/suspected.html",
@@ -95,6 +100,9 @@ def suspected_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "matching_cases": len(services.suspected_matching_cases(suspect)),
             "playbooks": Playbook.objects.filter(archived=False).order_by("name"),
             "suggested": services.suspected_playbook(suspect),
+            "also": also,
+            "has_site": "site" in dimensions,
+            "has_product": "product" in dimensions,
         },
     )
 
