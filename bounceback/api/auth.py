@@ -67,6 +67,10 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "segments:write": ["segments.add_segment", "segments.change_segment"],
     "deliveries:read": ["outbox.view_outboundmessage"],
     "deliveries:write": ["outbox.change_outboundmessage"],
+    "signals:read": ["signals.view_signal"],
+    "signals:write": ["signals.add_signal"],
+    "discovery:read": ["discovery.view_rule"],
+    "discovery:write": ["discovery.manage_rule"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

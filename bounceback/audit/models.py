@@ -50,6 +50,8 @@ class AuditEvent(models.Model):
         GRANT_REVERSED = "grant_reversed", "Grant reversed"
         SEGMENT_CREATED = "segment_created", "Segment created"
         SEGMENT_CHANGED = "segment_changed", "Segment changed"
+        RULE_CREATED = "rule_created", "Discovery rule created"
+        RULE_CHANGED = "rule_changed", "Discovery rule changed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices, db_index=True)

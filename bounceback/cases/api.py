@@ -269,6 +269,65 @@ def _site(code: str | None) -> Site | None:
 # --- Endpoints ------------------------------------------------------------------------------
 
 
+class CaseImportIn(Schema):
+    source: str = Field(
+        ..., examples=["zendesk"], description="The system the complaints come from"
+    )
+    # Checked item by item (a bad one is reported, the rest stored).
+    items: list[Any] = Field(
+        ...,
+        description="Up to 10,000 past complaints, each an object with external_id, "
+        "opened_at (ISO 8601), closed_at, status, summary, description, category, product, "
+        "channel, site, customer_name, customer_email, customer_phone, customer_external_id",
+    )
+
+
+class CaseImportError(Schema):
+    index: int
+    field: str | None
+    message: str
+
+
+class CaseImportOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[CaseImportError]
+
+
+@router.post(
+    "/import",
+    response={200: CaseImportOut, **ERRORS},
+    summary="Bring in past complaints from another system; closed ones stay closed and send "
+    "nothing; sending one again updates it",
+)
+def import_cases(request: HttpRequest, payload: CaseImportIn) -> dict[str, Any]:
+    from django.conf import settings
+
+    from bounceback.errors import ValidationFailed
+    from bounceback.imports.services import cases_import_items
+
+    actor = act(request, "cases:write")
+    if not payload.items:
+        raise ValidationFailed("items is empty", field="items")
+    if len(payload.items) > settings.BULK_UPSERT_LIMIT:
+        raise ValidationFailed(
+            f"at most {settings.BULK_UPSERT_LIMIT} items per call", field="items"
+        )
+    counts, rejected = cases_import_items(items=payload.items, source=payload.source, actor=actor)
+    return {
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "rejected": len(rejected),
+        "errors": [
+            {"index": index, "field": r.field, "message": r.message}
+            for index, r in sorted(rejected.items())
+        ],
+    }
+
+
 @router.post("/", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
 def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     actor = act(request, "cases:write")

@@ -179,6 +179,16 @@ class Case(models.Model):
     # transaction that changes a timer, so the inbox sorts on an index instead
     # of looking up timers for every open case.
     next_due_at = models.DateTimeField(null=True, blank=True)
+    # Complaints imported from another system: where from and its id there, so a
+    # re-import updates the case instead of adding a second one.
+    external_source = models.CharField(max_length=60, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    # The sender's own filing (a regulator's "Issue", a helpdesk's category) and
+    # product, for discovery's counts beside the failure mode.
+    category = models.CharField(max_length=120, blank=True)
+    product = models.CharField(max_length=200, blank=True)
+    # 0 (not negative) to 1 (very negative), of the description; None before scoring.
+    negativity = models.FloatField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -189,7 +199,6 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["reference"], name="case_reference_unique")]
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["assignee", "status"]),
@@ -220,6 +229,14 @@ class Case(models.Model):
             ),
             # A breakdown's page lists its (up to 100,000) cases newest first.
             models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="case_reference_unique"),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="case_external_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -287,6 +304,7 @@ class CaseEvent(models.Model):
 
     class Kind(models.TextChoices):
         OPENED = "opened", "Opened"
+        IMPORTED = "imported", "Imported"
         ASSIGNED = "assigned", "Assigned"
         UPDATED = "updated", "Details changed"
         LINKED = "linked", "Linked to a case"

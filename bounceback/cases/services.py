@@ -281,7 +281,10 @@ def case_open(
     # the case (fixed here, applied in _start) and ask for senior handling.
     approach = segments.customer_approach(customer)
     requested_severity, severity = severity, approach.severity_for(severity)
+    from bounceback.discovery.negativity import score
+
     case = Case.objects.create(
+        negativity=score(description) if description else None,
         customer=customer,
         summary=summary,
         description=description,
@@ -342,6 +345,11 @@ def case_update(*, case: Case, actor: ActorLike, **changes: Any) -> Case:
         # must be to a mode the catalog stands behind.
         accepted_failure_mode(changes["failure_mode"])
     diff = changes_apply(case, changes)
+    if "description" in diff:
+        from bounceback.discovery.negativity import score
+
+        case.negativity = score(case.description) if case.description else None
+        case.save(update_fields=["negativity"])
     if diff:
         case_event_record(
             case,
@@ -1706,3 +1714,133 @@ def cases_bulk_apply(
         else:
             outcome.done.append(case)
     return outcome
+
+
+# --- Historical complaints ---------------------------------------------------------
+
+_IMPORTED_FIELDS = ("summary", "description", "channel", "site", "category", "product")
+
+
+# Long on purpose: one complaint from another system is created (closed ones
+# quietly, open ones through case_open) or updated in place, and both paths
+# must leave the same row shape.
+@transaction.atomic
+def case_import(
+    *,
+    customer: Customer,
+    external_source: str,
+    external_id: str,
+    summary: str,
+    opened_at: datetime,
+    actor: ActorLike,
+    closed: bool,
+    closed_at: datetime | None = None,
+    description: str = "",
+    channel: str = Channel.WEB,
+    site: Site | None = None,
+    category: str = "",
+    product: str = "",
+) -> tuple[Case, str]:
+    """Bring in one complaint exported from another system; returns the case and
+    "created", "updated" or "unchanged".
+
+    Matched by (external_source, external_id), so importing a file again
+    updates instead of duplicating. A closed complaint is stored closed: no
+    timer starts, no webhook is published, nothing is sent. An open one is
+    opened like any new case (its apology timer starts now, not at its old
+    date) and keeps its original date. A re-import never reopens a case or
+    moves a customer: it updates the text fields only.
+    """
+    summary = text_field(summary, field="summary", max_length=200, required=True)
+    description = text_field(description, field="description")
+    category = text_field(category, field="category", max_length=120)
+    product = text_field(product, field="product", max_length=200)
+    if channel not in Channel.values:
+        raise ValidationFailed(
+            f"channel must be one of {', '.join(Channel.values)}", field="channel"
+        )
+    stored = (
+        Case.objects.select_for_update()
+        .filter(external_source=external_source, external_id=external_id)
+        .first()
+    )
+    if stored is not None:
+        if stored.customer_id != customer.pk:
+            raise Conflict(
+                f"{external_source} complaint {external_id} is already case "
+                f"{stored.reference} of another customer",
+                field="external_id",
+            )
+        wanted = {
+            "summary": summary,
+            "description": description,
+            "channel": channel,
+            "site": site,
+            "category": category,
+            "product": product,
+        }
+        diff = changes_apply(stored, wanted)
+        if not diff:
+            return stored, "unchanged"
+        if "description" in diff:
+            from bounceback.discovery.negativity import score
+
+            stored.negativity = score(description) if description else None
+            stored.save(update_fields=["negativity"])
+        case_event_record(
+            stored,
+            kind=CaseEvent.Kind.UPDATED,
+            summary=f"Re-imported from {external_source}: {', '.join(sorted(diff))} changed",
+            actor=actor,
+            data={"imported_from": external_source, "changed": sorted(diff)},
+        )
+        return stored, "updated"
+    if closed:
+        end = closed_at or opened_at
+        from bounceback.discovery.negativity import score
+
+        case = Case.objects.create(
+            negativity=score(description) if description else None,
+            customer=customer,
+            summary=summary,
+            description=description,
+            channel=channel,
+            site=site,
+            category=category,
+            product=product,
+            status=Case.Status.CLOSED,
+            closed_at=max(end, opened_at),
+            external_source=external_source,
+            external_id=external_id,
+            created_by=actor_of(actor).user,
+            created_at=opened_at,
+        )
+        case.reference = f"BB-{case.pk:05d}"
+        case.save(update_fields=["reference"])
+    else:
+        case = case_open(
+            customer=customer,
+            summary=summary,
+            description=description,
+            channel=channel,
+            site=site,
+            actor=actor,
+        )
+        case.created_at = opened_at
+        case.external_source = external_source
+        case.external_id = external_id
+        case.category = category
+        case.product = product
+        case.save(
+            update_fields=["created_at", "external_source", "external_id", "category", "product"]
+        )
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.IMPORTED,
+        summary=f"Imported from {external_source} ({external_id})"
+        + (", closed there" if closed else ""),
+        actor=actor,
+        at=opened_at,
+        data={"imported_from": external_source, "external_id": external_id, "closed": closed},
+    )
+    return case, "created"

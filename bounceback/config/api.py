@@ -18,6 +18,7 @@ from bounceback.breakdowns.api import router as breakdowns_router
 from bounceback.cases.api import coach_router
 from bounceback.cases.api import router as cases_router
 from bounceback.customers.api import router as customers_router
+from bounceback.discovery.api import router as discovery_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
@@ -28,6 +29,7 @@ from bounceback.replies.api import router as replies_router
 from bounceback.savedviews.api import router as inbox_router
 from bounceback.search.api import router as search_router
 from bounceback.segments.api import router as segments_router
+from bounceback.signals.api import router as signals_router
 from bounceback.transactions.api import router as transactions_router
 from bounceback.webhooks.api import router as webhooks_router
 
@@ -68,6 +70,8 @@ ROUTERS: dict[str, Router] = {
     "/search": search_router,
     "/inbox": inbox_router,
     "/replies": replies_router,
+    "/signals": signals_router,
+    "/discovery": discovery_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "bounceback.search",
     "bounceback.savedviews",
     "bounceback.replies",
+    "bounceback.signals",
+    "bounceback.discovery",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -301,6 +303,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 # The business's own currency: lifetime value and money reports are kept in it.
 BOUNCEBACK_CURRENCY = os.environ.get("BOUNCEBACK_CURRENCY", "USD").upper()
 BULK_UPSERT_LIMIT = 10_000
+# How often the worker's clock scans for spikes (discovery's suspected breakdowns).
+BOUNCEBACK_DISCOVERY_SCAN_MINUTES = int(os.environ.get("BOUNCEBACK_DISCOVERY_SCAN_MINUTES", "15"))
 # A 10,000-item bulk body is about 3.5 MB of JSON; Django's default (2.5 MB)
 # refuses it with a bare 400 before the API sees it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 32 * 1024 * 1024)

@@ -21,6 +21,8 @@ from bounceback.customers.selectors import (
 )
 from bounceback.customers.services import ExternalIdentity, customer_create, customer_update
 from bounceback.interactions.models import Interaction
+from bounceback.signals.models import Signal
+from bounceback.signals.selectors import signal_score, signal_summary
 
 router = Router(tags=["customers"])
 
@@ -110,7 +112,7 @@ class ValueOut(Schema):
 
 
 class TimelineEntryOut(Schema):
-    kind: Literal["interaction", "transaction"]
+    kind: Literal["interaction", "transaction", "signal"]
     id: int
     at: datetime
     summary: str
@@ -122,6 +124,9 @@ class TimelineEntryOut(Schema):
     currency: str | None = None
     status: str | None = None
     site: str | None = None
+    source: str | None = Field(None, description="For a signal: the system that sent it")
+    score: str | None = Field(None, description="For a signal: CSAT, NPS or rating as sent")
+    negativity: float | None = None
 
 
 class TimelineOut(Schema):
@@ -275,6 +280,21 @@ def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:
             "direction": i.direction,
             "author": i.author_name,
             "body": i.body,
+        }
+    if isinstance(entry.item, Signal):
+        sig = entry.item
+        return {
+            "kind": "signal",
+            "id": entry.id,
+            "at": entry.at,
+            "summary": signal_summary(sig),
+            "channel": sig.channel or None,
+            "author": sig.author or None,
+            "body": sig.text or None,
+            "site": sig.site.code if sig.site else None,
+            "source": sig.source,
+            "score": signal_score(sig),
+            "negativity": sig.negativity,
         }
     t = entry.item
     return {

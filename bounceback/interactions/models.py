@@ -53,6 +53,9 @@ class Interaction(models.Model):
     source = models.CharField(max_length=60, default="staff")
     external_id = models.CharField(max_length=300, null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # How negative an inbound message reads, 0 to 1 (discovery's scorer); None
+    # for outbound messages and rows from before scoring.
+    negativity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

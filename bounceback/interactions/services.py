@@ -79,9 +79,15 @@ def interaction_log(
             author_name = customer.name
         elif who.kind != "system":
             author_name = who.label
+    negativity = None
+    if direction == Interaction.Direction.INBOUND:
+        from bounceback.discovery.negativity import score
+
+        negativity = score(body)
     try:
         with transaction.atomic():
             return Interaction.objects.create(
+                negativity=negativity,
                 customer=customer,
                 case=case,
                 channel=channel,

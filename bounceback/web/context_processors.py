@@ -24,6 +24,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     wanted += [
         ("Cases", reverse("cases:inbox"), user.has_perm("cases.view_case")),
         ("Breakdowns", reverse("breakdowns:list"), user.has_perm("breakdowns.view_breakdown")),
+        ("Discovery", reverse("discovery:overview"), user.has_perm("discovery.view_discovery")),
         ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
         ("Mail", reverse("mail:list"), user.has_perm("mail.view_inboundemail")),
         ("Segments", reverse("segments:list"), user.has_perm("segments.view_segment")),

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("bounceback.failuremodes.urls")),
     path("", include("bounceback.playbooks.urls")),
     path("", include("bounceback.breakdowns.urls")),
+    path("", include("bounceback.discovery.urls")),
     path("", include("bounceback.notifications.urls")),
     path("", include("bounceback.timers.urls")),
     path("", include("bounceback.customers.urls")),

@@ -102,6 +102,10 @@ class ChannelIn(Schema):
     mapping: dict[str, str] = Field(default_factory=dict)
     outbound_url: str = ""
     active: bool = True
+    delivers: str = Field(
+        "messages",
+        description="messages (filed on cases) or signals (recorded for discovery's rules)",
+    )
 
 
 class ChannelPatch(PatchSchema):
@@ -110,6 +114,7 @@ class ChannelPatch(PatchSchema):
     mapping: dict[str, str] | None = None
     outbound_url: str | None = None
     active: bool | None = None
+    delivers: str | None = None
 
 
 class RotateIn(Schema):
@@ -129,6 +134,7 @@ class ChannelOut(Schema):
     outbound_secret: str
     previous_secret_until: datetime | None
     active: bool
+    delivers: str
     created_at: datetime
 
     @staticmethod

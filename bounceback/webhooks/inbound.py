@@ -52,6 +52,7 @@ class Received:
     duplicate: bool
     case: Case | None = None
     interaction_id: int | None = None
+    signal_id: int | None = None
 
 
 def channel_for(slug: str) -> InboundChannel:
@@ -271,10 +272,43 @@ def _summary(text: str) -> str:
     return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
+def _receive_signal(channel: InboundChannel, message: Message) -> Received:
+    """Record the provider's post as a signal (a mention or a message), once."""
+    from bounceback.signals.models import Signal
+    from bounceback.signals.services import signals_record_many
+
+    if Signal.objects.filter(source=channel.source, external_id=message.message_id).exists():
+        return Received(duplicate=True)
+    with transaction.atomic():
+        customer = _customer(channel, message)
+        result = signals_record_many(
+            items=[
+                {
+                    "source": channel.source,
+                    "external_id": message.message_id,
+                    "kind": "mention" if channel.kind == InboundChannel.Kind.SOCIAL else "message",
+                    "occurred_at": message.occurred_at or timezone.now(),
+                    "customer_id": customer.pk,
+                    "channel": channel.kind,
+                    "author": message.sender_name or message.sender_id,
+                    "text": message.text,
+                    "attributes": {"thread": message.thread_id, "channel": channel.slug},
+                }
+            ]
+        )
+    if result.errors:
+        error = result.errors[0]
+        raise BadPayload(error.message, field=error.field)
+    signal_id, outcome = result.stored[0]
+    return Received(duplicate=outcome == "unchanged", signal_id=signal_id)
+
+
 def inbound_receive(*, channel: InboundChannel, body: bytes) -> Received:
     """File one verified message: on the conversation's open case, or on a new case."""
     message = parse(channel=channel, body=body)
     source = channel.source
+    if channel.delivers == "signals":
+        return _receive_signal(channel, message)
     if Interaction.objects.filter(source=source, external_id=message.message_id).exists():
         return Received(duplicate=True)
     metadata = {

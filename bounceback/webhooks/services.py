@@ -524,6 +524,12 @@ def mapping_clean(mapping: Any) -> dict[str, str]:
     return clean
 
 
+def _delivers(value: str) -> str:
+    if value not in {"messages", "signals"}:
+        raise ValidationFailed("delivers must be messages or signals", field="delivers")
+    return value
+
+
 @transaction.atomic
 def channel_create(
     *,
@@ -534,6 +540,7 @@ def channel_create(
     mapping: dict[str, str] | None = None,
     outbound_url: str = "",
     active: bool = True,
+    delivers: str = "messages",
     request: HttpRequest | None = None,
 ) -> InboundChannel:
     """A channel with fresh secrets: `secret` for what the provider sends us,
@@ -544,6 +551,7 @@ def channel_create(
         "kind": _kind(kind),
         "mapping": mapping_clean(mapping),
         "outbound_url": url_clean(outbound_url, field="outbound_url", required=False),
+        "delivers": _delivers(delivers),
     }
     if InboundChannel.objects.filter(slug=clean["slug"]).exists():
         raise Conflict(f"a channel called {clean['slug']!r} exists", field="slug", code="duplicate")
@@ -574,6 +582,7 @@ def channel_update(
     mapping: dict[str, str] | None = None,
     outbound_url: str | None = None,
     active: bool | None = None,
+    delivers: str | None = None,
     request: HttpRequest | None = None,
 ) -> InboundChannel:
     """Change a channel. The slug stays: it names the channel's customers and messages."""
@@ -588,6 +597,8 @@ def channel_update(
         changes["outbound_url"] = url_clean(outbound_url, field="outbound_url", required=False)
     if active is not None:
         changes["active"] = bool(active)
+    if delivers is not None:
+        changes["delivers"] = _delivers(delivers)
     channel = InboundChannel.objects.select_for_update().get(pk=channel.pk)
     if changes.get("outbound_url") and not channel.outbound_secret:
         changes["outbound_secret"] = signing.new_secret()

@@ -234,6 +234,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "mapping": _mapping_text(channel.mapping),
         "outbound_url": channel.outbound_url,
         "active": channel.active,
+        "delivers": channel.delivers,
     }
     form = ChannelForm(request.POST or None, initial=initial, editing=True)
 
@@ -408,6 +409,7 @@ def hook(request: HttpRequest, slug: str) -> HttpResponse:
             "status": "accepted",
             "case": received.case.reference if received.case else None,
             "interaction": received.interaction_id,
+            "signal": received.signal_id,
         },
         status=202,
     )

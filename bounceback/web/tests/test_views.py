@@ -124,6 +124,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Home",
         "Cases",
         "Breakdowns",
+        "Discovery",
         "Customers",
         "Mail",
         "Segments",
