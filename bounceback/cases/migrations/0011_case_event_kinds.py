@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0010_merge_20261207_2050'),
+        ('cases', '0010_merge_discovery'),
     ]
 
     operations = [
