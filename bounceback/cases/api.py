@@ -22,6 +22,8 @@ from bounceback.coach.scoring import coach_score
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.failuremodes.models import FailureMode
+from bounceback.learning.schemas import SimilarCaseOut, similar_out
+from bounceback.learning.selectors import similar_cases
 from bounceback.sites.models import Site
 from bounceback.transactions.models import Transaction
 
@@ -546,6 +548,16 @@ def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@router.get(
+    "/{case_id}/similar",
+    response={200: list[SimilarCaseOut], **ERRORS},
+    summary="The five past cases most like this one: what was done and how it ended",
+)
+def similar(request: HttpRequest, case_id: int) -> list[dict[str, object]]:
+    require_scope(request, "cases:read")
+    return [similar_out(found) for found in similar_cases(case=_case(case_id))]
 
 
 @coach_router.post(

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "bounceback.webhooks",
     "bounceback.segments",
     "bounceback.funds",
+    "bounceback.learning",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
