@@ -55,11 +55,11 @@ class SimilarCase:
 
 
 def _query(case: Case, current: index.Index) -> np.ndarray:
-    row = current.row(case.pk)
-    if row is not None:
-        return row
+    _, rows = index.full_rows(current, [case.pk])
+    if len(rows):
+        return np.asarray(rows[0])
     # Not vectorised yet (opened in the last seconds): make its vector now.
-    return index.query_vector(current, text.vectors([case_words(case)])[0])
+    return index.query_row(current, text.vectors([case_words(case)])[0])
 
 
 def similar_cases(*, case: Case, limit: int = SIMILAR_LIMIT) -> list[SimilarCase]:
