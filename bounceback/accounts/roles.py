@@ -54,6 +54,9 @@ _CRM_WORK = [
     "funds.add_grant",
     "funds.redeem_voucher",
     "segments.view_segment",
+    # Everyone sees the themes, the problems and what worked before.
+    "learning.view_theme",
+    "learning.view_problem",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -82,6 +85,10 @@ _CONTINGENCY_PLANNING = [
     "playbooks.add_playbook",
     "playbooks.change_playbook",
     "breakdowns.declare_breakdown",
+    # ... and keep the learning: name, merge and split themes, run problem records.
+    "learning.change_theme",
+    "learning.add_problem",
+    "learning.change_problem",
 ]
 
 # Managers wire the business to other systems: webhook subscriptions and

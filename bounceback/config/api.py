@@ -20,6 +20,7 @@ from bounceback.customers.api import router as customers_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
+from bounceback.learning.api import router as learning_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
 from bounceback.segments.api import router as segments_router
@@ -58,6 +59,7 @@ ROUTERS: dict[str, Router] = {
     "/funds": funds_router,
     "/segments": segments_router,
     "/deliveries": deliveries_router,
+    "/learning": learning_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

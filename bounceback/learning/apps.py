@@ -9,9 +9,19 @@ class LearningConfig(AppConfig):
     def ready(self) -> None:
         from datetime import timedelta
 
-        from bounceback.learning.services import case_texts_refresh
+        from bounceback.background.registry import JobKind, job_kind_register
+        from bounceback.learning.jobs import themes_job_run
+        from bounceback.learning.services import (
+            THEMES_JOB,
+            case_texts_refresh,
+            themes_recompute_due,
+        )
         from bounceback.timers.clock import clock_register
 
-        # New cases get their vector within seconds; the query behind it is an
-        # anti-join on the primary key, so an idle tick costs one indexed read.
+        # New cases get their vector (and theme) within seconds; the query behind
+        # it is an anti-join on the primary key, so an idle tick costs one read.
         clock_register("case_texts", case_texts_refresh, every=timedelta(seconds=10))
+        job_kind_register(
+            JobKind(name=THEMES_JOB, run=themes_job_run, stall_after=timedelta(minutes=10))
+        )
+        clock_register("themes_due", themes_recompute_due, every=timedelta(minutes=5))

@@ -21,6 +21,14 @@ class CaseText(models.Model):
     version = models.PositiveSmallIntegerField()
     digest = models.CharField(max_length=32)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    theme = models.ForeignKey(
+        "learning.Theme", null=True, blank=True, on_delete=models.SET_NULL, related_name="texts"
+    )
+    # Cosine to the theme's centre: the highest are the theme's representative cases.
+    theme_fit = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["theme", "-theme_fit"])]
 
     def __str__(self) -> str:
         return f"text of case {self.case_id}"
@@ -28,3 +36,80 @@ class CaseText(models.Model):
     @staticmethod
     def digest_of(text: str) -> str:
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class ThemeModel(models.Model):
+    """The latest theme computation: how a case's vector is placed among the themes.
+
+    `weights` are the IDF weights and `projection` the LSA directions
+    (float32 bytes) the themes' centres live in; a new case is assigned with
+    them until the next recompute.
+    """
+
+    weights = models.BinaryField()
+    projection = models.BinaryField()
+    dims = models.PositiveSmallIntegerField()
+    cases = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        get_latest_by = "computed_at"
+
+    def __str__(self) -> str:
+        return f"themes of {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class ThemeQuerySet(models.QuerySet["Theme"]):
+    def active(self) -> ThemeQuerySet:
+        return self.filter(state=Theme.State.ACTIVE)
+
+
+class Theme(models.Model):
+    """A group of cases whose texts say the same kind of thing, found by clustering."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MERGED = "merged", "Merged"
+        RETIRED = "retired", "Retired"
+
+    name = models.CharField(max_length=120, blank=True, help_text="Given by staff.")
+    label = models.CharField(max_length=200, help_text="Its most distinctive words.")
+    words = models.JSONField(default=list, blank=True)
+    centre = models.BinaryField(help_text="float32 bytes in the theme model's space")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    split_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_into"
+    )
+    proposal = models.ForeignKey(
+        "failuremodes.FailureMode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="themes",
+    )
+    case_count = models.PositiveIntegerField(default=0)
+    recent_count = models.PositiveIntegerField(default=0, help_text="Cases in the last 7 days.")
+    previous_count = models.PositiveIntegerField(
+        default=0, help_text="Cases in the 21 days before those 7."
+    )
+    is_new = models.BooleanField(default=False)
+    growing = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = ThemeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-case_count", "id"]
+        indexes = [models.Index(fields=["state", "-case_count"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return self.name or self.label or f"Theme {self.pk}"

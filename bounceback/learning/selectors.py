@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from bounceback.cases.models import Case
 from bounceback.funds.models import Grant
 from bounceback.learning import index, text
+from bounceback.learning.models import CaseText, Theme
 
 SIMILAR_LIMIT = 5
 
@@ -97,3 +101,76 @@ def similar_cases(*, case: Case, limit: int = SIMILAR_LIMIT) -> list[SimilarCase
             )
         )
     return out
+
+
+# --- Themes -------------------------------------------------------------------------------
+
+
+@dataclass
+class ThemeTrend:
+    """A theme over time and where it happens: weekly counts, by site, by failure mode."""
+
+    weeks: list[tuple[date, int]]
+    by_site: list[tuple[str, int]]
+    by_failure_mode: list[tuple[str, int]]
+
+
+def case_theme_fit(*, case: Case) -> tuple[Theme, float | None] | None:
+    """The case's theme and how close it sits to the centre (None when it has none)."""
+    row = CaseText.objects.filter(case=case).select_related("theme").first()
+    if row is None or row.theme is None:
+        return None
+    return row.theme, row.theme_fit
+
+
+def theme_cases(*, theme: Theme) -> QuerySet[Case]:
+    """The theme's cases, newest first."""
+    return Case.objects.filter(text_vector__theme=theme).select_related(
+        "customer", "site", "failure_mode"
+    )
+
+
+def theme_representatives(*, theme: Theme, limit: int = 3) -> list[Case]:
+    """The cases closest to the theme's centre: what the theme is about, in customers' words."""
+    ids = list(
+        CaseText.objects.filter(theme=theme)
+        .order_by("-theme_fit")
+        .values_list("case_id", flat=True)[:limit]
+    )
+    found = {c.pk: c for c in Case.objects.filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def theme_trend(*, theme: Theme, weeks: int = 12, now: datetime | None = None) -> ThemeTrend:
+    """Cases of the theme per week (oldest first) and by site and failure mode."""
+    now = now or timezone.now()
+    start = (now - timedelta(weeks=weeks - 1)).date()
+    start -= timedelta(days=start.weekday())
+    cases = theme_cases(theme=theme)
+    per_week = dict(
+        cases.filter(created_at__date__gte=start)
+        .annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(n=Count("id"))
+        .values_list("week", "n")
+    )
+    counted = {(w.date() if isinstance(w, datetime) else w): n for w, n in per_week.items()}
+    series = [
+        (start + timedelta(weeks=i), counted.get(start + timedelta(weeks=i), 0))
+        for i in range(weeks)
+    ]
+    by_site = [
+        (name or "No site", n)
+        for name, n in cases.values("site__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("site__name", "n")
+    ]
+    by_mode = [
+        (title or "Not set", n)
+        for title, n in cases.values("failure_mode__title")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("failure_mode__title", "n")
+    ]
+    return ThemeTrend(weeks=series, by_site=by_site, by_failure_mode=by_mode)

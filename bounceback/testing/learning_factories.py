@@ -50,3 +50,39 @@ def past_case(
         )
     case.refresh_from_db()
     return case
+
+
+TOPICS = {
+    "power": [
+        "The power went out in the hall during the concert and the lights never came back",
+        "Blackout at the show, the stage lights and sound died halfway through the concert",
+        "Power failure in the grand hall, the concert stopped in the dark for an hour",
+        "The electricity cut out during the dance competition and the music stopped",
+        "Lights and power failed in the hall, the show was cancelled in the dark",
+        "Concert stopped because the power failed, we sat in the dark hall",
+    ],
+    "delivery": [
+        "My parcel delivery was three days late, the van never came",
+        "The delivery from the depot arrived late, the road in the valley was flooded",
+        "Late delivery again, the parcel was promised Monday and came Thursday",
+        "Courier van did not deliver my parcel on the promised day, very late",
+        "The depot delivery was delayed by the flood and my parcel came late",
+        "Parcel delivery late, nobody told me the van was delayed",
+    ],
+    "repair": [
+        "My car was not repaired at the body shop, the technician was off sick",
+        "Car repair not finished when promised, the mechanic called in sick",
+        "Body shop kept my car two extra days, the paint repair was not done",
+        "The technician was sick so the repair on my car was not done",
+        "Car not ready at the body shop, dent repair still waiting",
+        "Mechanic off sick, my car repair delayed and nobody called",
+    ],
+}
+
+
+def topic_cases(**kwargs: Any) -> dict[str, list[Case]]:
+    """Six cases for each of three clearly different failures."""
+    return {
+        topic: [past_case(text[:60], text, **kwargs) for text in texts]
+        for topic, texts in TOPICS.items()
+    }
