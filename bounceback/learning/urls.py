@@ -6,4 +6,10 @@ app_name = "learning"
 
 urlpatterns = [
     path("cases/<int:pk>/similar/", views.similar, name="similar"),
+    path("learning/themes/", views.theme_list, name="themes"),
+    path("learning/themes/<int:pk>/", views.theme_detail, name="theme"),
+    path("learning/themes/<int:pk>/rename/", views.theme_rename, name="theme_rename"),
+    path("learning/themes/<int:pk>/merge/", views.theme_merge, name="theme_merge"),
+    path("learning/themes/<int:pk>/split/", views.theme_split, name="theme_split"),
+    path("learning/themes/<int:pk>/propose/", views.theme_propose, name="theme_propose"),
 ]

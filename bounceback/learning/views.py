@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.cases.models import Case
-from bounceback.learning.selectors import similar_cases
+from bounceback.learning import charts, selectors, services
+from bounceback.learning.forms import ThemeMergeForm, ThemeProposeForm, ThemeRenameForm
+from bounceback.learning.models import Theme
+from bounceback.learning.selectors import ThemeTrend, similar_cases
+from bounceback.web.actions import perform
 
 VIEW_CASES = "cases.view_case"
 
@@ -20,4 +28,120 @@ def similar(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
     return render(
         request, "learning/_similar.html", {"case": case, "similar": similar_cases(case=case)}
+    )
+
+
+# --- Themes ---------------------------------------------------------------------------------
+
+VIEW_THEMES = "learning.view_theme"
+CHANGE_THEMES = "learning.change_theme"
+
+
+def _weeks_chart(theme: Theme) -> tuple[SafeString, ThemeTrend]:
+    trend = selectors.theme_trend(theme=theme)
+    items = [
+        charts.Bar(
+            label=week.strftime("%-d %b") if i % 2 == 0 else "",
+            value=n,
+            title=f"Week of {week:%-d %b}: {n} case{'s' if n != 1 else ''}",
+        )
+        for i, (week, n) in enumerate(trend.weeks)
+    ]
+    return charts.bars(items, title=f"Cases of “{theme.title}” per week, last 12 weeks"), trend
+
+
+@require_GET
+@permission_required(VIEW_THEMES, raise_exception=True)
+def theme_list(request: HttpRequest) -> HttpResponse:
+    themes = list(Theme.objects.active())
+    return render(request, "learning/themes.html", {"themes": themes})
+
+
+def render_theme(request: HttpRequest, pk: int, **forms_given: Any) -> HttpResponse:
+    theme = get_object_or_404(Theme.objects.select_related("merged_into", "proposal"), pk=pk)
+    chart, trend = _weeks_chart(theme)
+    context = {
+        "theme": theme,
+        "chart": chart,
+        "trend": trend,
+        "representatives": selectors.theme_representatives(theme=theme),
+        "cases": selectors.theme_cases(theme=theme)[:50],
+        "can_change": request.user.has_perm(CHANGE_THEMES),
+        "rename_form": forms_given.get("rename_form")
+        or ThemeRenameForm(initial={"name": theme.name}),
+        "merge_form": forms_given.get("merge_form") or _merge_form(theme),
+        "propose_form": forms_given.get("propose_form") or ThemeProposeForm(),
+    }
+    return render(request, "learning/theme.html", context)
+
+
+def _merge_form(theme: Theme, data: Any = None) -> ThemeMergeForm:
+    form = ThemeMergeForm(data)
+    form.fields["into"].queryset = Theme.objects.active().exclude(pk=theme.pk)  # type: ignore[attr-defined]
+    return form
+
+
+@require_GET
+@permission_required(VIEW_THEMES, raise_exception=True)
+def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_theme(request, pk)
+
+
+@require_POST
+@permission_required(CHANGE_THEMES, raise_exception=True)
+def theme_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    theme = get_object_or_404(Theme, pk=pk)
+    form = ThemeRenameForm(request.POST)
+    return perform(
+        request,
+        lambda data: services.theme_rename(theme=theme, name=data["name"], actor=request.user),
+        form=form,
+        page=lambda: render_theme(request, pk, rename_form=form),
+        success="Theme named.",
+        redirect_to=reverse("learning:theme", args=[pk]),
+    )
+
+
+@require_POST
+@permission_required(CHANGE_THEMES, raise_exception=True)
+def theme_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    theme = get_object_or_404(Theme, pk=pk)
+    form = _merge_form(theme, request.POST)
+    return perform(
+        request,
+        lambda data: services.theme_merge(theme=theme, into=data["into"], actor=request.user),
+        form=form,
+        page=lambda: render_theme(request, pk, merge_form=form),
+        success="Themes merged.",
+        redirect_to=lambda into: reverse("learning:theme", args=[into.pk]),
+    )
+
+
+@require_POST
+@permission_required(CHANGE_THEMES, raise_exception=True)
+def theme_split(request: HttpRequest, pk: int) -> HttpResponse:
+    theme = get_object_or_404(Theme, pk=pk)
+    return perform(
+        request,
+        lambda: services.theme_split(theme=theme, actor=request.user),
+        sentence=True,
+        success="Theme split in two.",
+        redirect_to=reverse("learning:themes"),
+    )
+
+
+@require_POST
+@permission_required("failuremodes.add_failuremode", raise_exception=True)
+def theme_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    theme = get_object_or_404(Theme, pk=pk)
+    form = ThemeProposeForm(request.POST)
+    return perform(
+        request,
+        lambda data: services.theme_propose_failure_mode(
+            theme=theme, touchpoint=data["touchpoint"], title=data["title"], actor=request.user
+        ),
+        form=form,
+        page=lambda: render_theme(request, pk, propose_form=form),
+        success="Proposed for the failure-mode catalog; it waits for votes.",
+        redirect_to=lambda mode: reverse("failuremodes:detail", args=[mode.pk]),
     )

@@ -38,6 +38,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("failuremodes.view_failuremode"),
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
+        # Learning from the past: themes, problem records, trends.
+        ("Learning", reverse("learning:themes"), user.has_perm("learning.view_theme")),
         (
             "Funds",
             reverse("funds:overview"),

@@ -109,6 +109,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Transactions",
         "Catalog",
         "Playbooks",
+        "Learning",
     ]
 
     client.force_login(UserFactory(role=Role.MANAGER))
@@ -128,6 +129,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Transactions",
         "Catalog",
         "Playbooks",
+        "Learning",
         "Funds",
         "Integrations",
         "Deliveries",
