@@ -277,7 +277,7 @@ def child(n: int, queries: int) -> None:
                 "vendor": connection.vendor,
                 "load_s": round(load_s, 1),
                 "index_build_s": round(build_s, 2),
-                "matrix_mb": round(current.matrix.nbytes / 2**20, 1),
+                "matrix_mb": round(current.reduced.nbytes / 2**20, 1),
                 "p50_ms": round(float(np.percentile(times, 50)), 2),
                 "p95_ms": round(float(np.percentile(times, 95)), 2),
                 "max_ms": round(float(np.max(times)), 2),
