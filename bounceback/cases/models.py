@@ -157,6 +157,12 @@ class Case(models.Model):
     documented_at = models.DateTimeField(null=True, blank=True)
 
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A duplicate merged into another case: closed, its timers paused, its
+    # timeline shown on the case it joined; split back restores the status.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases"
+    )
+    status_before_merge = models.CharField(max_length=20, choices=Status.choices, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -245,6 +251,9 @@ class CaseEvent(models.Model):
         COMPENSATION_ESCALATED = "compensation_escalated", "Gesture approval moved up"
         COMPENSATION_REFUSED = "compensation_refused", "Gesture refused"
         COMPENSATION_REVERSED = "compensation_reversed", "Gesture reversed"
+        MERGED = "merged", "Merged into another case"
+        MERGED_IN = "merged_in", "A duplicate merged in"
+        SPLIT = "split", "Split back out"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)

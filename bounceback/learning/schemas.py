@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from bounceback.learning.selectors import SimilarCase
+from bounceback.learning.selectors import Duplicate, SimilarCase
 
 
 class SimilarGestureOut(Schema):
@@ -53,4 +53,29 @@ def similar_out(found: SimilarCase) -> dict[str, object]:
         "will_return": found.will_return,
         "follow_up_comment": found.follow_up_comment,
         "outcome": found.outcome,
+    }
+
+
+class DuplicateOut(Schema):
+    case_id: int
+    reference: str
+    summary: str
+    status: str
+    customer_id: int
+    reason: str = Field(
+        ..., description="same_text (the same words within 30 days) or same_customer (open, alike)"
+    )
+    similarity: float
+
+
+def duplicate_out(found: Duplicate) -> dict[str, object]:
+    case = found.case
+    return {
+        "case_id": case.pk,
+        "reference": case.reference or "",
+        "summary": case.summary,
+        "status": case.status,
+        "customer_id": case.customer_id,
+        "reason": found.reason,
+        "similarity": found.similarity,
     }

@@ -174,3 +174,62 @@ def theme_trend(*, theme: Theme, weeks: int = 12, now: datetime | None = None) -
         .values_list("failure_mode__title", "n")
     ]
     return ThemeTrend(weeks=series, by_site=by_site, by_failure_mode=by_mode)
+
+
+# --- Duplicates ---------------------------------------------------------------------------
+
+# Two open cases of one customer at least this alike (combined cosine) are
+# probably one failure told twice. Only the same customer's open cases are
+# compared, so the bar is low: a complaint told again in other words scores
+# about 0.3 (words 0.2, meaning 0.6) and a different one about 0. Not
+# measured on labelled duplicates: there are none to measure on yet.
+DUPLICATE_SIMILARITY = 0.25
+SAME_TEXT_WINDOW = timedelta(days=30)
+
+
+@dataclass
+class Duplicate:
+    case: Case
+    reason: str  # "same_text" or "same_customer"
+    similarity: float
+
+
+def duplicate_candidates(*, case: Case) -> list[Duplicate]:
+    """Cases this one probably repeats: the same text within 30 days (any customer,
+    any channel), or an open case of the same customer that reads alike."""
+    if case.merged_into_id is not None:
+        return []
+    words = case_words(case)
+    digest = CaseText.digest_of(words)
+    same_text = list(
+        Case.objects.filter(
+            text_vector__digest=digest,
+            merged_into__isnull=True,
+            created_at__gte=case.created_at - SAME_TEXT_WINDOW,
+        )
+        .exclude(pk=case.pk)
+        .order_by("created_at")[:5]
+    )
+    found = [Duplicate(case=c, reason="same_text", similarity=1.0) for c in same_text]
+    seen = {c.pk for c in same_text} | {case.pk}
+    open_ones = list(
+        Case.objects.open()
+        .filter(customer_id=case.customer_id, merged_into__isnull=True)
+        .exclude(pk__in=seen)
+        .values_list("pk", flat=True)[:50]
+    )
+    if open_ones:
+        current = index.current()
+        query = _query(case, current)
+        ids, rows = index.full_rows(current, open_ones)
+        if len(ids):
+            scores = rows @ query
+            alike = {int(i): float(s) for i, s in zip(ids, scores, strict=True)}
+            close = [pk for pk, s in alike.items() if s >= DUPLICATE_SIMILARITY]
+            for other in Case.objects.filter(pk__in=close):
+                found.append(
+                    Duplicate(
+                        case=other, reason="same_customer", similarity=round(alike[other.pk], 4)
+                    )
+                )
+    return sorted(found, key=lambda d: -d.similarity)

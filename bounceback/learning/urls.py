@@ -6,6 +6,9 @@ app_name = "learning"
 
 urlpatterns = [
     path("cases/<int:pk>/similar/", views.similar, name="similar"),
+    path("cases/<int:pk>/duplicates/", views.duplicates, name="duplicates"),
+    path("cases/<int:pk>/merge/", views.merge, name="merge"),
+    path("cases/<int:pk>/split/", views.split, name="split"),
     path("learning/themes/", views.theme_list, name="themes"),
     path("learning/themes/<int:pk>/", views.theme_detail, name="theme"),
     path("learning/themes/<int:pk>/rename/", views.theme_rename, name="theme_rename"),

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from bounceback.cases.models import Case
+from bounceback.cases.services import case_merge, case_split
 from bounceback.learning import charts, selectors, services
 from bounceback.learning.forms import ThemeMergeForm, ThemeProposeForm, ThemeRenameForm
 from bounceback.learning.models import Theme
@@ -28,6 +29,48 @@ def similar(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
     return render(
         request, "learning/_similar.html", {"case": case, "similar": similar_cases(case=case)}
+    )
+
+
+@require_GET
+@permission_required(VIEW_CASES, raise_exception=True)
+def duplicates(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case page's duplicate warning, loaded after the page (htmx)."""
+    case = get_object_or_404(Case.objects.select_related("merged_into"), pk=pk)
+    found = selectors.duplicate_candidates(case=case)
+    can_change = request.user.has_perm("cases.change_case")
+    return render(
+        request,
+        "learning/_duplicates.html",
+        {"case": case, "duplicates": found, "can_change": can_change},
+    )
+
+
+@require_POST
+@permission_required("cases.change_case", raise_exception=True)
+def merge(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    into = get_object_or_404(Case, pk=request.POST.get("into", "0") or "0")
+    tell = request.POST.get("tell_customer") == "on"
+    return perform(
+        request,
+        lambda: case_merge(case=case, into=into, actor=request.user, tell_customer=tell),
+        sentence=True,
+        success=f"{case.reference} merged into {into.reference}.",
+        redirect_to=reverse("cases:detail", args=[into.pk]),
+    )
+
+
+@require_POST
+@permission_required("cases.change_case", raise_exception=True)
+def split(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    return perform(
+        request,
+        lambda: case_split(case=case, actor=request.user),
+        sentence=True,
+        success=f"{case.reference} split back out.",
+        redirect_to=reverse("cases:detail", args=[pk]),
     )
 
 
