@@ -1,4 +1,4 @@
-"""The learning API: themes and each case's theme (problem records follow)."""
+"""The learning API: themes, each case's theme, problem records, Pareto."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
+from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS
 from bounceback.cases.models import Case
-from bounceback.errors import ValidationFailed
-from bounceback.failuremodes.models import Touchpoint
+from bounceback.errors import NotFound, ValidationFailed
+from bounceback.failuremodes.models import FailureMode, Touchpoint
 from bounceback.learning import selectors, services
-from bounceback.learning.models import Theme
+from bounceback.learning.models import Problem, Theme
 
 router = Router(tags=["learning"])
 
@@ -233,3 +234,197 @@ def case_theme(request: HttpRequest, case_id: int) -> dict[str, Any]:
         "theme": found[0] if found else None,
         "fit": found[1] if found else None,
     }
+
+
+# --- Problems -----------------------------------------------------------------------------
+
+
+class ProblemCheckOut(Schema):
+    before_cases: int
+    before_volume: int = Field(..., description="Transactions in the window before")
+    after_cases: int
+    after_volume: int
+    before_rate: float = Field(..., description="Cases per 1,000 transactions")
+    after_rate: float
+    ratio: float | None = Field(..., description="After rate / before rate")
+    p_lower: float = Field(..., description="One-sided Poisson rate test: P(this few after)")
+    dropped: bool = Field(..., description="Significantly lower after (p < 0.05)")
+
+
+class ProblemOut(Schema):
+    id: int
+    reference: str
+    title: str
+    description: str
+    status: str = Field(..., description="open, watching, verified_fixed or reopened")
+    theme_id: int | None
+    failure_mode_id: int | None
+    root_cause: str
+    corrective_action: str
+    action_owner_id: int | None
+    action_due: date | None
+    action_done_at: datetime | None
+    workaround: str
+    verified_at: datetime | None
+    reopened_at: datetime | None
+    checked_at: datetime | None
+    last_check: dict[str, Any] = Field(..., description="The latest recurrence check, as stored")
+    case_count: int = Field(..., description="Matching cases (by hand, theme, failure mode)")
+    created_at: datetime
+
+
+class ProblemIn(Schema):
+    title: str = Field(..., max_length=200)
+    description: str = ""
+    theme_id: int | None = None
+    failure_mode_id: int | None = None
+    case_ids: list[int] = Field(default_factory=list, description="Cases grouped by hand")
+
+
+class ProblemPatch(Schema):
+    title: str | None = Field(None, max_length=200)
+    description: str | None = None
+    root_cause: str | None = None
+    corrective_action: str | None = None
+    workaround: str | None = Field(None, description="Shown on every new matching case")
+    action_owner_id: int | None = None
+    action_due: date | None = None
+
+
+class ProblemActionIn(Schema):
+    at: datetime | None = Field(None, description="When the action took effect; default now")
+
+
+class ProblemCaseIn(Schema):
+    case_id: int
+
+
+class ParetoRowOut(Schema):
+    key: str
+    cases: int = Field(..., description="Cases in the period")
+    previous: int = Field(..., description="Cases in the period before, of the same length")
+    change: int
+    share: float
+    cumulative: float
+
+
+class ParetoFilters(Schema):
+    by: str = Field("failure_mode", description="failure_mode, theme, site, channel or product")
+    days: int = Field(30, ge=1, le=366)
+
+
+def _problem_out(problem: Problem) -> dict[str, Any]:
+    from bounceback.learning.selectors import problem_cases
+
+    return {
+        **{f: getattr(problem, f) for f in ProblemOut.model_fields if hasattr(problem, f)},
+        "reference": problem.reference or "",
+        "case_count": problem_cases(problem=problem).count(),
+    }
+
+
+def _problem(problem_id: int) -> Problem:
+    return get_object_or_404(Problem, pk=problem_id)
+
+
+@router.get("/problems", response={200: list[ProblemOut], **ERRORS}, summary="Problem records")
+def list_problems(request: HttpRequest) -> list[dict[str, Any]]:
+    require_scope(request, "learning:read")
+    return [_problem_out(p) for p in Problem.objects.all()[:200]]
+
+
+@router.post("/problems", response={201: ProblemOut, **ERRORS}, summary="Open a problem record")
+def create_problem(request: HttpRequest, payload: ProblemIn) -> Status[dict[str, Any]]:
+    actor = act(request, "learning:write")
+    theme = by_id(Theme, payload.theme_id, "theme_id", "theme")
+    mode = by_id(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode")
+    cases = list(Case.objects.filter(pk__in=payload.case_ids))
+    missing = set(payload.case_ids) - {c.pk for c in cases}
+    if missing:
+        raise NotFound(f"no case {min(missing)}", field="case_ids")
+    problem = services.problem_create(
+        actor=actor,
+        title=payload.title,
+        description=payload.description,
+        theme=theme,
+        failure_mode=mode,
+        cases=cases,
+    )
+    return Status(201, _problem_out(problem))
+
+
+@router.get("/problems/{problem_id}", response={200: ProblemOut, **ERRORS}, summary="A problem")
+def get_problem(request: HttpRequest, problem_id: int) -> dict[str, Any]:
+    require_scope(request, "learning:read")
+    return _problem_out(_problem(problem_id))
+
+
+@router.patch(
+    "/problems/{problem_id}",
+    response={200: ProblemOut, **ERRORS},
+    summary="Root cause, corrective action (owner, due date), workaround",
+)
+def update_problem(request: HttpRequest, problem_id: int, payload: ProblemPatch) -> dict[str, Any]:
+    actor = act(request, "learning:write")
+    changes = payload.dict(exclude_unset=True)
+    owner_id = changes.pop("action_owner_id", None)
+    owner = by_id(User, owner_id, "action_owner_id", "user")
+    due = changes.pop("action_due", None)
+    texts = {k: v for k, v in changes.items() if v is not None}
+    problem = services.problem_update(
+        problem=_problem(problem_id), actor=actor, action_owner=owner, action_due=due, **texts
+    )
+    return _problem_out(problem)
+
+
+@router.post(
+    "/problems/{problem_id}/action-done",
+    response={200: ProblemOut, **ERRORS},
+    summary="The corrective action is in place: the rate is watched from then",
+)
+def problem_action_done(
+    request: HttpRequest, problem_id: int, payload: ProblemActionIn
+) -> dict[str, Any]:
+    actor = act(request, "learning:write")
+    done = services.problem_action_done(problem=_problem(problem_id), actor=actor, at=payload.at)
+    return _problem_out(done)
+
+
+@router.post(
+    "/problems/{problem_id}/verify",
+    response={200: ProblemOut, **ERRORS},
+    summary="Check now whether recurrence dropped (verified fixed only if significantly)",
+)
+def verify_problem(request: HttpRequest, problem_id: int) -> dict[str, Any]:
+    act(request, "learning:write")
+    return _problem_out(services.problem_verify(problem=_problem(problem_id)))
+
+
+@router.post(
+    "/problems/{problem_id}/cases",
+    response={201: ProblemOut, **ERRORS},
+    summary="Put a case in the problem by hand",
+)
+def add_problem_case(
+    request: HttpRequest, problem_id: int, payload: ProblemCaseIn
+) -> Status[dict[str, Any]]:
+    actor = act(request, "learning:write")
+    case = by_id(Case, payload.case_id, "case_id", "case")
+    problem = _problem(problem_id)
+    services.problem_add_case(problem=problem, case=case, actor=actor)
+    return Status(201, _problem_out(problem))
+
+
+@router.get(
+    "/pareto",
+    response={200: list[ParetoRowOut], **ERRORS},
+    summary="Cases by failure mode, theme, site, channel or product, with the period before",
+)
+def pareto(request: HttpRequest, filters: Query[ParetoFilters]) -> list[dict[str, Any]]:
+    require_scope(request, "learning:read")
+    if filters.by not in selectors.PARETO_BY:
+        raise ValidationFailed(f"by must be one of {', '.join(selectors.PARETO_BY)}", field="by")
+    return [
+        {**r.__dict__, "change": r.change}
+        for r in selectors.pareto(by=filters.by, days=filters.days)
+    ]

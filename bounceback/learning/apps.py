@@ -14,6 +14,7 @@ class LearningConfig(AppConfig):
         from bounceback.learning.services import (
             THEMES_JOB,
             case_texts_refresh,
+            problems_check,
             themes_recompute_due,
         )
         from bounceback.timers.clock import clock_register
@@ -25,3 +26,5 @@ class LearningConfig(AppConfig):
             JobKind(name=THEMES_JOB, run=themes_job_run, stall_after=timedelta(minutes=10))
         )
         clock_register("themes_due", themes_recompute_due, every=timedelta(minutes=5))
+        # Verified problems reopen by themselves when their cases come back.
+        clock_register("problems_check", problems_check, every=timedelta(minutes=10))

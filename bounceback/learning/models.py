@@ -113,3 +113,75 @@ class Theme(models.Model):
     @property
     def title(self) -> str:
         return self.name or self.label or f"Theme {self.pk}"
+
+
+class Problem(models.Model):
+    """Cases with one underlying cause, and what is done so it stops for good.
+
+    Matching cases are those linked by hand, those of its theme and those of
+    its failure mode. It is *verified fixed* only when the rate of matching
+    cases per transaction after the corrective action is significantly lower
+    than before (services.problem_verify); a scheduled check reopens it when
+    the cases come back.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WATCHING = "watching", "Action taken, watching"
+        VERIFIED_FIXED = "verified_fixed", "Verified fixed"
+        REOPENED = "reopened", "Came back"
+
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    theme = models.ForeignKey(
+        Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="problems"
+    )
+    failure_mode = models.ForeignKey(
+        "failuremodes.FailureMode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="problems",
+    )
+    root_cause = models.TextField(blank=True)
+    corrective_action = models.TextField(blank=True)
+    action_owner = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action_due = models.DateField(null=True, blank=True)
+    action_done_at = models.DateTimeField(null=True, blank=True)
+    workaround = models.TextField(blank=True, help_text="Shown on every new matching case.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    # The latest recurrence check: counts, volumes, rates, rate ratio, p-value.
+    last_check = models.JSONField(default=dict, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference or self.pk}: {self.title}"
+
+
+class ProblemCase(models.Model):
+    """A case put in a problem by hand."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="links")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="problem_links")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["problem", "case"], name="problem_case_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} in problem {self.problem_id}"

@@ -7,14 +7,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from bounceback.cases.models import Case
 from bounceback.funds.models import Grant
 from bounceback.learning import index, text
-from bounceback.learning.models import CaseText, Theme
+from bounceback.learning.models import CaseText, Problem, Theme
+from bounceback.transactions.models import Transaction
 
 SIMILAR_LIMIT = 5
 
@@ -233,3 +234,121 @@ def duplicate_candidates(*, case: Case) -> list[Duplicate]:
                     )
                 )
     return sorted(found, key=lambda d: -d.similarity)
+
+
+# --- Problems -----------------------------------------------------------------------------
+
+
+def problem_cases(*, problem: Problem) -> QuerySet[Case]:
+    """Cases that match the problem: linked by hand, of its theme, or of its failure mode."""
+    match = Q(problem_links__problem=problem)
+    if problem.theme_id:
+        match |= Q(text_vector__theme_id=problem.theme_id)
+    if problem.failure_mode_id:
+        match |= Q(failure_mode_id=problem.failure_mode_id)
+    return Case.objects.filter(match, merged_into__isnull=True).distinct()
+
+
+def problems_for_case(*, case: Case) -> list[Problem]:
+    """Problems not yet verified fixed that this case matches (to show their workaround)."""
+    theme_id = CaseText.objects.filter(case=case).values_list("theme_id", flat=True).first()
+    match = Q(links__case=case)
+    if theme_id:
+        match |= Q(theme_id=theme_id)
+    if case.failure_mode_id:
+        match |= Q(failure_mode_id=case.failure_mode_id)
+    return list(
+        Problem.objects.filter(match)
+        .exclude(status=Problem.Status.VERIFIED_FIXED)
+        .distinct()
+        .order_by("-created_at")
+    )
+
+
+def volume_between(start: datetime, end: datetime) -> int:
+    """Transactions in [start, end): the business's volume the rates are normalised by."""
+    return Transaction.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
+
+
+def weekly_rates(
+    *, problem: Problem, start: datetime, end: datetime
+) -> list[tuple[datetime, int, int]]:
+    """(week start, matching cases, transactions) for each 7 days from start to end."""
+    out = []
+    cases = problem_cases(problem=problem)
+    at = start
+    while at < end:
+        stop = min(at + timedelta(days=7), end)
+        n = cases.filter(created_at__gte=at, created_at__lt=stop).count()
+        out.append((at, n, volume_between(at, stop)))
+        at = stop
+    return out
+
+
+# --- Trends and Pareto ----------------------------------------------------------------------
+
+PARETO_BY = {
+    "failure_mode": "failure_mode__title",
+    "theme": "text_vector__theme__label",
+    "site": "site__name",
+    "channel": "channel",
+    "product": "transaction__product",
+}
+
+
+@dataclass
+class ParetoRow:
+    key: str
+    cases: int
+    previous: int
+    share: float  # of this period's cases
+    cumulative: float
+
+    @property
+    def change(self) -> int:
+        return self.cases - self.previous
+
+
+def pareto(*, by: str, days: int = 30, now: datetime | None = None) -> list[ParetoRow]:
+    """Cases of the last `days` by `by`, largest first, with the period before beside them."""
+    now = now or timezone.now()
+    field_name = PARETO_BY[by]
+    start, before = now - timedelta(days=days), now - timedelta(days=2 * days)
+    rows = Case.objects.filter(merged_into__isnull=True)
+
+    def counted(frm: datetime, to: datetime) -> dict[str, int]:
+        found = (
+            rows.filter(created_at__gte=frm, created_at__lt=to)
+            .values(field_name)
+            .annotate(n=Count("id"))
+            .values_list(field_name, "n")
+        )
+        out: dict[str, int] = {}
+        for key, n in found:
+            label = str(key) if key else "Not set"
+            out[label] = out.get(label, 0) + n
+        return out
+
+    current, previous = counted(start, now), counted(before, start)
+    if by == "theme":
+        names = dict(Theme.objects.exclude(name="").values_list("label", "name"))
+        current = {names.get(k, k): v for k, v in current.items()}
+        previous = {names.get(k, k): v for k, v in previous.items()}
+    total = sum(current.values()) or 1
+    ordered = sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))
+    out, running = [], 0
+    for key, n in ordered:
+        running += n
+        out.append(
+            ParetoRow(
+                key=key,
+                cases=n,
+                previous=previous.get(key, 0),
+                share=round(n / total, 4),
+                cumulative=round(running / total, 4),
+            )
+        )
+    for key, n in previous.items():
+        if key not in current:
+            out.append(ParetoRow(key=key, cases=0, previous=n, share=0.0, cumulative=1.0))
+    return out

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bounceback.accounts.models import User
 from bounceback.actors import ActorLike, actor_of
 from bounceback.cases.models import Case
 from bounceback.errors import Conflict, Forbidden, ValidationFailed
@@ -18,8 +19,9 @@ from bounceback.failuremodes.models import FailureMode, Touchpoint
 from bounceback.failuremodes.services import failure_mode_propose
 from bounceback.inputs import text_field
 from bounceback.learning import clustering, index, text
-from bounceback.learning.models import CaseText, Theme, ThemeModel
-from bounceback.learning.selectors import case_words
+from bounceback.learning.models import CaseText, Problem, ProblemCase, Theme, ThemeModel
+from bounceback.learning.recurrence import RateComparison, compare
+from bounceback.learning.selectors import case_words, problem_cases, volume_between
 
 REFRESH_BATCH = 200
 
@@ -392,3 +394,229 @@ def theme_propose_failure_mode(
         Theme.objects.filter(pk=theme.pk).update(proposal=mode)
     theme.proposal = mode
     return mode
+
+
+# --- Problem records ------------------------------------------------------------------------
+
+# The longest window compared on each side of the corrective action, and the
+# shortest "after" that may count as evidence at all.
+CHECK_WINDOW = timedelta(days=56)
+MIN_AFTER = timedelta(days=14)
+# A verified problem reopens when this many matching cases arrive after its
+# verification at a rate not significantly below the rate before the action.
+REOPEN_MIN_CASES = 3
+
+
+def _problem_reference(problem: Problem) -> None:
+    problem.reference = f"PRB-{problem.pk:04d}"
+    problem.save(update_fields=["reference"])
+
+
+def problem_create(
+    *,
+    actor: ActorLike,
+    title: str,
+    description: str = "",
+    theme: Theme | None = None,
+    failure_mode: FailureMode | None = None,
+    cases: Sequence[Case] = (),
+    now: datetime | None = None,
+) -> Problem:
+    """Open a problem record grouping cases with one cause: by hand (`cases`), from a
+    theme, or from a failure mode (matching cases follow them as they arrive)."""
+    _require(actor, "learning.add_problem", "open problem records")
+    title = text_field(title, field="title", max_length=200, required=True)
+    description = text_field(description, field="description")
+    if theme is not None and theme.state != Theme.State.ACTIVE:
+        raise Conflict(f"theme {theme.pk} is {theme.state}, not active", field="theme_id")
+    if theme is None and failure_mode is None and not cases:
+        raise ValidationFailed(
+            "choose what the problem groups: cases, a theme or a failure mode", field="case_ids"
+        )
+    with transaction.atomic():
+        problem = Problem.objects.create(
+            title=title,
+            description=description,
+            theme=theme,
+            failure_mode=failure_mode,
+            created_by=actor_of(actor).user,
+            created_at=now or timezone.now(),
+        )
+        _problem_reference(problem)
+        ProblemCase.objects.bulk_create(
+            [ProblemCase(problem=problem, case=c) for c in cases], ignore_conflicts=True
+        )
+    return problem
+
+
+def problem_from_theme(*, theme: Theme, actor: ActorLike) -> Problem:
+    """A problem record for a theme's cases, titled after it."""
+    return problem_create(
+        actor=actor,
+        title=theme.title[:200],
+        description=f"From the theme “{theme.title}” ({theme.case_count} cases).",
+        theme=theme,
+    )
+
+
+_PROBLEM_FIELDS = {"title", "description", "root_cause", "corrective_action", "workaround"}
+
+
+def problem_update(
+    *,
+    problem: Problem,
+    actor: ActorLike,
+    action_owner: User | None = None,
+    action_due: date | None = None,
+    **changes: str,
+) -> Problem:
+    """Edit the root cause, the corrective action (owner, due date) and the workaround."""
+    _require(actor, "learning.change_problem", "edit problem records")
+    unknown = set(changes) - _PROBLEM_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+        )
+    clean = {
+        k: text_field(v, field=k, max_length=200, required=True)
+        if k == "title"
+        else text_field(v, field=k)
+        for k, v in changes.items()
+    }
+    if action_owner is not None and not action_owner.is_active:
+        raise ValidationFailed(
+            "the owner must be an active member of staff", field="action_owner_id"
+        )
+    with transaction.atomic():
+        locked = Problem.objects.select_for_update().get(pk=problem.pk)
+        fields = list(clean)
+        for k, v in clean.items():
+            setattr(locked, k, v)
+        if action_owner is not None:
+            locked.action_owner = action_owner
+            fields.append("action_owner")
+        if action_due is not None:
+            locked.action_due = action_due
+            fields.append("action_due")
+        if fields:
+            locked.save(update_fields=fields)
+    return locked
+
+
+def problem_action_done(
+    *, problem: Problem, actor: ActorLike, at: datetime | None = None
+) -> Problem:
+    """The corrective action is in place (from `at`): from now on the rate is watched."""
+    _require(actor, "learning.change_problem", "edit problem records")
+    with transaction.atomic():
+        locked = Problem.objects.select_for_update().get(pk=problem.pk)
+        if not locked.corrective_action.strip():
+            raise ValidationFailed(
+                "describe the corrective action first", field="corrective_action"
+            )
+        if locked.status == Problem.Status.VERIFIED_FIXED:
+            raise Conflict("the problem is already verified fixed", field="status")
+        locked.action_done_at = at or timezone.now()
+        locked.status = Problem.Status.WATCHING
+        locked.save(update_fields=["action_done_at", "status"])
+    return locked
+
+
+def problem_add_case(*, problem: Problem, case: Case, actor: ActorLike) -> ProblemCase:
+    """Put a case in the problem by hand (again changes nothing)."""
+    _require(actor, "learning.change_problem", "edit problem records")
+    link, _ = ProblemCase.objects.get_or_create(problem=problem, case=case)
+    return link
+
+
+def problem_compare(*, problem: Problem, now: datetime | None = None) -> RateComparison | None:
+    """Matching cases per transaction after the corrective action against the same length
+    of time before it (at most CHECK_WINDOW each side); None before the action."""
+    if problem.action_done_at is None:
+        return None
+    now = now or timezone.now()
+    done = problem.action_done_at
+    span = min(now - done, CHECK_WINDOW)
+    cases = problem_cases(problem=problem)
+    return compare(
+        before_cases=cases.filter(created_at__gte=done - span, created_at__lt=done).count(),
+        before_volume=volume_between(done - span, done),
+        after_cases=cases.filter(created_at__gte=done, created_at__lt=done + span).count(),
+        after_volume=volume_between(done, done + span),
+    )
+
+
+def problem_verify(*, problem: Problem, now: datetime | None = None) -> Problem:
+    """Check whether recurrence really dropped; mark it verified fixed only when the rate
+    after is significantly lower (one-sided Poisson rate test, p < 0.05) with at least
+    MIN_AFTER of evidence. Writes the check either way."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Problem.objects.select_for_update().get(pk=problem.pk)
+        if locked.action_done_at is None:
+            raise Conflict("mark the corrective action done first", field="action_done_at")
+        result = problem_compare(problem=locked, now=now)
+        assert result is not None
+        check = {**result.as_dict(), "enough_time": now - locked.action_done_at >= MIN_AFTER}
+        locked.last_check = check
+        locked.checked_at = now
+        fields = ["last_check", "checked_at"]
+        if (
+            locked.status in (Problem.Status.WATCHING, Problem.Status.REOPENED)
+            and result.dropped
+            and check["enough_time"]
+        ):
+            locked.status = Problem.Status.VERIFIED_FIXED
+            locked.verified_at = now
+            fields += ["status", "verified_at"]
+        locked.save(update_fields=fields)
+    return locked
+
+
+def problem_check_recurrence(*, problem: Problem, now: datetime | None = None) -> Problem:
+    """Reopen a verified problem whose cases came back: at least REOPEN_MIN_CASES since
+    verification at a rate not significantly below the rate before the action."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Problem.objects.select_for_update().get(pk=problem.pk)
+        if locked.status != Problem.Status.VERIFIED_FIXED or locked.verified_at is None:
+            return locked
+        done = locked.action_done_at or locked.verified_at
+        span = CHECK_WINDOW
+        cases = problem_cases(problem=locked)
+        since = cases.filter(created_at__gte=locked.verified_at, created_at__lt=now).count()
+        result = compare(
+            before_cases=cases.filter(created_at__gte=done - span, created_at__lt=done).count(),
+            before_volume=volume_between(done - span, done),
+            after_cases=since,
+            after_volume=volume_between(locked.verified_at, now),
+        )
+        locked.checked_at = now
+        locked.last_check = {**locked.last_check, "since_verified": result.as_dict()}
+        fields = ["checked_at", "last_check"]
+        if since >= REOPEN_MIN_CASES and result.rose_or_held:
+            locked.status = Problem.Status.REOPENED
+            locked.reopened_at = now
+            fields += ["status", "reopened_at"]
+        locked.save(update_fields=fields)
+    return locked
+
+
+def problems_check(*, now: datetime | None = None) -> dict[str, int]:
+    """The clock's hourly part: verify problems being watched, reopen those that came back."""
+    now = now or timezone.now()
+    stale = now - timedelta(hours=1)
+    due = Problem.objects.filter(
+        status__in=[Problem.Status.WATCHING, Problem.Status.VERIFIED_FIXED, Problem.Status.REOPENED]
+    ).filter(Q(checked_at__isnull=True) | Q(checked_at__lt=stale))
+    verified = reopened = 0
+    for problem in due[:200]:
+        if problem.status == Problem.Status.VERIFIED_FIXED:
+            if problem_check_recurrence(problem=problem, now=now).status == Problem.Status.REOPENED:
+                reopened += 1
+        elif (
+            problem.action_done_at is not None
+            and problem_verify(problem=problem, now=now).status == Problem.Status.VERIFIED_FIXED
+        ):
+            verified += 1
+    return {"verified": verified, "reopened": reopened}

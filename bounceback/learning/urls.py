@@ -15,4 +15,11 @@ urlpatterns = [
     path("learning/themes/<int:pk>/merge/", views.theme_merge, name="theme_merge"),
     path("learning/themes/<int:pk>/split/", views.theme_split, name="theme_split"),
     path("learning/themes/<int:pk>/propose/", views.theme_propose, name="theme_propose"),
+    path("learning/themes/<int:pk>/problem/", views.problem_from_theme, name="problem_from_theme"),
+    path("learning/problems/", views.problem_list, name="problems"),
+    path("learning/problems/<int:pk>/", views.problem_detail, name="problem"),
+    path("learning/problems/<int:pk>/edit/", views.problem_edit, name="problem_edit"),
+    path("learning/problems/<int:pk>/done/", views.problem_done, name="problem_done"),
+    path("learning/problems/<int:pk>/verify/", views.problem_verify, name="problem_verify"),
+    path("learning/trends/", views.trends, name="trends"),
 ]

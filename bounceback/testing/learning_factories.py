@@ -86,3 +86,36 @@ def topic_cases(**kwargs: Any) -> dict[str, list[Case]]:
         topic: [past_case(text[:60], text, **kwargs) for text in texts]
         for topic, texts in TOPICS.items()
     }
+
+
+def volume(start: Any, days: int, per_day: int) -> None:
+    """`per_day` transactions on each of `days` days from `start` (the business's volume)."""
+    from datetime import timedelta
+
+    from bounceback.transactions.models import Transaction
+
+    customer = CustomerFactory()
+    Transaction.objects.bulk_create(
+        [
+            Transaction(
+                customer=customer,
+                kind=Transaction.Kind.ORDER,
+                source="test",
+                amount=Decimal("20.00"),
+                currency="USD",
+                occurred_at=start + timedelta(days=d, hours=i % 20),
+            )
+            for d in range(days)
+            for i in range(per_day)
+        ]
+    )
+
+
+def cases_at(times: list[Any], **kwargs: Any) -> list[Case]:
+    """Cases opened at the given moments (a failure mode or site in kwargs)."""
+    made = []
+    for i, at in enumerate(times):
+        case = past_case(f"Late delivery {i}", "The parcel came late", **kwargs)
+        Case.objects.filter(pk=case.pk).update(created_at=at)
+        made.append(case)
+    return made
