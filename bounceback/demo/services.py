@@ -27,6 +27,7 @@ from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
 from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
+from bounceback.demo.learning import load_learning
 from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
 from bounceback.demo.portal import load_portal
@@ -253,6 +254,8 @@ def demo_load(
         # the funds (a segment's tier lifts limits, so segments come first).
         load_segments()
         load_funds()
+        # Learning: themes over the cases, a merged duplicate, problem records.
+        load_learning(now=plan.now)
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.
