@@ -61,6 +61,9 @@ _CRM_WORK = [
     # The negativity cue and score; the rules and suspected breakdowns on /discovery/.
     "discovery.view_rule",
     "discovery.view_suspectedbreakdown",
+    # Everyone sees the themes, the problems and what worked before.
+    "learning.view_theme",
+    "learning.view_problem",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -95,6 +98,10 @@ _CONTINGENCY_PLANNING = [
     # Discovery: write rules, declare or dismiss suspected breakdowns.
     "discovery.manage_rule",
     "discovery.view_discovery",
+    # ... and keep the learning: name, merge and split themes, run problem records.
+    "learning.change_theme",
+    "learning.add_problem",
+    "learning.change_problem",
 ]
 
 # Managers wire the business to other systems: webhook subscriptions and

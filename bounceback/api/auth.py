@@ -65,6 +65,8 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "vouchers:redeem": ["funds.redeem_voucher"],
     "segments:read": ["segments.view_segment"],
     "segments:write": ["segments.add_segment", "segments.change_segment"],
+    "learning:read": ["learning.view_theme", "learning.view_problem"],
+    "learning:write": ["learning.change_theme", "learning.change_problem"],
     "deliveries:read": ["outbox.view_outboundmessage"],
     "deliveries:write": ["outbox.change_outboundmessage"],
     "signals:read": ["signals.view_signal"],

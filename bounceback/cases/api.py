@@ -22,6 +22,13 @@ from bounceback.coach.scoring import coach_score
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.failuremodes.models import FailureMode
+from bounceback.learning.schemas import (
+    DuplicateOut,
+    SimilarCaseOut,
+    duplicate_out,
+    similar_out,
+)
+from bounceback.learning.selectors import duplicate_candidates, similar_cases
 from bounceback.sites.models import Site
 from bounceback.transactions.models import Transaction
 
@@ -90,6 +97,7 @@ class CaseOut(Schema):
     assignee_id: int | None
     team_id: int | None
     status: str
+    merged_into_id: int | None = Field(None, description="Set while merged into another case")
     breach_count: int
     created_at: datetime
     apologised_at: datetime | None
@@ -736,6 +744,62 @@ def timeline(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@router.get(
+    "/{case_id}/similar",
+    response={200: list[SimilarCaseOut], **ERRORS},
+    summary="The five past cases most like this one: what was done and how it ended",
+)
+def similar(request: HttpRequest, case_id: int) -> list[dict[str, object]]:
+    require_scope(request, "cases:read")
+    return [similar_out(found) for found in similar_cases(case=_case(case_id))]
+
+
+@router.get(
+    "/{case_id}/duplicates",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="Cases this one probably repeats (same text, or an open case of the customer alike)",
+)
+def duplicates(request: HttpRequest, case_id: int) -> list[dict[str, object]]:
+    require_scope(request, "cases:read")
+    return [duplicate_out(found) for found in duplicate_candidates(case=_case(case_id))]
+
+
+class MergeIn(Schema):
+    into_case_id: int = Field(..., description="The case that stays open and takes this one in")
+    tell_customer: bool = Field(True, description="Send the customer one message saying so")
+    channel: str | None = Field(
+        None, description="Where to tell them; default: where they last wrote"
+    )
+
+
+@router.post(
+    "/{case_id}/merge",
+    response={200: CaseDetailOut, **ERRORS},
+    summary="Merge this duplicate into another open case of the customer; answers that case",
+)
+def merge(request: HttpRequest, case_id: int, payload: MergeIn) -> Case:
+    actor = act(request, "cases:write")
+    into = by_id(Case, payload.into_case_id, "into_case_id", "case")
+    kept = services.case_merge(
+        case=_case(case_id),
+        into=into,
+        actor=actor,
+        tell_customer=payload.tell_customer,
+        channel=payload.channel,
+    )
+    return _detail(kept.pk)
+
+
+@router.post(
+    "/{case_id}/split",
+    response={200: CaseDetailOut, **ERRORS},
+    summary="Split a merged case back out: its status and timers return",
+)
+def split(request: HttpRequest, case_id: int) -> Case:
+    actor = act(request, "cases:write")
+    return _detail(services.case_split(case=_case(case_id), actor=actor).pk)
 
 
 @coach_router.post(

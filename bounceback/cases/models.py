@@ -189,6 +189,12 @@ class Case(models.Model):
     product = models.CharField(max_length=200, blank=True)
     # 0 (not negative) to 1 (very negative), of the description; None before scoring.
     negativity = models.FloatField(null=True, blank=True)
+    # A duplicate merged into another case: closed, its timers paused, its
+    # timeline shown on the case it joined; split back restores the status.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases"
+    )
+    status_before_merge = models.CharField(max_length=20, choices=Status.choices, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -333,6 +339,9 @@ class CaseEvent(models.Model):
         COMPENSATION_REVERSED = "compensation_reversed", "Gesture reversed"
         # Staff talking to staff: never sent, never shown in the portal or an email.
         NOTE = "note", "Internal note"
+        MERGED = "merged", "Merged into another case"
+        MERGED_IN = "merged_in", "A duplicate merged in"
+        SPLIT = "split", "Split back out"
 
     # Indexed by (case, at) below.
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -95,7 +95,12 @@ def case_timers(*, case: Case, now: datetime | None = None) -> list[TimerView]:
 
 
 def case_events(*, case: Case) -> QuerySet[CaseEvent]:
-    return case.events.select_related("actor", "token", "interaction").order_by("at", "id")
+    """The case's timeline, joined with the timelines of the duplicates merged into it."""
+    return (
+        CaseEvent.objects.filter(Q(case=case) | Q(case__merged_into=case))
+        .select_related("actor", "token", "interaction")
+        .order_by("at", "id")
+    )
 
 
 def cases_inbox(*, user: User | AnonymousUser, scope: str = "mine") -> QuerySet[Case]:

@@ -1844,3 +1844,126 @@ def case_import(
         data={"imported_from": external_source, "external_id": external_id, "closed": closed},
     )
     return case, "created"
+
+
+# --- Duplicates: merging and splitting back ----------------------------------------------------
+
+
+def _lock_pair(case: Case, other: Case) -> tuple[Case, Case]:
+    """Lock two cases in id order (the fixed order every pair lock takes)."""
+    first, second = sorted([case, other], key=lambda c: c.pk)
+    locked = {first.pk: _lock(first), second.pk: _lock(second)}
+    return locked[case.pk], locked[other.pk]
+
+
+MERGE_MESSAGE = (
+    "You told us about this twice, so we have put case {merged} together with case {into}: "
+    "one case, one person looking after it, and every update from now on about {into}."
+)
+
+
+@transaction.atomic
+def case_merge(
+    *,
+    case: Case,
+    into: Case,
+    actor: ActorLike,
+    tell_customer: bool = True,
+    channel: str | None = None,
+) -> Case:
+    """Merge the duplicate `case` into `into` (same customer, both open).
+
+    `case` closes with its timers paused (so a split resumes them), its
+    timeline joins `into`'s, and it is linked as a duplicate. With
+    `tell_customer` one message goes out on `into`, where the customer last
+    spoke to us (or `channel`). Locks both cases in id order. Refuses merging
+    a case into itself, across customers, and closed or already-merged cases.
+    """
+    if case.pk == into.pk:
+        raise ValidationFailed("a case cannot be merged into itself", field="into_case_id")
+    case, into = _lock_pair(case, into)
+    if case.customer_id != into.customer_id:
+        raise ValidationFailed(
+            "only cases of the same customer can be merged", field="into_case_id"
+        )
+    for which, field in ((case, None), (into, "into_case_id")):
+        if which.merged_into_id is not None:
+            raise _refuse(f"case {which.reference} is already merged into another case", field)
+        if which.status == Case.Status.CLOSED:
+            raise _refuse(f"case {which.reference} is closed; only open cases merge", field)
+    now = timezone.now()
+    if tell_customer:
+        _send(
+            into,
+            actor=actor,
+            body=MERGE_MESSAGE.format(merged=case.reference, into=into.reference),
+            subject=_subject(into, "Your two reports are now one case"),
+            channel=channel,
+            purpose="merge",
+        )
+    case.status_before_merge = case.status
+    case.status = Case.Status.CLOSED
+    case.closed_at = now
+    case.merged_into = into
+    case.save(
+        update_fields=["status", "status_before_merge", "closed_at", "merged_into", "updated_at"]
+    )
+    for timer in _timers(case):
+        timer_pause(timer=timer, at=now)
+    CaseLink.objects.get_or_create(
+        from_case=case, to_case=into, defaults={"kind": CaseLink.Kind.DUPLICATE}
+    )
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.MERGED,
+        summary=f"Merged into {into.reference} as a duplicate",
+        actor=actor,
+        data={"into": into.reference, "told_customer": tell_customer},
+    )
+    case_event_record(
+        into,
+        kind=CaseEvent.Kind.MERGED_IN,
+        summary=f"{case.reference} merged in as a duplicate",
+        actor=actor,
+        data={"merged": case.reference, "told_customer": tell_customer},
+    )
+    return into
+
+
+@transaction.atomic
+def case_split(*, case: Case, actor: ActorLike) -> Case:
+    """Split a merged case back out: its status returns and its timers resume
+    (unless it was waiting on the customer). Locks both cases in id order."""
+    if case.merged_into_id is None:
+        raise _refuse(f"case {case.reference} is not merged into another case")
+    into = Case.objects.get(pk=case.merged_into_id)
+    case, into = _lock_pair(case, into)
+    if case.merged_into_id != into.pk:
+        raise _refuse(f"case {case.reference} is not merged into another case")
+    now = timezone.now()
+    case.status = case.status_before_merge or Case.Status.NEW
+    case.status_before_merge = ""
+    case.closed_at = None
+    case.merged_into = None
+    case.save(
+        update_fields=["status", "status_before_merge", "closed_at", "merged_into", "updated_at"]
+    )
+    if case.status != Case.Status.WAITING:
+        for timer in _timers(case):
+            timer_resume(timer=timer, at=now)
+    CaseLink.objects.filter(from_case=case, to_case=into, kind=CaseLink.Kind.DUPLICATE).delete()
+    case_event_record(
+        case,
+        kind=CaseEvent.Kind.SPLIT,
+        summary=f"Split back out of {into.reference}",
+        actor=actor,
+        data={"from": into.reference},
+    )
+    case_event_record(
+        into,
+        kind=CaseEvent.Kind.SPLIT,
+        summary=f"{case.reference} split back out",
+        actor=actor,
+        data={"split": case.reference},
+    )
+    return case

@@ -22,6 +22,7 @@ from bounceback.discovery.api import router as discovery_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
+from bounceback.learning.api import router as learning_router
 from bounceback.loyalty.api import router as loyalty_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
@@ -72,6 +73,7 @@ ROUTERS: dict[str, Router] = {
     "/replies": replies_router,
     "/signals": signals_router,
     "/discovery": discovery_router,
+    "/learning": learning_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

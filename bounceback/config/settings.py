@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "bounceback.replies",
     "bounceback.signals",
     "bounceback.discovery",
+    "bounceback.learning",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
@@ -495,3 +496,7 @@ LOGGING = {
 }
 
 AUTHENTICATION_BACKENDS = ["bounceback.accounts.backends.ThrottledModelBackend"]
+
+# --- Learning (themes, similar cases, problem records) ---
+# How often the worker's clock recomputes the themes from every case's text.
+BOUNCEBACK_THEMES_EVERY_HOURS = env_int("BOUNCEBACK_THEMES_EVERY_HOURS", 24)

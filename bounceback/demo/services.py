@@ -28,6 +28,7 @@ from bounceback.demo.catalog import load_catalog
 from bounceback.demo.discovery import load_discovery
 from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
+from bounceback.demo.learning import load_learning
 from bounceback.demo.loyalty import load_loyalty_story
 from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
@@ -257,6 +258,8 @@ def demo_load(
         load_funds()
         # Loyalty: repeat purchases that follow how each recovery went (generated).
         load_loyalty_story(now=plan.now, seed=seed)
+        # Learning: themes over the cases, a merged duplicate, problem records.
+        load_learning(now=plan.now)
         # Discovery last: its rules open cases for customers now in their segments.
         load_discovery(now=plan.now)
         emails = InboundEmail.objects.count()

@@ -42,6 +42,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
         ("Replies", reverse("replies:list"), user.has_perm("replies.view_cannedreply")),
+        # Learning from the past: themes, problem records, trends.
+        ("Learning", reverse("learning:themes"), user.has_perm("learning.view_theme")),
         (
             "Funds",
             reverse("funds:overview"),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("bounceback.accounts.urls")),
     path("", include("bounceback.cases.urls")),
     path("", include("bounceback.failuremodes.urls")),
+    path("", include("bounceback.learning.urls")),
     path("", include("bounceback.playbooks.urls")),
     path("", include("bounceback.breakdowns.urls")),
     path("", include("bounceback.discovery.urls")),

@@ -111,6 +111,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Catalog",
         "Playbooks",
         "Replies",
+        "Learning",
     ]
 
     client.force_login(UserFactory(role=Role.MANAGER))
@@ -132,6 +133,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Catalog",
         "Playbooks",
         "Replies",
+        "Learning",
         "Funds",
         "Integrations",
         "Deliveries",
