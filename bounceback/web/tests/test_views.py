@@ -112,6 +112,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Playbooks",
         "Replies",
         "Learning",
+        "Stories",
     ]
 
     client.force_login(UserFactory(role=Role.MANAGER))
@@ -129,11 +130,13 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Customers",
         "Mail",
         "Segments",
+        "Loyalty",
         "Transactions",
         "Catalog",
         "Playbooks",
         "Replies",
         "Learning",
+        "Stories",
         "Funds",
         "Integrations",
         "Deliveries",
