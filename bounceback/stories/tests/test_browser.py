@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from bounceback.accounts.roles import Role
+from bounceback.stories import services
 from bounceback.stories.models import Recognition, Story
 from bounceback.stories.tests.conftest import happy_case
+from bounceback.testing.accessibility import axe_violations, describe
 from bounceback.testing.factories import PASSWORD, UserFactory
 
 # The browser fixtures are the staff UI's (see bounceback/web/tests/conftest.py).
@@ -71,3 +73,21 @@ def test_a_story_is_drafted_from_a_happy_case_nominated_and_recognised(
 
     assert Recognition.objects.get().person == case.assignee
     assert not [e for e in errors if "Content Security Policy" in e]
+
+
+def test_the_story_pages_have_no_serious_accessibility_violation(page: Any) -> None:
+    case = happy_case()
+    lead = UserFactory(username="tess", role=Role.LEAD)
+    story = services.story_draft_from_case(case=case, actor=case.assignee)
+    services.story_nominate(story=story, actor=case.assignee)
+    services.story_recognise(story=story, actor=lead, kind="kudos", note="Quick and kind")
+
+    _sign_in(page, lead.username)
+    problems: list[str] = []
+    for path in ["/stories/", f"/stories/{story.pk}/", "/stories/recognition/"]:
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        violations = axe_violations(page)
+        if violations:
+            problems.append(f"{path}:\n{describe(violations)}")
+    assert not problems, "\n".join(problems)
