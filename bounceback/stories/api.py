@@ -20,7 +20,7 @@ from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS, PageFilters, PatchSchema, Schema
 from bounceback.cases.models import Case
-from bounceback.errors import NotFound
+from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes.models import Touchpoint
 from bounceback.stories import selectors, services
 from bounceback.stories.models import Recognition, Story
@@ -142,6 +142,10 @@ class StoryRecognitionCountsOut(Schema):
     teams: list[StoryRecognitionCountOut]
 
 
+class StoryRecognitionFilters(Schema):
+    period: str = Field("all", description="all (every recognition) or month (this month)")
+
+
 class StoryPreventionIn(Schema):
     touchpoint_id: int | None = Field(
         None, description="Where it goes wrong; the case's failure mode's touchpoint if left out"
@@ -210,8 +214,13 @@ def draft_story(request: HttpRequest, payload: StoryDraftIn) -> Status[Story]:
     response={200: StoryRecognitionCountsOut, **ERRORS},
     summary="Kudos and monthly recognitions per person and per team",
 )
-def recognition_counts(request: HttpRequest) -> dict[str, Any]:
+def recognition_counts(
+    request: HttpRequest, filters: Query[StoryRecognitionFilters]
+) -> dict[str, Any]:
     require_scope(request, "stories:read")
+    if filters.period not in selectors.PERIODS:
+        raise ValidationFailed("period must be all or month", field="period")
+    since = selectors.period_start(filters.period)
 
     def out(rows: list[selectors.RecognitionCount]) -> list[dict[str, Any]]:
         return [
@@ -220,8 +229,8 @@ def recognition_counts(request: HttpRequest) -> dict[str, Any]:
         ]
 
     return {
-        "people": out(selectors.recognition_by_person()),
-        "teams": out(selectors.recognition_by_team()),
+        "people": out(selectors.recognition_by_person(since=since)),
+        "teams": out(selectors.recognition_by_team(since=since)),
     }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from bounceback.stories.models import Recognition, Story
 
@@ -24,6 +25,16 @@ class RecognitionCount:
 
 _KUDOS = Count("id", filter=Q(kind=Recognition.Kind.KUDOS))
 _MONTHLY = Count("id", filter=Q(kind=Recognition.Kind.MONTHLY))
+
+
+PERIODS = {"all": "All time", "month": "This month"}
+
+
+def period_start(period: str) -> datetime | None:
+    """When a counting period starts: the first of this month (local time), or never."""
+    if period != "month":
+        return None
+    return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _since(rows: QuerySet[Recognition], since: datetime | None) -> QuerySet[Recognition]:

@@ -217,12 +217,17 @@ def recognition(request: HttpRequest) -> HttpResponse:
 def _recognition_page(
     request: HttpRequest, form: PersonRecognitionForm, status: int = 200
 ) -> HttpResponse:
+    period = request.GET.get("period", "all")
+    period = period if period in selectors.PERIODS else "all"
+    since = selectors.period_start(period)
     return render(
         request,
         "stories/recognition.html",
         {
-            "people": selectors.recognition_by_person(),
-            "teams": selectors.recognition_by_team(),
+            "period": period,
+            "periods": selectors.PERIODS.items(),
+            "people": selectors.recognition_by_person(since=since),
+            "teams": selectors.recognition_by_team(since=since),
             "form": form,
             "can_recognise": request.user.has_perm(services.RECOGNISE),
         },

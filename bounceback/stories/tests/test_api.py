@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from bounceback.accounts.roles import Role
-from bounceback.stories.models import Story
+from bounceback.stories.models import Recognition, Story
 from bounceback.stories.tests.conftest import happy_case
 from bounceback.testing.factories import UserFactory
 from bounceback.testing.failuremodes_factories import TouchpointFactory
@@ -52,6 +55,15 @@ def test_a_token_drafts_edits_nominates_publishes_and_recognises(case, stories_a
         "total": 1,
     }
     assert counts["teams"][0]["name"] == "Front desk"
+    this_month = stories_api.get("/api/stories/recognition-counts", {"period": "month"})
+    assert this_month.json()["people"][0]["monthly"] == 1
+    Recognition.objects.update(created_at=timezone.now() - timedelta(days=40))
+    assert (
+        stories_api.get("/api/stories/recognition-counts", {"period": "month"}).json()["people"]
+        == []
+    )
+    bad = stories_api.get("/api/stories/recognition-counts", {"period": "year"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "period")
 
 
 def test_bad_input_is_a_4xx_naming_the_field(case, stories_api) -> None:
