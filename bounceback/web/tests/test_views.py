@@ -129,6 +129,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Customers",
         "Mail",
         "Segments",
+        "Loyalty",
         "Transactions",
         "Catalog",
         "Playbooks",
