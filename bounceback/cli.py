@@ -24,7 +24,7 @@ COMMANDS: dict[str, str] = {
     "demo": "Load a demo business with sample data and sign-ins",
     "createuser": "Create a staff user with a role, team and password",
     "token": "Create, list and revoke API tokens",
-    "import": "Import customers or transactions from a CSV file",
+    "import": "Import customers, transactions, signals or past cases from a CSV file",
     "imap-poll": "Read new mail from the IMAP mailbox once (--once) or every poll interval",
     "smtpd": "Receive email over SMTP for a mail server that relays customer mail in",
 }

@@ -51,8 +51,12 @@ class LoginForm(AuthenticationForm):
 
     def _throttled_error(self, username: str) -> ValidationError:
         wait = login_retry_after(username=username, request=self.request)
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        label = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        seconds = math.ceil(wait.total_seconds())
+        minutes = max(1, math.ceil(seconds / 60))
+        if seconds < 60:
+            label = "1 second" if seconds <= 1 else f"{seconds} seconds"
+        else:
+            label = "1 minute" if minutes == 1 else f"{minutes} minutes"
         return ValidationError(
             self.error_messages["throttled"], code="throttled", params={"wait": label}
         )

@@ -54,6 +54,13 @@ _CRM_WORK = [
     "funds.add_grant",
     "funds.redeem_voucher",
     "segments.view_segment",
+    # Everyone inserts the team's canned replies into their messages.
+    "replies.view_cannedreply",
+    # What other systems told us about a customer (surveys, reviews, late orders).
+    "signals.view_signal",
+    # The negativity cue and score; the rules and suspected breakdowns on /discovery/.
+    "discovery.view_rule",
+    "discovery.view_suspectedbreakdown",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -82,6 +89,12 @@ _CONTINGENCY_PLANNING = [
     "playbooks.add_playbook",
     "playbooks.change_playbook",
     "breakdowns.declare_breakdown",
+    # Leads and managers keep the team's canned replies.
+    "replies.add_cannedreply",
+    "replies.change_cannedreply",
+    # Discovery: write rules, declare or dismiss suspected breakdowns.
+    "discovery.manage_rule",
+    "discovery.view_discovery",
 ]
 
 # Managers wire the business to other systems: webhook subscriptions and
@@ -93,6 +106,7 @@ _INTEGRATIONS = [
     "webhooks.view_inboundchannel",
     "webhooks.add_inboundchannel",
     "webhooks.change_inboundchannel",
+    "signals.add_signal",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -10,4 +10,6 @@ urlpatterns = [
     path("accounts/time-zone/", views.time_zone, name="time_zone"),
     path("staff/", views.staff, name="staff_list"),
     path("staff/<int:pk>/role/", views.staff_set_role, name="staff_set_role"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<int:pk>/assignment/", views.team_assignment, name="team_assignment"),
 ]

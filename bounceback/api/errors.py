@@ -83,6 +83,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, ServiceError):
+            # django-ninja wraps whatever the body parser raises in a 400; the
+            # parser's refusals (bad text, deep nesting) name their field.
+            return _service_error(request, exc.__cause__)
         code = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found"}
         message = str(exc)
         if message == "Cannot parse request body":

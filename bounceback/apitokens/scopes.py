@@ -30,8 +30,15 @@ SCOPES: dict[str, str] = {
     "vouchers:redeem": "Look up and redeem vouchers (for a till or booking system)",
     "segments:read": "Read segments, their rules, approaches and members",
     "segments:write": "Create and change segments and recompute membership",
+    "loyalty:read": "Read loyalty after recovery: cohorts, return rates, money, their customers",
     "deliveries:read": "Read messages and webhook events that failed to be delivered",
     "deliveries:write": "Send a failed message or webhook event again",
+    "signals:read": "Read signals (survey answers, reviews, mentions, operational events)",
+    "signals:write": "Record signals, one at a time or in bulk",
+    "discovery:read": "Score texts for negativity, read rules, previews, scans and suspected "
+    "breakdowns",
+    "discovery:write": "Write and switch rules, record scans, declare or dismiss suspected "
+    "breakdowns",
 }
 
 

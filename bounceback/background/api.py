@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, Schema
 from bounceback.background.deliveries import lanes
 from bounceback.background.selectors import failed_deliveries
 from bounceback.errors import NotFound

@@ -9,14 +9,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from ninja.types import TCallable
 
 from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS, ApiTokenRefOut, token_ref
+from bounceback.api.schemas import ERRORS, ApiTokenRefOut, Schema, token_ref
 from bounceback.breakdowns import selectors, services
 from bounceback.breakdowns.models import (
     AffectedCustomer,
@@ -83,6 +83,13 @@ class MessageOut(Schema):
     batch: str
     recipients: int
     sent_at: datetime
+    state: str = Field(
+        description="sending: a wave to many customers is still being written in chunks "
+        "(recipients is final once sent); sent"
+    )
+    finished_at: datetime | None = Field(
+        None, description="when the last case got the message (empty while sending)"
+    )
 
 
 class ProgressOut(Schema):

@@ -6,14 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from ninja.types import TCallable
 
 from bounceback.accounts.models import Team, User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS, ApiTokenRefOut, token_ref
+from bounceback.api.schemas import ERRORS, ApiTokenRefOut, PatchSchema, Schema, token_ref
 from bounceback.cases import services
 from bounceback.cases.models import Case, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
@@ -60,7 +60,9 @@ class CaseIn(Schema):
     team_id: int | None = None
 
 
-class CasePatch(Schema):
+class CasePatch(PatchSchema):
+    nullable = frozenset({"site", "failure_mode_id", "assignee_id", "team_id"})
+
     summary: str | None = Field(None, max_length=200)
     description: str | None = None
     severity: str | None = None
@@ -267,6 +269,65 @@ def _site(code: str | None) -> Site | None:
 # --- Endpoints ------------------------------------------------------------------------------
 
 
+class CaseImportIn(Schema):
+    source: str = Field(
+        ..., examples=["zendesk"], description="The system the complaints come from"
+    )
+    # Checked item by item (a bad one is reported, the rest stored).
+    items: list[Any] = Field(
+        ...,
+        description="Up to 10,000 past complaints, each an object with external_id, "
+        "opened_at (ISO 8601), closed_at, status, summary, description, category, product, "
+        "channel, site, customer_name, customer_email, customer_phone, customer_external_id",
+    )
+
+
+class CaseImportError(Schema):
+    index: int
+    field: str | None
+    message: str
+
+
+class CaseImportOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[CaseImportError]
+
+
+@router.post(
+    "/import",
+    response={200: CaseImportOut, **ERRORS},
+    summary="Bring in past complaints from another system; closed ones stay closed and send "
+    "nothing; sending one again updates it",
+)
+def import_cases(request: HttpRequest, payload: CaseImportIn) -> dict[str, Any]:
+    from django.conf import settings
+
+    from bounceback.errors import ValidationFailed
+    from bounceback.imports.services import cases_import_items
+
+    actor = act(request, "cases:write")
+    if not payload.items:
+        raise ValidationFailed("items is empty", field="items")
+    if len(payload.items) > settings.BULK_UPSERT_LIMIT:
+        raise ValidationFailed(
+            f"at most {settings.BULK_UPSERT_LIMIT} items per call", field="items"
+        )
+    counts, rejected = cases_import_items(items=payload.items, source=payload.source, actor=actor)
+    return {
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "rejected": len(rejected),
+        "errors": [
+            {"index": index, "field": r.field, "message": r.message}
+            for index, r in sorted(rejected.items())
+        ],
+    }
+
+
 @router.post("/", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
 def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     actor = act(request, "cases:write")
@@ -287,6 +348,100 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
         actor=actor,
     )
     return Status(201, _detail(case.pk))
+
+
+class CaseBulkIn(Schema):
+    case_ids: list[int] = Field(..., description="The cases to act on (at most 500)")
+    action: str = Field(
+        ...,
+        description="assign, failure_mode, link, message (a progress update), document, "
+        "follow_up or close (documents first when documentation is given)",
+    )
+    assignee_id: int | None = Field(None, description="assign: the person; null for nobody")
+    failure_mode_id: int | None = Field(None, description="failure_mode: an accepted mode")
+    link_to_case_id: int | None = Field(
+        None, description="link: the case to link them to; the oldest chosen when absent"
+    )
+    body: str = Field("", description="message and follow_up: the text")
+    channel: str | None = Field(
+        None, description="message and follow_up: each case's own when absent"
+    )
+    early_reason: str = Field("", description="follow_up: why before the cool-off ends")
+    root_cause: str = ""
+    what_was_done: str = ""
+    prevention_idea: str = ""
+
+
+class CaseBulkRefusedOut(Schema):
+    id: int
+    reference: str
+    code: str
+    message: str
+    field: str | None
+
+
+class CaseBulkDoneOut(Schema):
+    id: int
+    reference: str
+    status: str
+
+
+class CaseBulkOut(Schema):
+    action: str
+    done: list[CaseBulkDoneOut] = Field(..., description="The cases the action changed")
+    refused: list[CaseBulkRefusedOut] = Field(
+        ..., description="The cases left as they were, each with the reason"
+    )
+    summary: str
+
+
+@router.post(
+    "/bulk",
+    response={200: CaseBulkOut, **ERRORS},
+    summary="Act on many cases at once; each case is done or refused with its reason",
+)
+def bulk(request: HttpRequest, payload: CaseBulkIn) -> dict[str, Any]:
+    actor = act(request, "cases:write")
+    ids = list(dict.fromkeys(payload.case_ids))
+    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
+    missing = sorted(set(ids) - {c.pk for c in cases})
+    if missing:
+        raise NotFound(f"no case with id {missing[0]}", field="case_ids")
+    outcome = services.cases_bulk_apply(
+        cases=cases,
+        action=payload.action,
+        actor=actor,
+        assignee=by_id(User, payload.assignee_id, "assignee_id", "user"),
+        assignee_given="assignee_id" in payload.model_fields_set,
+        failure_mode=by_id(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
+        link_to=by_id(Case, payload.link_to_case_id, "link_to_case_id", "case"),
+        body=payload.body,
+        channel=payload.channel,
+        early_reason=payload.early_reason,
+        root_cause=payload.root_cause,
+        what_was_done=payload.what_was_done,
+        prevention_idea=payload.prevention_idea,
+    )
+    statuses = dict(
+        Case.objects.filter(pk__in=[c.pk for c in outcome.done]).values_list("pk", "status")
+    )
+    return {
+        "action": outcome.action,
+        "done": [
+            {"id": c.pk, "reference": c.reference, "status": statuses[c.pk]} for c in outcome.done
+        ],
+        "refused": [
+            {
+                "id": r.case_id,
+                "reference": r.reference,
+                "code": r.code,
+                "message": r.message,
+                "field": r.field,
+            }
+            for r in outcome.refused
+        ],
+        "summary": outcome.summary(),
+    }
 
 
 @router.get("/", response={200: CasePage, **ERRORS}, summary="List cases, newest first")
@@ -511,6 +666,41 @@ def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink
     other = by_id(Case, payload.other_case_id, "other_case_id", "case")
     made = services.case_link(case=_case(case_id), other=other, actor=actor, kind=payload.kind)
     return Status(201, made)
+
+
+class CaseNoteIn(Schema):
+    body: str = Field(
+        ..., description="The note; @username notifies that colleague. Never sent to the customer."
+    )
+
+
+class CaseNoteOut(Schema):
+    id: int = Field(..., description="The timeline event's id")
+    at: datetime
+    body: str
+    mentions: list[str] = Field(..., description="Usernames of the colleagues notified")
+    actor: str
+
+
+@router.post(
+    "/{case_id}/notes",
+    response={201: CaseNoteOut, **ERRORS},
+    summary="Add an internal note (staff only); @mentions notify colleagues",
+)
+def add_note(request: HttpRequest, case_id: int, payload: CaseNoteIn) -> Status[dict[str, Any]]:
+    actor = act(request, "cases:write")
+    event = services.case_note_add(case=_case(case_id), actor=actor, body=payload.body)
+    event.refresh_from_db()
+    return Status(
+        201,
+        {
+            "id": event.pk,
+            "at": event.at,
+            "body": event.data["body"],
+            "mentions": event.data["mentions"],
+            "actor": event.actor_label,
+        },
+    )
 
 
 @router.get(

@@ -245,6 +245,11 @@ class UpdateForm(_MessageForm):
         help_text="What is happening now and when they will hear from you next.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "update_%s")
+        super().__init__(*args, **kwargs)
+
 
 DECISIONS = [("", "Not decided yet"), ("accept", "We accept it"), ("decline", "We decline it")]
 
@@ -303,6 +308,11 @@ class FixForm(_MessageForm):
         help_text="Leave empty if you told them another way.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "fix_%s")
+        super().__init__(*args, **kwargs)
+
 
 class FollowUpForm(_MessageForm):
     body = forms.CharField(
@@ -318,6 +328,11 @@ class FollowUpForm(_MessageForm):
         widget=_textarea(2),
         help_text="Needed before the cool-off ends.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "followup_%s")
+        super().__init__(*args, **kwargs)
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -437,6 +452,64 @@ class _NameChoiceField(forms.ModelChoiceField):
 
 class AssignForm(forms.Form):
     assignee = _NameChoiceField(queryset=assignable_users(), required=False, empty_label="Nobody")
+
+
+class NoteForm(forms.Form):
+    """An internal note: staff only, never sent; @username tells a colleague."""
+
+    body = forms.CharField(
+        label="Internal note",
+        max_length=5000,
+        widget=_textarea(3, placeholder="Only staff see this. Type @username to tell a colleague."),
+        help_text="Never sent to the customer, never shown in the portal.",
+        error_messages={"required": "Write the note first."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+
+
+class BulkForm(forms.Form):
+    """One action on the cases ticked in the inbox (or a breakdown's cases)."""
+
+    case = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Cases",
+        error_messages={"required": "Tick the cases to act on first."},
+    )
+    action = forms.ChoiceField(label="Action", choices=())
+    assignee = _UserChoiceField(
+        queryset=assignable_users(), required=False, empty_label="Nobody", label="Assign to"
+    )
+    body = forms.CharField(
+        required=False,
+        label="Message",
+        widget=_textarea(3),
+        help_text="For a progress update or the follow-up; each case's own channel is used.",
+    )
+    early_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Follow up early, because…",
+        help_text="Only needed for cases still cooling off.",
+    )
+    root_cause = forms.CharField(required=False, label="Root cause", widget=_textarea(2))
+    what_was_done = forms.CharField(required=False, label="What was done", widget=_textarea(2))
+    prevention_idea = forms.CharField(
+        required=False, label="How to prevent it", widget=_textarea(2)
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from bounceback.cases.services import BulkAction
+
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        # Any id may be posted; the view checks each exists.
+        self.fields["case"].valid_value = lambda value: True  # type: ignore[attr-defined]
+        self.fields["action"].choices = list(BulkAction.LABELS.items())  # type: ignore[attr-defined]
+        self.fields["failure_mode"] = FailureModeField(help_text="")
+        self.order_fields(["case", "action", "assignee", "failure_mode"])
 
 
 class EmptyForm(forms.Form):

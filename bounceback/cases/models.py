@@ -81,9 +81,13 @@ class Case(models.Model):
         WAITING = "waiting", "Waiting on customer"
         CLOSED = "closed", "Closed"
 
-    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    # Unique through Meta.constraints: a UniqueConstraint has no second LIKE index on
+    # PostgreSQL (references are only ever looked up whole). The foreign keys that
+    # lead a composite index below carry no index of their own: each index is
+    # upkeep on every insert, and an outreach inserts 100,000 cases.
+    reference = models.CharField(max_length=20, null=True, blank=True)
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
     summary = models.CharField(max_length=200)
@@ -103,6 +107,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="cases",
+        db_index=False,
     )
     # Opened by us, before the customer complained (a breakdown's outreach).
     proactive = models.BooleanField(default=False)
@@ -123,9 +128,15 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        db_index=False,
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     # The status to return to when the customer answers a waiting case.
@@ -168,6 +179,16 @@ class Case(models.Model):
     # transaction that changes a timer, so the inbox sorts on an index instead
     # of looking up timers for every open case.
     next_due_at = models.DateTimeField(null=True, blank=True)
+    # Complaints imported from another system: where from and its id there, so a
+    # re-import updates the case instead of adding a second one.
+    external_source = models.CharField(max_length=60, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    # The sender's own filing (a regulator's "Issue", a helpdesk's category) and
+    # product, for discovery's counts beside the failure mode.
+    category = models.CharField(max_length=120, blank=True)
+    product = models.CharField(max_length=200, blank=True)
+    # 0 (not negative) to 1 (very negative), of the description; None before scoring.
+    negativity = models.FloatField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -206,6 +227,16 @@ class Case(models.Model):
                 name="case_open_breached_due_idx",
                 condition=OPEN & models.Q(breach_count__gt=0),
             ),
+            # A breakdown's page lists its (up to 100,000) cases newest first.
+            models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="case_reference_unique"),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="case_external_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -218,6 +249,26 @@ class Case(models.Model):
     @property
     def age(self) -> timedelta:
         return (self.closed_at or timezone.now()) - self.created_at
+
+
+class CaseViewer(models.Model):
+    """Who had the case page open, and when last: the "a colleague is on it" warning.
+
+    One row per person and case, refreshed each time they open the page; rows
+    older than CASE_PRESENCE_MINUTES mean nothing and are cleared hourly.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_viewer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.case_id} at {self.seen_at:%H:%M}"
 
 
 class CaseLink(models.Model):
@@ -253,6 +304,7 @@ class CaseEvent(models.Model):
 
     class Kind(models.TextChoices):
         OPENED = "opened", "Opened"
+        IMPORTED = "imported", "Imported"
         ASSIGNED = "assigned", "Assigned"
         UPDATED = "updated", "Details changed"
         LINKED = "linked", "Linked to a case"
@@ -279,8 +331,11 @@ class CaseEvent(models.Model):
         COMPENSATION_ESCALATED = "compensation_escalated", "Gesture approval moved up"
         COMPENSATION_REFUSED = "compensation_refused", "Gesture refused"
         COMPENSATION_REVERSED = "compensation_reversed", "Gesture reversed"
+        # Staff talking to staff: never sent, never shown in the portal or an email.
+        NOTE = "note", "Internal note"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (case, at) below.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

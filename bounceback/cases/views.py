@@ -19,9 +19,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from bounceback.accounts.models import User
 from bounceback.breakdowns.models import Breakdown
 from bounceback.breakdowns.selectors import breakdowns_for_case
 from bounceback.breakdowns.services import breakdown_link_case, breakdown_unlink_case
@@ -30,6 +31,7 @@ from bounceback.cases.forms import (
     ApologyForm,
     AssignForm,
     BreakdownLinkForm,
+    BulkForm,
     CallForm,
     CaseOpenForm,
     CustomerMessageForm,
@@ -39,6 +41,7 @@ from bounceback.cases.forms import (
     FixForm,
     FollowUpForm,
     InboxForm,
+    NoteForm,
     OutcomeForm,
     PolicyForm,
     ReasonForm,
@@ -50,6 +53,7 @@ from bounceback.cases.inbox import COUNT_CAP, SORTS, VIEWS, InboxQuery, cases_in
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.policy import policy_for
 from bounceback.cases.selectors import (
+    case_colleagues_viewing,
     case_events,
     case_timers,
     reply_channel_for,
@@ -141,6 +145,51 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
     }
     template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a bulk action returns: the list as it was, never another site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("cases:inbox")
+
+
+@require_POST
+@permission_required(CHANGE, raise_exception=True)
+def case_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked cases; says what was done and what was refused, why."""
+    form = BulkForm(request.POST)
+    back = _back(request)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    data = form.cleaned_data
+    ids = list(dict.fromkeys(data["case"]))
+    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
+
+    def run() -> services.BulkOutcome:
+        if len(cases) != len(ids):
+            raise Conflict("some of the ticked cases no longer exist; reload the list")
+        return services.cases_bulk_apply(
+            cases=cases,
+            action=data["action"],
+            actor=request.user,
+            assignee=data["assignee"],
+            assignee_given=True,
+            failure_mode=data["failure_mode"],
+            body=data["body"],
+            early_reason=data["early_reason"],
+            root_cause=data["root_cause"],
+            what_was_done=data["what_was_done"],
+            prevention_idea=data["prevention_idea"],
+        )
+
+    return perform(
+        request, run, success=lambda outcome: outcome.summary(), redirect_to=back, sentence=True
+    )
 
 
 # --- Opening a case --------------------------------------------------------------------------
@@ -261,6 +310,7 @@ def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.
         "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
         "failure_mode": lambda: FailureModeForm(initial={"failure_mode": case.failure_mode_id}),
         "retry": lambda: EmptyForm(),
+        "note": lambda: NoteForm(),
     }
     return {key: bound.get(key) or make() for key, make in fresh.items()}
 
@@ -277,9 +327,23 @@ _FORM_STEP: dict[str, str | None] = {
     "assign": None,
     "failure_mode": None,
     "retry": None,
+    "note": None,
     "breakdown": None,
     "breakdown_unlink": None,
 }
+
+
+def _step_to_open(steps: list[Any]) -> str | None:
+    """The step the page opens: the next one; else one waiting (a cool-off, with its
+    early follow-up); else the first not done; else the last (a closed case's reopen)."""
+    for wanted in ("next", "waiting"):
+        found = next((s for s in steps if s.state == wanted), None)
+        if found is not None:
+            return str(found.key)
+    pending = next((s for s in steps if s.state not in ("done", "skipped")), None)
+    if pending is not None:
+        return str(pending.key)
+    return str(steps[-1].key) if steps else None
 
 
 def render_case_page(
@@ -314,9 +378,10 @@ def render_case_page(
     failed = next(iter(bound), None)
     refusal = list(bound[failed].non_field_errors()) if failed else []
     refusal_step = _FORM_STEP.get(failed, failed) if failed else None
-    open_step = refusal_step or (progress.current.key if progress.current else None)
+    open_step = refusal_step or _step_to_open(progress.steps)
     context = {
         "case": case,
+        "colleagues": case_colleagues_viewing(case=case, user=request.user, now=now),
         "customer": case.customer,
         "progress": progress,
         "steps": progress.steps,
@@ -341,7 +406,11 @@ def render_case_page(
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_case_page(request, case_for_page(pk))
+    case = case_for_page(pk)
+    # Seen before rendering, so the page warns only about *other* people on it.
+    if isinstance(request.user, User):
+        services.case_viewed(case=case, user=request.user)
+    return render_case_page(request, case)
 
 
 @require_POST
@@ -643,6 +712,22 @@ def case_set_failure_mode(request: HttpRequest, pk: int) -> HttpResponse:
         done=done,
         field_map={"failure_mode_id": "failure_mode"},
     )
+
+
+@_guarded
+def case_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """An internal note on the timeline; the colleagues it @mentions are notified."""
+
+    def run(case: Case, form: forms.Form) -> Any:
+        return services.case_note_add(case=case, actor=request.user, body=form.cleaned_data["body"])
+
+    def done(case: Case) -> str:
+        names = services.note_mentions(request.POST.get("body", ""))
+        mine = getattr(request.user, "username", "").lower()
+        told = [f"@{n}" for n in names if n != mine]
+        return "Note added" + (f"; {', '.join(told)} notified." if told else ".")
+
+    return _act(request, pk, key="note", form_class=NoteForm, run=run, done=done)
 
 
 def _can_link(request: HttpRequest) -> bool:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ninja import Field, Schema
+from ninja import Field
 
+from bounceback.api.schemas import Schema
 from bounceback.coach.scoring import CoachResult
 
 

@@ -12,19 +12,24 @@ from ninja import NinjaAPI, Router
 
 from bounceback.api.auth import api_auth
 from bounceback.api.errors import install_error_handlers
+from bounceback.api.parser import CheckedParser
 from bounceback.background.api import router as deliveries_router
 from bounceback.breakdowns.api import router as breakdowns_router
 from bounceback.cases.api import coach_router
 from bounceback.cases.api import router as cases_router
 from bounceback.customers.api import router as customers_router
+from bounceback.discovery.api import router as discovery_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
+from bounceback.loyalty.api import router as loyalty_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
+from bounceback.replies.api import router as replies_router
 from bounceback.savedviews.api import router as inbox_router
 from bounceback.search.api import router as search_router
 from bounceback.segments.api import router as segments_router
+from bounceback.signals.api import router as signals_router
 from bounceback.transactions.api import router as transactions_router
 from bounceback.webhooks.api import router as webhooks_router
 
@@ -39,6 +44,7 @@ api = NinjaAPI(
         "`{code, message, field, errors}`."
     ),
     auth=api_auth,
+    parser=CheckedParser(),
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -59,9 +65,13 @@ ROUTERS: dict[str, Router] = {
     "/webhooks": webhooks_router,
     "/funds": funds_router,
     "/segments": segments_router,
+    "/loyalty": loyalty_router,
     "/deliveries": deliveries_router,
     "/search": search_router,
     "/inbox": inbox_router,
+    "/replies": replies_router,
+    "/signals": signals_router,
+    "/discovery": discovery_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

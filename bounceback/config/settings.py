@@ -106,15 +106,22 @@ INSTALLED_APPS = [
     "bounceback.webhooks",
     "bounceback.segments",
     "bounceback.funds",
+    "bounceback.loyalty",
     "bounceback.search",
     "bounceback.savedviews",
+    "bounceback.replies",
+    "bounceback.signals",
+    "bounceback.discovery",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* are believed only from BOUNCEBACK_TRUSTED_PROXIES.
+    "bounceback.web.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "bounceback.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -224,6 +231,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# The longest an account's sign-ins are slowed after failures from many addresses.
+LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 300)
 
 # --- Security --------------------------------------------------------------------
 # Where customers and staff reach this installation (magic links, survey links,
@@ -294,6 +303,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 # The business's own currency: lifetime value and money reports are kept in it.
 BOUNCEBACK_CURRENCY = os.environ.get("BOUNCEBACK_CURRENCY", "USD").upper()
 BULK_UPSERT_LIMIT = 10_000
+# How often the worker's clock scans for spikes (discovery's suspected breakdowns).
+BOUNCEBACK_DISCOVERY_SCAN_MINUTES = int(os.environ.get("BOUNCEBACK_DISCOVERY_SCAN_MINUTES", "15"))
 # A 10,000-item bulk body is about 3.5 MB of JSON; Django's default (2.5 MB)
 # refuses it with a bare 400 before the API sees it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 32 * 1024 * 1024)
@@ -326,6 +337,11 @@ BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "em
 BOUNCEBACK_OUTREACH_CHUNK = env_int("BOUNCEBACK_OUTREACH_CHUNK", 5000)
 if BOUNCEBACK_OUTREACH_CHUNK < 1:
     raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")
+# Database connections a large outreach or wave works on side by side (PostgreSQL
+# only): most of its time is the database's, so a second core halves it.
+BOUNCEBACK_BULK_CONNECTIONS = env_int("BOUNCEBACK_BULK_CONNECTIONS", 2)
+if not 1 <= BOUNCEBACK_BULK_CONNECTIONS <= 16:
+    raise ImproperlyConfigured("BOUNCEBACK_BULK_CONNECTIONS must be between 1 and 16")
 
 # --- Channels (issue 6) ------------------------------------------------------------
 # BOUNCEBACK_PUBLIC_URL (where links in messages to customers point) is set
@@ -391,8 +407,9 @@ BOUNCEBACK_FORM_LIMIT_PER_EMAIL = env_int("BOUNCEBACK_FORM_LIMIT_PER_EMAIL", 3)
 BOUNCEBACK_PORTAL_LINK_MINUTES = env_int("BOUNCEBACK_PORTAL_LINK_MINUTES", 60)
 # How long a follow-up survey link can be answered (once).
 BOUNCEBACK_SURVEY_DAYS = env_int("BOUNCEBACK_SURVEY_DAYS", 30)
-# The client address for rate limits comes from X-Forwarded-For only behind our
-# own proxy; otherwise anyone could pick their own address with a header.
+# The client address comes from X-Forwarded-For only behind our own proxy, and
+# only when the request comes from BOUNCEBACK_TRUSTED_PROXIES (web/proxies.py);
+# otherwise anyone could pick their own address with a header.
 BOUNCEBACK_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_TLS_PROXY", False)
 for _name in (
     "BOUNCEBACK_FORM_LIMIT_PER_IP",
@@ -436,6 +453,35 @@ if BOUNCEBACK_APPROVAL_MINUTES < 1 or BOUNCEBACK_VOUCHER_DAYS < 1:
 BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES = env_int("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES", 60)
 if BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES < 1:
     raise ImproperlyConfigured("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES must be at least 1")
+
+
+# --- Outbound requests and proxies (issue 13) ---------------------------------------
+def env_networks(name: str, default: str) -> list[str]:
+    """Comma-separated CIDRs ("10.0.0.0/8,::1"), checked here so a typo stops start-up."""
+    import ipaddress
+
+    networks = env_list(name, default)
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks such as 10.0.0.0/8, not {item!r}"
+            ) from None
+    return networks
+
+
+# Webhooks and channels never POST to loopback, private, link-local or metadata
+# addresses (webhooks/egress.py) unless their network is listed here.
+BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS = env_networks("BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS", "")
+# With BEHIND_TLS_PROXY, X-Forwarded-For is believed only from these addresses.
+BOUNCEBACK_TRUSTED_PROXIES = env_networks("BOUNCEBACK_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
+
+# --- The daily desk: working together (issue 14) ---------------------------------------
+# A colleague who opened a case within this many minutes is shown as working on it.
+CASE_PRESENCE_MINUTES = env_int("CASE_PRESENCE_MINUTES", 10)
+if CASE_PRESENCE_MINUTES < 1:
+    raise ImproperlyConfigured("CASE_PRESENCE_MINUTES must be at least 1")
 
 LOGGING = {
     "version": 1,

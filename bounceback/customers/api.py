@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import (
     TimelineCursor,
@@ -21,6 +21,8 @@ from bounceback.customers.selectors import (
 )
 from bounceback.customers.services import ExternalIdentity, customer_create, customer_update
 from bounceback.interactions.models import Interaction
+from bounceback.signals.models import Signal
+from bounceback.signals.selectors import signal_score, signal_summary
 
 router = Router(tags=["customers"])
 
@@ -42,7 +44,7 @@ class CustomerIn(Schema):
     tags: list[str] = Field(default_factory=list)
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(PatchSchema):
     name: str | None = Field(None, max_length=200)
     emails: list[str] | None = None
     phones: list[str] | None = None
@@ -110,7 +112,7 @@ class ValueOut(Schema):
 
 
 class TimelineEntryOut(Schema):
-    kind: Literal["interaction", "transaction"]
+    kind: Literal["interaction", "transaction", "signal"]
     id: int
     at: datetime
     summary: str
@@ -122,6 +124,9 @@ class TimelineEntryOut(Schema):
     currency: str | None = None
     status: str | None = None
     site: str | None = None
+    source: str | None = Field(None, description="For a signal: the system that sent it")
+    score: str | None = Field(None, description="For a signal: CSAT, NPS or rating as sent")
+    negativity: float | None = None
 
 
 class TimelineOut(Schema):
@@ -275,6 +280,21 @@ def _timeline_item(entry: TimelineEntry) -> dict[str, Any]:
             "direction": i.direction,
             "author": i.author_name,
             "body": i.body,
+        }
+    if isinstance(entry.item, Signal):
+        sig = entry.item
+        return {
+            "kind": "signal",
+            "id": entry.id,
+            "at": entry.at,
+            "summary": signal_summary(sig),
+            "channel": sig.channel or None,
+            "author": sig.author or None,
+            "body": sig.text or None,
+            "site": sig.site.code if sig.site else None,
+            "source": sig.source,
+            "score": signal_score(sig),
+            "negativity": sig.negativity,
         }
     t = entry.item
     return {

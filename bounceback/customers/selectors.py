@@ -10,15 +10,18 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from bounceback.customers.models import Customer
 from bounceback.interactions.models import Interaction
+from bounceback.signals.models import Signal
 from bounceback.transactions.models import Transaction
+
+EntryKind = Literal["interaction", "transaction", "signal"]
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: Literal["interaction", "transaction"]
+    kind: EntryKind
     at: datetime
     id: int
-    item: Interaction | Transaction
+    item: Interaction | Transaction | Signal
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,9 @@ def customer_value_by_currency(*, customer: Customer) -> list[ValueSummary]:
 
 # --- Timeline pages for the staff UI ------------------------------------------------
 
-# At equal times interactions sort above transactions; ids break the remaining ties.
-_KIND_RANK = {"interaction": 1, "transaction": 0}
+# At equal times interactions sort above signals above transactions; ids break
+# the remaining ties.
+_KIND_RANK = {"interaction": 2, "signal": 1, "transaction": 0}
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class TimelineCursor:
     """
 
     at: datetime
-    kind: Literal["interaction", "transaction"] | None = None
+    kind: EntryKind | None = None
     id: int | None = None
 
     def encode(self) -> str:
@@ -89,8 +93,12 @@ class TimelineCursor:
             return cls(at=at)
         if len(parts) != 3 or parts[1] not in _KIND_RANK or not parts[2].isdigit():
             return None
-        kind: Literal["interaction", "transaction"] = (
-            "interaction" if parts[1] == "interaction" else "transaction"
+        kind: EntryKind = (
+            "interaction"
+            if parts[1] == "interaction"
+            else "signal"
+            if parts[1] == "signal"
+            else "transaction"
         )
         return cls(at=at, kind=kind, id=int(parts[2]))
 
@@ -112,15 +120,18 @@ def customer_timeline_page(
 ) -> tuple[list[TimelineEntry], TimelineCursor | None]:
     """One page of the customer's timeline, newest first, and the cursor of the next page.
 
-    Each source is read already sorted and cut, then merged, so a page costs
-    two indexed queries however long the history is. The next cursor is None
+    Each source (interactions, transactions, signals) is read already sorted
+    and cut, then merged, so a page costs three indexed queries however long
+    the history is. The next cursor is None
     on the last page.
     """
     interactions = Interaction.objects.filter(customer=customer)
     transactions = Transaction.objects.filter(customer=customer).select_related("site")
+    signals = Signal.objects.filter(customer=customer).select_related("site")
     if after is not None:
         interactions = interactions.filter(_after_cursor(after, "interaction"))
         transactions = transactions.filter(_after_cursor(after, "transaction"))
+        signals = signals.filter(_after_cursor(after, "signal"))
     i_entries = [
         TimelineEntry("interaction", row.occurred_at, row.pk, row)
         for row in interactions.order_by("-occurred_at", "-id")[: limit + 1]
@@ -129,10 +140,15 @@ def customer_timeline_page(
         TimelineEntry("transaction", row.occurred_at, row.pk, row)
         for row in transactions.order_by("-occurred_at", "-id")[: limit + 1]
     ]
+    s_entries = [
+        TimelineEntry("signal", row.occurred_at, row.pk, row)
+        for row in signals.order_by("-occurred_at", "-id")[: limit + 1]
+    ]
     merged = list(
         heapq.merge(
             i_entries,
             t_entries,
+            s_entries,
             key=lambda e: (e.at, _KIND_RANK[e.kind], e.id),
             reverse=True,
         )

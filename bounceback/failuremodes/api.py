@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes import selectors, services
 from bounceback.failuremodes.models import FailureMode, Touchpoint
@@ -36,7 +36,9 @@ class TouchpointIn(Schema):
     position: int = Field(0, description="Order in the customer journey, first stage first")
 
 
-class TouchpointPatch(Schema):
+class TouchpointPatch(PatchSchema):
+    nullable = frozenset({"site"})
+
     name: str | None = Field(None, max_length=120)
     description: str | None = None
     site: str | None = Field(None, description="Site code; null for every site")
@@ -68,7 +70,7 @@ class FailureModeIn(Schema):
     )
 
 
-class FailureModePatch(Schema):
+class FailureModePatch(PatchSchema):
     touchpoint_id: int | None = None
     title: str | None = Field(None, max_length=160)
     description: str | None = None
@@ -82,8 +84,13 @@ class FailureModePatch(Schema):
 class ObservedOut(Schema):
     period_days: int
     observed_days: float = Field(..., description="Days of the period with case history")
-    case_count: int
-    cases_per_30_days: float
+    case_count: int = Field(
+        ...,
+        description="Occurrences: a case on its own counts once, and so does a breakdown "
+        "however many customers it hit",
+    )
+    customer_count: int = Field(..., description="Every case linked to the mode in the period")
+    cases_per_30_days: float = Field(..., description="Occurrences per 30 days")
     implied_occurrence: int | None = Field(
         ..., description="The occurrence score the real rate implies"
     )
@@ -226,6 +233,7 @@ def _out(entry: CatalogEntry, period_days: int) -> dict[str, Any]:
             "period_days": period_days,
             "observed_days": round(seen.days, 2),
             "case_count": seen.cases,
+            "customer_count": seen.customers,
             "cases_per_30_days": round(seen.rate, 2),
             "implied_occurrence": seen.implied,
             "disagreement": seen.disagreement,

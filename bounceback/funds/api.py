@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
@@ -21,7 +21,7 @@ from bounceback.actors import Actor
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS, PageFilters
+from bounceback.api.schemas import ERRORS, PageFilters, Schema
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
 from bounceback.funds import selectors, services

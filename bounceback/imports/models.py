@@ -10,6 +10,8 @@ class ImportRun(models.Model):
     class Kind(models.TextChoices):
         CUSTOMERS = "customers", "Customers"
         TRANSACTIONS = "transactions", "Transactions"
+        SIGNALS = "signals", "Signals"
+        CASES = "cases", "Cases"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     file_name = models.CharField(max_length=500)

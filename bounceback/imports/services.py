@@ -44,8 +44,11 @@ from bounceback.customers.services import (
     phone_normalise,
 )
 from bounceback.errors import Conflict, ServiceError, ValidationFailed
+from bounceback.imports.dates import DateReader, date_reader_settle
 from bounceback.imports.models import ImportRun
-from bounceback.inputs import text_field
+from bounceback.inputs import datetime_field, text_field
+from bounceback.signals.services import FIELDS as SIGNAL_FIELDS
+from bounceback.signals.services import signal_parse, signals_record_many
 from bounceback.transactions.services import FIELDS as TRANSACTION_FIELDS
 from bounceback.transactions.services import transaction_parse, transactions_upsert
 
@@ -64,6 +67,27 @@ CUSTOMER_FIELDS = (
     "notes",
     "tags",
 )
+CASE_FIELDS = (
+    "external_id",
+    "opened_at",
+    "closed_at",
+    "status",
+    "summary",
+    "description",
+    "category",
+    "product",
+    "channel",
+    "site",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "customer_external_id",
+)
+# Columns holding dates, per kind: read in one shape for the whole column.
+DATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "signals": ("occurred_at",),
+    "cases": ("opened_at", "closed_at"),
+}
 # Several columns may feed one of these (Email, Email 2...); their cells add up.
 LIST_FIELDS = {"emails", "phones", "tags"}
 # Header spellings read as a field without a --map (after lower-casing and
@@ -78,7 +102,32 @@ ALIASES: dict[str, dict[str, str]] = {
         "external_source": "source",
     },
     Kind.TRANSACTIONS: {"email": "customer_email", "type": "kind"},
+    Kind.SIGNALS: {
+        "email": "customer_email",
+        "type": "kind",
+        "comment": "text",
+        "stars": "rating",
+        "date": "occurred_at",
+        "created_at": "occurred_at",
+    },
+    Kind.CASES: {
+        "id": "external_id",
+        "ticket_id": "external_id",
+        "complaint_id": "external_id",
+        "date": "opened_at",
+        "created_at": "opened_at",
+        "date_received": "opened_at",
+        "subject": "summary",
+        "text": "description",
+        "narrative": "description",
+        "issue": "category",
+        "email": "customer_email",
+        "name": "customer_name",
+        "phone": "customer_phone",
+    },
 }
+# Kinds whose rows may carry attributes.NAME columns.
+_WITH_ATTRIBUTES = {"transactions", "signals"}
 ATTRIBUTE_PREFIX = "attributes."
 
 CHUNK_SIZE = 1000
@@ -151,7 +200,11 @@ class _Counts:
 
 
 def fields_for(kind: str) -> tuple[str, ...]:
-    """The fields a CSV column can be mapped to, for customers or transactions."""
+    """The fields a CSV column can be mapped to, for each kind of import."""
+    if kind == Kind.SIGNALS:
+        return SIGNAL_FIELDS
+    if kind == Kind.CASES:
+        return CASE_FIELDS
     return CUSTOMER_FIELDS if kind == Kind.CUSTOMERS else TRANSACTION_FIELDS
 
 
@@ -162,7 +215,7 @@ def _normal_name(name: str) -> str:
 def _target_for(kind: str, name: str) -> str | None:
     """The field a header or --map value names, or None when it names none."""
     known = fields_for(kind)
-    if kind == Kind.TRANSACTIONS and name.strip().lower().startswith(ATTRIBUTE_PREFIX):
+    if kind in _WITH_ATTRIBUTES and name.strip().lower().startswith(ATTRIBUTE_PREFIX):
         key = name.strip()[len(ATTRIBUTE_PREFIX) :].strip()
         return f"{ATTRIBUTE_PREFIX}{key}" if key else None
     normal = _normal_name(name)
@@ -213,7 +266,7 @@ def columns_resolve(
             continue
         target = _target_for(kind, wanted)
         if target is None:
-            extra = ", or attributes.NAME" if kind == Kind.TRANSACTIONS else ""
+            extra = ", or attributes.NAME" if kind in _WITH_ATTRIBUTES else ""
             raise ValidationFailed(
                 f"--map {column}={wanted}: {wanted!r} is not a {kind} field; fields are "
                 f"{', '.join(known)}{extra}",
@@ -284,6 +337,28 @@ def _check_required(kind: str, present: set[str]) -> None:
                 "it is what lets a re-import update rows instead of adding them twice; map "
                 "yours with --map 'Order No=external_id'",
             )
+    elif kind == Kind.CASES:
+        for name in ("external_id", "opened_at"):
+            if name not in present:
+                raise missing(
+                    name,
+                    f"map yours with --map 'COLUMN={name}' (external_id, the complaint's id "
+                    "in the other system, is what makes re-importing update instead of "
+                    "duplicating)",
+                )
+        if not present & {"summary", "description", "category"}:
+            raise missing(
+                "what the complaint is about",
+                "map a summary, description or category column",
+            )
+    elif kind == Kind.SIGNALS:
+        for name in ("external_id", "occurred_at"):
+            if name not in present:
+                raise missing(
+                    name,
+                    f"map yours with --map 'COLUMN={name}' (external_id is what makes "
+                    "importing the same file twice harmless)",
+                )
     elif not present & {"name", "emails", "external_id"}:
         raise missing(
             "the customer",
@@ -679,6 +754,34 @@ class _CustomerRows:
 # --- Transactions -----------------------------------------------------------------------
 
 
+def _row_item(row: _Row) -> dict[str, Any]:
+    """The row's cells as the mapping a service takes; attributes.NAME columns and
+    an attributes JSON column become one attributes object."""
+    item: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for target, value in row.values.items():
+        if target.startswith(ATTRIBUTE_PREFIX):
+            if value.strip():
+                attributes[target[len(ATTRIBUTE_PREFIX) :]] = value.strip()
+        elif target == "attributes":
+            if value.strip():
+                try:
+                    parsed = json.loads(value)
+                except ValueError:
+                    parsed = None
+                if not isinstance(parsed, dict):
+                    raise ValidationFailed(
+                        'attributes must be a JSON object such as {"seat": "F12"}',
+                        field="attributes",
+                    )
+                attributes = {**parsed, **attributes}
+        else:
+            item[target] = value
+    if attributes:
+        item["attributes"] = attributes
+    return item
+
+
 class _TransactionRows:
     def __init__(
         self, *, source: str, customer_source: str, columns: _Columns, counts: _Counts
@@ -697,28 +800,7 @@ class _TransactionRows:
 
     def item(self, row: _Row) -> dict[str, Any]:
         """The mapping transactions_upsert takes, built from the row's cells."""
-        item: dict[str, Any] = {}
-        attributes: dict[str, Any] = {}
-        for target, value in row.values.items():
-            if target.startswith(ATTRIBUTE_PREFIX):
-                if value.strip():
-                    attributes[target[len(ATTRIBUTE_PREFIX) :]] = value.strip()
-            elif target == "attributes":
-                if value.strip():
-                    try:
-                        parsed = json.loads(value)
-                    except ValueError:
-                        parsed = None
-                    if not isinstance(parsed, dict):
-                        raise ValidationFailed(
-                            'attributes must be a JSON object such as {"seat": "F12"}',
-                            field="attributes",
-                        )
-                    attributes = {**parsed, **attributes}
-            else:
-                item[target] = value
-        if attributes:
-            item["attributes"] = attributes
+        item = _row_item(row)
         if not str(item.get("currency") or "").strip():
             item["currency"] = settings.BOUNCEBACK_CURRENCY
         if not str(item.get("external_id") or "").strip():
@@ -768,6 +850,315 @@ class _TransactionRows:
         self.counts.unchanged += len(result.unchanged)
 
 
+class _SignalRows(_TransactionRows):
+    """Signals: checked row by row, stored in chunks through signals_record_many."""
+
+    def item(self, row: _Row) -> dict[str, Any]:
+        item = _row_item(row)
+        if (
+            str(item.get("customer_external_id") or "").strip()
+            and not str(item.get("customer_source") or "").strip()
+        ):
+            item["customer_source"] = self.customer_source
+        return item
+
+    def add(self, row: _Row) -> None:
+        try:
+            item = self.item(row)
+            parsed = signal_parse(data=item, default_source=self.source)
+        except ServiceError as exc:
+            self.reject(row, exc.field, exc.message, exc.code)
+            return
+        key = (parsed.source, parsed.external_id)
+        if key in self.seen:
+            self.reject(
+                row,
+                "external_id",
+                f"external_id {parsed.external_id!r} is also on line {self.seen[key]}",
+                "duplicate_in_file",
+            )
+            return
+        self.seen[key] = row.line
+        self.pending.append((row, item))
+        if len(self.pending) >= CHUNK_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return
+        result = signals_record_many(items=[item for _, item in chunk], default_source=self.source)
+        for error in result.errors:
+            self.reject(chunk[error.index][0], error.field, error.message, error.code)
+        self.counts.created += result.count("created")
+        self.counts.unchanged += result.count("unchanged")
+
+
+# --- Historical complaints -------------------------------------------------------------
+
+_CHANNEL_ALIASES = {
+    "website": "web",
+    "web form": "web",
+    "online": "web",
+    "portal": "web",
+    "e-mail": "email",
+    "mail": "email",
+    "telephone": "phone",
+    "call": "phone",
+    "voice": "phone",
+    "text": "sms",
+    "twitter": "social",
+    "facebook": "social",
+    "walk-in": "in_person",
+    "in person": "in_person",
+    "in-person": "in_person",
+}
+# Statuses that mean the other system finished with the complaint.
+_CLOSED_WORDS = ("closed", "resolved", "solved", "done", "complete", "cancelled", "canceled")
+
+
+def _case_channel(raw: str) -> tuple[str, str]:
+    """The Bounceback channel for a cell, and the original word when it had to be
+    translated: ways Bounceback has no channel for (postal mail, fax, a referral)
+    are stored as web, the original kept on the import event."""
+    word = " ".join(raw.strip().lower().split())
+    if not word:
+        return Channel.WEB, ""
+    if word in Channel.values:
+        return word, ""
+    if word in _CHANNEL_ALIASES:
+        return _CHANNEL_ALIASES[word], ""
+    return Channel.WEB, raw.strip()
+
+
+def _summary_of(category: str, product: str, description: str) -> str:
+    if category:
+        return f"{category} ({product})"[:200] if product else category[:200]
+    line = " ".join(description.split())
+    return line if len(line) <= 80 else line[:79].rstrip() + "…"
+
+
+class _CaseRows(_TransactionRows):
+    """Complaints from another system, one savepoint per row inside chunked transactions."""
+
+    def __init__(self, *, actor: ActorLike, readers: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.actor = actor
+        self.readers = readers
+
+    def add(self, row: _Row) -> None:
+        self.pending.append((row, {}))
+        if len(self.pending) >= CUSTOMER_CHUNK_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return
+        with transaction.atomic():
+            for row, _ in chunk:
+                try:
+                    with transaction.atomic():
+                        outcome = self.store(row)
+                except ServiceError as exc:
+                    self.reject(row, exc.field, exc.message, exc.code)
+                    continue
+                except DataError as exc:
+                    self.reject(row, None, f"could not be stored: {exc}", "invalid")
+                    continue
+                setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+
+    def date(self, row: _Row, name: str, *, required: bool) -> Any:
+        cell = str(row.values.get(name) or "").strip()
+        if not cell:
+            if required:
+                raise ValidationFailed(f"{name} is required", field=name)
+            return None
+        value = self.readers[name].read(cell) if name in self.readers else None
+        if value is None:
+            raise ValidationFailed(
+                f"{name} {cell!r} is not a date this column can hold", field=name
+            )
+        return value
+
+    def store(self, row: _Row) -> str:
+        from bounceback.cases.models import Case
+        from bounceback.cases.services import case_import
+        from bounceback.sites.services import site_code_normalise, sites_ensure
+
+        v = row.values
+        external_id = _optional(v.get("external_id"), field="external_id", max_length=200)
+        if not external_id:
+            raise ValidationFailed(
+                "external_id is required, so importing the file again updates this case "
+                "instead of adding it twice",
+                field="external_id",
+            )
+        if (external_id, "") in self.seen:
+            raise Conflict(
+                f"external_id {external_id!r} is also on line {self.seen[(external_id, '')]}",
+                field="external_id",
+                code="duplicate_in_file",
+            )
+        self.seen[(external_id, "")] = row.line
+        opened_at = self.date(row, "opened_at", required=True)
+        closed_at = self.date(row, "closed_at", required=False)
+        status = " ".join(str(v.get("status") or "").strip().lower().split())
+        closed = status.startswith(_CLOSED_WORDS) or (not status and closed_at is not None)
+        description = text_field(v.get("description"), field="description", loose=True)
+        category = _optional(v.get("category"), field="category", max_length=120) or ""
+        product = _optional(v.get("product"), field="product", max_length=200) or ""
+        summary = _optional(v.get("summary"), field="summary", max_length=200) or _summary_of(
+            category, product, description
+        )
+        channel, original_channel = _case_channel(str(v.get("channel") or ""))
+        site_cell = _optional(v.get("site"), field="site", max_length=60)
+        site = None
+        if site_cell:
+            code = site_code_normalise(code=site_cell)
+            site = sites_ensure(codes={code})[code]
+        stored = (
+            Case.objects.filter(external_source=self.source, external_id=external_id)
+            .select_related("customer")
+            .first()
+        )
+        customer = stored.customer if stored is not None else self.customer(row, external_id)
+        if original_channel and not description.endswith(f"(received by {original_channel})"):
+            description = (
+                f"{description}\n\n(received by {original_channel})".strip()
+                if description
+                else f"(received by {original_channel})"
+            )
+        _, outcome = case_import(
+            customer=customer,
+            external_source=self.source,
+            external_id=external_id,
+            summary=summary or f"Complaint {external_id}",
+            description=description,
+            opened_at=opened_at,
+            closed=closed,
+            closed_at=closed_at,
+            channel=channel,
+            site=site,
+            category=category,
+            product=product,
+            actor=self.actor,
+        )
+        return outcome
+
+    def customer(self, row: _Row, external_id: str) -> Customer:
+        """The complainant: matched by their id in the other system or their email,
+        else created (named after the complaint when the file names nobody)."""
+        v = row.values
+        email_cell = _optional(v.get("customer_email"), field="customer_email", max_length=254)
+        email = email_normalise(address=email_cell, field="customer_email") if email_cell else None
+        phone_cell = _optional(v.get("customer_phone"), field="customer_phone", max_length=40)
+        phone = phone_normalise(number=phone_cell, field="customer_phone") if phone_cell else None
+        their_id = _optional(
+            v.get("customer_external_id"), field="customer_external_id", max_length=200
+        )
+        if their_id:
+            found = CustomerExternalId.objects.filter(
+                source=self.customer_source, external_id=their_id
+            ).first()
+            if found is not None:
+                return found.customer
+        if email:
+            by_email = (
+                CustomerEmail.objects.annotate(lower=Lower("address"))
+                .filter(lower=email.lower())
+                .select_related("customer")
+                .first()
+            )
+            if by_email is not None:
+                return by_email.customer
+        name = _optional(v.get("customer_name"), field="customer_name", max_length=200)
+        identity = (
+            ExternalIdentity(self.customer_source, their_id)
+            if their_id
+            else ExternalIdentity(self.source, f"complainant:{external_id}")
+        )
+        return customer_create(
+            name=name or (email or f"Complainant {external_id}"),
+            emails=[email] if email else [],
+            phones=[phone] if phone else [],
+            external_ids=[identity],
+            preferred_channel=Channel.EMAIL,
+        )
+
+
+def _date_readers(
+    kind: str,
+    columns: _Columns,
+    rows: Iterator[tuple[int, list[str]]],
+    date_format: str | None,
+) -> dict[str, DateReader]:
+    """Settle how each date column reads, over the whole file, before anything is
+    written: an ambiguous or changing column refuses the file (ValidationFailed)."""
+    wanted = [(i, t) for i, t in enumerate(columns.targets) if t and t in DATE_FIELDS.get(kind, ())]
+    if not wanted:
+        return {}
+    cells: dict[str, list[tuple[int, str]]] = {t: [] for _, t in wanted}
+    try:
+        for line, row in rows:
+            for i, target in wanted:
+                if i < len(row) and row[i].strip():
+                    cells[target].append((line, row[i]))
+    except _UnreadableRow:
+        pass  # reported by the import pass with its line
+    return {
+        target: date_reader_settle(
+            column=columns.column_of(target) or target,
+            cells=found,
+            date_format=date_format,
+        )
+        for target, found in cells.items()
+    }
+
+
+class _IsoReader:
+    """Dates in API items: ISO 8601, as every other API field."""
+
+    def read(self, text: str) -> Any:
+        try:
+            return datetime_field(text, field="date", required=False)
+        except ValidationFailed:
+            return None
+
+
+def cases_import_items(
+    *, items: Sequence[Mapping[str, Any]], source: str, actor: ActorLike = None
+) -> tuple[_Counts, dict[int, Rejection]]:
+    """The API's bulk import of past complaints: each item is a row of the cases
+    import (CASE_FIELDS, dates in ISO 8601); returns the counts and, per rejected
+    item's index, why."""
+    source = text_field(source, field="source", max_length=60, required=True, loose=True)
+    columns = _Columns(header=list(CASE_FIELDS), targets=list(CASE_FIELDS), ignored=[])
+    counts = _Counts()
+    handler = _CaseRows(
+        actor=actor,
+        readers={name: _IsoReader() for name in DATE_FIELDS["cases"]},
+        source=source,
+        customer_source=source,
+        columns=columns,
+        counts=counts,
+    )
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            counts.rejections.append(Rejection(index, None, None, "each item must be an object"))
+            continue
+        unknown = sorted(set(item) - set(CASE_FIELDS))
+        if unknown:
+            counts.rejections.append(
+                Rejection(index, unknown[0], None, f"unknown field {unknown[0]!r}")
+            )
+            continue
+        values = {k: "" if v is None else str(v) for k, v in item.items()}
+        handler.add(_Row(index, values, {}))
+    handler.flush()
+    return counts, {r.line: r for r in counts.rejections}
+
+
 # --- The import -------------------------------------------------------------------------
 
 
@@ -797,6 +1188,7 @@ def import_csv(
     customer_source: str | None = None,
     actor: ActorLike = None,
     progress: Progress | None = None,
+    date_format: str | None = None,
 ) -> ImportResult:
     """Import customers or transactions from a CSV file (a path, or a binary file object).
 
@@ -840,6 +1232,7 @@ def import_csv(
                 customer_source=customer_source,
                 actor=actor,
                 progress=progress,
+                date_format=date_format,
             )
     assert file is not None
     return _import(
@@ -852,6 +1245,7 @@ def import_csv(
         customer_source=customer_source,
         actor=actor,
         progress=progress,
+        date_format=date_format,
     )
 
 
@@ -868,6 +1262,7 @@ def _import(
     customer_source: str,
     actor: ActorLike,
     progress: Progress | None,
+    date_format: str | None = None,
 ) -> ImportResult:
     total = _file_size(raw)
     _check_bytes(raw)
@@ -875,6 +1270,11 @@ def _import(
     columns = columns_resolve(
         kind=kind, header=header, column_map=column_map, ignore_unknown=ignore_unknown
     )
+    readers = _date_readers(kind, columns, rows, date_format)
+    if readers:
+        # The dates were read once to settle their shape; read the rows again.
+        raw.seek(0)
+        header, rows, counter = _rows(raw)
     width = len(columns.header)
     run = ImportRun.objects.create(
         kind=kind,
@@ -884,8 +1284,21 @@ def _import(
     )
     counts = _Counts()
     handler: _CustomerRows | _TransactionRows
-    if kind == Kind.CUSTOMERS:
+    if kind == Kind.CASES:
+        handler = _CaseRows(
+            actor=actor,
+            readers=readers,
+            source=source,
+            customer_source=customer_source,
+            columns=columns,
+            counts=counts,
+        )
+    elif kind == Kind.CUSTOMERS:
         handler = _CustomerRows(source=source, columns=columns, counts=counts)
+    elif kind == Kind.SIGNALS:
+        handler = _SignalRows(
+            source=source, customer_source=customer_source, columns=columns, counts=counts
+        )
     else:
         handler = _TransactionRows(
             source=source, customer_source=customer_source, columns=columns, counts=counts
@@ -925,6 +1338,11 @@ def _import(
                     values.setdefault(target, []).append(cell)
                 else:
                     values[target] = cell
+            if kind == Kind.SIGNALS:
+                for name, reader in readers.items():
+                    read = reader.read(values.get(name) or "")
+                    if read is not None:
+                        values[name] = read.isoformat()
             handler.add(_Row(line, values, raw_row))
             if counts.read % 200 == 0:
                 report_progress()

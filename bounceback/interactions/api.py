@@ -5,12 +5,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
 from bounceback.interactions.models import Interaction
@@ -33,7 +33,7 @@ class InteractionIn(Schema):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class InteractionPatch(Schema):
+class InteractionPatch(PatchSchema):
     subject: str | None = None
     body: str | None = None
     thread_ref: str | None = None

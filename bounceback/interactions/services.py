@@ -13,6 +13,7 @@ from bounceback.bulk import bulk_insert
 from bounceback.changes import changes_apply
 from bounceback.customers.models import Channel, Customer
 from bounceback.errors import Conflict, ValidationFailed
+from bounceback.inputs import datetime_in_range
 from bounceback.interactions.models import Interaction
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def interaction_check(
     if occurred_at is not None:
         if timezone.is_naive(occurred_at):
             raise ValidationFailed("occurred_at needs a time zone", field="occurred_at")
+        datetime_in_range(occurred_at, field="occurred_at")
         if occurred_at > timezone.now() + timedelta(minutes=5):
             raise ValidationFailed("occurred_at is in the future", field="occurred_at")
 
@@ -77,9 +79,15 @@ def interaction_log(
             author_name = customer.name
         elif who.kind != "system":
             author_name = who.label
+    negativity = None
+    if direction == Interaction.Direction.INBOUND:
+        from bounceback.discovery.negativity import score
+
+        negativity = score(body)
     try:
         with transaction.atomic():
             return Interaction.objects.create(
+                negativity=negativity,
                 customer=customer,
                 case=case,
                 channel=channel,

@@ -4,12 +4,12 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, Schema
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.mail import services
 from bounceback.mail.models import InboundEmail

@@ -35,6 +35,7 @@ from bounceback.background.deliveries import (
 )
 from bounceback.bulk import bulk_insert
 from bounceback.errors import NotFound, ValidationFailed
+from bounceback.inputs import placeholders_refuse
 from bounceback.outbox.channels import DeliveryError, adapter_for
 from bounceback.outbox.models import ChannelStatus, OutboundMessage
 
@@ -53,13 +54,24 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-def _outbox_check(*, channel: str, to_address: str, body_text: str) -> None:
+def _outbox_check(*, channel: str, to_address: str, body_text: str, subject: str = "") -> None:
     if adapter_for(channel) is None:
         raise ValidationFailed(f"messages cannot be sent by {channel} yet", field="channel")
     if not to_address.strip():
         raise ValidationFailed(f"the customer has no {channel} address", field="to_address")
     if not body_text.strip():
         raise ValidationFailed("the message is empty", field="body")
+    _refuse_unfilled(subject=subject, body_text=body_text)
+
+
+def _refuse_unfilled(*, subject: str, body_text: str) -> None:
+    # The last gate before a customer reads it: whatever wrote the text, a
+    # placeholder still in it would be sent raw ("Dear {{ customer.first_name }}").
+    # Templates are checked where they are saved; this catches the rest.
+    if "{" in subject:
+        placeholders_refuse(subject, field="subject")
+    if "{" in body_text:
+        placeholders_refuse(body_text, field="body")
 
 
 def outbox_enqueue(
@@ -85,7 +97,7 @@ def outbox_enqueue(
     A message of a wave names its `batch` (held ones wait for the wave to be
     released). Refuses a channel nothing can deliver, an empty address or body.
     """
-    _outbox_check(channel=channel, to_address=to_address, body_text=body_text)
+    _outbox_check(channel=channel, to_address=to_address, body_text=body_text, subject=subject)
     return OutboundMessage.objects.create(
         channel=channel,
         customer=customer,
@@ -134,6 +146,8 @@ def outbox_enqueue_many(
     """
     if not messages:
         return
+    for message in messages:
+        _refuse_unfilled(subject=message.subject, body_text=message.body_text)
     varying: dict[str, list[Any]] = {
         "channel": [m.channel for m in messages],
         "customer_id": [m.customer_id for m in messages],

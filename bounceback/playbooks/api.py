@@ -7,12 +7,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
@@ -88,7 +88,9 @@ class PlaybookIn(ContentIn):
     breakdown_type: str = ""
 
 
-class PlaybookPatch(Schema):
+class PlaybookPatch(PatchSchema):
+    nullable = frozenset({"failure_mode_id", "breakdown_type"})
+
     name: str | None = None
     failure_mode_id: int | None = None
     breakdown_type: str | None = None

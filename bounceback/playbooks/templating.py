@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from bounceback.inputs import placeholders_offer, placeholders_unknown
+
 PLACEHOLDERS: dict[str, str] = {
     "customer.name": "The customer's full name",
     "customer.first_name": "The customer's first name (the full name if it has one word)",
@@ -36,12 +38,16 @@ def template_placeholders(text: str) -> list[str]:
     return [match.group(1) for match in PLACEHOLDER_PATTERN.finditer(text)]
 
 
-def template_problems(text: str) -> list[str]:
-    """The unknown placeholders in `text`, as messages for the person who wrote it."""
-    unknown = sorted({name for name in template_placeholders(text) if name not in PLACEHOLDERS})
+def template_problems(text: str, allowed: Mapping[str, str] | None = None) -> list[str]:
+    """Each placeholder in `text` that nothing fills, as a message for the person who
+    wrote it: any `{{ ... }}` or `{% ... %}` that is not exactly one of `allowed`
+    (the playbooks' PLACEHOLDERS by default; a canned reply has its own), such as
+    `{{ Customer.Name }}`, `{{ customer.first_name|upper }}` or `{{ customer }}`,
+    since render would leave it in the message as written."""
+    allowed = PLACEHOLDERS if allowed is None else allowed
     return [
-        f"unknown placeholder {{{{ {name} }}}}; use one of: {', '.join(PLACEHOLDERS)}"
-        for name in unknown
+        f"unknown placeholder {written}; {placeholders_offer(allowed)}"
+        for written in placeholders_unknown(text, allowed)
     ]
 
 

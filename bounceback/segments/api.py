@@ -8,12 +8,12 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.customers.models import Customer
 from bounceback.segments import selectors, services
 from bounceback.segments.models import Segment, SegmentMembership
@@ -60,7 +60,9 @@ class SegmentIn(Schema):
     compensation_currency: str = ""
 
 
-class SegmentPatch(Schema):
+class SegmentPatch(PatchSchema):
+    nullable = frozenset({"compensation_tier"})
+
     name: str | None = None
     slug: str | None = None
     description: str | None = None

@@ -8,11 +8,11 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.errors import ValidationFailed
 from bounceback.transactions.models import Transaction
 from bounceback.transactions.services import (
@@ -48,7 +48,9 @@ class TransactionIn(Schema):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class TransactionPatch(Schema):
+class TransactionPatch(PatchSchema):
+    nullable = frozenset({"scheduled_for", "site"})
+
     kind: str | None = None
     amount: Decimal | None = None
     currency: str | None = None

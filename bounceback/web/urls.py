@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("bounceback.failuremodes.urls")),
     path("", include("bounceback.playbooks.urls")),
     path("", include("bounceback.breakdowns.urls")),
+    path("", include("bounceback.discovery.urls")),
     path("", include("bounceback.notifications.urls")),
     path("", include("bounceback.timers.urls")),
     path("", include("bounceback.customers.urls")),
@@ -27,7 +28,9 @@ urlpatterns = [
     path("", include("bounceback.webhooks.urls")),
     path("", include("bounceback.funds.urls")),
     path("", include("bounceback.segments.urls")),
+    path("", include("bounceback.loyalty.urls")),
     path("", include("bounceback.background.urls")),
     path("", include("bounceback.search.urls")),
     path("", include("bounceback.savedviews.urls")),
+    path("", include("bounceback.replies.urls")),
 ]

@@ -12,12 +12,12 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS, PageFilters
+from bounceback.api.schemas import ERRORS, PageFilters, PatchSchema, Schema
 from bounceback.webhooks import services, signing
 from bounceback.webhooks.models import InboundChannel, WebhookDelivery, WebhookSubscription
 
@@ -30,7 +30,7 @@ class SubscriptionIn(Schema):
     events: list[str] = Field(..., description='Event names from the catalogue, or ["*"]')
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(PatchSchema):
     name: str | None = None
     url: str | None = None
     events: list[str] | None = None
@@ -102,14 +102,19 @@ class ChannelIn(Schema):
     mapping: dict[str, str] = Field(default_factory=dict)
     outbound_url: str = ""
     active: bool = True
+    delivers: str = Field(
+        "messages",
+        description="messages (filed on cases) or signals (recorded for discovery's rules)",
+    )
 
 
-class ChannelPatch(Schema):
+class ChannelPatch(PatchSchema):
     name: str | None = None
     kind: str | None = None
     mapping: dict[str, str] | None = None
     outbound_url: str | None = None
     active: bool | None = None
+    delivers: str | None = None
 
 
 class RotateIn(Schema):
@@ -129,6 +134,7 @@ class ChannelOut(Schema):
     outbound_secret: str
     previous_secret_until: datetime | None
     active: bool
+    delivers: str
     created_at: datetime
 
     @staticmethod
@@ -363,3 +369,14 @@ def rotate_channel_secret(
     return services.channel_rotate_secret(
         channel=channel, actor=actor, which=payload.which, request=request
     )
+
+
+@router.post(
+    "/channels/{channel_id}/revoke-previous-secret",
+    response={200: ChannelOut, **ERRORS},
+    summary="Stop the secret replaced by the last rotation working now, not after 24 hours",
+)
+def revoke_previous_channel_secret(request: HttpRequest, channel_id: int) -> InboundChannel:
+    actor = act(request, "webhooks:write")
+    channel = get_object_or_404(InboundChannel, pk=channel_id)
+    return services.channel_revoke_previous_secret(channel=channel, actor=actor, request=request)

@@ -28,6 +28,8 @@ EVENTS: dict[str, str] = {
     "case.reopened": "A closed case was reopened.",
     "breakdown.declared": "A breakdown hitting many customers was declared.",
     "breakdown.all_clear": "A breakdown is over: the all-clear went to everyone affected.",
+    "breakdown.suspected": "Discovery found a spike (many customers, one category, site, "
+    "product or channel) that may be a breakdown; it waits for a person to declare or dismiss.",
     "survey.answered": "A customer answered the follow-up survey.",
     "compensation.granted": "A gesture (refund, voucher...) took effect on a case.",
     "approval.decided": "An approver approved, reduced or refused a grant over an allowance.",

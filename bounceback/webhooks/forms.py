@@ -44,6 +44,15 @@ class ChannelForm(forms.Form):
         help_text="Where replies to customers are POSTed. Empty: this channel only receives.",
     )
     active = forms.BooleanField(required=False, initial=True)
+    delivers = forms.ChoiceField(
+        choices=[("messages", "Messages to cases"), ("signals", "Signals for discovery")],
+        initial="messages",
+        required=False,
+        help_text="Signals are recorded for discovery's rules instead of opening a case.",
+    )
+
+    def clean_delivers(self) -> str:
+        return self.cleaned_data.get("delivers") or "messages"
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,6 @@ nothing, so providers may retry freely.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +29,7 @@ from bounceback.customers.services import (
     phone_normalise,
 )
 from bounceback.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from bounceback.inputs import datetime_in_range, json_load_checked
 from bounceback.interactions.models import Interaction
 from bounceback.webhooks import signing
 from bounceback.webhooks.models import REQUIRED_FIELDS, InboundChannel
@@ -52,6 +52,7 @@ class Received:
     duplicate: bool
     case: Case | None = None
     interaction_id: int | None = None
+    signal_id: int | None = None
 
 
 def channel_for(slug: str) -> InboundChannel:
@@ -120,6 +121,10 @@ def _timestamp(raw: Any) -> datetime | None:
         at = None
     if at is None:
         raise BadPayload(f"{raw!r} is not a unix time or ISO 8601 date", field="timestamp")
+    try:
+        at = datetime_in_range(at, field="timestamp")
+    except ValidationFailed as refused:
+        raise BadPayload(refused.message, field="timestamp") from None
     # A provider's clock running ahead must not put a message in our future.
     return min(at, timezone.now())
 
@@ -154,7 +159,9 @@ class Message:
 
 def parse(*, channel: InboundChannel, body: bytes) -> Message:
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = json_load_checked(body.decode("utf-8"), field="body")
+    except ValidationFailed as refused:  # nested too deeply, text no database stores
+        raise BadPayload(refused.message, field=refused.field) from None
     except (UnicodeDecodeError, ValueError):  # JSONDecodeError, and numbers too long to read
         raise BadPayload("the body is not JSON (UTF-8)", field="body") from None
     if not isinstance(document, dict):
@@ -265,10 +272,43 @@ def _summary(text: str) -> str:
     return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
+def _receive_signal(channel: InboundChannel, message: Message) -> Received:
+    """Record the provider's post as a signal (a mention or a message), once."""
+    from bounceback.signals.models import Signal
+    from bounceback.signals.services import signals_record_many
+
+    if Signal.objects.filter(source=channel.source, external_id=message.message_id).exists():
+        return Received(duplicate=True)
+    with transaction.atomic():
+        customer = _customer(channel, message)
+        result = signals_record_many(
+            items=[
+                {
+                    "source": channel.source,
+                    "external_id": message.message_id,
+                    "kind": "mention" if channel.kind == InboundChannel.Kind.SOCIAL else "message",
+                    "occurred_at": message.occurred_at or timezone.now(),
+                    "customer_id": customer.pk,
+                    "channel": channel.kind,
+                    "author": message.sender_name or message.sender_id,
+                    "text": message.text,
+                    "attributes": {"thread": message.thread_id, "channel": channel.slug},
+                }
+            ]
+        )
+    if result.errors:
+        error = result.errors[0]
+        raise BadPayload(error.message, field=error.field)
+    signal_id, outcome = result.stored[0]
+    return Received(duplicate=outcome == "unchanged", signal_id=signal_id)
+
+
 def inbound_receive(*, channel: InboundChannel, body: bytes) -> Received:
     """File one verified message: on the conversation's open case, or on a new case."""
     message = parse(channel=channel, body=body)
     source = channel.source
+    if channel.delivers == "signals":
+        return _receive_signal(channel, message)
     if Interaction.objects.filter(source=source, external_id=message.message_id).exists():
         return Received(duplicate=True)
     metadata = {

@@ -45,6 +45,13 @@ class InboundChannel(models.Model):
     previous_secret_until = models.DateTimeField(null=True, blank=True)
     mapping = models.JSONField(default=dict, blank=True)
     outbound_url = models.URLField(max_length=500, blank=True)
+    # "signals": what the provider posts is recorded as a signal (a social
+    # mention, a review feed) for discovery's rules, not filed on a case.
+    delivers = models.CharField(
+        max_length=10,
+        choices=[("messages", "Messages to cases"), ("signals", "Signals for discovery")],
+        default="messages",
+    )
     outbound_secret = models.CharField(max_length=128, blank=True)
     active = models.BooleanField(default=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)

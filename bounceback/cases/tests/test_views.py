@@ -256,10 +256,10 @@ def test_inbox_queries_do_not_grow_with_cases(
             case_apologise(case=case, actor=agent, body=SINCERE)
 
     # Session, user, permissions, the page, their timers, every view's capped
-    # count (one query), the bell, the person's saved views and the filter
-    # choices (sites, people, segments, breakdowns, failure modes): the same
-    # for 3 cases or 300.
-    with django_assert_max_num_queries(15):
+    # count (one query), the bell, the person's saved views, the filter choices
+    # (sites, people, segments, breakdowns, failure modes) and the bulk form's
+    # (people, failure modes): the same for 3 cases or 300.
+    with django_assert_max_num_queries(16):
         response = agent_client.get("/cases/", {"scope": "all"})
     assert len(response.context["cases"]) == 30
 
@@ -429,8 +429,9 @@ def test_the_case_page_queries_do_not_grow_with_events_timers_and_messages(
     # Beyond the case itself: the channel the customer last used and the
     # channels we can answer on (for the reply forms), the case's received
     # email, the customer's segments, and the recovery-fund panel (the
-    # effective allowance: policy, override, spend, segment tier; the grants).
-    with django_assert_max_num_queries(22):
+    # effective allowance: policy, override, spend, segment tier; the grants),
+    # the visit remembered and colleagues on the case, the canned replies.
+    with django_assert_max_num_queries(25):
         response = agent_client.get(f"/cases/{case.pk}/")
     assert len(response.context["events"]) == 27
     assert "3 messages to Chad Patterson have not gone out." in _html(response)

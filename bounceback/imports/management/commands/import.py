@@ -12,12 +12,14 @@ from bounceback.accounts.models import User
 from bounceback.errors import ServiceError
 from bounceback.imports.models import ImportRun
 from bounceback.imports.services import (
+    CASE_FIELDS,
     CUSTOMER_FIELDS,
     DEFAULT_SOURCE,
     ImportResult,
     import_csv,
     rejections_write_csv,
 )
+from bounceback.signals.services import FIELDS as SIGNAL_FIELDS
 from bounceback.transactions.services import FIELDS as TRANSACTION_FIELDS
 
 SHOWN_REJECTIONS = 20
@@ -46,7 +48,10 @@ class Command(BaseCommand):
         "updates instead of duplicating. Customers whose external id or email is already "
         "stored are updated (identities and tags are added, never removed). "
         f"Transaction fields: {', '.join(TRANSACTION_FIELDS)}, attributes.NAME. "
-        f"Customer fields: {', '.join(CUSTOMER_FIELDS)}."
+        f"Customer fields: {', '.join(CUSTOMER_FIELDS)}. "
+        f"Signal fields: {', '.join(SIGNAL_FIELDS)}, attributes.NAME. "
+        f"Case fields (historical complaints; closed ones stay closed and send nothing): "
+        f"{', '.join(CASE_FIELDS)}."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -92,6 +97,12 @@ class Command(BaseCommand):
             help="Exit with status 1 when any row was rejected (valid rows are still stored). "
             "Without it the exit status is 0 and rejections are reported as a warning.",
         )
+        parser.add_argument(
+            "--date-format",
+            help="How to read the date columns of signals and cases when their values fit "
+            "more than one reading (03-04-15) or change format: DMY, MDY, YMD, or a strptime "
+            "pattern such as %%d.%%m.%%Y. Without it such a file is refused, nothing written.",
+        )
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -129,6 +140,7 @@ class Command(BaseCommand):
                 customer_source=options["customer_source"],
                 actor=actor,
                 progress=progress,
+                date_format=options["date_format"],
             )
         except ServiceError as exc:
             raise CommandError(f"{options['file']}: {exc.message}. Nothing was imported.") from None

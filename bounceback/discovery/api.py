@@ -1,0 +1,280 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from bounceback.api.auth import require_scope
+from bounceback.api.endpoints import act, by_id
+from bounceback.api.schemas import ERRORS
+from bounceback.discovery import rules as rule_services
+from bounceback.discovery import services
+from bounceback.discovery.models import Rule, SuspectedBreakdown
+from bounceback.discovery.negativity import label, score
+from bounceback.errors import ValidationFailed
+
+router = Router(tags=["discovery"])
+
+
+class ScoreIn(Schema):
+    text: str = Field(..., examples=["Kindly refund me, the parcel never came"])
+
+
+class ScoreOut(Schema):
+    score: float | None = Field(..., description="0 (not negative) to 1 (very negative)")
+    label: str = Field(..., description="very negative, negative, not negative, or none")
+
+
+@router.post(
+    "/score",
+    response={200: ScoreOut, **ERRORS},
+    summary="How negative a text reads (the scorer used on signals, messages and cases)",
+)
+def score_text(request: HttpRequest, payload: ScoreIn) -> dict[str, Any]:
+    require_scope(request, "discovery:read")
+    if len(payload.text) > 20_000:
+        raise ValidationFailed("text is longer than 20000 characters", field="text")
+    value = score(payload.text)
+    return {"score": value, "label": label(value)}
+
+
+class RuleIn(Schema):
+    name: str
+    conditions: dict[str, Any] = Field(
+        ...,
+        examples=[{"all": [{"field": "nps", "op": "<=", "value": 6}]}],
+        description='A group {"all": [...]} or {"any": [...]} of {"field", "op", "value"} '
+        "conditions or nested groups",
+    )
+    action: str = Field(..., description="open_case, proactive_contact or alert_role")
+    action_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="severity, failure_mode_id, team_id, assignee_id, playbook_id, role, summary",
+    )
+    window_hours: int = Field(72, description="At most one case per customer per rule per window")
+    active: bool = True
+    position: int | None = None
+
+
+class RulePatch(Schema):
+    name: str | None = None
+    conditions: dict[str, Any] | None = None
+    action: str | None = None
+    action_params: dict[str, Any] | None = None
+    window_hours: int | None = None
+    active: bool | None = None
+    position: int | None = None
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    position: int
+    active: bool
+    version: int
+    conditions: dict[str, Any]
+    action: str
+    action_params: dict[str, Any]
+    window_hours: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RulePreviewIn(Schema):
+    conditions: dict[str, Any]
+    action: str = "open_case"
+    action_params: dict[str, Any] = Field(default_factory=dict)
+    window_hours: int = 72
+
+
+class RulePreviewSample(Schema):
+    signal_id: int
+    occurred_at: datetime
+    customer_id: int | None
+    summary: str
+    outcome: str
+
+
+class RulePreviewOut(Schema):
+    signals_read: int
+    matched: int
+    counts: dict[str, int] = Field(..., description="What it would have done, by outcome")
+    sample: list[RulePreviewSample]
+
+
+class SuspectedOut(Schema):
+    id: int
+    reference: str | None
+    dimension: str
+    value: str
+    bucket: str
+    status: str
+    first_bucket_at: datetime
+    last_bucket_at: datetime
+    peak_count: int
+    baseline: float
+    p_value: float
+    evidence: dict[str, Any]
+    breakdown_id: int | None
+
+
+class ScanIn(Schema):
+    since: datetime
+    until: datetime
+    record: bool = Field(False, description="Raise suspected breakdowns for what is found")
+
+
+class ScanSpikeOut(Schema):
+    dimension: str
+    value: str
+    bucket: str
+    at: datetime
+    count: int = Field(..., description="Distinct customers in the bucket")
+    baseline: float
+    p_value: float
+
+
+class ScanOut(Schema):
+    spikes: list[ScanSpikeOut]
+    raised: int
+    updated: int
+
+
+class DeclareIn(Schema):
+    playbook_id: int | None = Field(None, description="Default: the failure mode's playbook")
+    title: str | None = None
+
+
+class DeclaredOut(Schema):
+    breakdown_id: int
+    reference: str | None
+
+
+@router.get("/rules", response={200: list[RuleOut], **ERRORS}, summary="Rules, in order")
+def list_rules(request: HttpRequest) -> list[Rule]:
+    require_scope(request, "discovery:read")
+    return list(Rule.objects.order_by("position", "id"))
+
+
+@router.post("/rules", response={201: RuleOut, **ERRORS}, summary="Write a rule")
+def create_rule(request: HttpRequest, payload: RuleIn) -> Status[Rule]:
+    actor = act(request, "discovery:write")
+    rule = rule_services.rule_create(actor=actor, **payload.dict())
+    return Status(201, Rule.objects.get(pk=rule.pk))
+
+
+@router.post(
+    "/rules/preview",
+    response={200: RulePreviewOut, **ERRORS},
+    summary="What a rule would have done over the last 30 days, with a sample; nothing written",
+)
+def preview_rule(request: HttpRequest, payload: RulePreviewIn) -> dict[str, Any]:
+    require_scope(request, "discovery:read")
+    preview = rule_services.rule_preview(**payload.dict())
+    from bounceback.signals.selectors import signal_summary
+
+    return {
+        "signals_read": preview.signals_read,
+        "matched": preview.matched,
+        "counts": preview.counts,
+        "sample": [
+            {
+                "signal_id": p.signal.pk,
+                "occurred_at": p.signal.occurred_at,
+                "customer_id": p.signal.customer_id,
+                "summary": signal_summary(p.signal),
+                "outcome": p.outcome,
+            }
+            for p in preview.sample
+        ],
+    }
+
+
+@router.get("/rules/{rule_id}", response={200: RuleOut, **ERRORS}, summary="Read a rule")
+def get_rule(request: HttpRequest, rule_id: int) -> Rule:
+    require_scope(request, "discovery:read")
+    return by_id(Rule, rule_id, "rule_id", "rule")
+
+
+@router.patch(
+    "/rules/{rule_id}",
+    response={200: RuleOut, **ERRORS},
+    summary="Change a rule (a new version); active=false switches it off",
+)
+def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Rule:
+    actor = act(request, "discovery:write")
+    rule = by_id(Rule, rule_id, "rule_id", "rule")
+    rule_services.rule_update(rule=rule, actor=actor, **payload.dict(exclude_unset=True))
+    return Rule.objects.get(pk=rule_id)
+
+
+@router.post(
+    "/scan",
+    response={200: ScanOut, **ERRORS},
+    summary="Scan any past window for spikes; with record, raise suspected breakdowns",
+)
+def scan(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
+    act(request, "discovery:write" if payload.record else "discovery:read")
+    result = services.discovery_scan(
+        since=payload.since, until=payload.until, record=payload.record
+    )
+    return {
+        "spikes": [s.__dict__ for s in result.spikes],
+        "raised": len(result.raised),
+        "updated": len(result.updated),
+    }
+
+
+@router.get(
+    "/suspected",
+    response={200: list[SuspectedOut], **ERRORS},
+    summary="Suspected breakdowns, newest first (at most 200)",
+)
+def list_suspected(request: HttpRequest, status: str | None = None) -> list[SuspectedBreakdown]:
+    require_scope(request, "discovery:read")
+    rows = SuspectedBreakdown.objects.all()
+    if status:
+        rows = rows.filter(status=status)
+    return list(rows[:200])
+
+
+@router.get(
+    "/suspected/{suspect_id}",
+    response={200: SuspectedOut, **ERRORS},
+    summary="Read a suspected breakdown with its evidence",
+)
+def get_suspected(request: HttpRequest, suspect_id: int) -> SuspectedBreakdown:
+    require_scope(request, "discovery:read")
+    return by_id(SuspectedBreakdown, suspect_id, "suspect_id", "suspected breakdown")
+
+
+@router.post(
+    "/suspected/{suspect_id}/declare",
+    response={201: DeclaredOut, **ERRORS},
+    summary="Declare a breakdown from it, pre-filled and linked to the open cases",
+)
+def declare(request: HttpRequest, suspect_id: int, payload: DeclareIn) -> Status[dict[str, Any]]:
+    actor = act(request, "discovery:write")
+    require_scope(request, "breakdowns:write")
+    suspect = by_id(SuspectedBreakdown, suspect_id, "suspect_id", "suspected breakdown")
+    from bounceback.playbooks.models import Playbook
+
+    playbook = by_id(Playbook, payload.playbook_id, "playbook_id", "playbook")
+    breakdown = services.suspected_declare(
+        suspect=suspect, actor=actor, playbook=playbook, title=payload.title
+    )
+    return Status(201, {"breakdown_id": breakdown.pk, "reference": breakdown.reference})
+
+
+@router.post(
+    "/suspected/{suspect_id}/dismiss",
+    response={200: SuspectedOut, **ERRORS},
+    summary="Not a breakdown: close it (its series stays quiet through the cool-down)",
+)
+def dismiss(request: HttpRequest, suspect_id: int) -> SuspectedBreakdown:
+    actor = act(request, "discovery:write")
+    suspect = by_id(SuspectedBreakdown, suspect_id, "suspect_id", "suspected breakdown")
+    services.suspected_dismiss(suspect=suspect, actor=actor)
+    return SuspectedBreakdown.objects.get(pk=suspect_id)
