@@ -1456,6 +1456,10 @@ def case_note_add(*, case: Case, actor: ActorLike, body: str) -> CaseEvent:
         actor=actor,
         data={"body": body, "mentions": [u.username for u in mentioned]},
     )
+    # Notes are found by the search box like the customer's own words.
+    from bounceback.search.services import search_entry_set
+
+    search_entry_set(case_id=case.pk, source="note", source_id=event.pk, body=body)
     author = who.label or "A colleague"
     told = [u for u in mentioned if who.user is None or u.pk != who.user.pk]
     if told:

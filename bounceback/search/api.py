@@ -41,7 +41,8 @@ class CaseSearchHitOut(Schema):
     matched: str = Field(
         ...,
         description="What matched: reference, customer (email or phone), case (its own "
-        "text or customer name) or message (a customer's message or an internal note)",
+        "text or customer name), message (a customer's message or an internal note) "
+        "or note (a note another app keeps)",
     )
     snippet: SearchSnippetOut
 
