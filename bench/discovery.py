@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -52,7 +51,14 @@ from bounceback.signals.services import signals_record_many, signals_scorer_regi
 SERIES = int(os.environ.get("BENCH_SERIES", "12"))
 INGEST = int(os.environ.get("BENCH_INGEST", "20000"))
 SCAN_SIGNALS = int(os.environ.get("BENCH_SCAN_SIGNALS", "200000"))
-TWEETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "airline_tweets_2015.csv"
+TWEETS = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "real"
+    / "airline_tweets_2015.csv"
+)
 START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 
 
@@ -72,8 +78,8 @@ def synthetic() -> dict[str, Any]:
     rng = random.Random(7)
     levels = {f"site-{i:02d}": rng.choice([2, 4, 8, 15, 30, 60]) for i in range(SERIES)}
     planted: list[Planted] = []
-    for i, (name, level) in enumerate(levels.items()):
-        for k in range(2):
+    for name, level in levels.items():
+        for _ in range(2):
             day = 30 + rng.randrange(58)
             hour = rng.choice([8, 10, 13, 16, 19])
             # Known sizes: from a third of a day's usual traffic to a whole day's, in 3 hours.
@@ -90,8 +96,12 @@ def synthetic() -> dict[str, Any]:
     from bounceback.sites.models import Site
 
     codes = {str(pk): code for pk, code in Site.objects.values_list("pk", "code")}
-    found = [spikes.Spike(f.dimension, codes.get(f.value, f.value), f.bucket, f.at, f.count,
-                          f.baseline, f.p_value) for f in found]
+    found = [
+        spikes.Spike(
+            f.dimension, codes.get(f.value, f.value), f.bucket, f.at, f.count, f.baseline, f.p_value
+        )
+        for f in found
+    ]
     hits: dict[int, float] = {}
     true_days: set[tuple[str, str]] = set()
     false_days: set[tuple[str, str]] = set()
@@ -127,7 +137,12 @@ def synthetic() -> dict[str, Any]:
         "delay_hours_median": delays[len(delays) // 2] if delays else None,
         "delay_hours_max": delays[-1] if delays else None,
         "missed": [
-            {"series": p.series, "at": p.at.isoformat(), "extra": p.extra, "level": levels[p.series]}
+            {
+                "series": p.series,
+                "at": p.at.isoformat(),
+                "extra": p.extra,
+                "level": levels[p.series],
+            }
             for i, p in enumerate(planted)
             if i not in hits
         ],
@@ -166,26 +181,45 @@ def airline() -> dict[str, Any]:
         since=datetime(2015, 2, 19, tzinfo=UTC), until=datetime(2015, 2, 25, tzinfo=UTC)
     )
     listed = [
-        {"at": s.at.isoformat(), "bucket": s.bucket, "dimension": s.dimension, "value": s.value,
-         "count": s.count, "baseline": s.baseline, "p": s.p_value}
+        {
+            "at": s.at.isoformat(),
+            "bucket": s.bucket,
+            "dimension": s.dimension,
+            "value": s.value,
+            "count": s.count,
+            "baseline": s.baseline,
+            "p": s.p_value,
+        }
         for s in found
     ]
     surge = [
-        s for s in listed
+        s
+        for s in listed
         if s["dimension"] == "product" and s["at"][:10] in ("2015-02-22", "2015-02-23")
     ]
     days = {(s["dimension"], s["value"], s["at"][:10]) for s in listed}
-    return {"tweets": len(items), "spikes": listed, "surge_spikes": surge,
-            "spike_days": sorted(days)}
+    return {
+        "tweets": len(items),
+        "spikes": listed,
+        "surge_spikes": surge,
+        "spike_days": sorted(days),
+    }
 
 
 def ingest() -> dict[str, Any]:
     signals_scorer_register(lambda texts: [None] * len(texts))  # the insert path, not the model
     base = START + timedelta(days=400)
     items = [
-        {"source": "bench", "external_id": f"I-{n}", "kind": "survey", "nps": n % 11,
-         "occurred_at": (base + timedelta(seconds=n)).isoformat(), "product": f"p{n % 50}",
-         "channel": "email", "text": "The parcel was late again"}
+        {
+            "source": "bench",
+            "external_id": f"I-{n}",
+            "kind": "survey",
+            "nps": n % 11,
+            "occurred_at": (base + timedelta(seconds=n)).isoformat(),
+            "product": f"p{n % 50}",
+            "channel": "email",
+            "text": "The parcel was late again",
+        }
         for n in range(INGEST)
     ]
     _reset()
@@ -193,8 +227,19 @@ def ingest() -> dict[str, Any]:
     _store(items)
     ours = time.perf_counter() - t0
     # Raw: the same rows, already typed, into a plain table with one executemany.
-    rows = [(i["source"], i["external_id"], i["kind"], i["nps"], i["occurred_at"], i["product"],
-             i["channel"], i["text"]) for i in items]
+    rows = [
+        (
+            i["source"],
+            i["external_id"],
+            i["kind"],
+            i["nps"],
+            i["occurred_at"],
+            i["product"],
+            i["channel"],
+            i["text"],
+        )
+        for i in items
+    ]
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_raw_signal")
         cursor.execute(
@@ -210,8 +255,12 @@ def ingest() -> dict[str, Any]:
             )
         raw = time.perf_counter() - t0
         cursor.execute("DROP TABLE bench_raw_signal")
-    return {"signals": INGEST, "ours_per_s": INGEST / ours, "raw_per_s": INGEST / raw,
-            "ratio": raw / ours}
+    return {
+        "signals": INGEST,
+        "ours_per_s": INGEST / ours,
+        "raw_per_s": INGEST / raw,
+        "ratio": raw / ours,
+    }
 
 
 def scan_speed() -> dict[str, Any]:
@@ -221,18 +270,31 @@ def scan_speed() -> dict[str, Any]:
     step = timedelta(days=120) / SCAN_SIGNALS
     batch = []
     for n in range(SCAN_SIGNALS):
-        batch.append({"source": "scan", "external_id": f"X-{n}", "kind": "operational",
-                      "occurred_at": (base + step * n).isoformat(), "site": f"s{n % 40}",
-                      "product": f"p{n % 200}", "channel": ("email", "web", "phone")[n % 3],
-                      "category": f"c{n % 30}", "author": f"a{n % 50000}"})
+        batch.append(
+            {
+                "source": "scan",
+                "external_id": f"X-{n}",
+                "kind": "operational",
+                "occurred_at": (base + step * n).isoformat(),
+                "site": f"s{n % 40}",
+                "product": f"p{n % 200}",
+                "channel": ("email", "web", "phone")[n % 3],
+                "category": f"c{n % 30}",
+                "author": f"a{n % 50000}",
+            }
+        )
         if len(batch) == 10_000:
             _store(batch)
             batch = []
     _store(batch)
     t0 = time.perf_counter()
     found, series = spikes.scan(since=base + timedelta(days=119), until=base + timedelta(days=120))
-    return {"signals": SCAN_SIGNALS, "scan_seconds": time.perf_counter() - t0,
-            "series": len(series), "spikes": len(found)}
+    return {
+        "signals": SCAN_SIGNALS,
+        "scan_seconds": time.perf_counter() - t0,
+        "series": len(series),
+        "spikes": len(found),
+    }
 
 
 def main() -> int:
@@ -241,24 +303,34 @@ def main() -> int:
     args = parser.parse_args()
     results: dict[str, Any] = {"database": connection.vendor}
     results["synthetic"] = s = synthetic()
-    print(f"[{connection.vendor}] synthetic quarter: {s['signals']} signals in {s['series']} series, "
-          f"{s['planted']} planted spikes")
-    print(f"  recall {s['recall']:.0%} ({s['found']}/{s['planted']}), precision by day "
-          f"{s['precision_days']:.0%}, delay median {s['delay_hours_median']} h, max "
-          f"{s['delay_hours_max']} h")
-    print(f"  false-alarm days: {s['false_alarm_days']} in all, "
-          f"{s['false_alarm_days_per_series_per_quarter']:.2f} per series per quarter "
-          f"(worst series {s['worst_false_series_per_quarter']:.2f}; goal <= 1)")
+    print(
+        f"[{connection.vendor}] synthetic quarter: {s['signals']} signals in {s['series']} series, "
+        f"{s['planted']} planted spikes"
+    )
+    print(
+        f"  recall {s['recall']:.0%} ({s['found']}/{s['planted']}), precision by day "
+        f"{s['precision_days']:.0%}, delay median {s['delay_hours_median']} h, max "
+        f"{s['delay_hours_max']} h"
+    )
+    print(
+        f"  false-alarm days: {s['false_alarm_days']} in all, "
+        f"{s['false_alarm_days_per_series_per_quarter']:.2f} per series per quarter "
+        f"(worst series {s['worst_false_series_per_quarter']:.2f}; goal <= 1)"
+    )
     for m in s["missed"]:
         print(f"  missed: {m}")
     results["airline"] = a = airline()
     if "skipped" not in a:
-        print(f"airline tweets ({a['tweets']}): spikes on 22-23 Feb for an airline: "
-              f"{[(x['value'], x['at'][:13], x['count'], x['baseline']) for x in a['surge_spikes']]}")
+        print(
+            f"airline tweets ({a['tweets']}): spikes on 22-23 Feb for an airline: "
+            f"{[(x['value'], x['at'][:13], x['count'], x['baseline']) for x in a['surge_spikes']]}"
+        )
         print(f"  every spike day found 19-25 Feb: {a['spike_days']}")
     results["ingest"] = i = ingest()
-    print(f"ingest: {i['ours_per_s']:.0f} signals/s through signals_record_many, raw executemany "
-          f"{i['raw_per_s']:.0f}/s: {i['ratio']:.0%} of raw (goal >= 25%)")
+    print(
+        f"ingest: {i['ours_per_s']:.0f} signals/s through signals_record_many, raw executemany "
+        f"{i['raw_per_s']:.0f}/s: {i['ratio']:.0%} of raw (goal >= 25%)"
+    )
     results["scan"] = c = scan_speed()
     print(f"scan over {c['signals']} signals: {c['scan_seconds']:.1f} s ({c['series']} series)")
     harness.Run("discovery", results_dir=args.results_dir, keep=False).save(results)

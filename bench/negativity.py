@@ -26,12 +26,19 @@ import harness
 
 harness.use_checkout()
 
+import numpy as np  # noqa: E402
+
 from bounceback.discovery.negativity import scores  # noqa: E402
 from bounceback.discovery.train import auc  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-TWEETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "airline_tweets_2015.csv"
+TWEETS = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "real"
+    / "airline_tweets_2015.csv"
+)
 HELD_OUT = Path(__file__).resolve().parents[1] / "bounceback" / "discovery" / "data" / "test.jsonl"
 GOAL = 0.90
 
@@ -74,8 +81,10 @@ def main() -> int:
     held = [json.loads(line) for line in HELD_OUT.read_text().splitlines()]
     results["held_out"] = measure([r["text"] for r in held], [int(r["negative"]) for r in held])
     print(f"{'':40s} {'ours':>6s} {'VADER':>6s} {'words':>6s}")
-    for name, label in (("airline_tweets", "airline tweets, negative vs not"),
-                        ("held_out", "own held-out set")):
+    for name, label in (
+        ("airline_tweets", "airline tweets, negative vs not"),
+        ("held_out", "own held-out set"),
+    ):
         if name in results:
             r = results[name]
             title = f"{label} (n={r['n']})"
@@ -83,8 +92,10 @@ def main() -> int:
     if "airline_tweets" in results:
         r = results["airline_tweets"]
         verdict = "met" if r["ours"] >= GOAL else "NOT met"
-        print(f"goal: ROC AUC >= {GOAL} on the airline tweets: {verdict}; "
-              f"{r['ms_per_text']:.2f} ms per text")
+        print(
+            f"goal: ROC AUC >= {GOAL} on the airline tweets: {verdict}; "
+            f"{r['ms_per_text']:.2f} ms per text"
+        )
     harness.Run("negativity", results_dir=args.results_dir, keep=False).save(results)
     return 0
 
