@@ -201,7 +201,7 @@ def date_reader_settle(
         common &= {s for s in found if isinstance(s, Shape)}
     hint = (
         "; say how to read it with --date-format DMY, MDY or YMD (or a pattern such as "
-        "%d/%m/%Y). Nothing was imported"
+        "%d/%m/%Y)"
     )
     if not common:
         first: dict[frozenset[Shape | str], tuple[int, str]] = {}
