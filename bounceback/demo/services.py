@@ -30,6 +30,7 @@ from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan,
 from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
 from bounceback.demo.portal import load_portal
+from bounceback.demo.replies import load_replies
 from bounceback.demo.segments import load_segments
 from bounceback.demo.webhooks import load_webhooks
 from bounceback.errors import Conflict, ValidationFailed
@@ -253,6 +254,8 @@ def demo_load(
         # the funds (a segment's tier lifts limits, so segments come first).
         load_segments()
         load_funds()
+        # Working together: the team's canned replies.
+        load_replies()
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.
