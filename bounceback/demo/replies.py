@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bounceback.accounts.models import User
+from bounceback.replies.models import CannedReply
 from bounceback.replies.services import canned_reply_create
 
 REPLIES = [
@@ -32,8 +33,13 @@ REPLIES = [
 
 
 def load_replies() -> int:
-    """Write the demo's canned replies as the team lead; returns how many."""
+    """Write the demo's canned replies as the team lead (those not there already, so a
+    second load keeps them); returns how many were written."""
     lead = User.objects.get(username="lead")
+    written = 0
     for title, purpose, body in REPLIES:
+        if CannedReply.objects.filter(title=title).exists():
+            continue
         canned_reply_create(title=title, purpose=purpose, body=body, actor=lead)
-    return len(REPLIES)
+        written += 1
+    return written
