@@ -1428,16 +1428,14 @@ def case_note_add(*, case: Case, actor: ActorLike, body: str) -> CaseEvent:
 
     body = text_field(body, field="body", max_length=NOTE_MAX, required=True)
     names = note_mentions(body)
-    people = (
-        {
-            u.username.lower(): u
-            for u in User.objects.filter(is_active=True).filter(
-                username__iregex=r"^(" + "|".join(re.escape(n) for n in names) + r")$"
-            )
-        }
-        if names
-        else {}
-    )
+    people: dict[str, User] = {}
+    if names:
+        from django.db.models import Q
+
+        match = Q()
+        for name in names:
+            match |= Q(username__iexact=name)
+        people = {u.username.lower(): u for u in User.objects.filter(match, is_active=True)}
     unknown = [n for n in names if n not in people]
     if unknown:
         listed = ", ".join(f"@{n}" for n in unknown)
