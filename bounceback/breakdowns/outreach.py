@@ -737,7 +737,9 @@ def _send_wave_to(
     breakdown = message.breakdown
     purpose, default_subject, fix = _WAVES[BreakdownMessage.Kind(message.kind)]
     common = breakdown_values(breakdown)
-    now = timezone.now()
+    # Every chunk writes the moment the message was sent: a case is fixed by the
+    # all-clear when it was given, however long its chunk waited for a worker.
+    now = message.sent_at
     wave = Wave(
         breakdown_reference=breakdown.reference or str(breakdown.pk),
         purpose=purpose,
