@@ -30,9 +30,9 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED)
 
-# Session cookies are Secure unless DEBUG is on, and a browser will not send a
-# Secure cookie over plain http://127.0.0.1, so local runs default to DEBUG.
-run: export DEBUG ?= true
+# Serves like production (the product's own error pages, no debug pages); the
+# session cookie is not Secure because the public address is plain http on this
+# machine, so sign-in works. `make run PORT=9000` serves and links on :9000.
 run: $(INSTALLED)
 	@echo "==> Migrating the database"
 	$(BIN)/bounceback migrate

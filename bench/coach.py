@@ -35,6 +35,12 @@ harness.use_checkout()
 from bounceback.coach import evaluation as ev  # noqa: E402
 from bounceback.coach.scoring import coach_score, defects_named  # noqa: E402
 
+# Row ids of each writer's apologies, in every split.
+WRITERS = {
+    "first writer (wrote the rules too)": "test-",
+    "second writer (apart from the rules)": "t2-",
+}
+
 
 def _pct(part: int, whole: int) -> str:
     return f"{part}/{whole}" if whole else "-"
@@ -64,6 +70,16 @@ def run(split: str, threshold: int) -> tuple[dict[str, Any], str, bool]:
         by_language[lang] = ev.measure(
             lang, [items[k] for k in idx], [scores[k] for k in idx], threshold
         )
+
+    # The held-out third has two writers (see data/README.md): the one who also wrote
+    # the rules, and a second who wrote apart from them. The second is the honest measure.
+    by_writer = {}
+    for name, prefix in WRITERS.items():
+        idx = [k for k, i in enumerate(items) if i.id.startswith(prefix)]
+        if idx:
+            by_writer[name] = ev.measure(
+                name, [items[k] for k in idx], [scores[k] for k in idx], threshold
+            )
 
     rewrites = [
         coach_score(text=r.rewrite, threshold=threshold).passed
@@ -97,6 +113,14 @@ def run(split: str, threshold: int) -> tuple[dict[str, Any], str, bool]:
         lines.append(
             f"  {lang}: AUC {r.auc:.3f}, sincere pass {passed}, deficient stopped {stopped}"
         )
+    lines += ["", "Per writer:"]
+    for name, r in by_writer.items():
+        passed = _pct(round(r.pass_rate * r.n_sincere), r.n_sincere)
+        stopped = _pct(round(r.stop_rate * r.n_deficient), r.n_deficient)
+        lines.append(
+            f"  {name}: AUC {r.auc:.3f}, sincere pass {passed} ({r.pass_rate:.1%}), "
+            f"deficient stopped {stopped} ({r.stop_rate:.1%})"
+        )
     lines += ["", f"{'Per defect':20s} {'stopped':>9s} {'named':>9s}"]
     for defect in sorted(coach.stopped):
         stop, total = coach.stopped[defect]
@@ -114,6 +138,7 @@ def run(split: str, threshold: int) -> tuple[dict[str, Any], str, bool]:
         "coach": _as_dict(coach),
         "baselines": [_as_dict(b) for b in baselines],
         "by_language": {k: _as_dict(v) for k, v in by_language.items()},
+        "by_writer": {k: _as_dict(v) for k, v in by_writer.items()},
         "rewrites_passing": [sum(rewrites), len(rewrites)],
         "latency_ms": timing,
         "goals_met": goals,

@@ -9,16 +9,24 @@ in a child process that loads Django against it:
      playbook (apology, explanation and alternatives templates);
   1. declare   breakdown_declare over the site and tonight's window: the
                affected customers found (timed, reported for information);
-  2. outreach  breakdown_confirm_outreach, then breakdown_outreach_run until no
-               customer is left to contact: every case opened (apologised, with
-               its two events), every interaction and outbox row written, every
-               affected row marked.  Timed from the confirm call to the last
-               commit.  Goal: < 10 s on PostgreSQL.
+  2. outreach  breakdown_confirm_outreach, then the outreach job as a worker runs
+               it (job_run: BOUNCEBACK_BULK_CONNECTIONS lanes on PostgreSQL)
+               until no customer is left to contact: every case opened
+               (apologised, with its two events), every interaction and outbox
+               row written, every affected row marked, the completion written.
+               Timed from the confirm call to the job's end.
+               Goal: < 10 s on PostgreSQL.
   3. raw       the very rows step 2 wrote (cases, case events, interactions,
                outbox rows, and the affected-row updates) are read back,
                deleted, and written again through the driver with plain
                executemany, one transaction per chunk of the same size as the
                outreach's.  Goal: outreach <= 5x raw, on both databases.
+  4. waves     a status update and then the all-clear to everyone, each from the
+               service call to the end of the waves job that sends it in chunks.
+               Goal: each < 10 s on PostgreSQL.
+
+Each phase records the CPU other processes used (procstat) and the report
+prints a WARNING beside a figure they contaminated (the machine is shared).
 
 usage: .venv/bin/python bench/outreach.py [--quick] [--sqlite-only | --postgres-only]
                                           [--strict] [--results-dir DIR]
@@ -31,15 +39,42 @@ BENCH_PG_ADMIN_URL, BENCH_OUTREACH_PG_DB, BENCH_KEEP=1 to keep the data.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import harness
+import procstat
 from harness import PY, Config, log
 
 GOAL_PG_S = 10.0
 GOAL_RATIO = 5.0
+# Other processes using this many cores during a phase make its figure suspect.
+BUSY_CORES = 0.3
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, dict[str, Any]]:
+    """fn(), its wall time, and the CPU split of the machine meanwhile."""
+    before = procstat.snapshot()
+    started = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - started
+    return result, seconds, procstat.split(before, procstat.snapshot(), os.getpid())
+
+
+def _job(key: str) -> None:
+    """Run the job `key` as a worker's task does, and fail loudly if its run failed."""
+    from bounceback.background.models import Job
+    from bounceback.background.services import job_run
+
+    if not job_run(key=key):
+        raise SystemExit(f"job {key} was not due")
+    job = Job.objects.get(key=key)
+    if job.last_error:
+        raise SystemExit(f"job {key} failed: {job.last_error}")
+
 
 # name: (default, --quick default, help)
 CONFIG: harness.ConfigTable = {
@@ -172,6 +207,7 @@ def _raw(breakdown_id: int, chunk: int) -> dict[str, Any]:
 
 def child(count: int, chunk: int) -> dict[str, Any]:
     harness.setup_django(migrate=True)
+    from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
@@ -179,7 +215,7 @@ def child(count: int, chunk: int) -> dict[str, Any]:
     from bounceback.breakdowns.services import (
         breakdown_confirm_outreach,
         breakdown_declare,
-        breakdown_outreach_run,
+        outreach_job_key,
     )
     from bounceback.cases.models import Case
     from bounceback.outbox.models import OutboundMessage
@@ -201,13 +237,14 @@ def child(count: int, chunk: int) -> dict[str, Any]:
     declare_s = time.perf_counter() - started
     log(f"{connection.vendor}: declared, {breakdown.affected_count} affected in {declare_s:.1f} s")
 
-    started = time.perf_counter()
-    breakdown_confirm_outreach(breakdown=breakdown, actor=None)
-    runs = 0
-    while breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists():
-        breakdown_outreach_run(breakdown_id=breakdown.pk, chunk=chunk)
-        runs += 1
-    outreach_s = time.perf_counter() - started
+    def outreach() -> None:
+        breakdown_confirm_outreach(breakdown=breakdown, actor=None)
+        _job(outreach_job_key(breakdown.pk))
+
+    _, outreach_s, outreach_cpu = _timed(outreach)
+    left = breakdown.affected.filter(state=AffectedCustomer.State.PENDING).count()
+    if left:
+        raise SystemExit(f"{left} customers still pending after the outreach job")
     cases = Case.objects.filter(breakdown=breakdown, proactive=True).count()
     queued = OutboundMessage.objects.filter(batch=f"bd-{breakdown.pk}-outreach").count()
     log(f"{connection.vendor}: outreach {outreach_s:.2f} s ({cases} cases, {queued} messages)")
@@ -218,6 +255,8 @@ def child(count: int, chunk: int) -> dict[str, Any]:
         "vendor": connection.vendor,
         "customers": count,
         "chunk": chunk,
+        "lanes": settings.BOUNCEBACK_BULK_CONNECTIONS if connection.vendor == "postgresql" else 1,
+        "outreach_cpu": outreach_cpu,
         "affected": breakdown.affected_count,
         "declare_s": round(declare_s, 3),
         "outreach_s": round(outreach_s, 3),
@@ -237,7 +276,12 @@ def _after(breakdown: Any) -> dict[str, Any]:
     from django.utils import timezone
 
     from bounceback.background.deliveries import lane_claim, lane_due, lane_release
-    from bounceback.breakdowns.services import breakdown_all_clear, breakdown_post_update
+    from bounceback.breakdowns.models import BreakdownMessage
+    from bounceback.breakdowns.services import (
+        breakdown_all_clear,
+        breakdown_post_update,
+        waves_job_key,
+    )
     from bounceback.outbox.services import OUTBOX_LANE
 
     at = timezone.now() + timezone.timedelta(seconds=30)
@@ -248,12 +292,30 @@ def _after(breakdown: Any) -> dict[str, Any]:
     handed = 0 if claim.pk is None else 1
     if claim.pk is not None:
         lane_release(OUTBOX_LANE, claim.pk)
-    started = time.perf_counter()
-    breakdown_post_update(breakdown=breakdown, actor=None, body="Generators arrive at nine.")
-    update_s = time.perf_counter() - started
-    started = time.perf_counter()
-    breakdown_all_clear(breakdown=breakdown, actor=None, body="Power is back.")
-    all_clear_s = time.perf_counter() - started
+
+    def wave(send: Callable[[], Any]) -> Callable[[], int]:
+        def run() -> int:
+            send()
+            message = breakdown.messages.order_by("-id").first()
+            if message.state == BreakdownMessage.State.SENDING:
+                _job(waves_job_key(breakdown.pk))
+                message.refresh_from_db()
+            if message.state != BreakdownMessage.State.SENT:
+                raise SystemExit(f"the {message.kind} wave did not finish")
+            return message.recipients
+
+        return run
+
+    update_n, update_s, update_cpu = _timed(
+        wave(
+            lambda: breakdown_post_update(
+                breakdown=breakdown, actor=None, body="Generators arrive at nine."
+            )
+        )
+    )
+    clear_n, all_clear_s, all_clear_cpu = _timed(
+        wave(lambda: breakdown_all_clear(breakdown=breakdown, actor=None, body="Power is back."))
+    )
     log(
         f"{connection.vendor}: lane claim {sweep_s * 1000:.0f} ms ({handed} claimed), "
         f"update {update_s:.2f} s, all-clear {all_clear_s:.2f} s"
@@ -263,7 +325,11 @@ def _after(breakdown: Any) -> dict[str, Any]:
         "sweep_handed": handed,
         "sweep_uses_pending_index": "outbox_pending_idx" in plan,
         "update_s": round(update_s, 3),
+        "update_recipients": update_n,
+        "update_cpu": update_cpu,
         "all_clear_s": round(all_clear_s, 3),
+        "all_clear_recipients": clear_n,
+        "all_clear_cpu": all_clear_cpu,
     }
 
 
@@ -329,11 +395,31 @@ def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
     for r in results:
         if "update_s" in r:
             lines.append(
-                f"{r['vendor']}: status update to everyone {r['update_s']:.2f} s, all-clear "
-                f"{r['all_clear_s']:.2f} s; one outbox lane claim {r['sweep_ms']:.0f} ms "
-                f"({r['sweep_handed']} claimed, pending index "
-                f"{'used' if r['sweep_uses_pending_index'] else 'NOT used'})"
+                f"{r['vendor']} ({r['lanes']} lane{'s' if r['lanes'] != 1 else ''}): status "
+                f"update to everyone {r['update_s']:.2f} s ({r['update_recipients']} sent), "
+                f"all-clear {r['all_clear_s']:.2f} s ({r['all_clear_recipients']} sent); one "
+                f"outbox lane claim {r['sweep_ms']:.0f} ms ({r['sweep_handed']} claimed, "
+                f"pending index {'used' if r['sweep_uses_pending_index'] else 'NOT used'})"
             )
+            if r["vendor"] == "postgresql":
+                for name, key in (("status update", "update_s"), ("all-clear", "all_clear_s")):
+                    fast = r[key] < GOAL_PG_S
+                    ok &= fast
+                    verdicts.append(
+                        f"GOAL postgresql {name} under {GOAL_PG_S:.0f} s for "
+                        f"{r['customers']} customers: {'PASS' if fast else 'FAIL'} ({r[key]:.2f} s)"
+                    )
+        for phase in ("outreach", "update", "all_clear"):
+            cpu = r.get(f"{phase}_cpu") or {}
+            warning = harness.contamination(r["vendor"], phase, cpu, BUSY_CORES)
+            if warning:
+                verdicts.append(warning)
+            elif cpu:
+                lines.append(
+                    f"{r['vendor']} {phase}: other processes {cpu.get('other_cores', 0):.2f} "
+                    f"cores, PostgreSQL {cpu.get('postgres_cores', 0):.2f}, this bench "
+                    f"{cpu.get('bench_cores', 0):.2f}"
+                )
     lines += verdicts
     return "\n".join(lines), ok
 

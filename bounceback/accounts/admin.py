@@ -8,7 +8,10 @@ from bounceback.accounts.models import Team, User
 class StaffAdmin(UserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "role", "team", "is_active"]
     list_filter = ["role", "team", "is_active"]
-    fieldsets = (*UserAdmin.fieldsets, ("Bounceback", {"fields": ("role", "team", "time_zone")}))  # type: ignore[misc]
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Bounceback", {"fields": ("role", "team", "site", "time_zone")}),
+    )  # type: ignore[misc]
 
 
 @admin.register(Team)

@@ -51,8 +51,12 @@ class LoginForm(AuthenticationForm):
 
     def _throttled_error(self, username: str) -> ValidationError:
         wait = login_retry_after(username=username, request=self.request)
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        label = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        seconds = math.ceil(wait.total_seconds())
+        minutes = max(1, math.ceil(seconds / 60))
+        if seconds < 60:
+            label = "1 second" if seconds <= 1 else f"{seconds} seconds"
+        else:
+            label = "1 minute" if minutes == 1 else f"{minutes} minutes"
         return ValidationError(
             self.error_messages["throttled"], code="throttled", params={"wait": label}
         )
@@ -72,3 +76,25 @@ class RoleForm(forms.Form):
             # An administrator demoting themselves could leave nobody able to undo it.
             raise ValidationError("You can't change your own role; ask another administrator.")
         return cleaned
+
+
+def _zone_choices() -> list[tuple[str, str]]:
+    from zoneinfo import available_timezones
+
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        required=False,
+        label="Show times in",
+        help_text="Every page shows dates and times on this clock.",
+    )
+
+    def __init__(self, *args: Any, following: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["time_zone"]
+        field.choices = [
+            ("", f"My site's, else the business's ({following})"),
+            *_zone_choices(),
+        ]

@@ -7,6 +7,11 @@ from bounceback.accounts.roles import Role
 
 
 class Team(models.Model):
+    class Assignment(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        ROUND_ROBIN = "round_robin", "Round robin"
+        LEAST_LOADED = "least_loaded", "Least loaded"
+
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     lead = models.ForeignKey(
@@ -15,6 +20,14 @@ class Team(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="teams_led",
+    )
+    # How a case given to the team without a person finds one.
+    assignment = models.CharField(
+        max_length=20, choices=Assignment.choices, default=Assignment.MANUAL
+    )
+    # Round robin's place in the rota: the member who was given the last case.
+    last_assignee = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -32,7 +45,13 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
-    time_zone = models.CharField(max_length=64, default="UTC")
+    # Where they work: their times default to the site's clock.
+    site = models.ForeignKey(
+        "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="staff"
+    )
+    # The zone every page shows their times in; blank: their site's, else the
+    # installation's TIME_ZONE (accounts.selectors.user_time_zone).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["username"]

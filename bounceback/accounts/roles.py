@@ -54,6 +54,8 @@ _CRM_WORK = [
     "funds.add_grant",
     "funds.redeem_voucher",
     "segments.view_segment",
+    # Everyone inserts the team's canned replies into their messages.
+    "replies.view_cannedreply",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -82,6 +84,9 @@ _CONTINGENCY_PLANNING = [
     "playbooks.add_playbook",
     "playbooks.change_playbook",
     "breakdowns.declare_breakdown",
+    # Leads and managers keep the team's canned replies.
+    "replies.add_cannedreply",
+    "replies.change_cannedreply",
 ]
 
 # Managers wire the business to other systems: webhook subscriptions and

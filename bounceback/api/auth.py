@@ -72,7 +72,18 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]
 
 
+# Where require_scope notes the scopes a request needed, so an Idempotency-Key
+# replay of it can check them again (idempotency.py).
+SCOPES_CHECKED = "_bounceback_scopes_checked"
+
+
 def require_scope(request: HttpRequest, scope: str) -> None:
+    checked = getattr(request, SCOPES_CHECKED, None)
+    if checked is None:
+        checked = []
+        setattr(request, SCOPES_CHECKED, checked)
+    if scope not in checked:
+        checked.append(scope)
     principal = getattr(request, "auth", None)
     if isinstance(principal, ApiToken):
         if not scope_allows(principal.scopes, scope):

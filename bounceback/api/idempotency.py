@@ -8,7 +8,9 @@ answer (a 503 then, and nothing kept).
 
 A client that did not hear the answer to a POST can send it again with the same
 Idempotency-Key header and body: it gets the stored answer and no second row is
-made. The key row and the view's writes commit in one transaction, so there is
+made, but only while it could still make the call: the token is checked again
+(a revoked one gets 401) and so are the scopes the first call needed (403).
+The key row and the view's writes commit in one transaction, so there is
 never a stored answer without its data, nor data without its answer.
 """
 
@@ -22,7 +24,10 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from bounceback.api.auth import SCOPES_CHECKED, require_scope
 from bounceback.api.models import IdempotencyKey
+from bounceback.apitokens.services import token_authenticate
+from bounceback.errors import Forbidden
 
 HEADER = "Idempotency-Key"
 KEY_TTL = timedelta(hours=24)
@@ -52,7 +57,38 @@ def _principal(request: HttpRequest) -> str | None:
     return None
 
 
-def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
+def _refusal(request: HttpRequest, record: IdempotencyKey) -> HttpResponse | None:
+    """The answer the call would get now if its caller may no longer make it, else None.
+
+    A stored answer holds data (a customer's details, a new secret): a token
+    revoked since, or a person whose role changed, must not read it back.
+    """
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        token = token_authenticate(plaintext=authorization[7:].strip())
+        if token is None:
+            return JsonResponse(
+                {
+                    "code": "not_authenticated",
+                    "message": "send a valid API token (Authorization: Bearer ...) or sign in",
+                    "field": "header.Authorization",
+                    "errors": [],
+                },
+                status=401,
+            )
+        request.auth = token  # type: ignore[attr-defined]
+    try:
+        for scope in record.scopes or []:
+            require_scope(request, scope)
+    except Forbidden as exc:
+        return JsonResponse({**exc.as_dict(), "errors": []}, status=exc.status)
+    return None
+
+
+def _replay(request: HttpRequest, record: IdempotencyKey, fingerprint: str) -> HttpResponse:
+    refused = _refusal(request, record)
+    if refused is not None:
+        return refused
     if record.fingerprint != fingerprint:
         return _error(
             422,
@@ -117,7 +153,7 @@ class IdempotencyMiddleware:
         ).delete()
         existing = IdempotencyKey.objects.filter(principal=principal, key=key).first()
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return _replay(request, existing, fingerprint)
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
@@ -131,7 +167,8 @@ class IdempotencyMiddleware:
                 record.status_code = response.status_code
                 record.content_type = response.get("Content-Type", "application/json")
                 record.body = response.content
-                record.save(update_fields=["status_code", "content_type", "body"])
+                record.scopes = list(getattr(request, SCOPES_CHECKED, []))
+                record.save(update_fields=["status_code", "content_type", "body", "scopes"])
         except _DoNotKeep as refused:
             return refused.response
         except IntegrityError:
@@ -139,7 +176,7 @@ class IdempotencyMiddleware:
             existing = IdempotencyKey.objects.filter(principal=principal, key=key).first()
             if existing is None:
                 raise
-            return _replay(existing, fingerprint)
+            return _replay(request, existing, fingerprint)
         return response
 
 

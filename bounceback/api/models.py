@@ -16,6 +16,9 @@ class IdempotencyKey(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
     body = models.BinaryField(default=b"")
+    scopes = models.JSONField(
+        default=list, blank=True, help_text="Scopes the call needed; checked again on a replay."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

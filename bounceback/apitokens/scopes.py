@@ -30,6 +30,7 @@ SCOPES: dict[str, str] = {
     "vouchers:redeem": "Look up and redeem vouchers (for a till or booking system)",
     "segments:read": "Read segments, their rules, approaches and members",
     "segments:write": "Create and change segments and recompute membership",
+    "loyalty:read": "Read loyalty after recovery: cohorts, return rates, money, their customers",
     "deliveries:read": "Read messages and webhook events that failed to be delivered",
     "deliveries:write": "Send a failed message or webhook event again",
 }

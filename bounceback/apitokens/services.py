@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,9 @@ from bounceback.apitokens.scopes import SCOPES
 from bounceback.audit.models import AuditEvent
 from bounceback.audit.services import audit_record
 from bounceback.errors import NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from bounceback.accounts.models import User
 
 TOKEN_PREFIX = "bb_"  # noqa: S105 (a marker, not a secret)
 
@@ -36,12 +40,24 @@ def token_check_scopes(*, scopes: list[str]) -> list[str]:
 
 
 @transaction.atomic
-def token_create(*, name: str, scopes: list[str], actor: ActorLike) -> tuple[ApiToken, str]:
-    """Create a token and return it with its plaintext, which is never stored or shown again."""
+def token_create(
+    *, name: str, scopes: list[str], actor: ActorLike, acts_for: User | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its plaintext, which is never stored or shown again.
+
+    The token acts for `acts_for` when given (the CLI's `--as`: writes that need a
+    person, such as spending a recovery fund, are then made as them), else for
+    the person creating it. Refuses an inactive `acts_for`.
+    """
     name = name.strip()
     if not name:
         raise ValidationFailed("a token needs a name", field="name")
     checked = token_check_scopes(scopes=scopes)
+    if acts_for is not None and not acts_for.is_active:
+        raise ValidationFailed(
+            f"{acts_for.get_username()} is not an active member of staff", field="acts_for"
+        )
+    person = acts_for if acts_for is not None else actor_of(actor).user
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     plaintext = f"{TOKEN_PREFIX}{prefix}_{secret}"
@@ -50,14 +66,18 @@ def token_create(*, name: str, scopes: list[str], actor: ActorLike) -> tuple[Api
         prefix=prefix,
         secret_hash=_hash(plaintext),
         scopes=checked,
-        created_by=actor_of(actor).user,
+        created_by=person,
     )
     audit_record(
         action=AuditEvent.Action.TOKEN_CREATED,
         actor=actor,
         actor_label="" if actor else "cli",
         target=f"token:{prefix}",
-        data={"name": name, "scopes": checked},
+        data={
+            "name": name,
+            "scopes": checked,
+            "acts_for": person.get_username() if person is not None else None,
+        },
     )
     return token, plaintext
 

@@ -42,6 +42,10 @@ class AuditEvent(models.Model):
         CHANNEL_CREATED = "channel_created", "Inbound channel created"
         CHANNEL_CHANGED = "channel_changed", "Inbound channel changed"
         CHANNEL_SECRET_ROTATED = "channel_secret_rotated", "Inbound channel secret rotated"
+        CHANNEL_PREVIOUS_SECRET_REVOKED = (
+            "channel_previous_secret_revoked",
+            "Inbound channel's previous secret revoked",
+        )
         ALLOWANCE_CHANGED = "allowance_changed", "Allowance changed"
         GRANT_REVERSED = "grant_reversed", "Grant reversed"
         SEGMENT_CREATED = "segment_created", "Segment created"

@@ -9,12 +9,9 @@ from bounceback.audit.models import AuditEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client address as the web server saw it.
-
-    X-Forwarded-For is ignored on purpose: trusting it would let anyone dodge
-    login throttling by inventing addresses. Behind a proxy, configure the proxy
-    to set REMOTE_ADDR (gunicorn --forwarded-allow-ips).
-    """
+    """The client address: the peer's, or behind a trusted proxy the client it
+    forwarded for (bounceback.web.proxies rewrites REMOTE_ADDR, and only for
+    requests from BOUNCEBACK_TRUSTED_PROXIES, so nobody can invent an address)."""
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None

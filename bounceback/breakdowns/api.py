@@ -83,6 +83,13 @@ class MessageOut(Schema):
     batch: str
     recipients: int
     sent_at: datetime
+    state: str = Field(
+        description="sending: a wave to many customers is still being written in chunks "
+        "(recipients is final once sent); sent"
+    )
+    finished_at: datetime | None = Field(
+        None, description="when the last case got the message (empty while sending)"
+    )
 
 
 class ProgressOut(Schema):

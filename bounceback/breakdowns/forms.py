@@ -235,6 +235,38 @@ class ReviewForm(forms.Form):
         return value or None
 
 
+class DocumentCasesForm(forms.Form):
+    """The review's root cause, written once for every case of the breakdown."""
+
+    root_cause = forms.CharField(widget=_textarea(2), label="Root cause")
+    what_was_done = forms.CharField(widget=_textarea(2), label="What was done")
+    prevention_idea = forms.CharField(widget=_textarea(2), label="How to prevent it")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "doc_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FollowUpCasesForm(forms.Form):
+    body = forms.CharField(
+        max_length=20_000,
+        widget=_textarea(4),
+        label="Follow-up message",
+        help_text="{{ customer.first_name }}, {{ customer.name }} and {{ case.reference }} are "
+        "filled in for each customer; each gets their own survey link.",
+    )
+    early_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Follow up early, because…",
+        help_text="Only needed for customers still cooling off.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "wave_%s")
+        super().__init__(*args, **kwargs)
+
+
 def action_item_owners() -> QuerySet[User]:
     return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 

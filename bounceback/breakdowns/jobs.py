@@ -1,4 +1,5 @@
-"""The breakdown's background work: the outreach as a job kind, and watching it move."""
+"""The breakdown's background work: the outreach and the waves as job kinds, and
+watching the outreach move."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def outreach_job_run(job: Job) -> datetime | None:
 
     if job.subject_id is not None:
         breakdown_outreach_run(breakdown_id=job.subject_id, job=job)
+    return None
+
+
+def waves_job_run(job: Job) -> datetime | None:
+    """Send the breakdown's status updates and all-clear still on their way, in chunks."""
+    from bounceback.breakdowns.services import breakdown_waves_run
+
+    if job.subject_id is not None:
+        breakdown_waves_run(breakdown_id=job.subject_id, job=job)
     return None
 
 

@@ -97,7 +97,10 @@ class AffectedCustomer(models.Model):
         UNREACHABLE = "unreachable", "No deliverable address: call them"
         EXCLUDED = "excluded", "Left out by staff"
 
-    breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="affected")
+    # No index of its own: the composite indexes below start with it.
+    breakdown = models.ForeignKey(
+        Breakdown, on_delete=models.CASCADE, related_name="affected", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
     transaction = models.ForeignKey(
         "transactions.Transaction",
@@ -120,6 +123,10 @@ class AffectedCustomer(models.Model):
         related_name="+",
     )
     contacted_at = models.DateTimeField(null=True, blank=True)
+    # The newest BreakdownMessage (status update, all-clear) this customer's case has
+    # been sent: a wave goes out in chunks, and this is how far it got. A plain
+    # number, not a foreign key, so marking 100,000 rows costs no key checks.
+    last_wave = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["breakdown", "id"]
@@ -128,7 +135,12 @@ class AffectedCustomer(models.Model):
                 fields=["breakdown", "customer"], name="affected_customer_once_per_breakdown"
             )
         ]
-        indexes = [models.Index(fields=["breakdown", "state"])]
+        indexes = [
+            # The outreach claims PENDING rows in id order; counts group by state.
+            models.Index(fields=["breakdown", "state", "id"], name="affected_state_idx"),
+            # Waves claim rows in id order; the affected list pages by id.
+            models.Index(fields=["breakdown", "id"], name="affected_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.breakdown_id} ({self.state})"
@@ -184,11 +196,15 @@ class BreakdownEvent(models.Model):
         ACTION_ESCALATED = "action_escalated", "Checklist action escalated"
         UPDATE_SENT = "update_sent", "Status update sent"
         ALL_CLEAR = "all_clear", "All-clear given"
+        ALL_CLEAR_SENT = "all_clear_sent", "All-clear sent to everyone"
         CANCELLED = "cancelled", "Cancelled"
         REVIEW_SAVED = "review_saved", "Review saved"
         REVIEW_COMPLETED = "review_completed", "Review completed"
         REVIEW_ACTION_ITEM = "review_action_item", "Review action item"
         REVIEW_FAILURE_MODE = "review_failure_mode", "Failure mode proposed from the review"
+        CASES_DOCUMENTED = "cases_documented", "Cases documented from the review"
+        CASES_FOLLOWED_UP = "cases_followed_up", "Follow-ups sent as one wave"
+        CASES_CLOSED = "cases_closed", "Cases closed together"
         CASE_LINKED = "case_linked", "Case linked"
         CASE_UNLINKED = "case_unlinked", "Case unlinked"
 
@@ -225,6 +241,10 @@ class BreakdownMessage(models.Model):
         STATUS_UPDATE = "status_update", "Status update"
         ALL_CLEAR = "all_clear", "All-clear"
 
+    class State(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
     breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     subject = models.CharField(max_length=300, blank=True)
@@ -235,6 +255,10 @@ class BreakdownMessage(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sent_at = models.DateTimeField(default=timezone.now)
+    # A wave to many customers is written in chunks by a background job: SENDING
+    # until every case has it (then `recipients` is final and finished_at set).
+    state = models.CharField(max_length=8, choices=State.choices, default=State.SENT)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["breakdown", "sent_at", "id"]
@@ -249,6 +273,10 @@ class BreakdownReview(models.Model):
     breakdown = models.OneToOneField(Breakdown, on_delete=models.CASCADE, related_name="review")
     went_well = models.TextField(blank=True)
     went_badly = models.TextField(blank=True)
+    # The root cause the review found: it documents every case of the breakdown at once.
+    root_cause = models.TextField(blank=True)
+    what_was_done = models.TextField(blank=True)
+    prevention_idea = models.TextField(blank=True)
     actual_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     cost_currency = models.CharField(max_length=3, default=settings.BOUNCEBACK_CURRENCY)
     completed_by = models.ForeignKey(

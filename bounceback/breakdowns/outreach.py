@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,7 +31,7 @@ from bounceback.breakdowns.models import (
     BreakdownMessage,
 )
 from bounceback.breakdowns.timeline import record_event
-from bounceback.bulk import bulk_update
+from bounceback.bulk import bulk_update, id_match
 from bounceback.cases.bulk import (
     ProactiveContact,
     ProactiveOutreach,
@@ -116,11 +116,11 @@ def find_affected(breakdown: Breakdown) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (breakdown_id, customer_id, transaction_id, state, "  # noqa: S608
-                f"channel, language) SELECT %s, m.customer_id, m.first, %s, '', '' "
+                f"channel, language, last_wave) SELECT %s, m.customer_id, m.first, %s, '', '', 0 "
                 f"FROM ({sql}) AS m(customer_id, first)"
                 if connection.vendor == "postgresql"
                 else f"INSERT INTO {table} (breakdown_id, customer_id, transaction_id, state, "  # noqa: S608
-                f"channel, language) SELECT %s, m.customer_id, m.first, %s, '', '' "
+                f"channel, language, last_wave) SELECT %s, m.customer_id, m.first, %s, '', '', 0 "
                 f"FROM (SELECT * FROM ({sql})) AS m",
                 [breakdown.pk, AffectedCustomer.State.PENDING, *params],
             )
@@ -193,7 +193,7 @@ def state_counts(breakdown: Breakdown) -> dict[str, int]:
         AffectedCustomer.objects.filter(breakdown=breakdown)
         .order_by()
         .values_list("state")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
 
 
@@ -338,6 +338,11 @@ def render_first_message(breakdown: Breakdown, customer: Customer) -> tuple[str,
 
 
 def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
+    """Claim up to `size` PENDING rows, oldest first, locked until the chunk commits.
+
+    SKIP LOCKED: lanes side by side each take rows nobody else holds, so every
+    customer is contacted exactly once (SQLite has one writer: no lock needed).
+    """
     email = (
         CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
         .order_by("-is_primary", "id")
@@ -352,6 +357,7 @@ def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
         AffectedCustomer.objects.filter(
             breakdown_id=breakdown_id, state=AffectedCustomer.State.PENDING
         )
+        .select_for_update(skip_locked=True, of=("self",))
         .annotate(email=Subquery(email), phone=Subquery(phone))
         .order_by("id")
         .values_list(
@@ -367,16 +373,28 @@ def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
     )
 
 
+def _hold_breakdown(breakdown_id: int) -> None:
+    """Lock the breakdown row FOR SHARE for the chunk's transaction: lanes write side
+    by side, while pausing (FOR UPDATE) waits for their chunks and stops the next."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: the IMMEDIATE transaction already holds the only write lock.
+    table = connection.ops.quote_name(Breakdown._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR SHARE", [breakdown_id])  # noqa: S608
+
+
 def run_chunk(*, breakdown_id: int, size: int) -> int | None:
     """Contact up to `size` PENDING customers in one transaction.
 
-    Returns how many affected rows were processed, or None when the outreach
-    must not go on (paused, not recovering, no such breakdown).
+    Returns how many affected rows were processed (0: none left that nobody
+    else holds), or None when the outreach must not go on (paused, not
+    recovering, no such breakdown). Safe to run side by side: see _pending_chunk.
+    `outreach_finish` writes the completion once the last chunk is in.
     """
     with transaction.atomic():
+        _hold_breakdown(breakdown_id)
         breakdown = (
-            Breakdown.objects.select_for_update(of=("self",))
-            .select_related("site", "playbook_version__playbook", "confirmed_by")
+            Breakdown.objects.select_related("site", "playbook_version__playbook", "confirmed_by")
             .filter(pk=breakdown_id)
             .first()
         )
@@ -386,31 +404,49 @@ def run_chunk(*, breakdown_id: int, size: int) -> int | None:
             or breakdown.outreach_paused
         ):
             return None
-        actor = breakdown.confirmed_by
         rows = _pending_chunk(breakdown_id, size)
-        if not rows:
-            _complete(breakdown, actor)
-            return 0
-        _contact(breakdown, rows, actor=actor)
-        if len(rows) < size:
-            _complete(breakdown, actor)
+        if rows:
+            _contact(breakdown, rows, actor=breakdown.confirmed_by)
         return len(rows)
 
 
-def _complete(breakdown: Breakdown, actor: ActorLike) -> None:
-    if breakdown.events.filter(kind="outreach_complete").exists():
-        return
-    counts = state_counts(breakdown)
-    queued = counts.get(AffectedCustomer.State.QUEUED, 0)
-    unreachable = counts.get(AffectedCustomer.State.UNREACHABLE, 0)
-    record_event(
-        breakdown,
-        kind="outreach_complete",
-        summary=f"Outreach complete: {queued} messages queued, {unreachable} to call, "
-        f"{counts.get(AffectedCustomer.State.LINKED, 0)} linked",
-        data={"counts": counts},
-        actor=actor,
-    )
+def outreach_finish(*, breakdown_id: int) -> bool:
+    """Once nobody is left PENDING: the outreach message's recipient count, and the
+    "outreach complete" event, written once however many lanes or runs get here.
+
+    Locks the breakdown FOR UPDATE, which waits for chunks still being written.
+    Returns whether this call completed the outreach.
+    """
+    with transaction.atomic():
+        breakdown = (
+            Breakdown.objects.select_for_update(of=("self",))
+            .select_related("confirmed_by")
+            .filter(pk=breakdown_id)
+            .first()
+        )
+        if (
+            breakdown is None
+            or breakdown.status != Breakdown.Status.RECOVERING
+            or breakdown.outreach_paused
+            or breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists()
+            or breakdown.events.filter(kind="outreach_complete").exists()
+        ):
+            return False
+        counts = state_counts(breakdown)
+        queued = counts.get(AffectedCustomer.State.QUEUED, 0)
+        unreachable = counts.get(AffectedCustomer.State.UNREACHABLE, 0)
+        BreakdownMessage.objects.filter(
+            breakdown=breakdown, kind=BreakdownMessage.Kind.OUTREACH
+        ).update(recipients=queued)
+        record_event(
+            breakdown,
+            kind="outreach_complete",
+            summary=f"Outreach complete: {queued} messages queued, {unreachable} to call, "
+            f"{counts.get(AffectedCustomer.State.LINKED, 0)} linked",
+            data={"counts": counts},
+            actor=breakdown.confirmed_by,
+        )
+        return True
 
 
 # Up to this many customers a chunk is contacted one case at a time, through the
@@ -512,10 +548,8 @@ def _contact(breakdown: Breakdown, rows: list[tuple[Any, ...]], *, actor: ActorL
     bulk_update(
         AffectedCustomer, ids=unreachable, constant={"state": AffectedCustomer.State.UNREACHABLE}
     )
-    if count:
-        BreakdownMessage.objects.filter(breakdown=breakdown, batch=outreach.batch).update(
-            recipients=F("recipients") + count
-        )
+    # The outreach message's recipient count is written once by outreach_finish:
+    # a counter updated by every chunk would queue the lanes behind its row lock.
     by_channel = dict(Counter(channels))
     record_event(
         breakdown,
@@ -536,10 +570,26 @@ def _score(composed: dict[tuple[str, str], Composed | None]) -> int | None:
 # --- Waves to everyone with a case: status updates and the all-clear ---------------------------
 
 
-def _wave_cases(breakdown: Breakdown, *, usable: frozenset[str]) -> list[WaveCase]:
-    """Every case on the breakdown (the customers contacted or linked), with the channel
-    and address to reach each by: the outreach's own for a contacted customer, else
-    the customer's preferred reachable one (none: the case is not messaged)."""
+WAVE_STATES = (AffectedCustomer.State.QUEUED, AffectedCustomer.State.LINKED)
+_AFFECTED = connection.ops.quote_name(AffectedCustomer._meta.db_table)
+
+
+def wave_rows_left(message: BreakdownMessage) -> Any:
+    """The breakdown's rows whose case has not been sent `message` yet."""
+    return AffectedCustomer.objects.filter(
+        breakdown_id=message.breakdown_id,
+        state__in=WAVE_STATES,
+        case__isnull=False,
+        last_wave__lt=message.pk,
+    )
+
+
+def _wave_cases(
+    breakdown: Breakdown, *, usable: frozenset[str], affected_ids: Sequence[int]
+) -> list[WaveCase]:
+    """The cases of these affected rows, with the channel and address to reach each
+    by: the outreach's own for a contacted customer, else the customer's preferred
+    reachable one (none: the case is not messaged)."""
     email = (
         CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
         .order_by("-is_primary", "id")
@@ -551,10 +601,11 @@ def _wave_cases(breakdown: Breakdown, *, usable: frozenset[str]) -> list[WaveCas
         .values("number")[:1]
     )
     rows = list(
-        AffectedCustomer.objects.filter(
-            breakdown=breakdown,
-            state__in=[AffectedCustomer.State.QUEUED, AffectedCustomer.State.LINKED],
-            case__isnull=False,
+        # The chunk's ids as one parameter: thousands of placeholders cost psycopg
+        # more time than the query.
+        AffectedCustomer.objects.extra(  # noqa: S610 (the column is ours)
+            where=[id_match(f"{_AFFECTED}.{connection.ops.quote_name('id')}", affected_ids)[0]],
+            params=id_match("id", affected_ids)[1],
         )
         .annotate(email=Subquery(email), phone=Subquery(phone))
         .order_by("id")
@@ -623,28 +674,70 @@ def _calendars(site_ids: set[int]) -> dict[int, BusinessCalendar | None]:
     }
 
 
-WAVE_CHUNK = 5000
+# What each kind of wave says and does.
+_WAVES = {
+    BreakdownMessage.Kind.STATUS_UPDATE: ("update", "An update on the problem", False),
+    BreakdownMessage.Kind.ALL_CLEAR: ("fixed", "Fixed", True),
+}
 
 
-def send_wave(
-    breakdown: Breakdown,
-    *,
-    message: BreakdownMessage,
-    actor: ActorLike,
-    now: datetime,
-    purpose: str,
-    default_subject: str,
-    fix: bool,
-    paused: bool,
-) -> int:
-    """Send `message` to every customer with a case on the breakdown; returns how many.
+def _wave_claim(message: BreakdownMessage, size: int, after: int) -> list[int]:
+    """Up to `size` rows still to be sent `message`, past `after`, in id order, locked
+    until the chunk commits; lanes side by side skip each other's rows."""
+    return list(
+        wave_rows_left(message)
+        .filter(pk__gt=after)
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("id")
+        .values_list("pk", flat=True)[:size]
+    )
 
-    With `fix`, the cases are also marked fixed with the message as the fix
-    summary, and their follow-up (and documentation) clocks start, as
-    case_mark_fixed does. A few cases go one at a time through the case
-    services, many set-based in chunks; both write the same rows.
+
+def wave_chunk(
+    *, message_id: int, size: int, after: int = 0, actor: ActorLike = None
+) -> tuple[int, int] | None:
+    """Send the wave `message` to up to `size` more cases, in one transaction.
+
+    Returns (rows processed, the last row's id: where this lane claims next), or
+    None when the message is no longer being sent. Each row is marked with the
+    message (`last_wave`) in the same transaction, so a killed run resumes with
+    the rows that did not get it, and no case gets it twice.
     """
+    with transaction.atomic():
+        breakdown_id = (
+            BreakdownMessage.objects.filter(pk=message_id)
+            .values_list("breakdown_id", flat=True)
+            .first()
+        )
+        if breakdown_id is None:
+            return None
+        _hold_breakdown(breakdown_id)
+        message = (
+            BreakdownMessage.objects.select_related(
+                "breakdown__site", "breakdown__playbook_version__playbook", "sent_by"
+            )
+            .filter(pk=message_id, state=BreakdownMessage.State.SENDING)
+            .first()
+        )
+        if message is None:
+            return None
+        ids = _wave_claim(message, size, after)
+        if not ids:
+            return 0, after
+        _send_wave_to(message, ids, actor=actor if actor is not None else message.sent_by)
+        bulk_update(AffectedCustomer, ids=ids, constant={"last_wave": message.pk})
+        return len(ids), ids[-1]
+
+
+def _send_wave_to(
+    message: BreakdownMessage, affected_ids: Sequence[int], *, actor: ActorLike
+) -> int:
+    """The wave to these rows' cases. A few go one at a time through the case
+    services, many set-based; both write the same rows."""
+    breakdown = message.breakdown
+    purpose, default_subject, fix = _WAVES[BreakdownMessage.Kind(message.kind)]
     common = breakdown_values(breakdown)
+    now = timezone.now()
     wave = Wave(
         breakdown_reference=breakdown.reference or str(breakdown.pk),
         purpose=purpose,
@@ -653,21 +746,75 @@ def send_wave(
         body_template=_partial(message.body, common),
         default_subject=default_subject,
         fix=fix,
-        held=paused,
+        # Paused: the messages wait, held, until resumed (the all-clear releases them).
+        held=breakdown.outreach_paused and not fix,
     )
-    cases = _wave_cases(breakdown, usable=usable_channels())
-    if len(cases) <= ONE_BY_ONE:
-        reach = [c for c in cases if c.channel and c.address]
-        times = iter(outbox_stagger(channels=[c.channel or "" for c in reach], now=now))
-        for case in cases:
-            send_at = next(times) if case.channel and case.address else None
-            case_send_wave_message(
-                wave=wave, target=case, fill=_fill, actor=actor, now=now, send_at=send_at
-            )
-        return len(reach)
-    sent = 0
-    for start in range(0, len(cases), WAVE_CHUNK):
-        sent += cases_send_wave(
-            wave=wave, cases=cases[start : start + WAVE_CHUNK], fill=_fill, actor=actor, now=now
+    cases = _wave_cases(breakdown, usable=usable_channels(), affected_ids=affected_ids)
+    if len(cases) > ONE_BY_ONE:
+        return cases_send_wave(wave=wave, cases=cases, fill=_fill, actor=actor, now=now)
+    reach = [c for c in cases if c.channel and c.address]
+    times = iter(outbox_stagger(channels=[c.channel or "" for c in reach], now=now))
+    for case in cases:
+        send_at = next(times) if case.channel and case.address else None
+        case_send_wave_message(
+            wave=wave, target=case, fill=_fill, actor=actor, now=now, send_at=send_at
         )
-    return sent
+    return len(reach)
+
+
+def wave_finish(*, message_id: int, actor: ActorLike = None) -> bool:
+    """Once every case has the wave: the message is SENT, its recipients counted from
+    its outbox rows, and its event written, once however many lanes get here.
+
+    Locks the breakdown FOR UPDATE, which waits for chunks still being written.
+    Returns whether this call finished the message.
+    """
+    from bounceback.outbox.models import OutboundMessage
+
+    with transaction.atomic():
+        breakdown_id = (
+            BreakdownMessage.objects.filter(pk=message_id)
+            .values_list("breakdown_id", flat=True)
+            .first()
+        )
+        if breakdown_id is None:
+            return False
+        breakdown = Breakdown.objects.select_for_update().get(pk=breakdown_id)
+        message = (
+            BreakdownMessage.objects.select_for_update(of=("self",))
+            .select_related("sent_by")
+            .filter(pk=message_id, state=BreakdownMessage.State.SENDING)
+            .first()
+        )
+        if message is None or wave_rows_left(message).exists():
+            return False
+        now = timezone.now()
+        sent = OutboundMessage.objects.filter(batch=message.batch).count()
+        message.state = BreakdownMessage.State.SENT
+        message.recipients = sent
+        message.finished_at = now
+        message.save(update_fields=["state", "recipients", "finished_at"])
+        who = actor if actor is not None else message.sent_by
+        plural = "s" if sent != 1 else ""
+        if message.kind == BreakdownMessage.Kind.STATUS_UPDATE:
+            number = breakdown.messages.filter(
+                kind=BreakdownMessage.Kind.STATUS_UPDATE, pk__lte=message.pk
+            ).count()
+            record_event(
+                breakdown,
+                kind="update_sent",
+                summary=f"Status update #{number} sent to {sent} customer{plural}",
+                actor=who,
+                data={"message_id": message.pk, "recipients": sent},
+                at=now,
+            )
+        else:
+            record_event(
+                breakdown,
+                kind="all_clear_sent",
+                summary=f"All-clear sent to {sent} customer{plural}",
+                actor=who,
+                data={"message_id": message.pk, "recipients": sent},
+                at=now,
+            )
+        return True

@@ -48,7 +48,7 @@ def list_progress(breakdowns: Iterable[Breakdown]) -> dict[int, RowProgress]:
     for counted in (
         AffectedCustomer.objects.filter(breakdown_id__in=ids, state__in=contactable)
         .values("breakdown_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     ):
         to_contact[counted["breakdown_id"]] = counted["n"]
@@ -64,7 +64,7 @@ def list_progress(breakdowns: Iterable[Breakdown]) -> dict[int, RowProgress]:
                 batch__in=list(batches), state=OutboundMessage.State.SENT
             )
             .values("batch")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by()
         ):
             reached[batches[row["batch"]]] += row["n"]

@@ -107,11 +107,13 @@ def breakdown_progress(*, breakdown: Breakdown) -> Progress:
 
     states = outreach.state_counts(breakdown)
     batch = f"bd-{breakdown.pk}-outreach"
+    # COUNT(*), not COUNT(id): counted from the (batch, state) index alone, without
+    # visiting the wave's 100,000 rows on every two-second poll.
     messages = dict(
         OutboundMessage.objects.filter(batch=batch)
         .order_by()
         .values_list("state")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     waiting = states.get(AffectedCustomer.State.PENDING, 0)
     queued = states.get(AffectedCustomer.State.QUEUED, 0)
@@ -292,3 +294,32 @@ def breakdowns_for_case(*, case: Case) -> list[Breakdown]:
         .order_by("-suggested", "-declared_at", "-id")
     )
     return list(rows[:50])
+
+
+def breakdown_case_loop(*, breakdown: Breakdown) -> dict[str, int]:
+    """Where the breakdown's cases stand on closing the loop, in one query."""
+    from django.db.models import Count, Q
+
+    from bounceback.cases.models import Case
+
+    is_open = ~Q(status=Case.Status.CLOSED)
+    return Case.objects.filter(breakdown=breakdown).aggregate(
+        total=Count("id"),
+        open=Count("id", filter=is_open),
+        not_fixed=Count("id", filter=is_open & Q(fixed_at__isnull=True)),
+        awaiting_follow_up=Count(
+            "id", filter=is_open & Q(fixed_at__isnull=False, follow_up_sent_at__isnull=True)
+        ),
+        undocumented=Count("id", filter=is_open & Q(documented_at__isnull=True)),
+        ready_to_close=Count(
+            "id",
+            filter=is_open
+            & Q(
+                fixed_at__isnull=False,
+                follow_up_sent_at__isnull=False,
+                documented_at__isnull=False,
+            )
+            & ~Q(status=Case.Status.WAITING),
+        ),
+        closed=Count("id", filter=Q(status=Case.Status.CLOSED)),
+    )

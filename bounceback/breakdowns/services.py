@@ -31,7 +31,14 @@ from bounceback.breakdowns.models import (
 )
 from bounceback.breakdowns.timeline import record_event
 from bounceback.cases.models import Case, Severity
-from bounceback.cases.services import case_join_breakdown, case_leave_breakdown
+from bounceback.cases.services import (
+    BulkAction,
+    BulkOutcome,
+    bulk_message_problems,
+    case_join_breakdown,
+    case_leave_breakdown,
+    cases_bulk_apply,
+)
 from bounceback.customers.models import Customer
 from bounceback.errors import Conflict, ValidationFailed
 from bounceback.inputs import datetime_in_range, text_field
@@ -496,24 +503,38 @@ def breakdown_outreach_run(
 
     Idempotent and resumable: each chunk commits with its rows moved out of
     PENDING, so a second run, or a run after a crash, only does what is left.
+    On PostgreSQL, outside a transaction, BOUNCEBACK_BULK_CONNECTIONS lanes
+    claim chunks side by side; the completion is written once, at the end.
     With the `job` running it, each chunk reports progress (keeping the job's
     lease and clearing a stall). Returns the number of affected rows processed.
     """
+    import threading
+
     from bounceback.background.services import job_progress
+    from bounceback.bulk import lanes_for, run_lanes
 
     size = chunk or settings.BOUNCEBACK_OUTREACH_CHUNK
     if size < 1:
         raise ValidationFailed("chunk must be at least 1", field="chunk")
-    done = 0
-    while True:
-        processed = outreach.run_chunk(breakdown_id=breakdown_id, size=size)
-        if processed is None:
-            return done
-        done += processed
-        if job is not None:
-            job_progress(job, processed=done, chunk=size)
-        if processed < size:
-            return done
+    pending = AffectedCustomer.objects.filter(
+        breakdown_id=breakdown_id, state=AffectedCustomer.State.PENDING
+    ).count()
+    done = [0]
+    counting = threading.Lock()
+
+    def lane(stop: threading.Event) -> None:
+        while not stop.is_set():
+            processed = outreach.run_chunk(breakdown_id=breakdown_id, size=size)
+            if not processed:
+                return
+            with counting:
+                done[0] += processed
+                if job is not None:
+                    job_progress(job, processed=done[0], chunk=size)
+
+    run_lanes(lanes_for(rows=pending, chunk=size), lane)
+    outreach.outreach_finish(breakdown_id=breakdown_id)
+    return done[0]
 
 
 @transaction.atomic
@@ -630,11 +651,86 @@ def _end_checklist(breakdown: Breakdown, *, now: datetime) -> int:
 # --- Updates, all-clear, cancel ------------------------------------------------------------------
 
 
+WAVE_JOB = "breakdown_waves"
+
+
+def waves_job_key(breakdown_id: int) -> str:
+    """The job row that sends a breakdown's status updates and all-clear."""
+    return f"waves:{breakdown_id}"
+
+
+def _wave_start(breakdown: Breakdown, message: BreakdownMessage, *, actor: ActorLike) -> None:
+    """Send `message` to every case on the breakdown: here and now when it fits in one
+    chunk and no other wave is on its way; else in chunks by the waves job, after
+    the waves before it (inside the caller's transaction)."""
+    from bounceback.background.services import job_request
+
+    size = settings.BOUNCEBACK_OUTREACH_CHUNK
+    earlier = breakdown.messages.filter(
+        state=BreakdownMessage.State.SENDING, pk__lt=message.pk
+    ).exists()
+    if not earlier and outreach.wave_rows_left(message).count() <= size:
+        outreach.wave_chunk(message_id=message.pk, size=size, actor=actor)
+        outreach.wave_finish(message_id=message.pk, actor=actor)
+        message.refresh_from_db()
+        return
+    job_request(kind=WAVE_JOB, key=waves_job_key(breakdown.pk), subject_id=breakdown.pk)
+
+
+def breakdown_waves_run(
+    *, breakdown_id: int, chunk: int | None = None, job: Job | None = None
+) -> int:
+    """Send every wave of the breakdown still SENDING, oldest first, `chunk` cases per
+    transaction (on BREAKDOWN_BULK_CONNECTIONS lanes on PostgreSQL), until done.
+
+    Idempotent and resumable like the outreach: each chunk commits with its
+    rows marked, so a run after a crash only does what is left; each message's
+    completion is written once. Returns the number of rows processed.
+    """
+    import threading
+
+    from bounceback.background.services import job_progress
+    from bounceback.bulk import lanes_for, run_lanes
+
+    size = chunk or settings.BOUNCEBACK_OUTREACH_CHUNK
+    if size < 1:
+        raise ValidationFailed("chunk must be at least 1", field="chunk")
+    done = [0]
+    counting = threading.Lock()
+    sending = BreakdownMessage.objects.filter(
+        breakdown_id=breakdown_id, state=BreakdownMessage.State.SENDING
+    ).order_by("id")
+    for message in list(sending):
+
+        def lane(stop: threading.Event, message_id: int = message.pk) -> None:
+            after = 0
+            while not stop.is_set():
+                result = outreach.wave_chunk(message_id=message_id, size=size, after=after)
+                if not result or not result[0]:
+                    return
+                processed, after = result
+                with counting:
+                    done[0] += processed
+                    if job is not None:
+                        job_progress(job, processed=done[0], chunk=size, message=message_id)
+
+        left = outreach.wave_rows_left(message).count()
+        run_lanes(lanes_for(rows=left, chunk=size), lane)
+        if not outreach.wave_finish(message_id=message.pk):
+            message.refresh_from_db()
+            if message.state == BreakdownMessage.State.SENDING:
+                # Rows are left (a lane stopped early): the next run goes on from there.
+                break
+    return done[0]
+
+
 @transaction.atomic
 def breakdown_post_update(
     *, breakdown: Breakdown, actor: ActorLike, body: str, subject: str = ""
 ) -> BreakdownMessage:
-    """One status update, written once, sent to every customer with a case on the breakdown."""
+    """One status update, written once, sent to every customer with a case on the
+    breakdown: at once for a few, in chunks in the background for many (SENDING
+    until every case has it; the "update_sent" event is written then)."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="updates can be sent")
     body = text_field(body, field="body", required=True)
@@ -651,27 +747,9 @@ def breakdown_post_update(
         batch=_batch(breakdown, f"update-{number}"),
         sent_by=actor_of(actor).user,
         sent_at=now,
+        state=BreakdownMessage.State.SENDING,
     )
-    sent = outreach.send_wave(
-        breakdown,
-        message=message,
-        actor=actor,
-        now=now,
-        purpose="update",
-        default_subject="An update on the problem",
-        fix=False,
-        paused=breakdown.outreach_paused,
-    )
-    message.recipients = sent
-    message.save(update_fields=["recipients"])
-    record_event(
-        breakdown,
-        kind="update_sent",
-        summary=f"Status update #{number} sent to {sent} customer{'s' if sent != 1 else ''}",
-        actor=actor,
-        data={"message_id": message.pk, "recipients": sent},
-        at=now,
-    )
+    _wave_start(breakdown, message, actor=actor)
     return message
 
 
@@ -679,7 +757,10 @@ def breakdown_post_update(
 def breakdown_all_clear(
     *, breakdown: Breakdown, actor: ActorLike, body: str, subject: str = ""
 ) -> Breakdown:
-    """It is over: tell everyone, close the checklist, move the cases to follow-up."""
+    """It is over: tell everyone, close the checklist, move the cases to follow-up.
+
+    The breakdown is all-clear at once; the message (which marks each case
+    fixed) reaches a few cases at once, many in chunks in the background."""
     breakdown = _lock(breakdown)
     _require(breakdown, Breakdown.Status.RECOVERING, doing="the all-clear can be given")
     if breakdown.affected.filter(state=AffectedCustomer.State.PENDING).exists():
@@ -700,25 +781,15 @@ def breakdown_all_clear(
         batch=_batch(breakdown, "all-clear"),
         sent_by=actor_of(actor).user,
         sent_at=now,
+        state=BreakdownMessage.State.SENDING,
     )
-    sent = outreach.send_wave(
-        breakdown,
-        message=message,
-        actor=actor,
-        now=now,
-        purpose="fixed",
-        default_subject="Fixed",
-        fix=True,
-        paused=False,
-    )
-    message.recipients = sent
-    message.save(update_fields=["recipients"])
     if breakdown.outreach_paused:
         # The all-clear supersedes a paused wave: what was held goes out now.
         from bounceback.outbox.services import outbox_release
 
         outbox_release(batches=_batches(breakdown))
     closed = _end_checklist(breakdown, now=now)
+    to_tell = outreach.wave_rows_left(message).count()
     breakdown.status = Breakdown.Status.ALL_CLEAR
     breakdown.all_clear_at = now
     breakdown.all_clear_by = actor_of(actor).user
@@ -729,12 +800,13 @@ def breakdown_all_clear(
     record_event(
         breakdown,
         kind="all_clear",
-        summary=f"All clear sent to {sent} customer{'s' if sent != 1 else ''}; "
+        summary=f"All clear given: {to_tell} case{'s' if to_tell != 1 else ''} to tell; "
         f"{closed} open checklist action{'s' if closed != 1 else ''} closed",
         actor=actor,
-        data={"message_id": message.pk, "recipients": sent, "actions_closed": closed},
+        data={"message_id": message.pk, "cases": to_tell, "actions_closed": closed},
         at=now,
     )
+    _wave_start(breakdown, message, actor=actor)
     webhook_publish(event="breakdown.all_clear", payload=breakdown_payload(breakdown))
     return breakdown
 
@@ -832,6 +904,119 @@ def breakdown_review_save(
         at=now,
     )
     return review
+
+
+# --- Closing the loop on the breakdown's cases together ---------------------------------------
+
+
+def _open_cases(breakdown: Breakdown) -> list[Case]:
+    return list(
+        Case.objects.open().filter(breakdown=breakdown).select_related("customer").order_by("id")
+    )
+
+
+def breakdown_document_cases(
+    *,
+    breakdown: Breakdown,
+    actor: ActorLike,
+    root_cause: str,
+    what_was_done: str,
+    prevention_idea: str,
+) -> BulkOutcome:
+    """The review's root cause documents every open case of the breakdown in one action.
+
+    Keeps the three texts on the review and records each case's document step
+    as on its own page (cases_bulk_apply); a case that cannot be documented yet
+    (not fixed) is listed with the reason. Refuses a breakdown whose all-clear
+    has not been given, and missing text (nothing written then)."""
+    values = {
+        "root_cause": text_field(root_cause, field="root_cause", required=True),
+        "what_was_done": text_field(what_was_done, field="what_was_done", required=True),
+        "prevention_idea": text_field(prevention_idea, field="prevention_idea", required=True),
+    }
+    with transaction.atomic():
+        breakdown = _lock(breakdown)
+        _require(
+            breakdown,
+            Breakdown.Status.ALL_CLEAR,
+            Breakdown.Status.CLOSED,
+            doing="its cases can be documented together",
+        )
+        review = _review(breakdown)
+        for name, value in values.items():
+            setattr(review, name, value)
+        review.save(update_fields=[*values, "updated_at"])
+    outcome = cases_bulk_apply(
+        cases=_open_cases(breakdown),
+        action=BulkAction.DOCUMENT,
+        actor=actor,
+        root_cause=values["root_cause"],
+        what_was_done=values["what_was_done"],
+        prevention_idea=values["prevention_idea"],
+    )
+    record_event(
+        breakdown,
+        kind="cases_documented",
+        summary=f"Root cause documented on {len(outcome.done)} case"
+        f"{'s' if len(outcome.done) != 1 else ''}",
+        actor=actor,
+        data={"documented": len(outcome.done), "refused": len(outcome.refused)},
+    )
+    return outcome
+
+
+def breakdown_follow_up_cases(
+    *, breakdown: Breakdown, actor: ActorLike, body: str, early_reason: str = ""
+) -> BulkOutcome:
+    """Send the follow-up to every fixed, not yet followed-up case of the breakdown, as one
+    wave. `body` may use {{ customer.first_name }}, {{ customer.name }} and
+    {{ case.reference }}; each customer's survey link is added as for any follow-up."""
+    body = text_field(body, field="body", required=True)
+    bulk_message_problems(body)
+    breakdown = Breakdown.objects.get(pk=breakdown.pk)
+    _require(
+        breakdown,
+        Breakdown.Status.ALL_CLEAR,
+        Breakdown.Status.CLOSED,
+        doing="the follow-ups can go out",
+    )
+    due = [c for c in _open_cases(breakdown) if c.fixed_at and c.follow_up_sent_at is None]
+    if not due:
+        raise _refuse("no case of this breakdown is waiting for its follow-up")
+    outcome = cases_bulk_apply(
+        cases=due,
+        action=BulkAction.FOLLOW_UP,
+        actor=actor,
+        body=body,
+        early_reason=early_reason,
+    )
+    record_event(
+        breakdown,
+        kind="cases_followed_up",
+        summary=f"Follow-up sent to {len(outcome.done)} customer"
+        f"{'s' if len(outcome.done) != 1 else ''} as one wave",
+        actor=actor,
+        data={"sent": len(outcome.done), "refused": len(outcome.refused)},
+    )
+    return outcome
+
+
+def breakdown_close_cases(*, breakdown: Breakdown, actor: ActorLike) -> BulkOutcome:
+    """Close every open case of the breakdown that is documented and followed up; the
+    others are listed with what they still need."""
+    breakdown = Breakdown.objects.get(pk=breakdown.pk)
+    cases = _open_cases(breakdown)
+    if not cases:
+        raise _refuse("every case of this breakdown is already closed")
+    outcome = cases_bulk_apply(cases=cases, action=BulkAction.CLOSE, actor=actor)
+    record_event(
+        breakdown,
+        kind="cases_closed",
+        summary=f"{len(outcome.done)} case{'s' if len(outcome.done) != 1 else ''} closed together",
+        actor=actor,
+        data={"closed": len(outcome.done), "refused": len(outcome.refused)},
+    )
+    return outcome
 
 
 @transaction.atomic
@@ -940,6 +1125,7 @@ __all__ = [
     "breakdown_rescope",
     "breakdown_resume_outreach",
     "breakdown_review_save",
+    "breakdown_waves_run",
     "review_action_item_add",
     "review_action_item_set_done",
     "review_action_item_to_failure_mode",

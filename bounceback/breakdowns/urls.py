@@ -28,6 +28,19 @@ urlpatterns = [
     path("breakdowns/<int:pk>/review/", views.breakdown_review, name="review"),
     path("breakdowns/<int:pk>/review/items/", views.review_item_add, name="item_add"),
     path(
+        "breakdowns/<int:pk>/review/document-cases/",
+        views.breakdown_document_cases,
+        name="document_cases",
+    ),
+    path(
+        "breakdowns/<int:pk>/review/follow-up-cases/",
+        views.breakdown_follow_up_cases,
+        name="follow_up_cases",
+    ),
+    path(
+        "breakdowns/<int:pk>/review/close-cases/", views.breakdown_close_cases, name="close_cases"
+    ),
+    path(
         "breakdowns/<int:pk>/review/items/<int:item_pk>/done/",
         views.review_item_done,
         name="item_done",

@@ -31,7 +31,9 @@ from bounceback.breakdowns.forms import (
     ActionItemForm,
     CustomerChoiceForm,
     DeclareForm,
+    DocumentCasesForm,
     EmptyForm,
+    FollowUpCasesForm,
     ItemDoneForm,
     MessageForm,
     ReasonForm,
@@ -587,6 +589,22 @@ def render_review(
         "review": review,
         "figures": selectors.breakdown_review_figures(breakdown=breakdown),
         "events": selectors.breakdown_timeline(breakdown=breakdown),
+        "loop": selectors.breakdown_case_loop(breakdown=breakdown),
+        "document_form": bound.get("document_cases")
+        or DocumentCasesForm(
+            initial={
+                "root_cause": getattr(review, "root_cause", ""),
+                "what_was_done": getattr(review, "what_was_done", ""),
+                "prevention_idea": getattr(review, "prevention_idea", ""),
+            }
+        ),
+        "follow_up_form": bound.get("follow_up_cases")
+        or FollowUpCasesForm(
+            initial={
+                "body": "{{ customer.first_name }}, now that the lights are back on: did we "
+                "put things right for you, and would you come back to us?"
+            }
+        ),
         "form": bound.get("review") or ReviewForm(initial=initial),
         "item_form": bound.get("item") or ActionItemForm(),
         "items": items,
@@ -596,7 +614,8 @@ def render_review(
         "refusal": [
             e
             for key, f in bound.items()
-            if key != "item" and (key != "review" or not (can_edit and editable))
+            if key not in ("item", "document_cases", "follow_up_cases")
+            and (key != "review" or not (can_edit and editable))
             for e in f.non_field_errors()
         ],
     }
@@ -629,6 +648,58 @@ def breakdown_review(request: HttpRequest, pk: int) -> HttpResponse:
         page=lambda: render_review(request, breakdown, bound={"review": form}),
         success="Review completed: the breakdown is closed." if complete else "Review saved.",
         redirect_to=_url("review", breakdown),
+    )
+
+
+@require_POST
+@permission_required(DECLARE, raise_exception=True)
+def breakdown_document_cases(request: HttpRequest, pk: int) -> HttpResponse:
+    """The review's root cause documents every open case of the breakdown."""
+    breakdown = _get(pk)
+    form = DocumentCasesForm(request.POST)
+    return perform(
+        request,
+        lambda data: services.breakdown_document_cases(
+            breakdown=breakdown, actor=request.user, **data
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_review(request, breakdown, bound={"document_cases": form}),
+        success=lambda outcome: outcome.summary(),
+        redirect_to=_url("review", breakdown, "cases-loop"),
+    )
+
+
+@require_POST
+@permission_required(DECLARE, raise_exception=True)
+def breakdown_follow_up_cases(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every fixed case's follow-up, as one wave."""
+    breakdown = _get(pk)
+    form = FollowUpCasesForm(request.POST)
+    return perform(
+        request,
+        lambda data: services.breakdown_follow_up_cases(
+            breakdown=breakdown, actor=request.user, **data
+        ),
+        form=form,
+        refuse=_refuse,
+        page=lambda: render_review(request, breakdown, bound={"follow_up_cases": form}),
+        success=lambda outcome: outcome.summary(),
+        redirect_to=_url("review", breakdown, "cases-loop"),
+    )
+
+
+@require_POST
+@permission_required(DECLARE, raise_exception=True)
+def breakdown_close_cases(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close together every case that is documented and followed up."""
+    breakdown = _get(pk)
+    return perform(
+        request,
+        lambda: services.breakdown_close_cases(breakdown=breakdown, actor=request.user),
+        success=lambda outcome: outcome.summary(),
+        redirect_to=_url("review", breakdown, "cases-loop"),
+        sentence=True,
     )
 
 

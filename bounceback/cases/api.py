@@ -291,6 +291,100 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
     return Status(201, _detail(case.pk))
 
 
+class CaseBulkIn(Schema):
+    case_ids: list[int] = Field(..., description="The cases to act on (at most 500)")
+    action: str = Field(
+        ...,
+        description="assign, failure_mode, link, message (a progress update), document, "
+        "follow_up or close (documents first when documentation is given)",
+    )
+    assignee_id: int | None = Field(None, description="assign: the person; null for nobody")
+    failure_mode_id: int | None = Field(None, description="failure_mode: an accepted mode")
+    link_to_case_id: int | None = Field(
+        None, description="link: the case to link them to; the oldest chosen when absent"
+    )
+    body: str = Field("", description="message and follow_up: the text")
+    channel: str | None = Field(
+        None, description="message and follow_up: each case's own when absent"
+    )
+    early_reason: str = Field("", description="follow_up: why before the cool-off ends")
+    root_cause: str = ""
+    what_was_done: str = ""
+    prevention_idea: str = ""
+
+
+class CaseBulkRefusedOut(Schema):
+    id: int
+    reference: str
+    code: str
+    message: str
+    field: str | None
+
+
+class CaseBulkDoneOut(Schema):
+    id: int
+    reference: str
+    status: str
+
+
+class CaseBulkOut(Schema):
+    action: str
+    done: list[CaseBulkDoneOut] = Field(..., description="The cases the action changed")
+    refused: list[CaseBulkRefusedOut] = Field(
+        ..., description="The cases left as they were, each with the reason"
+    )
+    summary: str
+
+
+@router.post(
+    "/bulk",
+    response={200: CaseBulkOut, **ERRORS},
+    summary="Act on many cases at once; each case is done or refused with its reason",
+)
+def bulk(request: HttpRequest, payload: CaseBulkIn) -> dict[str, Any]:
+    actor = act(request, "cases:write")
+    ids = list(dict.fromkeys(payload.case_ids))
+    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
+    missing = sorted(set(ids) - {c.pk for c in cases})
+    if missing:
+        raise NotFound(f"no case with id {missing[0]}", field="case_ids")
+    outcome = services.cases_bulk_apply(
+        cases=cases,
+        action=payload.action,
+        actor=actor,
+        assignee=by_id(User, payload.assignee_id, "assignee_id", "user"),
+        assignee_given="assignee_id" in payload.model_fields_set,
+        failure_mode=by_id(FailureMode, payload.failure_mode_id, "failure_mode_id", "failure mode"),
+        link_to=by_id(Case, payload.link_to_case_id, "link_to_case_id", "case"),
+        body=payload.body,
+        channel=payload.channel,
+        early_reason=payload.early_reason,
+        root_cause=payload.root_cause,
+        what_was_done=payload.what_was_done,
+        prevention_idea=payload.prevention_idea,
+    )
+    statuses = dict(
+        Case.objects.filter(pk__in=[c.pk for c in outcome.done]).values_list("pk", "status")
+    )
+    return {
+        "action": outcome.action,
+        "done": [
+            {"id": c.pk, "reference": c.reference, "status": statuses[c.pk]} for c in outcome.done
+        ],
+        "refused": [
+            {
+                "id": r.case_id,
+                "reference": r.reference,
+                "code": r.code,
+                "message": r.message,
+                "field": r.field,
+            }
+            for r in outcome.refused
+        ],
+        "summary": outcome.summary(),
+    }
+
+
 @router.get("/", response={200: CasePage, **ERRORS}, summary="List cases, newest first")
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
     require_scope(request, "cases:read")
@@ -513,6 +607,41 @@ def link(request: HttpRequest, case_id: int, payload: LinkIn) -> Status[CaseLink
     other = by_id(Case, payload.other_case_id, "other_case_id", "case")
     made = services.case_link(case=_case(case_id), other=other, actor=actor, kind=payload.kind)
     return Status(201, made)
+
+
+class CaseNoteIn(Schema):
+    body: str = Field(
+        ..., description="The note; @username notifies that colleague. Never sent to the customer."
+    )
+
+
+class CaseNoteOut(Schema):
+    id: int = Field(..., description="The timeline event's id")
+    at: datetime
+    body: str
+    mentions: list[str] = Field(..., description="Usernames of the colleagues notified")
+    actor: str
+
+
+@router.post(
+    "/{case_id}/notes",
+    response={201: CaseNoteOut, **ERRORS},
+    summary="Add an internal note (staff only); @mentions notify colleagues",
+)
+def add_note(request: HttpRequest, case_id: int, payload: CaseNoteIn) -> Status[dict[str, Any]]:
+    actor = act(request, "cases:write")
+    event = services.case_note_add(case=_case(case_id), actor=actor, body=payload.body)
+    event.refresh_from_db()
+    return Status(
+        201,
+        {
+            "id": event.pk,
+            "at": event.at,
+            "body": event.data["body"],
+            "mentions": event.data["mentions"],
+            "actor": event.actor_label,
+        },
+    )
 
 
 @router.get(

@@ -7,7 +7,12 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
+        from bounceback.cases.bulk import cases_next_due_refresh
+        from bounceback.cases.services import case_viewers_prune
         from bounceback.cases.timer_events import on_case_timer
-        from bounceback.timers.handlers import register
+        from bounceback.timers.clock import housekeeping_register
+        from bounceback.timers.handlers import due_register, register
 
         register("case", on_case_timer)
+        due_register("case", cases_next_due_refresh)
+        housekeeping_register("case_viewers", case_viewers_prune)

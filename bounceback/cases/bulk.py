@@ -541,3 +541,48 @@ def _start_follow_ups(fixable: Sequence[WaveCase], now: datetime) -> None:
             start=now,
             warn_fraction=policy.warn_percent / 100,
         )
+
+
+# --- The inbox's next due time ---------------------------------------------------------------
+
+
+def cases_next_due_refresh(case_ids: Sequence[int], earliest: datetime | None) -> None:
+    """Keep `Case.next_due_at` true after the timers services changed these cases' timers.
+
+    Registered with timers.handlers.due_register and called inside the timer's
+    transaction. Timers just started (`earliest` is their due time) can only
+    bring the next due time forward: one conditional UPDATE. Anything else
+    (met, cancelled, paused) recounts it from the case's unmet running or
+    breached timers, through the timers' subject index. (Unmet and neither paused
+    nor cancelled is running or breached, said so that no index on the state
+    looks usable: SQLite without statistics would pick one and scan every
+    timer once per case.)
+    """
+    from django.db import connection
+
+    from bounceback.timers.models import Timer
+
+    if not case_ids:
+        return
+    table = connection.ops.quote_name(Case._meta.db_table)
+    match, params = id_match("id", list(case_ids))
+    with connection.cursor() as cursor:
+        if earliest is not None:
+            stamp = (
+                earliest
+                if connection.vendor == "postgresql"
+                else connection.ops.adapt_datetimefield_value(earliest)
+            )
+            cursor.execute(
+                f"UPDATE {table} SET next_due_at = %s "  # noqa: S608
+                f"WHERE {match} AND (next_due_at IS NULL OR next_due_at > %s)",
+                [stamp, *params, stamp],
+            )
+            return
+        timers = connection.ops.quote_name(Timer._meta.db_table)
+        cursor.execute(
+            f"UPDATE {table} SET next_due_at = (SELECT MIN(t.due_at) FROM {timers} t "  # noqa: S608
+            f"WHERE t.subject_type = %s AND t.subject_id = {table}.id AND t.met_at IS NULL "
+            f"AND t.state NOT IN (%s, %s)) WHERE {match}",
+            [SUBJECT, Timer.State.PAUSED, Timer.State.CANCELLED, *params],
+        )

@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from bounceback.accounts.models import User
+from bounceback.cases.inbox import SORTS, InboxQuery
 from bounceback.cases.models import Case, RecoveryPolicy, Severity
 from bounceback.cases.selectors import message_channels
 from bounceback.customers.models import Channel, Customer
@@ -22,10 +23,14 @@ def _textarea(rows: int = 4, **attrs: Any) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows, **attrs})
 
 
+def _user_label(obj: Any) -> str:
+    team = f" ({obj.team})" if obj.team_id else ""
+    return f"{obj.display_name}{team}"
+
+
 class _UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        team = f" ({obj.team})" if obj.team_id else ""
-        return f"{obj.display_name}{team}"
+        return _user_label(obj)
 
 
 def assignable_users() -> QuerySet[User]:
@@ -39,34 +44,62 @@ def assignable_users() -> QuerySet[User]:
 # --- The inbox --------------------------------------------------------------------------
 
 
-class InboxFilterForm(forms.Form):
-    SCOPES = [("mine", "Mine"), ("team", "My team"), ("all", "All open")]
+class InboxForm(forms.Form):
+    """The inbox's filters and order, drawn from an `InboxQuery` (cases/inbox.py).
 
-    scope = forms.ChoiceField(choices=SCOPES, required=False)
+    Only renders: the query string is read by `InboxQuery.from_params`, which
+    keeps every value as text a shared address can carry (a site's code, a
+    segment's slug, a breakdown's reference).
+    """
+
+    view = forms.CharField(required=False, widget=forms.HiddenInput)
     status = forms.ChoiceField(
         choices=[("", "Any status"), *[c for c in Case.Status.choices if c[0] != "closed"]],
         required=False,
     )
     severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
-    site = forms.ModelChoiceField(
-        queryset=Site.objects.order_by("name"),
-        required=False,
-        to_field_name="code",
-        empty_label="All sites",
-    )
-    assignee = _UserChoiceField(
-        queryset=assignable_users(), required=False, empty_label="Anyone", label="Assignee"
-    )
+    site = forms.ChoiceField(required=False)
+    assignee = forms.ChoiceField(required=False)
+    segment = forms.ChoiceField(required=False, label="Segment")
+    breakdown = forms.ChoiceField(required=False)
+    channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
+    failure_mode = forms.ChoiceField(required=False, label="Failure mode")
+    sort = forms.ChoiceField(required=False, label="Order")
 
-    def filters(self) -> dict[str, Any]:
-        data = self.cleaned_data if self.is_valid() else {}
-        return {
-            "scope": data.get("scope") or "mine",
-            "status": data.get("status") or "",
-            "severity": data.get("severity") or "",
-            "site": data.get("site"),
-            "assignee": data.get("assignee"),
-        }
+    def __init__(self, query: InboxQuery) -> None:
+        from bounceback.breakdowns.models import Breakdown
+        from bounceback.segments.models import Segment
+
+        super().__init__(initial=query.to_params() | {"view": query.view, "sort": query.sort})
+        f: dict[str, Any] = self.fields  # every one a ChoiceField
+        f["site"].choices = [
+            ("", "All sites"),
+            *Site.objects.order_by("name").values_list("code", "name"),
+        ]
+        f["assignee"].choices = [
+            ("", "Anyone"),
+            ("none", "Nobody"),
+            *[(str(u.pk), _user_label(u)) for u in assignable_users()],
+        ]
+        # Segments in priority order: the VIPs' segment leads the list.
+        f["segment"].choices = [
+            ("", "Any segment"),
+            *Segment.objects.active().in_priority_order().values_list("slug", "name"),
+        ]
+        f["breakdown"].choices = [
+            ("", "Any breakdown"),
+            *[
+                (ref, f"{ref}: {title}")
+                for ref, title in Breakdown.objects.exclude(reference=None)
+                .order_by("-id")
+                .values_list("reference", "title")[:50]
+            ],
+        ]
+        f["failure_mode"].choices = [
+            ("", "Any failure mode"),
+            *[(label, [(str(pk), t) for pk, t in modes]) for label, modes in accepted_choices()],
+        ]
+        f["sort"].choices = [(name, label) for name, (label, _order) in SORTS.items()]
 
 
 # --- Opening a case -------------------------------------------------------------------------
@@ -212,6 +245,11 @@ class UpdateForm(_MessageForm):
         help_text="What is happening now and when they will hear from you next.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "update_%s")
+        super().__init__(*args, **kwargs)
+
 
 DECISIONS = [("", "Not decided yet"), ("accept", "We accept it"), ("decline", "We decline it")]
 
@@ -270,6 +308,11 @@ class FixForm(_MessageForm):
         help_text="Leave empty if you told them another way.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "fix_%s")
+        super().__init__(*args, **kwargs)
+
 
 class FollowUpForm(_MessageForm):
     body = forms.CharField(
@@ -285,6 +328,11 @@ class FollowUpForm(_MessageForm):
         widget=_textarea(2),
         help_text="Needed before the cool-off ends.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Several message forms share a page: their fields need ids of their own.
+        kwargs.setdefault("auto_id", "followup_%s")
+        super().__init__(*args, **kwargs)
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -404,6 +452,64 @@ class _NameChoiceField(forms.ModelChoiceField):
 
 class AssignForm(forms.Form):
     assignee = _NameChoiceField(queryset=assignable_users(), required=False, empty_label="Nobody")
+
+
+class NoteForm(forms.Form):
+    """An internal note: staff only, never sent; @username tells a colleague."""
+
+    body = forms.CharField(
+        label="Internal note",
+        max_length=5000,
+        widget=_textarea(3, placeholder="Only staff see this. Type @username to tell a colleague."),
+        help_text="Never sent to the customer, never shown in the portal.",
+        error_messages={"required": "Write the note first."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+
+
+class BulkForm(forms.Form):
+    """One action on the cases ticked in the inbox (or a breakdown's cases)."""
+
+    case = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Cases",
+        error_messages={"required": "Tick the cases to act on first."},
+    )
+    action = forms.ChoiceField(label="Action", choices=())
+    assignee = _UserChoiceField(
+        queryset=assignable_users(), required=False, empty_label="Nobody", label="Assign to"
+    )
+    body = forms.CharField(
+        required=False,
+        label="Message",
+        widget=_textarea(3),
+        help_text="For a progress update or the follow-up; each case's own channel is used.",
+    )
+    early_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Follow up early, because…",
+        help_text="Only needed for cases still cooling off.",
+    )
+    root_cause = forms.CharField(required=False, label="Root cause", widget=_textarea(2))
+    what_was_done = forms.CharField(required=False, label="What was done", widget=_textarea(2))
+    prevention_idea = forms.CharField(
+        required=False, label="How to prevent it", widget=_textarea(2)
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from bounceback.cases.services import BulkAction
+
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        # Any id may be posted; the view checks each exists.
+        self.fields["case"].valid_value = lambda value: True  # type: ignore[attr-defined]
+        self.fields["action"].choices = list(BulkAction.LABELS.items())  # type: ignore[attr-defined]
+        self.fields["failure_mode"] = FailureModeField(help_text="")
+        self.order_fields(["case", "action", "assignee", "failure_mode"])
 
 
 class EmptyForm(forms.Form):

@@ -47,9 +47,14 @@ class RecoveryPolicy(models.Model):
         return f"Recovery policy for {self.get_severity_display().lower()} cases"
 
 
+# The predicate of the inbox's partial indexes; `CaseQuerySet.open()` filters
+# with exactly this expression so both databases match the index to the query.
+OPEN = ~models.Q(status="closed")
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def open(self) -> CaseQuerySet:
-        return self.exclude(status=Case.Status.CLOSED)
+        return self.filter(OPEN)
 
     def breached(self) -> CaseQuerySet:
         return self.filter(breach_count__gt=0)
@@ -76,9 +81,13 @@ class Case(models.Model):
         WAITING = "waiting", "Waiting on customer"
         CLOSED = "closed", "Closed"
 
-    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    # Unique through Meta.constraints: a UniqueConstraint has no second LIKE index on
+    # PostgreSQL (references are only ever looked up whole). The foreign keys that
+    # lead a composite index below carry no index of their own: each index is
+    # upkeep on every insert, and an outreach inserts 100,000 cases.
+    reference = models.CharField(max_length=20, null=True, blank=True)
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="cases"
+        "customers.Customer", on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
     summary = models.CharField(max_length=200)
@@ -98,6 +107,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="cases",
+        db_index=False,
     )
     # Opened by us, before the customer complained (a breakdown's outreach).
     proactive = models.BooleanField(default=False)
@@ -118,9 +128,15 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        db_index=False,
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     # The status to return to when the customer answers a waiting case.
@@ -157,6 +173,12 @@ class Case(models.Model):
     documented_at = models.DateTimeField(null=True, blank=True)
 
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The earliest due time among the case's running or breached timers not yet
+    # met (NULL when none runs, e.g. while waiting on the customer). Kept by the
+    # timers services through `cases.inbox.cases_next_due_refresh` in the
+    # transaction that changes a timer, so the inbox sorts on an index instead
+    # of looking up timers for every open case.
+    next_due_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -167,11 +189,37 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["reference"], name="case_reference_unique")]
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["team", "status"]),
             models.Index(fields=["customer", "-created_at"]),
+            # The inbox: open cases by next due time (id breaks ties), for all
+            # open cases, one assignee's (NULL: unassigned) and one team's.
+            models.Index(fields=["next_due_at", "id"], name="case_open_due_idx", condition=OPEN),
+            models.Index(
+                fields=["assignee", "next_due_at", "id"],
+                name="case_open_assignee_due_idx",
+                condition=OPEN,
+            ),
+            models.Index(
+                fields=["team", "next_due_at", "id"], name="case_open_team_due_idx", condition=OPEN
+            ),
+            # Small ones for the views whose rows are few among the open cases:
+            # walking the big index for them would read most open cases.
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_waiting_due_idx",
+                condition=models.Q(status="waiting"),
+            ),
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_open_breached_due_idx",
+                condition=OPEN & models.Q(breach_count__gt=0),
+            ),
+            # A breakdown's page lists its (up to 100,000) cases newest first.
+            models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +232,26 @@ class Case(models.Model):
     @property
     def age(self) -> timedelta:
         return (self.closed_at or timezone.now()) - self.created_at
+
+
+class CaseViewer(models.Model):
+    """Who had the case page open, and when last: the "a colleague is on it" warning.
+
+    One row per person and case, refreshed each time they open the page; rows
+    older than CASE_PRESENCE_MINUTES mean nothing and are cleared hourly.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_viewer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.case_id} at {self.seen_at:%H:%M}"
 
 
 class CaseLink(models.Model):
@@ -245,8 +313,11 @@ class CaseEvent(models.Model):
         COMPENSATION_ESCALATED = "compensation_escalated", "Gesture approval moved up"
         COMPENSATION_REFUSED = "compensation_refused", "Gesture refused"
         COMPENSATION_REVERSED = "compensation_reversed", "Gesture reversed"
+        # Staff talking to staff: never sent, never shown in the portal or an email.
+        NOTE = "note", "Internal note"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (case, at) below.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -8,7 +8,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bounceback.accounts.models import User
-from bounceback.cases.models import Case, CaseEvent
+from bounceback.cases.models import Case, CaseEvent, CaseViewer
 from bounceback.customers.models import Channel
 from bounceback.interactions.models import Interaction
 from bounceback.outbox.channels import usable_channels
@@ -180,3 +180,19 @@ def cases_inbox_counts(
     return rows.aggregate(
         mine=Count("pk", filter=mine), team=Count("pk", filter=team), all=Count("pk")
     )
+
+
+def case_colleagues_viewing(
+    *, case: Case, user: object, now: datetime | None = None
+) -> list[CaseViewer]:
+    """Other staff who opened the case within CASE_PRESENCE_MINUTES, latest first."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    since = (now or timezone.now()) - timedelta(minutes=settings.CASE_PRESENCE_MINUTES)
+    rows = CaseViewer.objects.filter(case_id=case.pk, seen_at__gte=since).select_related("user")
+    user_id = getattr(user, "pk", None)
+    if user_id is not None:
+        rows = rows.exclude(user_id=user_id)
+    return list(rows.order_by("-seen_at"))

@@ -10,6 +10,8 @@ Rules for callers:
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +28,14 @@ from bounceback.cases.bulk import (
     WaveCase,
     case_reference,
 )
-from bounceback.cases.models import Case, CaseEvent, CaseLink, Severity
+from bounceback.cases.models import Case, CaseEvent, CaseLink, CaseViewer, Severity
 from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.cases.selectors import SPOKEN, reply_channel_for
 from bounceback.cases.timeline import case_event_record
 from bounceback.changes import changes_apply
 from bounceback.coach.scoring import CoachContext, CoachResult, coach_score
 from bounceback.customers.models import Channel, Customer
-from bounceback.errors import Conflict, ValidationFailed
+from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.failuremodes.services import accepted_failure_mode
 from bounceback.inputs import text_field
 from bounceback.interactions.models import Interaction
@@ -266,6 +268,11 @@ def case_open(
     accepted_failure_mode(failure_mode)
     if team is None and assignee is not None:
         team = assignee.team
+    if assignee is None and team is not None:
+        # The team's rule (round robin, least loaded) picks the person, if it has one.
+        from bounceback.accounts.services import team_next_assignee
+
+        assignee = team_next_assignee(team=team)
     opened = opened_at or timezone.now()
     from bounceback.segments import selectors as segments
     from bounceback.segments import services as segment_services
@@ -1381,3 +1388,321 @@ def case_leave_breakdown(
         data={"breakdown": breakdown_reference},
     )
     return case
+
+
+# --- Working together ------------------------------------------------------------------------
+
+NOTE_MAX = 5000
+# "@name" at the start or after a space or an opening bracket; an email address
+# ("ann@example.com") is not a mention.
+MENTION = re.compile(r"(?:^|(?<=[\s(\[]))@([\w.+-]*[\w])")
+
+
+def note_mentions(body: str) -> list[str]:
+    """The usernames a note mentions, in order, each once."""
+    seen: dict[str, None] = {}
+    for match in MENTION.finditer(body):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
+
+
+@transaction.atomic
+def case_note_add(*, case: Case, actor: ActorLike, body: str) -> CaseEvent:
+    """Add an internal note to the case timeline and tell everyone it @mentions.
+
+    A note is staff talking to staff: no message is written, nothing goes to
+    the outbox, and the portal and emails never show it. Refuses an empty note
+    and a mention of nobody (naming the unknown @names), so a colleague is never
+    silently not told. Allowed on closed cases too. Locks the case.
+    """
+    from bounceback.accounts.models import User
+    from bounceback.notifications.services import notify
+
+    body = text_field(body, field="body", max_length=NOTE_MAX, required=True)
+    names = note_mentions(body)
+    people = (
+        {
+            u.username.lower(): u
+            for u in User.objects.filter(is_active=True).filter(
+                username__iregex=r"^(" + "|".join(re.escape(n) for n in names) + r")$"
+            )
+        }
+        if names
+        else {}
+    )
+    unknown = [n for n in names if n not in people]
+    if unknown:
+        listed = ", ".join(f"@{n}" for n in unknown)
+        raise ValidationFailed(
+            f"nobody on the staff is called {listed}; mention colleagues by their username",
+            field="body",
+        )
+    case = _lock(case)
+    who = actor_of(actor)
+    mentioned = [people[n] for n in names]
+    event = case_event_record(
+        case,
+        kind=CaseEvent.Kind.NOTE,
+        summary="Internal note"
+        + (f" mentioning {', '.join('@' + u.username for u in mentioned)}" if mentioned else ""),
+        actor=actor,
+        data={"body": body, "mentions": [u.username for u in mentioned]},
+    )
+    author = who.label or "A colleague"
+    told = [u for u in mentioned if who.user is None or u.pk != who.user.pk]
+    if told:
+        from django.urls import reverse
+
+        notify(
+            recipients=told,
+            kind="mention",
+            title=f"{author} mentioned you on {case.reference}: {case.summary}",
+            body=body[:500],
+            url=reverse("cases:detail", args=[case.pk]) + f"#event-{event.pk}",
+        )
+    return event
+
+
+def case_viewed(*, case: Case, user: User, at: datetime | None = None) -> None:
+    """Remember that `user` has the case open now (for the colleague-on-it warning).
+
+    One upsert (one statement), no lock and no timeline line: opening a page is not a change to
+    the case, and two people opening it at once must not wait on each other.
+    """
+    CaseViewer.objects.bulk_create(
+        [CaseViewer(case_id=case.pk, user_id=user.pk, seen_at=at or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["case", "user"],
+        update_fields=["seen_at"],
+    )
+
+
+def case_viewers_prune(*, now: datetime | None = None) -> int:
+    """Forget page visits too old to warn about; returns how many went."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.CASE_PRESENCE_MINUTES)
+    deleted, _ = CaseViewer.objects.filter(seen_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- Acting on many cases --------------------------------------------------------------------
+
+BULK_MAX = 500
+
+
+class BulkAction:
+    ASSIGN = "assign"
+    FAILURE_MODE = "failure_mode"
+    LINK = "link"
+    MESSAGE = "message"
+    DOCUMENT = "document"
+    FOLLOW_UP = "follow_up"
+    CLOSE = "close"
+
+    LABELS: dict[str, str] = {
+        ASSIGN: "Assign",
+        FAILURE_MODE: "Set the failure mode",
+        LINK: "Link them together",
+        MESSAGE: "Send a progress update",
+        DOCUMENT: "Document (one shared documentation)",
+        FOLLOW_UP: "Send the follow-up",
+        CLOSE: "Document and close",
+    }
+    DONE: dict[str, str] = {
+        ASSIGN: "assigned",
+        FAILURE_MODE: "given the failure mode",
+        LINK: "linked",
+        MESSAGE: "sent the update",
+        DOCUMENT: "documented",
+        FOLLOW_UP: "followed up",
+        CLOSE: "closed",
+    }
+
+
+# What a message sent to many cases may fill in for each (the playbooks' engine).
+BULK_PLACEHOLDERS: dict[str, str] = {
+    "customer.name": "The customer's full name",
+    "customer.first_name": "The customer's first name",
+    "case.reference": "The case reference",
+}
+
+
+def bulk_message_problems(body: str) -> None:
+    """Refuse a message to many cases with a placeholder we cannot fill for each."""
+    from bounceback.playbooks.templating import template_problems
+
+    problems = template_problems(body, BULK_PLACEHOLDERS)
+    if problems:
+        raise ValidationFailed(problems[0], field="body")
+
+
+def _bulk_body(body: str, case: Case) -> str:
+    from bounceback.playbooks.templating import first_name, render
+
+    name = case.customer.name
+    return render(
+        body,
+        {
+            "customer.name": name,
+            "customer.first_name": first_name(name),
+            "case.reference": case.reference or "",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class BulkRefusal:
+    case_id: int
+    reference: str
+    code: str
+    message: str
+    field: str | None
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: the cases it changed and, for each it could not, why."""
+
+    action: str
+    done: list[Case]
+    refused: list[BulkRefusal]
+
+    def summary(self) -> str:
+        """One sentence for the person who asked, naming every refusal."""
+        n = len(self.done)
+        said = f"{n} case{'s' if n != 1 else ''} {BulkAction.DONE[self.action]}."
+        if self.refused:
+            reasons = "; ".join(f"{r.reference}: {r.message}" for r in self.refused[:10])
+            more = f" and {len(self.refused) - 10} more" if len(self.refused) > 10 else ""
+            k = len(self.refused)
+            said += f" {k} case{'s' if k != 1 else ''} not: {reasons}{more}."
+        return said
+
+
+def _bulk_check(
+    action: str,
+    cases: list[Case],
+    *,
+    assignee_given: bool,
+    failure_mode: FailureMode | None,
+    link_to: Case | None,
+    body: str,
+    documentation: dict[str, str],
+) -> None:
+    """Refuse the whole request before anything is written: what is missing for the action."""
+    if action not in BulkAction.LABELS:
+        raise ValidationFailed(
+            f"action must be one of {', '.join(BulkAction.LABELS)}", field="action"
+        )
+    if not cases:
+        raise ValidationFailed("choose at least one case", field="case_ids")
+    if len(cases) > BULK_MAX:
+        raise ValidationFailed(f"at most {BULK_MAX} cases at once", field="case_ids")
+    if action == BulkAction.ASSIGN and not assignee_given:
+        raise ValidationFailed("choose who to assign the cases to", field="assignee_id")
+    if action == BulkAction.FAILURE_MODE:
+        if failure_mode is None:
+            raise ValidationFailed("choose the failure mode", field="failure_mode_id")
+        accepted_failure_mode(failure_mode)
+    if action == BulkAction.LINK and link_to is None and len(cases) < 2:
+        raise ValidationFailed(
+            "choose at least two cases to link, or a case to link them to", field="case_ids"
+        )
+    if action in (BulkAction.MESSAGE, BulkAction.FOLLOW_UP):
+        bulk_message_problems(text_field(body, field="body", required=True))
+    needs_docs = action == BulkAction.DOCUMENT or (
+        action == BulkAction.CLOSE and any(c.documented_at is None for c in cases)
+    )
+    if needs_docs or any(documentation.values()):
+        for name, value in documentation.items():
+            text_field(value, field=name, required=True)
+
+
+# Long on purpose: one loop, each case in its own transaction calling the same service
+# a person would on the case page, so every rule and timeline line holds for each.
+def cases_bulk_apply(
+    *,
+    cases: list[Case],
+    action: str,
+    actor: ActorLike,
+    assignee: User | None = None,
+    assignee_given: bool = False,
+    failure_mode: FailureMode | None = None,
+    link_to: Case | None = None,
+    body: str = "",
+    channel: str | None = None,
+    early_reason: str = "",
+    root_cause: str = "",
+    what_was_done: str = "",
+    prevention_idea: str = "",
+) -> BulkOutcome:
+    """Apply one action to many cases: assign, set the failure mode, link, send an
+    update or the follow-up, document (one shared documentation) or document and close.
+
+    Validates the request first (refusing it whole: an unknown action, no cases,
+    more than BULK_MAX, what the action needs missing). Then each case, in id
+    order, goes through the same service as on its own page in its own
+    transaction: a case that service refuses (closed, not fixed yet...) is left
+    exactly as it was and listed with the reason; the others are done. Linking
+    joins every case to `link_to`, or to the first (oldest) case chosen.
+    """
+    cases = sorted(cases, key=lambda c: c.pk)
+    documentation = {
+        "root_cause": root_cause,
+        "what_was_done": what_was_done,
+        "prevention_idea": prevention_idea,
+    }
+    _bulk_check(
+        action,
+        cases,
+        assignee_given=assignee_given or assignee is not None,
+        failure_mode=failure_mode,
+        link_to=link_to,
+        body=body,
+        documentation=documentation,
+    )
+    anchor = link_to or cases[0]
+    outcome = BulkOutcome(action=action, done=[], refused=[])
+    for case in cases:
+        try:
+            with transaction.atomic():
+                if action == BulkAction.ASSIGN:
+                    case = case_assign(case=case, actor=actor, assignee=assignee)
+                elif action == BulkAction.FAILURE_MODE:
+                    case = case_update(case=case, actor=actor, failure_mode=failure_mode)
+                elif action == BulkAction.LINK:
+                    if case.pk == anchor.pk:
+                        continue
+                    case_link(case=case, other=anchor, actor=actor)
+                elif action == BulkAction.MESSAGE:
+                    case = case_send_update(
+                        case=case, actor=actor, body=_bulk_body(body, case), channel=channel
+                    )
+                elif action == BulkAction.FOLLOW_UP:
+                    case = case_follow_up(
+                        case=case,
+                        actor=actor,
+                        body=_bulk_body(body, case),
+                        channel=channel,
+                        early_reason=early_reason,
+                    )
+                elif action == BulkAction.DOCUMENT:
+                    case = case_document(case=case, actor=actor, **documentation)
+                elif action == BulkAction.CLOSE:
+                    if any(documentation.values()):
+                        case = case_document(case=case, actor=actor, **documentation)
+                    case = case_close(case=case, actor=actor)
+        except ServiceError as refusal:
+            outcome.refused.append(
+                BulkRefusal(
+                    case_id=case.pk,
+                    reference=case.reference or str(case.pk),
+                    code=refusal.code,
+                    message=refusal.message,
+                    field=refusal.field,
+                )
+            )
+        else:
+            outcome.done.append(case)
+    return outcome

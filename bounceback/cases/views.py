@@ -15,14 +15,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from bounceback.accounts.models import User
 from bounceback.breakdowns.models import Breakdown
 from bounceback.breakdowns.selectors import breakdowns_for_case
 from bounceback.breakdowns.services import breakdown_link_case, breakdown_unlink_case
@@ -31,6 +31,7 @@ from bounceback.cases.forms import (
     ApologyForm,
     AssignForm,
     BreakdownLinkForm,
+    BulkForm,
     CallForm,
     CaseOpenForm,
     CustomerMessageForm,
@@ -39,7 +40,8 @@ from bounceback.cases.forms import (
     FailureModeForm,
     FixForm,
     FollowUpForm,
-    InboxFilterForm,
+    InboxForm,
+    NoteForm,
     OutcomeForm,
     PolicyForm,
     ReasonForm,
@@ -47,14 +49,13 @@ from bounceback.cases.forms import (
     ReviewForm,
     UpdateForm,
 )
+from bounceback.cases.inbox import COUNT_CAP, SORTS, VIEWS, InboxQuery, cases_inbox_page
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.policy import policy_for
 from bounceback.cases.selectors import (
+    case_colleagues_viewing,
     case_events,
     case_timers,
-    cases_inbox,
-    cases_inbox_counts,
-    cases_next_timers,
     reply_channel_for,
 )
 from bounceback.cases.stepper import case_progress
@@ -65,6 +66,7 @@ from bounceback.errors import Conflict, ServiceError, ValidationFailed
 from bounceback.outbox.channels import usable_channels
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
+from bounceback.savedviews.selectors import saved_views_of
 from bounceback.web.actions import perform
 from bounceback.web.forms import add_banner, add_refusal, add_service_error
 from bounceback.web.htmx import is_htmx, vary_on_htmx
@@ -108,44 +110,86 @@ def case_for_page(pk: int) -> Case:
 # --- The inbox ---------------------------------------------------------------------------
 
 
-def _filtered(rows: QuerySet[Case], filters: Mapping[str, Any]) -> QuerySet[Case]:
-    if filters["status"]:
-        rows = rows.filter(status=filters["status"])
-    if filters["severity"]:
-        rows = rows.filter(severity=filters["severity"])
-    if filters["site"] is not None:
-        rows = rows.filter(site=filters["site"])
-    if filters["assignee"] is not None:
-        rows = rows.filter(assignee=filters["assignee"])
-    return rows
-
-
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_inbox(request: HttpRequest) -> HttpResponse:
-    """Open cases, soonest-due first; htmx refreshes the list in place every minute."""
-    form = InboxFilterForm(request.GET or None)
-    filters = form.filters()
-    rows = _filtered(cases_inbox(user=request.user, scope=filters["scope"]), filters)
-    page = Paginator(rows, INBOX_PAGE).get_page(request.GET.get("page"))
-    cases = list(page.object_list)
-    now = timezone.now()
-    next_timers = cases_next_timers(case_ids=[c.pk for c in cases], now=now)
-    for case in cases:
-        case.next_timer = next_timers.get(case.pk)  # type: ignore[attr-defined]
-    counts = cases_inbox_counts(user=request.user, rows=_filtered(Case.objects.open(), filters))
-    filtered = any(filters[k] for k in ("status", "severity", "site", "assignee"))
+    """Open cases in one view (mine by default), soonest-due first; htmx refreshes the
+    list in place every minute. The whole view is in the query string."""
+    query = InboxQuery.from_params(request.GET)
+    # The minutely htmx refresh redraws only the list, not the tabs: no counts.
+    counts = not is_htmx(request)
+    try:
+        page = cases_inbox_page(
+            user=request.user, query=query, after=request.GET.get("after"), counts=counts
+        )
+    except ValidationFailed:
+        # A stale or hand-edited cursor: start the view from its first page.
+        page = cases_inbox_page(user=request.user, query=query, counts=counts)
+    for case in page.cases:
+        case.next_timer = page.next_timers.get(case.pk)  # type: ignore[attr-defined]
     context = {
-        "form": form,
-        "scope": filters["scope"],
-        "scopes": [(value, label, counts[value]) for value, label in InboxFilterForm.SCOPES],
-        "page_obj": page,
-        "cases": cases,
-        "filtered": filtered,
-        "now": now,
+        "form": InboxForm(query),
+        "query": query,
+        "scope": query.view,
+        "scopes": [(value, label, page.counts.get(value, 0)) for value, label in VIEWS],
+        "count_cap": COUNT_CAP,
+        "cases": page.cases,
+        "next_after": page.next_after,
+        "paged": bool(request.GET.get("after")),
+        "filtered": query.filtered,
+        "now": page.now,
+        "sorts": [(name, label) for name, (label, _order) in SORTS.items()],
+        "saved_views": list(saved_views_of(request.user)),
+        "view_params": query.to_params(),
+        "view_query": urlencode(query.to_params()),
     }
     template = "cases/_inbox_results.html" if is_htmx(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a bulk action returns: the list as it was, never another site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("cases:inbox")
+
+
+@require_POST
+@permission_required(CHANGE, raise_exception=True)
+def case_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked cases; says what was done and what was refused, why."""
+    form = BulkForm(request.POST)
+    back = _back(request)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    data = form.cleaned_data
+    ids = list(dict.fromkeys(data["case"]))
+    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
+
+    def run() -> services.BulkOutcome:
+        if len(cases) != len(ids):
+            raise Conflict("some of the ticked cases no longer exist; reload the list")
+        return services.cases_bulk_apply(
+            cases=cases,
+            action=data["action"],
+            actor=request.user,
+            assignee=data["assignee"],
+            assignee_given=True,
+            failure_mode=data["failure_mode"],
+            body=data["body"],
+            early_reason=data["early_reason"],
+            root_cause=data["root_cause"],
+            what_was_done=data["what_was_done"],
+            prevention_idea=data["prevention_idea"],
+        )
+
+    return perform(
+        request, run, success=lambda outcome: outcome.summary(), redirect_to=back, sentence=True
+    )
 
 
 # --- Opening a case --------------------------------------------------------------------------
@@ -266,6 +310,7 @@ def _step_forms(case: Case, bound: Mapping[str, forms.Form]) -> dict[str, forms.
         "assign": lambda: AssignForm(initial={"assignee": case.assignee_id}),
         "failure_mode": lambda: FailureModeForm(initial={"failure_mode": case.failure_mode_id}),
         "retry": lambda: EmptyForm(),
+        "note": lambda: NoteForm(),
     }
     return {key: bound.get(key) or make() for key, make in fresh.items()}
 
@@ -282,9 +327,23 @@ _FORM_STEP: dict[str, str | None] = {
     "assign": None,
     "failure_mode": None,
     "retry": None,
+    "note": None,
     "breakdown": None,
     "breakdown_unlink": None,
 }
+
+
+def _step_to_open(steps: list[Any]) -> str | None:
+    """The step the page opens: the next one; else one waiting (a cool-off, with its
+    early follow-up); else the first not done; else the last (a closed case's reopen)."""
+    for wanted in ("next", "waiting"):
+        found = next((s for s in steps if s.state == wanted), None)
+        if found is not None:
+            return str(found.key)
+    pending = next((s for s in steps if s.state not in ("done", "skipped")), None)
+    if pending is not None:
+        return str(pending.key)
+    return str(steps[-1].key) if steps else None
 
 
 def render_case_page(
@@ -319,9 +378,10 @@ def render_case_page(
     failed = next(iter(bound), None)
     refusal = list(bound[failed].non_field_errors()) if failed else []
     refusal_step = _FORM_STEP.get(failed, failed) if failed else None
-    open_step = refusal_step or (progress.current.key if progress.current else None)
+    open_step = refusal_step or _step_to_open(progress.steps)
     context = {
         "case": case,
+        "colleagues": case_colleagues_viewing(case=case, user=request.user, now=now),
         "customer": case.customer,
         "progress": progress,
         "steps": progress.steps,
@@ -346,7 +406,11 @@ def render_case_page(
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_case_page(request, case_for_page(pk))
+    case = case_for_page(pk)
+    # Seen before rendering, so the page warns only about *other* people on it.
+    if isinstance(request.user, User):
+        services.case_viewed(case=case, user=request.user)
+    return render_case_page(request, case)
 
 
 @require_POST
@@ -648,6 +712,22 @@ def case_set_failure_mode(request: HttpRequest, pk: int) -> HttpResponse:
         done=done,
         field_map={"failure_mode_id": "failure_mode"},
     )
+
+
+@_guarded
+def case_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """An internal note on the timeline; the colleagues it @mentions are notified."""
+
+    def run(case: Case, form: forms.Form) -> Any:
+        return services.case_note_add(case=case, actor=request.user, body=form.cleaned_data["body"])
+
+    def done(case: Case) -> str:
+        names = services.note_mentions(request.POST.get("body", ""))
+        mine = getattr(request.user, "username", "").lower()
+        told = [f"@{n}" for n in names if n != mine]
+        return "Note added" + (f"; {', '.join(told)} notified." if told else ".")
+
+    return _act(request, pk, key="note", form_class=NoteForm, run=run, done=done)
 
 
 def _can_link(request: HttpRequest) -> bool:

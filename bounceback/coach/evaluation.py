@@ -130,8 +130,9 @@ def measure(
     return result
 
 
-def best_threshold(scores: list[float], sincere: list[bool]) -> float:
-    """The cut that maximises the mean of the pass and stop rates; the middle of the best gap."""
+def best_threshold(scores: list[float], sincere: list[bool], sincere_weight: float = 0.5) -> float:
+    """The cut that maximises the weighted mean of the pass and stop rates (`sincere_weight`
+    on the pass rate); the middle of the best gap."""
     values = sorted(set(scores))
     if not values:
         return 0.0
@@ -144,7 +145,7 @@ def best_threshold(scores: list[float], sincere: list[bool]) -> float:
     def balanced(cut: float) -> float:
         ok_s = sum(1 for v, s in zip(scores, sincere, strict=True) if s and v >= cut)
         ok_d = sum(1 for v, s in zip(scores, sincere, strict=True) if not s and v < cut)
-        return (ok_s / n_s + ok_d / n_d) / 2.0
+        return sincere_weight * ok_s / n_s + (1.0 - sincere_weight) * ok_d / n_d
 
     rated = [(balanced(c), c) for c in cuts]
     best = max(r for r, _ in rated)

@@ -653,7 +653,8 @@ ENGLISH = RuleSet(
         r"knocked\s+off|lifted|unlocked|reopened|restocked|spoken\s+to)\b|\b(?:is|are|'s|"
         r"'re)\s+(?:now\s+|already\s+|also\s+)?(?:on\s+(?:its|their|the)\s+way|back\s+(?:on|up|in|"
         r"to\s+normal|on\s+your)|fixed|sorted|restored|ready|resolved|booked|reserved|held|"
-        r"waiting\s+(?:for\s+you|at)|in\s+your\s+(?:inbox|email|account)|on\s+(?:us|the\s+house)|"
+        r"waiting\s+(?:for\s+you|at)|in\s+your\s+(?:inbox|email|account)|"
+        r"(?<!that's )(?<!that is )(?<!this is )(?<!which is )on\s+(?:us|the\s+house)|"
         r"refunded|cancell?ed|unblocked|lifted|gone|fitted|packed|processed|being\s+(?:delivered|"
         r"sent|repaired|collected|processed|restored|fixed|refunded|rebooked|replaced|"
         r"re-?delivered|brought|dispatched|deployed))\b|\b(?:went|left|goes|gone|shipped|ships|"
@@ -739,6 +740,8 @@ ENGLISH = RuleSet(
         r"while\s+you\s+wait)\b"
     ),
     compensation=_re(
+        # "That's on us" owns the failure; "dinner's on us" pays for it.
+        r"(?<!that's )(?<!that is )(?<!this is )(?<!this one's )(?<!that one's )(?<!which is )"
         r"\b(?:on\s+us|on\s+the\s+house|free\s+of\s+charge|at\s+no\s+(?:extra\s+|"
         r"additional\s+)?(?:cost|charge)|no\s+charge|complimentary|full\s+refund|"
         r"refund(?:ed)?\s+in\s+full|money\s+back|courtesy\s+car|as\s+our\s+guests?|"

@@ -404,8 +404,7 @@ def _findings(
                 "not_specific",
                 "missing",
                 "The apology does not say what went wrong for this customer.",
-                f"Name the failure in plain words, e.g. \"I'm sorry that "
-                f'{_lower_first(context.summary or "your booking went wrong")}."',
+                f'Name the failure in plain words, e.g. "{example_sentence(context.summary)}"',
             )
         )
     name_words = _content_words(context.customer_name)
@@ -436,6 +435,25 @@ def _components(report: Report, reading: learned.Reading) -> dict[str, int]:
 
 def _content_words(text: str) -> set[str]:
     return {w.lower().strip("'") for w in words(text) if w.lower() not in _STOP and len(w) > 1}
+
+
+def example_sentence(summary: str) -> str:
+    """An apology sentence naming the failure, that reads well whatever the summary is.
+
+    Summaries are written as titles ("Car not ready: technician called in sick",
+    "Late delivery!", "WiFi down"), not clauses, so they follow a colon rather
+    than "that": "I'm sorry about what happened: car not ready, technician called
+    in sick." Without a summary, a general one.
+    """
+    what = " ".join((summary or "").split()).strip().rstrip(".!?;:,- ").strip("\"'“”")
+    what = what.replace(": ", ", ").replace(" - ", ", ")
+    if not what:
+        return "I'm sorry for what went wrong."
+    first, _, rest = what.partition(" ")
+    # "Late" becomes "late"; "WiFi", "BBQ" and "iPhone" keep their capitals.
+    if first[:1].isupper() and first[1:] == first[1:].lower():
+        first = first.lower()
+    return f"I'm sorry about what happened: {' '.join(p for p in (first, rest) if p)}."
 
 
 def _lower_first(text: str) -> str:

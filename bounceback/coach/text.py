@@ -24,6 +24,7 @@ _ABBREVIATIONS = _words_set(
 # Typographic quotes and dashes are matched on purpose: drafts are pasted from mail and Word.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|\s*\n+\s*")  # noqa: RUF001
 _CLAUSE = re.compile(r"\s*[;:]\s+|\s+[-–—]+\s+|\s*[–—]\s*")  # noqa: RUF001
+_OPENING = re.compile(r"^(?:[^\W\d_][\w'’]*\s+){0,3}[^\W\d_][\w'’]*,\s+")  # noqa: RUF001
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*", re.UNICODE)  # noqa: RUF001
 
 
@@ -78,5 +79,10 @@ def _add(sentences: list[Sentence], text: str, start: int, end: int, min_words: 
         return
     offset = start + raw.index(stripped)
     parts = [p.strip() for p in _CLAUSE.split(stripped)]
+    # "Apologies, we left the gate open": a short opening before a comma is read
+    # apart from what follows, which often carries the admission or the fix.
+    opening = _OPENING.match(parts[0])
+    if opening and len(words(parts[0][opening.end() :])) >= 2:
+        parts = [opening.group().rstrip(", "), parts[0][opening.end() :].strip(), *parts[1:]]
     clauses = tuple(p for p in parts if len(words(p)) >= 2) if len(parts) > 1 else ()
     sentences.append(Sentence(stripped, offset, offset + len(stripped), clauses))

@@ -21,8 +21,12 @@ from bounceback.customers.api import router as customers_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
+from bounceback.loyalty.api import router as loyalty_router
 from bounceback.mail.api import router as mail_router
 from bounceback.playbooks.api import router as playbooks_router
+from bounceback.replies.api import router as replies_router
+from bounceback.savedviews.api import router as inbox_router
+from bounceback.search.api import router as search_router
 from bounceback.segments.api import router as segments_router
 from bounceback.transactions.api import router as transactions_router
 from bounceback.webhooks.api import router as webhooks_router
@@ -59,7 +63,11 @@ ROUTERS: dict[str, Router] = {
     "/webhooks": webhooks_router,
     "/funds": funds_router,
     "/segments": segments_router,
+    "/loyalty": loyalty_router,
     "/deliveries": deliveries_router,
+    "/search": search_router,
+    "/inbox": inbox_router,
+    "/replies": replies_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

@@ -106,19 +106,27 @@ INSTALLED_APPS = [
     "bounceback.webhooks",
     "bounceback.segments",
     "bounceback.funds",
+    "bounceback.loyalty",
+    "bounceback.search",
+    "bounceback.savedviews",
+    "bounceback.replies",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* are believed only from BOUNCEBACK_TRUSTED_PROXIES.
+    "bounceback.web.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "bounceback.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "bounceback.web.middleware.StaffLoginRequiredMiddleware",
+    "bounceback.web.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bounceback.api.idempotency.IdempotencyMiddleware",
@@ -221,10 +229,25 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+# The longest an account's sign-ins are slowed after failures from many addresses.
+LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 300)
 
 # --- Security --------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Where customers and staff reach this installation (magic links, survey links,
+# webhooks' case links). Unset, it is this machine at the port `bounceback
+# serve` listens on (PORT), so `make run PORT=9000` links to :9000. Behind a
+# proxy, set it to the public https address.
+BOUNCEBACK_PUBLIC_URL = (
+    os.environ.get("BOUNCEBACK_PUBLIC_URL", "").strip()
+    or f"http://127.0.0.1:{os.environ.get('PORT', '').strip() or 8000}"
+).rstrip("/")
+# Cookies are Secure (sent only over https) unless the public address is plain
+# http: a browser would never send a Secure cookie to http://127.0.0.1, and
+# sign-in would silently fail. Not tied to DEBUG, so a local run can serve the
+# product's own error pages and still sign in.
+_PUBLIC_OVER_HTTP = BOUNCEBACK_PUBLIC_URL.lower().startswith("http://")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not _PUBLIC_OVER_HTTP)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not _PUBLIC_OVER_HTTP)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
@@ -310,11 +333,15 @@ BOUNCEBACK_OUTREACH_PER_MINUTE = env_rates("BOUNCEBACK_OUTREACH_PER_MINUTE", "em
 BOUNCEBACK_OUTREACH_CHUNK = env_int("BOUNCEBACK_OUTREACH_CHUNK", 5000)
 if BOUNCEBACK_OUTREACH_CHUNK < 1:
     raise ImproperlyConfigured("BOUNCEBACK_OUTREACH_CHUNK must be at least 1")
+# Database connections a large outreach or wave works on side by side (PostgreSQL
+# only): most of its time is the database's, so a second core halves it.
+BOUNCEBACK_BULK_CONNECTIONS = env_int("BOUNCEBACK_BULK_CONNECTIONS", 2)
+if not 1 <= BOUNCEBACK_BULK_CONNECTIONS <= 16:
+    raise ImproperlyConfigured("BOUNCEBACK_BULK_CONNECTIONS must be between 1 and 16")
 
 # --- Channels (issue 6) ------------------------------------------------------------
-# Where links in messages to customers point (magic links, survey links); the
-# address customers reach this installation at.
-BOUNCEBACK_PUBLIC_URL = os.environ.get("BOUNCEBACK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# BOUNCEBACK_PUBLIC_URL (where links in messages to customers point) is set
+# with the security settings above: the cookies' Secure flag follows it.
 
 # mail: email intake and replies. A message bigger than MAIL_MAX_BYTES is kept
 # for a person (HELD), never parsed; attachments over the per-file size or past
@@ -376,8 +403,9 @@ BOUNCEBACK_FORM_LIMIT_PER_EMAIL = env_int("BOUNCEBACK_FORM_LIMIT_PER_EMAIL", 3)
 BOUNCEBACK_PORTAL_LINK_MINUTES = env_int("BOUNCEBACK_PORTAL_LINK_MINUTES", 60)
 # How long a follow-up survey link can be answered (once).
 BOUNCEBACK_SURVEY_DAYS = env_int("BOUNCEBACK_SURVEY_DAYS", 30)
-# The client address for rate limits comes from X-Forwarded-For only behind our
-# own proxy; otherwise anyone could pick their own address with a header.
+# The client address comes from X-Forwarded-For only behind our own proxy, and
+# only when the request comes from BOUNCEBACK_TRUSTED_PROXIES (web/proxies.py);
+# otherwise anyone could pick their own address with a header.
 BOUNCEBACK_TRUST_X_FORWARDED_FOR = env_bool("BEHIND_TLS_PROXY", False)
 for _name in (
     "BOUNCEBACK_FORM_LIMIT_PER_IP",
@@ -421,6 +449,35 @@ if BOUNCEBACK_APPROVAL_MINUTES < 1 or BOUNCEBACK_VOUCHER_DAYS < 1:
 BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES = env_int("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES", 60)
 if BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES < 1:
     raise ImproperlyConfigured("BOUNCEBACK_SEGMENTS_RECOMPUTE_MINUTES must be at least 1")
+
+
+# --- Outbound requests and proxies (issue 13) ---------------------------------------
+def env_networks(name: str, default: str) -> list[str]:
+    """Comma-separated CIDRs ("10.0.0.0/8,::1"), checked here so a typo stops start-up."""
+    import ipaddress
+
+    networks = env_list(name, default)
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks such as 10.0.0.0/8, not {item!r}"
+            ) from None
+    return networks
+
+
+# Webhooks and channels never POST to loopback, private, link-local or metadata
+# addresses (webhooks/egress.py) unless their network is listed here.
+BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS = env_networks("BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS", "")
+# With BEHIND_TLS_PROXY, X-Forwarded-For is believed only from these addresses.
+BOUNCEBACK_TRUSTED_PROXIES = env_networks("BOUNCEBACK_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
+
+# --- The daily desk: working together (issue 14) ---------------------------------------
+# A colleague who opened a case within this many minutes is shown as working on it.
+CASE_PRESENCE_MINUTES = env_int("CASE_PRESENCE_MINUTES", 10)
+if CASE_PRESENCE_MINUTES < 1:
+    raise ImproperlyConfigured("CASE_PRESENCE_MINUTES must be at least 1")
 
 LOGGING = {
     "version": 1,

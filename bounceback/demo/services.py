@@ -27,6 +27,7 @@ from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
 from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
+from bounceback.demo.loyalty import load_loyalty_story
 from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
 from bounceback.demo.portal import load_portal
@@ -253,6 +254,8 @@ def demo_load(
         # the funds (a segment's tier lifts limits, so segments come first).
         load_segments()
         load_funds()
+        # Loyalty: repeat purchases that follow how each recovery went (generated).
+        load_loyalty_story(now=plan.now, seed=seed)
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.

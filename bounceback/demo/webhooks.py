@@ -1,10 +1,11 @@
 """The demo's integrations: an SMS provider wired as an inbound channel, and a
 webhook subscription whose receiver is down.
 
-Both go through the webhooks services. The subscription points at a local
-port nothing listens on, so with the worker running its deliveries really
+Both go through the webhooks services. The subscription points at a name
+that never resolves (.invalid, RFC 2606), since this machine's own ports are
+refused as internal addresses, so with the worker running its deliveries really
 fail and retry with backoff; one delivery is attempted here, honestly, so the
-log shows a refused connection from the start. Call after the demo's cases
+log shows a failed delivery from the start. Call after the demo's cases
 are loaded (the subscription is made last, so loading the cases does not
 queue hundreds of deliveries).
 """
@@ -18,8 +19,8 @@ from bounceback.webhooks.services import (
     webhook_deliver,
 )
 
-# The discard port: nothing answers there on a normal machine.
-DOWN_RECEIVER = "http://127.0.0.1:9/bounceback-events"
+# .invalid never resolves anywhere: a receiver that is honestly down.
+DOWN_RECEIVER = "http://dashboard.invalid/bounceback-events"
 
 
 def load_webhooks() -> None:

@@ -84,8 +84,13 @@ class FailureModePatch(PatchSchema):
 class ObservedOut(Schema):
     period_days: int
     observed_days: float = Field(..., description="Days of the period with case history")
-    case_count: int
-    cases_per_30_days: float
+    case_count: int = Field(
+        ...,
+        description="Occurrences: a case on its own counts once, and so does a breakdown "
+        "however many customers it hit",
+    )
+    customer_count: int = Field(..., description="Every case linked to the mode in the period")
+    cases_per_30_days: float = Field(..., description="Occurrences per 30 days")
     implied_occurrence: int | None = Field(
         ..., description="The occurrence score the real rate implies"
     )
@@ -228,6 +233,7 @@ def _out(entry: CatalogEntry, period_days: int) -> dict[str, Any]:
             "period_days": period_days,
             "observed_days": round(seen.days, 2),
             "case_count": seen.cases,
+            "customer_count": seen.customers,
             "cases_per_30_days": round(seen.rate, 2),
             "implied_occurrence": seen.implied,
             "disagreement": seen.disagreement,

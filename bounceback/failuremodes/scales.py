@@ -75,17 +75,32 @@ def band(score: int) -> tuple[float, float | None]:
 
 @dataclass(frozen=True)
 class Observed:
+    # Occurrences: a case on its own counts once, and so does a breakdown however
+    # many customers (cases) it hit; the rate and the verdict are worked from these.
     cases: int
     days: float  # the days actually observed (never more than Bounceback has recorded)
-    rate: float  # cases per 30 days
+    rate: float  # occurrences per 30 days
     implied: int | None  # the occurrence score the rate implies; None with nothing observed
     disagreement: str | None  # MORE, LESS or None
+    # Every case linked to the mode: the customers it hit (more than `cases` when a
+    # breakdown hit several).
+    customers: int = 0
+
+    @property
+    def breakdown_counted_once(self) -> bool:
+        return self.customers > self.cases
 
 
-def observe(*, estimate: int, cases: int, days: float) -> Observed:
-    """Compare an occurrence estimate with `cases` seen over `days`."""
+def observe(*, estimate: int, cases: int, days: float, customers: int | None = None) -> Observed:
+    """Compare an occurrence estimate with `cases` (occurrences) seen over `days`.
+
+    `customers` is how many cases those occurrences were (a breakdown is one
+    occurrence of many cases); the same as `cases` when not given."""
+    customers = cases if customers is None else customers
     if days <= 0:
-        return Observed(cases=cases, days=0, rate=0.0, implied=None, disagreement=None)
+        return Observed(
+            cases=cases, days=0, rate=0.0, implied=None, disagreement=None, customers=customers
+        )
     rate = rate_per_30_days(cases, days)
     implied = occurrence_for_rate(rate)
     verdict = None
@@ -95,4 +110,11 @@ def observe(*, estimate: int, cases: int, days: float) -> Observed:
         expected_at_least = band(estimate)[0] * days / 30.0
         if expected_at_least >= MIN_EXPECTED_FOR_LESS:
             verdict = LESS
-    return Observed(cases=cases, days=days, rate=rate, implied=implied, disagreement=verdict)
+    return Observed(
+        cases=cases,
+        days=days,
+        rate=rate,
+        implied=implied,
+        disagreement=verdict,
+        customers=customers,
+    )

@@ -54,6 +54,19 @@ def _count(queryset: Any) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def _occurrences(queryset: Any) -> Coalesce:
+    """A correlated count of occurrences per failure mode: each case without a
+    breakdown once, and each breakdown once however many of its cases there are."""
+    counted = (
+        queryset.values("failure_mode")
+        .annotate(
+            n=Count("pk", filter=Q(breakdown__isnull=True)) + Count("breakdown", distinct=True)
+        )
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def check_period(period_days: int) -> int:
     if isinstance(period_days, bool) or not isinstance(period_days, int):
         raise ValidationFailed("period_days must be a whole number of days", field="period_days")
@@ -114,12 +127,12 @@ def catalog(
     if failure_mode_id is not None:
         rows = rows.filter(pk=failure_mode_id)
     votes = FailureModeVote.objects.filter(failure_mode=OuterRef("pk"))
+    in_period = Case.objects.filter(
+        failure_mode=OuterRef("pk"), created_at__gte=since, created_at__lte=now
+    )
     rows = rows.annotate(
-        case_count=_count(
-            Case.objects.filter(
-                failure_mode=OuterRef("pk"), created_at__gte=since, created_at__lte=now
-            )
-        ),
+        case_count=_count(in_period),
+        occurrence_count=_occurrences(in_period),
         votes_up=_count(votes.filter(value=1)),
         votes_down=_count(votes.filter(value=-1)),
     )
@@ -132,7 +145,12 @@ def catalog(
     return [
         CatalogEntry(
             mode=mode,
-            observed=observe(estimate=mode.occurrence, cases=mode.case_count, days=days),
+            observed=observe(
+                estimate=mode.occurrence,
+                cases=mode.occurrence_count,
+                customers=mode.case_count,
+                days=days,
+            ),
             votes_up=mode.votes_up,
             votes_down=mode.votes_down,
             my_vote=getattr(mode, "my_vote", None),

@@ -19,8 +19,16 @@ from bounceback.funds.models import Grant, Period
 
 
 def _money(
-    label: str, *, required: bool = True, minimum: str = "0", help_text: str = ""
+    label: str,
+    *,
+    required: bool = True,
+    minimum: str = "0",
+    help_text: str = "",
+    noun: str = "",
 ) -> forms.DecimalField:
+    # Our own words for every way an amount can be wrong, not the framework's
+    # ("Ensure that there are no more than 2 decimal places.").
+    what = noun or label.lower()
     return forms.DecimalField(
         label=label,
         required=required,
@@ -28,6 +36,14 @@ def _money(
         max_digits=12,
         decimal_places=2,
         help_text=help_text,
+        error_messages={
+            "required": f"Give the {what}.",
+            "invalid": "Enter an amount, such as 25 or 25.50.",
+            "min_value": f"The {what} must be at least {minimum}.",
+            "max_digits": f"The {what} is too large.",
+            "max_whole_digits": f"The {what} is too large.",
+            "max_decimal_places": "Use at most two decimal places, such as 25.50.",
+        },
     )
 
 
@@ -38,7 +54,14 @@ def _textarea(rows: int = 3, **attrs: Any) -> forms.Textarea:
 class GrantForm(forms.Form):
     """The case page's "Make it right": a gesture for this customer, now or after approval."""
 
-    kind = forms.ChoiceField(label="Gesture", choices=Grant.Kind.choices)
+    kind = forms.ChoiceField(
+        label="Gesture",
+        choices=Grant.Kind.choices,
+        error_messages={
+            "required": "Choose the gesture.",
+            "invalid_choice": "Choose a gesture from the list.",
+        },
+    )
     value = _money(
         "Value",
         minimum="0.01",
@@ -47,7 +70,15 @@ class GrantForm(forms.Form):
     estimated = forms.BooleanField(
         label="The value is an estimate (not money paid back)", required=False
     )
-    reason = forms.CharField(label="Why", widget=_textarea(2), max_length=2000)
+    reason = forms.CharField(
+        label="Why",
+        widget=_textarea(2),
+        max_length=2000,
+        error_messages={
+            "required": "Say why you grant it: the approver and the ledger read it.",
+            "max_length": "Keep the reason under 2,000 characters.",
+        },
+    )
     customer_proposed = forms.BooleanField(label="The customer asked for this", required=False)
     message = forms.CharField(
         label="Message to the customer",
@@ -72,7 +103,13 @@ class DecisionForm(forms.Form):
 
     DECISIONS = [("approve", "Approve"), ("reduce", "Reduce"), ("refuse", "Refuse")]
 
-    decision = forms.ChoiceField(choices=DECISIONS)
+    decision = forms.ChoiceField(
+        choices=DECISIONS,
+        error_messages={
+            "required": "Choose approve, reduce or refuse.",
+            "invalid_choice": "Choose approve, reduce or refuse.",
+        },
+    )
     value = _money("Reduced value", required=False, minimum="0.01")
     reason = forms.CharField(label="Reason", required=False, max_length=2000)
 
@@ -93,7 +130,7 @@ class ReasonForm(forms.Form):
 class PolicyForm(forms.Form):
     """One role's allowance."""
 
-    per_case_limit = _money("Per case")
+    per_case_limit = _money("Per case", noun="per-case limit")
     period = forms.ChoiceField(label="Period", choices=Period.choices)
     period_budget = _money("Budget")
 
@@ -102,7 +139,7 @@ class OverrideForm(forms.Form):
     """One person's allowance where it differs from their role's; blank keeps the role's."""
 
     user = forms.ModelChoiceField(label="Person", queryset=User.objects.none())
-    per_case_limit = _money("Per case", required=False)
+    per_case_limit = _money("Per case", required=False, noun="per-case limit")
     period = forms.ChoiceField(
         label="Period",
         required=False,

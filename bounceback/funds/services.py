@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from bounceback.accounts.models import User
@@ -354,25 +354,33 @@ def grant_create(
         Case.objects.select_for_update().filter(pk=case.pk).exists()
         allowance = selectors.allowance_for(user=person, customer=case.customer)
         pre = _pre_approval(case=case, kind=kind, value=amount, currency=code)
-        on_case = selectors.cents(
-            Grant.objects.filter(
-                case_id=case.pk,
-                granted_by_id=person.pk,
-                pre_approved=False,
-                state__in=[Grant.State.GRANTED, Grant.State.PENDING],
-            ).aggregate(total=Sum("value"))["total"]
+        earlier = Grant.objects.filter(
+            case_id=case.pk,
+            granted_by_id=person.pk,
+            pre_approved=False,
+            state__in=[Grant.State.GRANTED, Grant.State.PENDING],
+        ).aggregate(
+            total=Sum("value"),
+            waiting=Sum("value", filter=Q(state=Grant.State.PENDING)),
         )
+        on_case = selectors.cents(earlier["total"])
+        waiting = selectors.cents(earlier["waiting"])
         over: list[str] = []
         if pre is None:
             if on_case + amount > allowance.per_case_limit:
                 over.append(
-                    f"per-case limit {allowance.per_case_limit} {code}"
-                    + (f" (already {on_case} on this case)" if on_case else "")
+                    _per_case_reason(
+                        limit=allowance.per_case_limit,
+                        amount=amount,
+                        on_case=on_case,
+                        waiting=waiting,
+                        currency=code,
+                    )
                 )
             if amount > allowance.remaining:
                 over.append(
-                    f"remaining {allowance.period} budget "
-                    f"{max(allowance.remaining, Decimal(0))} {code}"
+                    f"it is more than the {max(allowance.remaining, Decimal(0))} {code} left "
+                    f"in your {allowance.period}ly budget"
                 )
         grant = Grant.objects.create(
             case=case,
@@ -411,6 +419,27 @@ def grant_create(
             summary_prefix="Pre-approved: " if pre is not None else "",
         )
     return grant
+
+
+def _per_case_reason(
+    *, limit: Decimal, amount: Decimal, on_case: Decimal, waiting: Decimal, currency: str
+) -> str:
+    """Why a gesture goes over the per-case limit, saying what already counts against it.
+
+    A request still waiting for approval counts: staff who asked for 80 of a 100
+    limit and now offer 30 are told so, not that 30 is "above the allowance"."""
+    if not on_case:
+        return f"it is above your per-case limit of {limit} {currency}"
+    granted = on_case - waiting
+    parts = []
+    if granted:
+        parts.append(f"{granted} {currency} already granted")
+    if waiting:
+        parts.append(f"{waiting} {currency} still waiting for approval")
+    return (
+        f"with {' and '.join(parts)} on this case, it would take you to "
+        f"{on_case + amount} {currency}, over your per-case limit of {limit} {currency}"
+    )
 
 
 def _take_effect(
@@ -543,7 +572,7 @@ def _request_approval(
             f"Approve {grant.get_kind_display().lower()} of {grant.value} {grant.currency} "
             f"on {grant.case.reference or grant.case_id}?"
         ),
-        body=f"{person} asks: {grant.reason}\nOver: {why}",
+        body=f"{person} asks: {grant.reason}\nWhy it needs approval: {why}",
         url=_approval_url(request),
     )
     _step(
@@ -552,7 +581,7 @@ def _request_approval(
         kind="compensation_requested",
         summary=(
             f"{grant.get_kind_display()} of {grant.value} {grant.currency} waits for "
-            f"{Role(level).label.lower()} approval (over {why})"
+            f"{Role(level).label.lower()} approval: {why}"
         ),
         data={"grant_id": grant.pk, "approval_id": request.pk, "level": level},
     )

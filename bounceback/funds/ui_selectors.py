@@ -60,7 +60,10 @@ def grant_outcome(grant: Grant) -> str:
         if approval.due_at
         else ""
     )
-    return f"Sent for approval to a {level.lower()}{due}: {value} is above your allowance."
+    label = level.lower()
+    article = "an" if label[:1] in "aeiou" else "a"
+    why = approval.why or "it is above your allowance"
+    return f"Sent for approval to {article} {label}{due}: {value} needs approval because {why}."
 
 
 def decision_outcome(approval: ApprovalRequest) -> str:

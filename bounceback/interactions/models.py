@@ -14,8 +14,12 @@ class Interaction(models.Model):
         OUTBOUND = "outbound", "To the customer"
         INTERNAL = "internal", "Internal note"
 
+    # Indexed by (customer, occurred_at) below.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="interactions"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="interactions",
+        db_index=False,
     )
     case = models.ForeignKey(
         "cases.Case",
@@ -43,7 +47,9 @@ class Interaction(models.Model):
     body = models.TextField()
     occurred_at = models.DateTimeField()
     # Groups messages of one conversation: an email Message-ID chain, a chat id.
-    thread_ref = models.CharField(max_length=300, blank=True, db_index=True)
+    # Indexed in Meta: a plain index, without PostgreSQL's second LIKE index
+    # (thread references are only ever matched whole).
+    thread_ref = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=60, default="staff")
     external_id = models.CharField(max_length=300, null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
@@ -61,6 +67,7 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["customer", "-occurred_at"]),
             models.Index(fields=["-occurred_at", "-id"]),
+            models.Index(fields=["thread_ref"], name="interaction_thread_idx"),
         ]
 
     def __str__(self) -> str:

@@ -97,10 +97,28 @@ def _thread(case: Any) -> tuple[str, list[str]]:
     return in_reply_to, chain[-REFERENCES_MAX:]
 
 
+# A web address in a message's text; a trailing full stop, comma or closing
+# bracket belongs to the sentence, not the link.
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def _linked(line: str) -> str:
+    """One line of text as HTML: escaped, with each web address a real link."""
+    out: list[str] = []
+    at = 0
+    for found in _URL.finditer(line):
+        out.append(escape(line[at : found.start()]))
+        url = escape(found.group(0))
+        out.append(f'<a href="{url}">{url}</a>')
+        at = found.end()
+    out.append(escape(line[at:]))
+    return "".join(out)
+
+
 def _html(body: str, reference: str) -> str:
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
     parts = [
-        "<p>" + "<br>\n".join(escape(line) for line in paragraph.split("\n")) + "</p>"
+        "<p>" + "<br>\n".join(_linked(line) for line in paragraph.split("\n")) + "</p>"
         for paragraph in paragraphs
     ]
     footer = (

@@ -36,14 +36,16 @@ def template_placeholders(text: str) -> list[str]:
     return [match.group(1) for match in PLACEHOLDER_PATTERN.finditer(text)]
 
 
-def template_problems(text: str) -> list[str]:
+def template_problems(text: str, allowed: Mapping[str, str] | None = None) -> list[str]:
     """Each placeholder in `text` that nothing fills, as a message for the person who
-    wrote it: any `{{ ... }}` or `{% ... %}` that is not exactly one of PLACEHOLDERS
-    (`{{ Customer.Name }}`, `{{ customer.first_name|upper }}`, `{{ customer }}`),
+    wrote it: any `{{ ... }}` or `{% ... %}` that is not exactly one of `allowed`
+    (the playbooks' PLACEHOLDERS by default; a canned reply has its own), such as
+    `{{ Customer.Name }}`, `{{ customer.first_name|upper }}` or `{{ customer }}`,
     since render would leave it in the message as written."""
+    allowed = PLACEHOLDERS if allowed is None else allowed
     return [
-        f"unknown placeholder {written}; {placeholders_offer(PLACEHOLDERS)}"
-        for written in placeholders_unknown(text, PLACEHOLDERS)
+        f"unknown placeholder {written}; {placeholders_offer(allowed)}"
+        for written in placeholders_unknown(text, allowed)
     ]
 
 

@@ -11,3 +11,8 @@ class PortalConfig(AppConfig):
         from bounceback.portal.channels import PortalNoticeAdapter
 
         adapter_register("web", PortalNoticeAdapter())
+
+        from bounceback.portal.services import web_submissions_prune
+        from bounceback.timers.clock import housekeeping_register
+
+        housekeeping_register("web_submissions", web_submissions_prune)

@@ -3,9 +3,11 @@
 Rules for callers:
 - Nothing here may tell a visitor whether an email address belongs to a
   customer: the form and the link request answer the same either way.
-- Rate limits count `WebFormSubmission` rows, so a request over the limit is
-  still stored (as rate_limited) and the function returns it rather than
-  raising; the caller answers HTTP 429 for that outcome.
+- Rate limits count `WebFormSubmission` rows. A request over the limit is
+  refused without storing anything of it (an attacker must not be able to
+  fill the database through the refusals); the function returns an unsaved
+  row with the rate_limited outcome rather than raising, and the caller
+  answers HTTP 429 for it. Rows that only served the limit are pruned.
 - Tokens leave this module only inside URLs; only their SHA-256 is stored.
 """
 
@@ -75,6 +77,27 @@ def _over_limit(*, kind: str, ip: str | None, email: str, now: datetime) -> bool
     return bool(
         email and recent.filter(email=email).count() >= settings.BOUNCEBACK_FORM_LIMIT_PER_EMAIL
     )
+
+
+def _refused(row: WebFormSubmission) -> WebFormSubmission:
+    """The answer to a request over the limit: nothing of it is kept, not even who sent it."""
+    return WebFormSubmission(
+        kind=row.kind, outcome=WebFormSubmission.Outcome.RATE_LIMITED, created_at=row.created_at
+    )
+
+
+# Rows that are not a case's record are kept only while the limits may count them.
+SUBMISSION_KEEP = timedelta(days=1)
+
+
+def web_submissions_prune(*, now: datetime | None = None) -> int:
+    """Forget link requests, honeypot catches and refusals older than a day (hourly
+    housekeeping). A report that opened a case stays: it is what the customer wrote."""
+    now = now or timezone.now()
+    deleted, _ = WebFormSubmission.objects.filter(
+        case__isnull=True, created_at__lt=now - max(SUBMISSION_KEEP, RATE_WINDOW)
+    ).delete()
+    return deleted
 
 
 # --- Magic links ---------------------------------------------------------------------------
@@ -158,9 +181,7 @@ def portal_link_request(*, email: str, ip: str | None) -> WebFormSubmission:
         created_at=now,
     )
     if _over_limit(kind=row.kind, ip=ip, email=row.email, now=now):
-        row.outcome = WebFormSubmission.Outcome.RATE_LIMITED
-        row.save()
-        return row
+        return _refused(row)
     row.outcome = WebFormSubmission.Outcome.ACCEPTED
     row.save()
     known = CustomerEmail.objects.filter(address__iexact=address).select_related("customer").first()
@@ -353,9 +374,7 @@ def web_report_submit(
         created_at=now,
     )
     if _over_limit(kind=row.kind, ip=ip, email=row.email, now=now):
-        row.outcome = WebFormSubmission.Outcome.RATE_LIMITED
-        row.save()
-        return row
+        return _refused(row)
     if honeypot.strip():
         row.outcome = WebFormSubmission.Outcome.HONEYPOT
         row.data["honeypot"] = honeypot[:200]

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bounceback.audit.services import client_ip as audit_client_ip
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound, ServiceError
 from bounceback.portal import selectors
@@ -47,17 +48,9 @@ _THANKS_KEY = "bounceback.portal.reported"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address rate limits count against.
-
-    X-Forwarded-For is read only behind our own proxy, and then its last entry:
-    the one our proxy added; earlier entries are whatever the client sent.
-    """
-    if settings.BOUNCEBACK_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
-    return request.META.get("REMOTE_ADDR") or None
+    """The address rate limits count against: the peer, or behind our own proxy the
+    client it names (bounceback.web.proxies has already put it in REMOTE_ADDR)."""
+    return audit_client_ip(request)
 
 
 def _page(

@@ -16,6 +16,7 @@ from django.db import connection
 
 from bounceback.bulk import allocate_ids, bulk_insert, id_match
 from bounceback.timers.calendars import business_add
+from bounceback.timers.handlers import due_changed
 from bounceback.timers.models import BusinessCalendar, Timer
 from bounceback.timers.services import DEFAULT_WARN_FRACTION
 
@@ -58,6 +59,7 @@ def timers_start_many(
         },
         now=start,
     )
+    due_changed(subject_type, subject_ids, due_at)
 
 
 def _stamp(at: datetime) -> Any:
@@ -92,6 +94,7 @@ def timers_meet_many(
                 *params,
             ],
         )
+    due_changed(subject_type, subject_ids, None)
 
 
 def timers_unmet_subjects(*, subject_type: str, kind: str, subject_ids: Sequence[int]) -> set[int]:

@@ -4,7 +4,10 @@ Rules for callers:
 - Change timers only through these functions; they keep `next_fire_at`, the
   column workers poll, consistent with the timer's state.
 - Call them inside the transaction that changes the timer's subject, so the
-  subject and its deadline never disagree.
+  subject and its deadline never disagree. A subject that keeps its next due
+  time on its row (cases: `next_due_at`) is told through `due_changed` in the
+  same transaction whenever a timer starts, resumes, pauses, is met or is
+  cancelled; firing (warn, breach, escalate) leaves the due time as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from bounceback.timers.calendars import (
     business_seconds_between,
     calendar_check_hours,
 )
-from bounceback.timers.handlers import TimerEvent, handler_for
+from bounceback.timers.handlers import TimerEvent, due_changed, handler_for
 from bounceback.timers.models import BusinessCalendar, Timer
 
 logger = logging.getLogger(__name__)
@@ -105,6 +108,7 @@ def timer_start(
     )
     timer.next_fire_at = _next_fire(timer)
     timer.save()
+    due_changed(subject_type, [subject_id], due_at)
     return timer
 
 
@@ -119,6 +123,7 @@ def timer_meet(*, timer: Timer, at: datetime | None = None) -> Timer:
     timer.paused_at = None
     timer.next_fire_at = None
     timer.save(update_fields=["state", "met_at", "paused_at", "next_fire_at"])
+    due_changed(timer.subject_type, [timer.subject_id], None)
     return timer
 
 
@@ -128,6 +133,7 @@ def timer_cancel(*, timer: Timer) -> Timer:
         timer.state = Timer.State.CANCELLED
         timer.next_fire_at = None
         timer.save(update_fields=["state", "next_fire_at"])
+        due_changed(timer.subject_type, [timer.subject_id], None)
     return timer
 
 
@@ -152,6 +158,7 @@ def timer_pause(*, timer: Timer, at: datetime | None = None) -> Timer:
     timer.paused_at = at
     timer.next_fire_at = None
     timer.save(update_fields=["state", "paused_at", "remaining_seconds", "next_fire_at"])
+    due_changed(timer.subject_type, [timer.subject_id], None)
     return timer
 
 
@@ -188,6 +195,7 @@ def timer_resume(*, timer: Timer, at: datetime | None = None) -> Timer:
             "next_fire_at",
         ]
     )
+    due_changed(timer.subject_type, [timer.subject_id], new_due)
     return timer
 
 

@@ -6,7 +6,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from bounceback.web.permissions import is_admin
+from bounceback.accounts.roles import Role
+from bounceback.web.permissions import has_role_at_least, is_admin
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("Customers", reverse("customers:list"), user.has_perm("customers.view_customer")),
         ("Mail", reverse("mail:list"), user.has_perm("mail.view_inboundemail")),
         ("Segments", reverse("segments:list"), user.has_perm("segments.view_segment")),
+        ("Loyalty", reverse("loyalty:report"), has_role_at_least(user, Role.LEAD)),
         (
             "Transactions",
             reverse("transactions:list"),
@@ -38,6 +40,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("failuremodes.view_failuremode"),
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
+        ("Replies", reverse("replies:list"), user.has_perm("replies.view_cannedreply")),
         (
             "Funds",
             reverse("funds:overview"),
@@ -54,6 +57,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("outbox.change_outboundmessage"),
         ),
         ("Audit log", reverse("audit:list"), user.has_perm("audit.view_auditevent")),
+        ("Teams", reverse("team_list"), user.has_perm("accounts.change_team")),
     ]
     admin = is_admin(user)
     wanted += [
@@ -68,7 +72,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((label, url, current))
     # For the bell in the header; counted only when a template shows it.
     unread = SimpleLazyObject(lambda: _unread_count(user))
-    return {"nav_items": items, "unread_notifications": unread}
+    # The sections used all day stay in the bar; the rest sit under "More", so the
+    # bar keeps to one line at 1280 px whatever the role.
+    primary = [item for item in items if item[0] in PRIMARY]
+    more = [item for item in items if item[0] not in PRIMARY]
+    return {
+        "nav_items": items,
+        "nav_primary": primary,
+        "nav_more": more,
+        "nav_more_current": any(current for _, _, current in more),
+        "unread_notifications": unread,
+    }
+
+
+PRIMARY = frozenset({"Home", "Cases", "Breakdowns", "Customers", "Mail", "Catalog", "Playbooks"})
 
 
 def _unread_count(user: Any) -> int:

@@ -83,3 +83,55 @@ class DatabaseUnavailableMiddleware:
             logger.warning("database unavailable during %s %s", request.method, request.path)
             return unavailable_response(request)
         return None
+
+
+class TimeZoneMiddleware:
+    """Every page in the viewer's zone: staff in theirs (accounts.selectors.user_time_zone),
+    a customer in the portal in their own, anyone else in the installation's.
+
+    Django's date filters and `timezone.localtime` then show each person their
+    own clock; an unknown zone stored somewhere falls back to TIME_ZONE rather
+    than failing the page.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        from zoneinfo import ZoneInfo
+
+        from django.utils import timezone
+
+        name = _viewer_zone(request)
+        try:
+            timezone.activate(ZoneInfo(name))
+        except (KeyError, ValueError):
+            timezone.deactivate()
+        try:
+            return self.get_response(request)  # type: ignore[no-any-return]
+        finally:
+            timezone.deactivate()
+
+
+def _viewer_zone(request: HttpRequest) -> str:
+    from django.conf import settings
+
+    from bounceback.accounts.selectors import user_time_zone
+
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user_time_zone(user)
+    session = getattr(request, "session", None)
+    if session is not None and request.path_info.startswith("/portal"):
+        from bounceback.portal.views import SESSION_KEY
+
+        customer_id = session.get(SESSION_KEY)
+        if customer_id:
+            from bounceback.customers.models import Customer
+
+            zone = (
+                Customer.objects.filter(pk=customer_id).values_list("time_zone", flat=True).first()
+            )
+            if zone:
+                return str(zone)
+    return str(settings.TIME_ZONE)

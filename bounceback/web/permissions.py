@@ -32,3 +32,30 @@ def admin_required(view: V) -> V:
         return view(request, *args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def has_role_at_least(user: Any, minimum: str) -> bool:
+    """Whether the user's role is `minimum` or more senior (superusers always are)."""
+    from bounceback.accounts.roles import role_rank
+
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    role = getattr(user, "role", None)
+    return isinstance(role, str) and bool(role) and role_rank(role) >= role_rank(minimum)
+
+
+def role_required(minimum: str) -> Callable[[V], V]:
+    """Only staff of role `minimum` or above may open the page; everyone else gets 403."""
+
+    def decorate(view: V) -> V:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role_at_least(request.user, minimum):
+                raise PermissionDenied("This page is for team leads, managers and executives.")
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

@@ -27,5 +27,9 @@ urlpatterns = [
     path("", include("bounceback.webhooks.urls")),
     path("", include("bounceback.funds.urls")),
     path("", include("bounceback.segments.urls")),
+    path("", include("bounceback.loyalty.urls")),
     path("", include("bounceback.background.urls")),
+    path("", include("bounceback.search.urls")),
+    path("", include("bounceback.savedviews.urls")),
+    path("", include("bounceback.replies.urls")),
 ]

@@ -5,12 +5,18 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from bounceback.web.selectors import dashboard_summary
+from bounceback.web.selectors import dashboard_summary, role_home
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing dashboard: this week's numbers, recent interactions, a quick search."""
-    return render(request, "web/home.html", {"dashboard": dashboard_summary()})
+    """The landing page: first what the person's role needs (their urgent cases; a lead's
+    approvals, breaches and unassigned cases; managers' recovery figures), then this
+    week's numbers, recent interactions and a quick search."""
+    return render(
+        request,
+        "web/home.html",
+        {"dashboard": dashboard_summary(), "role_home": role_home(user=request.user)},
+    )
 
 
 @login_not_required

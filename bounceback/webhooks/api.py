@@ -363,3 +363,14 @@ def rotate_channel_secret(
     return services.channel_rotate_secret(
         channel=channel, actor=actor, which=payload.which, request=request
     )
+
+
+@router.post(
+    "/channels/{channel_id}/revoke-previous-secret",
+    response={200: ChannelOut, **ERRORS},
+    summary="Stop the secret replaced by the last rotation working now, not after 24 hours",
+)
+def revoke_previous_channel_secret(request: HttpRequest, channel_id: int) -> InboundChannel:
+    actor = act(request, "webhooks:write")
+    channel = get_object_or_404(InboundChannel, pk=channel_id)
+    return services.channel_revoke_previous_secret(channel=channel, actor=actor, request=request)

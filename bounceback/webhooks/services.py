@@ -41,7 +41,7 @@ from bounceback.background.deliveries import (
 from bounceback.changes import changes_apply
 from bounceback.errors import Conflict, NotFound, ValidationFailed
 from bounceback.inputs import text_field
-from bounceback.webhooks import signing
+from bounceback.webhooks import egress, signing
 from bounceback.webhooks.events import ALL, EVENTS, TEST_EVENT
 from bounceback.webhooks.models import (
     DEFAULT_MAPPING,
@@ -68,7 +68,8 @@ _PATH = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 def url_clean(url: str, *, field: str = "url", required: bool = True) -> str:
-    """An absolute http or https URL; anything else (file:, ftp:, relative) is refused."""
+    """An absolute http or https URL; anything else (file:, ftp:, relative) is refused,
+    and so is a host that is or resolves to an internal address (egress.py)."""
     url = (url or "").strip()
     if not url:
         if required:
@@ -85,6 +86,14 @@ def url_clean(url: str, *, field: str = "url", required: bool = True) -> str:
         raise ValidationFailed("the URL must start with http:// or https://", field=field)
     if not parts.hostname or any(c.isspace() for c in url):
         raise ValidationFailed(f"{url!r} is not a valid URL", field=field)
+    refusal = egress.url_refusal(url)
+    if refusal:
+        raise ValidationFailed(
+            f"Bounceback does not send to internal addresses: {refusal} "
+            "(an administrator can allow a network in BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS)",
+            field=field,
+            code="forbidden_address",
+        )
     return url
 
 
@@ -631,4 +640,37 @@ def channel_rotate_secret(
         request=request,
         data={"which": which},
     )
+    return channel
+
+
+@transaction.atomic
+def channel_revoke_previous_secret(
+    *, channel: InboundChannel, actor: ActorLike, request: HttpRequest | None = None
+) -> InboundChannel:
+    """End a rotation's grace at once: only the current inbound secret verifies from now on.
+
+    For when the old secret leaked (the reason to rotate): waiting out
+    ROTATION_GRACE would leave it working for a day. Harmless when no old
+    secret works any more (nothing is changed or audited then).
+    """
+    channel = InboundChannel.objects.select_for_update().get(pk=channel.pk)
+    now = timezone.now()
+    still_working = bool(
+        channel.previous_secret
+        and channel.previous_secret_until
+        and channel.previous_secret_until > now
+    )
+    if not channel.previous_secret and channel.previous_secret_until is None:
+        return channel
+    channel.previous_secret = ""
+    channel.previous_secret_until = None
+    channel.save(update_fields=["previous_secret", "previous_secret_until", "updated_at"])
+    if still_working:
+        audit_record(
+            action=AuditEvent.Action.CHANNEL_PREVIOUS_SECRET_REVOKED,
+            actor=actor,
+            target=_channel_target(channel),
+            request=request,
+            data={},
+        )
     return channel

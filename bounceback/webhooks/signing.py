@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 import urllib.error
@@ -17,10 +18,18 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from bounceback.webhooks import egress
+
 SIGNATURE_HEADER = "X-Bounceback-Signature"
 TIMESTAMP_HEADER = "X-Bounceback-Timestamp"
 USER_AGENT = "Bounceback-Webhooks/1"
-EXCERPT = 500
+# What the delivery log keeps of a receiver's answer: its status line and this
+# much of its body, as plain text. A receiver's body can be anything (an internal
+# page, a stack trace with secrets), so never more than a hint of it.
+EXCERPT = 80
+_MARKUP = re.compile(r"<[^>]*>")
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]+")
+_SPACE = re.compile(r"\s+")
 
 
 def new_secret() -> str:
@@ -83,12 +92,25 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+_opener = egress.build_opener(_NoRedirect)
+
+
+def excerpt_of(raw: bytes) -> str:
+    """A short, single-line, markup-free hint of a body for the delivery log."""
+    text = raw.decode("utf-8", "replace")
+    text = _SPACE.sub(" ", _UNPRINTABLE.sub(" ", _MARKUP.sub(" ", text))).strip()
+    return text if len(text) <= EXCERPT else f"{text[: EXCERPT - 1]}…"
+
+
+def _answer(status: int, reason: str, raw: bytes) -> str:
+    status_line = f"{status} {excerpt_of(reason.encode())}".strip()
+    body = excerpt_of(raw)
+    return f"{status_line}: {body}" if body else status_line
 
 
 def post_json(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
     """POST `body`; never raises for network or HTTP trouble, it is all in the Response."""
-    request = urllib.request.Request(  # noqa: S310 (http/https only, checked when the URL is saved)
+    request = urllib.request.Request(  # noqa: S310 (http/https only; the opener refuses internal addresses)
         url,
         data=body,
         method="POST",
@@ -96,16 +118,19 @@ def post_json(*, url: str, body: bytes, headers: dict[str, str], timeout: float)
     )
     try:
         with _opener.open(request, timeout=timeout) as answer:
-            text = answer.read(EXCERPT * 4).decode("utf-8", "replace")
-            return Response(status=answer.status, excerpt=text[:EXCERPT], error="")
+            raw = answer.read(EXCERPT * 8)
+            return Response(
+                status=answer.status, excerpt=_answer(answer.status, answer.reason, raw), error=""
+            )
     except urllib.error.HTTPError as exc:
         try:
-            text = exc.read(EXCERPT * 4).decode("utf-8", "replace")
+            raw = exc.read(EXCERPT * 8)
         except OSError:
-            text = ""
+            raw = b""
         finally:
             exc.close()
-        return Response(status=exc.code, excerpt=text[:EXCERPT], error=f"HTTP {exc.code}")
+        excerpt = _answer(exc.code, str(exc.reason), raw)
+        return Response(status=exc.code, excerpt=excerpt, error=f"HTTP {exc.code}")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return Response(status=None, excerpt="", error=f"{type(exc).__name__}: {reason}"[:500])

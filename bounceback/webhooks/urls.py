@@ -32,4 +32,9 @@ urlpatterns = [
     path("integrations/channels/<int:pk>/", views.channel_detail, name="channel"),
     path("integrations/channels/<int:pk>/edit/", views.channel_edit, name="channel_edit"),
     path("integrations/channels/<int:pk>/rotate/", views.channel_rotate, name="channel_rotate"),
+    path(
+        "integrations/channels/<int:pk>/revoke-previous/",
+        views.channel_revoke_previous,
+        name="channel_revoke_previous",
+    ),
 ]

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -297,6 +298,11 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "mapping_rows": [(k, v, k in (channel.mapping or {})) for k, v in mapping.items()],
             "revealed": _reveal_now(request, "channel", channel.pk),
             "masked_secret": signing.mask(channel.secret),
+            "previous_works": bool(
+                channel.previous_secret
+                and channel.previous_secret_until
+                and channel.previous_secret_until > timezone.now()
+            ),
             "masked_outbound_secret": signing.mask(channel.outbound_secret)
             if channel.outbound_secret
             else "",
@@ -328,6 +334,20 @@ def channel_rotate(request: HttpRequest, pk: int) -> HttpResponse:
             if which == "inbound"
             else "New outbound secret made; replies are signed with it now."
         ),
+        redirect_to=reverse("webhooks:channel", args=[pk]),
+    )
+
+
+@require_POST
+@permission_required(CHANGE_CHANNEL, raise_exception=True)
+def channel_revoke_previous(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_object_or_404(InboundChannel, pk=pk)
+    return perform(
+        request,
+        lambda: services.channel_revoke_previous_secret(
+            channel=channel, actor=request.user, request=request
+        ),
+        success="The previous secret no longer works; only the current one does.",
         redirect_to=reverse("webhooks:channel", args=[pk]),
     )
 

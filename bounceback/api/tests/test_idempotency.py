@@ -114,3 +114,83 @@ def test_an_overlong_key_is_a_clear_error(api) -> None:
 
     assert response.status_code == 422
     assert response.json()["field"] == "header.Idempotency-Key"
+
+
+# --- A replay checks the caller again (issue 13) ---------------------------------------------
+
+
+def _create_once(client) -> dict:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/customers/",
+        {"name": "Secretive", "emails": ["secret@example.com"]},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="once",
+    )
+    assert response.status_code == 201
+    return response.json()
+
+
+def test_given_a_revoked_token_when_it_replays_a_key_then_401_and_no_stored_answer(
+    make_token_client,
+) -> None:
+    from bounceback.apitokens.models import ApiToken
+    from bounceback.apitokens.services import token_revoke
+
+    client = make_token_client("customers:write")
+    _create_once(client)
+    token_revoke(prefix=ApiToken.objects.get().prefix, actor=None)
+
+    replay = client.post(
+        "/api/customers/",
+        {"name": "Secretive", "emails": ["secret@example.com"]},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="once",
+    )
+
+    assert replay.status_code == 401
+    assert "secret@example.com" not in replay.content.decode()
+    assert "Idempotent-Replayed" not in replay
+
+
+def test_given_a_token_that_lost_the_scope_when_it_replays_then_403(make_token_client) -> None:
+    from bounceback.apitokens.models import ApiToken
+
+    client = make_token_client("customers:write")
+    _create_once(client)
+    ApiToken.objects.update(scopes=["customers:read"])
+
+    replay = client.post(
+        "/api/customers/",
+        {"name": "Secretive", "emails": ["secret@example.com"]},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="once",
+    )
+
+    assert replay.status_code == 403
+    assert replay.json()["code"] == "missing_scope"
+    assert "secret@example.com" not in replay.content.decode()
+
+
+def test_given_a_person_whose_role_changed_when_they_replay_then_403() -> None:
+    from django.test import Client
+
+    from bounceback.accounts.roles import Role
+    from bounceback.testing.factories import UserFactory
+
+    person = UserFactory(role=Role.AGENT)
+    client = Client()
+    client.force_login(person)
+    _create_once(client)
+    person.groups.clear()
+    person.is_superuser = False
+    person.save()
+
+    replay = client.post(
+        "/api/customers/",
+        {"name": "Secretive", "emails": ["secret@example.com"]},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="once",
+    )
+
+    assert replay.status_code == 403
+    assert "secret@example.com" not in replay.content.decode()

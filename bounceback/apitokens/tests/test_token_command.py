@@ -91,3 +91,47 @@ def test_create_help_lists_every_scope(capsys: pytest.CaptureFixture[str]) -> No
     shown = capsys.readouterr().out
     for scope, description in SCOPES.items():
         assert scope in shown and description in shown
+
+
+# --- Tokens that act for a member of staff (issue 13) ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_given_as_a_lead_then_the_token_acts_for_them_and_can_spend_their_fund() -> None:
+    from bounceback.accounts.roles import Role
+    from bounceback.audit.models import AuditEvent
+    from bounceback.funds.models import Grant
+    from bounceback.testing.funds_factories import open_case, staff
+
+    lead = staff(Role.LEAD)
+    case = open_case()
+    out, err = token("create", "Till", "--scope", "funds:write", "--as", lead.username.upper())
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {out.strip()}")
+
+    made = client.post(
+        f"/api/funds/cases/{case.pk}/grants",
+        {"kind": "refund", "value": "20.00", "reason": "Cold food"},
+        content_type="application/json",
+    )
+
+    assert made.status_code == 201, made.content
+    assert made.json()["granted_by_id"] == lead.pk
+    assert Grant.objects.get().granted_by == lead
+    assert f"acting for {lead.username}" in err
+    assert ApiToken.objects.get().created_by == lead
+    assert AuditEvent.objects.get(action="token_created").data["acts_for"] == lead.username
+    listed, _ = token("list")
+    assert listed.splitlines()[1].rstrip().endswith(lead.username)
+
+
+@pytest.mark.django_db
+def test_given_as_nobody_known_or_inactive_then_no_token_is_made() -> None:
+    from bounceback.testing.factories import UserFactory
+
+    UserFactory(username="gone", is_active=False)
+
+    with pytest.raises(CommandError, match="no member of staff is called 'ghost'"):
+        token("create", "Till", "--scope", "funds:write", "--as", "ghost")
+    with pytest.raises(CommandError, match="gone is not an active member of staff"):
+        token("create", "Till", "--scope", "funds:write", "--as", "gone")
+    assert not ApiToken.objects.exists()

@@ -77,6 +77,7 @@ def test_declare_preview_send_update_all_clear_review_through_the_api(bd_api):
     update = _post(bd_api, f"{url}/updates", {"body": "Generators arrive at nine."})
     assert update.status_code == 201
     assert update.json()["recipients"] == 3
+    assert update.json()["state"] == "sent"  # a few cases: sent at once, not in chunks
 
     clear = _post(bd_api, f"{url}/all-clear", {"body": "Power is back."})
     assert clear.json()["status"] == "all_clear"

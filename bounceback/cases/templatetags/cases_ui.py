@@ -122,3 +122,72 @@ def changes(data: Any) -> list[tuple[str, str]]:
             after = {True: "accepted", False: "declined"}.get(after, "not decided")
         rows.append((label, "—" if after in (None, "") else str(after)))
     return rows
+
+
+@register.simple_tag
+def capped_count(count: int, cap: int) -> str:
+    """A view's count as the inbox shows it: "1,000+" once past the counting cap."""
+    return f"{cap:,}+" if count > cap else f"{count:,}"
+
+
+@register.inclusion_tag("cases/_bulk_form.html", takes_context=True)
+def bulk_actions(context: Any, *, action: str = "", title: str = "") -> dict[str, Any]:
+    """The bulk-action form a list of cases posts its ticked boxes to.
+
+    A list includes it once and gives each row
+    `<input type="checkbox" name="case" value="{{ case.pk }}" form="bulk-form">`;
+    after acting, the page comes back to where it was (`next`). `action`
+    preselects one (a breakdown's "document and close").
+    """
+    from bounceback.cases.forms import BulkForm
+
+    request = context.get("request")
+    form = BulkForm(initial={"action": action} if action else None)
+    return {
+        "bulk_form": form,
+        "next": request.get_full_path() if request is not None else "",
+        "title": title or "With the ticked cases",
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+def _destination(channel: str, customer: Any) -> str:
+    """What happens to a message sent on `channel`, in words the form shows beside it."""
+    email = getattr(customer, "primary_email", "") or ""
+    phone = getattr(customer, "primary_phone", "") or ""
+    if channel == "email":
+        return (
+            f"Sent by email to {email}."
+            if email
+            else "No email address on file: choose another channel."
+        )
+    if channel == "web":
+        return (
+            f"Posted in the customer's portal; they are told by email at {email}."
+            if email
+            else "No email address to tell them of a portal message: choose another channel."
+        )
+    if channel == "sms":
+        return (
+            f"Sent by text message to {phone}."
+            if phone
+            else "No phone number on file: choose another channel."
+        )
+    if channel in ("phone", "in_person"):
+        how = "on the call" if channel == "phone" else "in person"
+        return f"Nothing is sent: say it {how}, and it is recorded on the case as said."
+    return f"Sent in the {channel} conversation the customer wrote to us from."
+
+
+@register.inclusion_tag("cases/_channel_hint.html")
+def channel_hint(field: Any, customer: Any) -> dict[str, Any]:
+    """Beside a message form's channel: what each channel does with the message. The
+    one chosen shows; cases.js swaps it when the choice changes."""
+    chosen = str(field.value() or "")
+    return {
+        "field_id": field.id_for_label,
+        "hints": [
+            (value, _destination(str(value), customer), str(value) == chosen)
+            for value, _ in field.field.choices
+        ],
+    }

@@ -95,3 +95,19 @@ def test_the_send_by_choices_list_only_channels_that_can_deliver_now(sms_provide
 
     sms_provider.is_available = False
     assert "sms" not in dict(UpdateForm().fields["channel"].choices)  # type: ignore[attr-defined]
+
+
+def test_given_an_sms_customer_the_apology_form_says_it_goes_by_text_to_their_number(
+    open_case, agent_client, sms_provider
+) -> None:  # type: ignore[no-untyped-def]
+    customer = open_case.customer
+    customer.phones.create(number="+15550100", is_primary=True)
+    InteractionFactory(customer=customer, channel="sms", body="My car is not ready!")
+
+    page = agent_client.get(f"/cases/{open_case.pk}/").content.decode()
+
+    assert '<option value="sms" selected>' in page
+    # The wording shown is the one for the chosen channel; the others wait hidden.
+    assert '<span data-channel="sms">Sent by text message to +15550100.</span>' in page
+    assert 'data-channel="phone" hidden>Nothing is sent: say it on the call' in page
+    assert "the case timeline, as said" not in page

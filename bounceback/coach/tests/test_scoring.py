@@ -309,3 +309,39 @@ def test_the_score_is_calibrated_to_the_policy_threshold_not_fixed_to_it() -> No
 
     assert lenient.score == strict.score
     assert lenient.passed and not strict.passed
+
+
+# --- Wordings no rule was written for (issue 19) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sorry Ms Rao - we booked your car in for the wrong day. Fitted you in at 2 today, "
+        "loan car's waiting.",
+        "ok my bad, I sent the quote to the wrong email. resent just now, check your inbox.",
+    ],
+)
+def test_given_a_terse_sincere_apology_in_unusual_words_when_scored_then_it_passes(
+    text: str,
+) -> None:
+    result = coach_score(text=text)
+
+    assert result.passed, (result.score, result.findings)
+
+
+def test_given_an_apology_and_a_fix_that_nobody_owns_then_it_is_stopped_and_named() -> None:
+    result = coach_score(
+        text="Apologies for the delay with your refund. It will reach your account by Friday."
+    )
+
+    assert not result.passed, result.score
+    assert "no_ownership" in codes(result, "missing")
+
+
+def test_given_thats_on_us_then_it_owns_the_failure_and_is_not_taken_for_a_fix() -> None:
+    result = coach_score(text="I'm so sorry, we lost your coat from the cloakroom. That's on us.")
+
+    assert "no_ownership" not in codes(result)
+    assert "no_fix" in codes(result, "missing")
+    assert not result.passed

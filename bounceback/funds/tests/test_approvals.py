@@ -47,7 +47,7 @@ def test_given_a_grant_above_the_per_case_limit_when_granted_then_it_waits_on_a_
     assert grant.state == Grant.State.PENDING
     request = grant.approval
     assert request.level == Role.LEAD
-    assert "per-case limit 150.00" in request.why
+    assert "above your per-case limit of 150.00" in request.why
     timer = Timer.objects.get(subject_type="approval", subject_id=request.pk)
     assert timer.due_at == request.due_at
     assert Notification.objects.filter(recipient=people["lead"], kind="approval_requested").exists()

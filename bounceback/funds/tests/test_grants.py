@@ -51,7 +51,7 @@ def test_given_grants_on_one_case_when_their_sum_passes_the_limit_then_the_last_
     second = _grant(case, agent, value="60.00")
 
     assert second.state == Grant.State.PENDING
-    assert "already 100.00 on this case" in second.approval.why
+    assert "with 100.00 USD already granted on this case" in second.approval.why
 
 
 def test_given_a_nearly_spent_budget_when_granting_more_than_is_left_then_it_waits() -> None:
@@ -62,7 +62,7 @@ def test_given_a_nearly_spent_budget_when_granting_more_than_is_left_then_it_wai
     grant = _grant(open_case(), agent, value="60.00")
 
     assert grant.state == Grant.State.PENDING
-    assert "remaining month budget 50.00" in grant.approval.why
+    assert "more than the 50.00 USD left in your monthly budget" in grant.approval.why
     allowance = allowance_for(user=agent)
     assert (allowance.spent_this_period, allowance.remaining) == (
         Decimal("150.00"),

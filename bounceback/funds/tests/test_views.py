@@ -317,7 +317,7 @@ def test_given_a_negative_limit_then_the_error_shows_on_its_field() -> None:
     )
 
     assert response.status_code == 200
-    assert "Ensure this value is greater than or equal to 0" in response.content.decode()
+    assert "The per-case limit must be at least 0." in response.content.decode()
     assert not AllowancePolicy.objects.exists()
 
 

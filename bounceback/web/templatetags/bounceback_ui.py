@@ -64,3 +64,12 @@ def mark(sentence: str, phrase: str = "") -> SafeString:
         return escape(sentence)
     end = at + len(phrase)
     return format_html("{}<mark>{}</mark>{}", sentence[:at], sentence[at:end], sentence[end:])
+
+
+@register.filter
+def clock_of(site: Any) -> str:
+    """The zone a site's times are on: its own, else the installation's TIME_ZONE."""
+    from django.conf import settings
+
+    zone = getattr(site, "time_zone", "") if site is not None else ""
+    return str(zone or settings.TIME_ZONE)

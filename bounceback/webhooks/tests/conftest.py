@@ -4,6 +4,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,15 @@ class Receiver:
     url: str
     status: int = 200
     answer: bytes = b'{"ok": true}'
+    headers: dict[str, str] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings: Any) -> Iterator[Receiver]:
+    # The receiver listens on loopback, which Bounceback refuses to send to
+    # unless an administrator allows it: allow it, as one would.
+    settings.BOUNCEBACK_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -42,6 +47,8 @@ def receiver() -> Iterator[Receiver]:
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(state.answer)))
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(state.answer)
 

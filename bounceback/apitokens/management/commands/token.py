@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from bounceback.accounts.models import User
 from bounceback.apitokens.models import ApiToken
 from bounceback.apitokens.scopes import SCOPES
 from bounceback.apitokens.services import token_create, token_revoke
@@ -49,6 +50,15 @@ class Command(BaseCommand):
             help="A scope to grant; repeat it (or separate with commas) for several",
         )
 
+        create.add_argument(
+            "--as",
+            dest="acts_for",
+            metavar="USERNAME",
+            help="The member of staff the token acts for: what it writes is theirs, "
+            "and writes that need a person (spending a recovery fund) are made as them. "
+            "Without it the token acts for nobody and such writes are refused",
+        )
+
         actions.add_parser("list", help="List tokens, newest first (never the secrets)")
 
         revoke = actions.add_parser("revoke", help="Revoke a token so it stops working")
@@ -57,7 +67,9 @@ class Command(BaseCommand):
     def handle(self, *, action: str, **options: Any) -> None:
         try:
             if action == "create":
-                self._create(name=options["name"], scopes=options["scopes"])
+                self._create(
+                    name=options["name"], scopes=options["scopes"], acts_for=options["acts_for"]
+                )
             elif action == "list":
                 self._list()
             else:
@@ -65,20 +77,27 @@ class Command(BaseCommand):
         except ServiceError as exc:
             raise CommandError(exc.message) from None
 
-    def _create(self, *, name: str, scopes: list[str]) -> None:
+    def _create(self, *, name: str, scopes: list[str], acts_for: str | None) -> None:
         wanted = [part.strip() for scope in scopes for part in scope.split(",") if part.strip()]
-        token, plaintext = token_create(name=name, scopes=wanted, actor=None)
+        person = None
+        if acts_for is not None:
+            person = User.objects.filter(username__iexact=acts_for.strip()).first()
+            if person is None:
+                raise CommandError(f"no member of staff is called {acts_for!r}")
+        token, plaintext = token_create(name=name, scopes=wanted, actor=None, acts_for=person)
         # Only the token goes to stdout, so `TOKEN=$(bounceback token create …)` works.
         self.stdout.write(plaintext)
         self.stderr.write(
             f"Created token {token.name!r} (prefix {token.prefix}, scopes "
-            f"{', '.join(token.scopes)}). Copy it now: it will not be shown again.",
+            f"{', '.join(token.scopes)}, acting for "
+            f"{person.get_username() if person else 'nobody'}). "
+            "Copy it now: it will not be shown again.",
             style_func=self.style.WARNING,
         )
 
     def _list(self) -> None:
-        rows = [("PREFIX", "NAME", "SCOPES", "CREATED", "LAST USED", "REVOKED")]
-        for token in ApiToken.objects.all():
+        rows = [("PREFIX", "NAME", "SCOPES", "CREATED", "LAST USED", "REVOKED", "ACTS FOR")]
+        for token in ApiToken.objects.select_related("created_by"):
             rows.append(
                 (
                     token.prefix,
@@ -87,6 +106,7 @@ class Command(BaseCommand):
                     _when(token.created_at),
                     _when(token.last_used_at),
                     _when(token.revoked_at),
+                    token.created_by.get_username() if token.created_by else "-",
                 )
             )
         if len(rows) == 1:

@@ -1,0 +1,99 @@
+"""Accessibility in a real browser: axe-core on the main pages of every role, and the
+navigation at 1280 px."""
+
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bounceback.accounts.roles import Role
+from bounceback.cases.services import case_apologise, case_note_add, case_open
+from bounceback.funds.services import grant_create
+from bounceback.replies.services import canned_reply_create
+from bounceback.testing.accessibility import axe_violations, describe, navigation_fits
+from bounceback.testing.breakdowns_factories import make_breakdown
+from bounceback.testing.factories import PASSWORD, CustomerFactory, UserFactory
+from bounceback.web.tests.conftest import (  # noqa: F401
+    _allow_orm_beside_playwright,
+    browser,
+    page,
+    screenshot_dir,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SINCERE = (
+    "Maria, I'm sorry: the show stopped because our generator failed and we did not tell you. "
+    "That was our mistake. I will refund both tickets today, and we now test the generator "
+    "before every show so this does not happen again."
+)
+
+
+def _sign_in(page: Any, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def _world() -> dict[str, Any]:
+    agent = UserFactory(username="riley", role=Role.AGENT, first_name="Riley")
+    lead = UserFactory(username="rosa", role=Role.LEAD, first_name="Rosa")
+    admin = UserFactory(username="ada", role=Role.ADMIN, first_name="Ada")
+    customer = CustomerFactory(name="Maria Gonzalez", email="maria@example.com")
+    case = case_open(customer=customer, summary="Show stopped", actor=agent, assignee=agent)
+    case = case_apologise(case=case, actor=agent, body=SINCERE)
+    case_note_add(case=case, actor=agent, body="@rosa she is a regular")
+    grant_create(case=case, actor=agent, kind="refund", value=Decimal("400"), reason="Show")
+    reply = canned_reply_create(title="Update", purpose="update", body="On its way.", actor=lead)
+    breakdown = make_breakdown(actor=lead)
+    return {
+        "agent": agent,
+        "lead": lead,
+        "admin": admin,
+        "case": case,
+        "customer": customer,
+        "reply": reply,
+        "breakdown": breakdown,
+    }
+
+
+def test_the_main_pages_have_no_serious_accessibility_violation(
+    page: Any, screenshot_dir: Any
+) -> None:
+    world = _world()
+    pages = {
+        "agent": [
+            "/",
+            "/cases/",
+            f"/cases/{world['case'].pk}/",
+            "/cases/new/",
+            "/customers/",
+            f"/customers/{world['customer'].pk}/",
+            "/breakdowns/",
+            "/replies/",
+            "/notifications/",
+        ],
+        "lead": ["/", f"/breakdowns/{world['breakdown'].pk}/", f"/replies/{world['reply'].pk}/"],
+        "admin": ["/", "/catalog/", "/playbooks/", "/funds/", "/teams/"],
+    }
+    problems: list[str] = []
+    for role, paths in pages.items():
+        page.context.clear_cookies()
+        _sign_in(page, world[role].username)
+        for path in paths:
+            response = page.goto(path)
+            assert response is not None and response.status == 200, path
+            violations = axe_violations(page)
+            if violations:
+                problems.append(f"{path} as {role}:\n{describe(violations)}")
+            if path == "/":
+                page.screenshot(path=str(screenshot_dir / f"home-{role}-1280.png"))
+            if not navigation_fits(page):
+                problems.append(f"{path} as {role}: the navigation overflows at 1280 px")
+    assert not problems, "\n".join(problems)
