@@ -11,8 +11,9 @@ Run it alone with `pytest -m schemathesis`. The number of generated examples
 per operation is bounded (SCHEMATHESIS_MAX_EXAMPLES, default 3; the coverage
 phase adds its boundary cases: nulls, wrong types, huge numbers), and the whole
 run has a deadline (SCHEMATHESIS_BUDGET_SECONDS, default 600): operations not
-reached by then are reported as skipped, never passed silently. It takes about
-four minutes on a loaded two-core machine.
+reached by then are reported as skipped, never passed silently. All 133
+operations take about 85 s of CPU time (1m15 user, 8 s system), so a minute
+or two on an idle two-core machine.
 """
 
 from __future__ import annotations
