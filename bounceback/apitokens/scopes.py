@@ -30,7 +30,7 @@ SCOPES: dict[str, str] = {
     "vouchers:redeem": "Look up and redeem vouchers (for a till or booking system)",
     "segments:read": "Read segments, their rules, approaches and members",
     "segments:write": "Create and change segments and recompute membership",
-    "learning:read": "Read themes, each case's theme and problem records",
+    "learning:read": "Read themes, the theme of each case, problem records and Pareto",
     "learning:write": "Name, merge and split themes; open and run problem records",
     "deliveries:read": "Read messages and webhook events that failed to be delivered",
     "deliveries:write": "Send a failed message or webhook event again",
