@@ -143,17 +143,18 @@ def _as_served(
 ) -> dict[str, float]:
     """Precision at 5 through the index's own path: the reduced copy finds
     CANDIDATES, the full rows rank them (bounceback/learning/index.py)."""
-    from bounceback.learning import index, text
+    from bounceback.learning import text
 
     def run(stored: np.ndarray, q_from: int, pool_labels: np.ndarray) -> float:
-        built = index._build(np.arange(len(stored)), stored)
-        full = text.search_matrix(stored, built.weights)
+        full = text.search_matrix(stored)
+        projection = text.reduction(full)
+        reduced = full @ projection.T
         hits = []
         for qi in range(q_from, len(stored)):
             q = full[qi]
-            coarse = built.reduced @ (built.projection @ q)
+            coarse = reduced @ (projection @ q)
             coarse[qi] = -np.inf
-            cand = np.argpartition(-coarse, index.CANDIDATES)[: index.CANDIDATES]
+            cand = np.argpartition(-coarse, text.CANDIDATES)[: text.CANDIDATES]
             top = cand[np.argsort(-(full[cand] @ q))][:5]
             hits.append((pool_labels[top] == pool_labels[qi]).mean())
         return float(np.mean(hits))

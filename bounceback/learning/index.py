@@ -29,9 +29,8 @@ from django.db.models import Max
 from bounceback.learning import text
 from bounceback.learning.models import CaseText
 
-REDUCED_DIM = 256
-CANDIDATES = 30
-_SAMPLE = 5000
+REDUCED_DIM = text.REDUCED_DIM
+CANDIDATES = text.CANDIDATES
 _CHUNK = 2000
 
 
@@ -71,11 +70,7 @@ def _read(since: datetime | None) -> tuple[np.ndarray, np.ndarray]:
 def _build(ids: np.ndarray, raw: np.ndarray) -> Index:
     weights = text.idf(raw[:, : text.WORD_DIM])
     full = text.search_matrix(raw, weights)
-    rng = np.random.default_rng(0)
-    sample = full if len(full) <= _SAMPLE else full[rng.choice(len(full), _SAMPLE, False)]
-    _, _, vt = np.linalg.svd(sample, full_matrices=False)
-    projection = np.zeros((REDUCED_DIM, text.DIM), dtype=np.float32)
-    projection[: min(REDUCED_DIM, len(vt))] = vt[:REDUCED_DIM]
+    projection = text.reduction(full)
     return Index(ids=ids, reduced=full @ projection.T, weights=weights, projection=projection)
 
 
