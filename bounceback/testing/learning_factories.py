@@ -92,10 +92,9 @@ def volume(start: Any, days: int, per_day: int) -> None:
     """`per_day` transactions on each of `days` days from `start` (the business's volume)."""
     from datetime import timedelta
 
-    from bounceback.customers.models import Customer
     from bounceback.transactions.models import Transaction
 
-    customer: Customer = CustomerFactory.create()
+    customer: Any = CustomerFactory()
     Transaction.objects.bulk_create(
         [
             Transaction(
