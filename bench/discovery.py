@@ -78,8 +78,8 @@ def synthetic() -> dict[str, Any]:
     rng = random.Random(7)
     levels = {f"site-{i:02d}": rng.choice([2, 4, 8, 15, 30, 60]) for i in range(SERIES)}
     planted: list[Planted] = []
-    for i, (name, level) in enumerate(levels.items()):
-        for k in range(2):
+    for name, level in levels.items():
+        for _ in range(2):
             day = 30 + rng.randrange(58)
             hour = rng.choice([8, 10, 13, 16, 19])
             # Known sizes: from a third of a day's usual traffic to a whole day's, in 3 hours.

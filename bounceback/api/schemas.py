@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
@@ -40,21 +41,29 @@ if TYPE_CHECKING:
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
-def _answering(info: ValidationInfo) -> bool:
-    # django-ninja validates answers with the response status in the context.
-    return isinstance(info.context, dict) and "response_status" in info.context
+def _in_request(info: ValidationInfo) -> bool:
+    """Whether django-ninja is reading a request: it validates a request's parts with
+    the request in the context, and answers with the response status too. A schema
+    built in code (`SomeOut(**row)`) has no context and is not checked."""
+    context = info.context
+    return isinstance(context, dict) and "request" in context and "response_status" not in context
 
 
 @cache
-def _is_datetime_field(model: type[ninja.Schema], name: str) -> bool:
+def _field_types(model: type[ninja.Schema], name: str) -> frozenset[type]:
+    """The plain types a field's annotation names (through unions and lists)."""
     field = model.model_fields.get(name)
     pending = [field.annotation] if field is not None else []
+    found: set[type] = set()
     while pending:
         current = pending.pop()
-        if current in (dt.datetime, dt.date):
-            return True
+        if isinstance(current, type):
+            found.add(current)
         pending.extend(get_args(current))
-    return False
+    return frozenset(found)
+
+
+_NUMBERS = frozenset({int, float, Decimal})
 
 
 def _refuse(exc: ValidationFailed) -> PydanticCustomError:
@@ -80,19 +89,26 @@ class Schema(ninja.Schema):
         # this a JSON array or number would pass for an object of defaults.
         # django-ninja hands the input over wrapped (DjangoGetter).
         raw = data._obj if isinstance(data, DjangoGetter) else data
-        if not _answering(info) and isinstance(raw, list | tuple | str | int | float):
+        if _in_request(info) and (raw is None or isinstance(raw, list | tuple | str | int | float)):
             raise PydanticCustomError("model_type", "must be a JSON object")
         return data
 
     @field_validator("*", mode="before")
     @classmethod
-    def _datetime_is_written_as_one(cls, value: Any, info: ValidationInfo) -> Any:
-        if (
-            not _answering(info)
-            and info.field_name is not None
-            and isinstance(value, int | float | str)
+    def _json_types_hold(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads 0.5 or "0.5" as a Unix time and false as 0;
+        # the document says a date-time is an ISO 8601 string, a number not a boolean.
+        if not _in_request(info) or info.field_name is None or value is None:
+            return value
+        types = _field_types(cls, info.field_name)
+        if isinstance(value, bool):
+            if types & _NUMBERS and bool not in types:
+                raise PydanticCustomError("number_type", "must be a number, not true or false")
+        elif (
+            isinstance(value, int | float | str)
             and (not isinstance(value, str) or _NUMBER.match(value))
-            and _is_datetime_field(cls, info.field_name)
+            and types & {dt.datetime, dt.date}
+            and not types & _NUMBERS
         ):
             raise PydanticCustomError(
                 "datetime_type", "must be an ISO 8601 date-time such as 2026-03-01T18:30:00Z"
@@ -102,7 +118,7 @@ class Schema(ninja.Schema):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        if _answering(info) or info.field_name is None:
+        if not _in_request(info) or info.field_name is None:
             return value
         try:
             if isinstance(value, list | tuple | set | frozenset):
@@ -126,7 +142,7 @@ class PatchSchema(Schema):
     @field_validator("*", mode="before")
     @classmethod
     def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.field_name not in cls.nullable and not _answering(info):
+        if value is None and info.field_name not in cls.nullable and _in_request(info):
             raise PydanticCustomError("null", "may not be null; leave it out to keep its value")
         return value
 

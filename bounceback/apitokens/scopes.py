@@ -31,7 +31,7 @@ SCOPES: dict[str, str] = {
     "segments:read": "Read segments, their rules, approaches and members",
     "segments:write": "Create and change segments and recompute membership",
     "loyalty:read": "Read loyalty after recovery: cohorts, return rates, money, their customers",
-    "learning:read": "Read themes, each case's theme and problem records",
+    "learning:read": "Read themes, the theme of each case, problem records and Pareto",
     "learning:write": "Name, merge and split themes; open and run problem records",
     "stories:read": "Read recovery stories and recognition counts",
     "stories:write": "Draft, edit, nominate and publish stories; recognise staff",

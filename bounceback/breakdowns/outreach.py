@@ -31,7 +31,7 @@ from bounceback.breakdowns.models import (
     BreakdownMessage,
 )
 from bounceback.breakdowns.timeline import record_event
-from bounceback.bulk import bulk_update, id_match
+from bounceback.bulk import bulk_update, gc_paused, id_match
 from bounceback.cases.bulk import (
     ProactiveContact,
     ProactiveOutreach,
@@ -391,7 +391,7 @@ def run_chunk(*, breakdown_id: int, size: int) -> int | None:
     recovering, no such breakdown). Safe to run side by side: see _pending_chunk.
     `outreach_finish` writes the completion once the last chunk is in.
     """
-    with transaction.atomic():
+    with gc_paused(), transaction.atomic():
         _hold_breakdown(breakdown_id)
         breakdown = (
             Breakdown.objects.select_related("site", "playbook_version__playbook", "confirmed_by")
@@ -703,7 +703,7 @@ def wave_chunk(
     message (`last_wave`) in the same transaction, so a killed run resumes with
     the rows that did not get it, and no case gets it twice.
     """
-    with transaction.atomic():
+    with gc_paused(), transaction.atomic():
         breakdown_id = (
             BreakdownMessage.objects.filter(pk=message_id)
             .values_list("breakdown_id", flat=True)
@@ -737,7 +737,9 @@ def _send_wave_to(
     breakdown = message.breakdown
     purpose, default_subject, fix = _WAVES[BreakdownMessage.Kind(message.kind)]
     common = breakdown_values(breakdown)
-    now = timezone.now()
+    # Every chunk writes the moment the message was sent: a case is fixed by the
+    # all-clear when it was given, however long its chunk waited for a worker.
+    now = message.sent_at
     wave = Wave(
         breakdown_reference=breakdown.reference or str(breakdown.pk),
         purpose=purpose,

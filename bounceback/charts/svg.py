@@ -87,7 +87,7 @@ def bar_chart(
     """Horizontal bars with 95% interval whiskers and labelled reference lines."""
     uid = _uid(title)
     row = 34
-    left, right, top = 190, 24, 28 + 16 * len(references)
+    left, right, top = 190, 96, 28 + 16 * len(references)
     height = top + row * max(len(bars), 1) + 30
     plot = width - left - right
 
@@ -134,7 +134,7 @@ def bar_chart(
                         for v in (bar.low, bar.high)
                     )
                 )
-            text_x = min(x(bar.high if bar.high is not None else bar.value) + 6, width - 60)
+            text_x = min(x(bar.high if bar.high is not None else bar.value) + 6, width - right + 6)
             mark += (
                 f'<text x="{text_x:.1f}" y="{y + 18}" fill="{INK}" font-size="12">'
                 f"{escape(fmt(bar.value))}{escape(bar.note)}</text>"
@@ -186,12 +186,12 @@ def step_chart(
     x_label: str,
     y_label: str,
     x_max: float | None = None,
-    width: int = 640,
+    width: int = 720,
     height: int = 300,
 ) -> Chart:
     """Step lines (a survival curve, say) from 1 down, each with a light interval band."""
     uid = _uid(title)
-    left, right, top, bottom = 56, 170, 16, 44
+    left, right, top, bottom = 56, 220, 16, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     xs = [p[0] for s in series for p in s.points]
     span = x_max or (max(xs) if xs else 1.0) or 1.0
@@ -221,7 +221,7 @@ def step_chart(
                 f"{px(a):.1f},{py(b):.1f}" for a, b in reversed(lower)
             ]
             parts.append(
-                f'<polygon points="{" ".join(poly)}" fill="{colour}" fill-opacity="0.12"/>'
+                f'<polygon points="{" ".join(poly)}" fill="{colour}" fill-opacity="0.07"/>'
             )
         path = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in _steps(list(s.points), span))
         dash = f' stroke-dasharray="{DASHES[i % len(DASHES)]}"' if DASHES[i % len(DASHES)] else ""

@@ -182,6 +182,7 @@ def load_discovery(*, now: datetime, seed: int = 15) -> int:
             "event": "delivery_late",
             "site": biz.DEPOT.code,
             "customer_id": c.pk,
+            "category": WEATHER,
             "attributes": {"days_late": 3, "route": biz.FLOOD_ROUTE},
             "channel": "tracking",
             "text": "Delivery held at the depot: Lower Valley road closed by flooding.",

@@ -14,10 +14,11 @@ A demo script, read top to bottom like the story it tells:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from bounceback.accounts.models import User
 from bounceback.cases.models import Case
-from bounceback.cases.services import case_merge, case_open
+from bounceback.cases.services import case_log_customer_message, case_merge, case_open
 from bounceback.customers.models import Customer
 from bounceback.errors import ValidationFailed
 from bounceback.failuremodes.models import FailureMode
@@ -41,25 +42,31 @@ def _mode(title: str) -> FailureMode | None:
     return FailureMode.objects.filter(title=title).first()
 
 
+def _complaint(customer: Customer, summary: str, text: str, manager: User, **kw: Any) -> Case:
+    """A case opened with the customer's own words on its timeline, as the channels do."""
+    case = case_open(customer=customer, summary=summary, description=text, actor=manager, **kw)
+    case_log_customer_message(case=case, actor=manager, body=text, channel=case.channel)
+    return case
+
+
 def _merged_duplicate(manager: User) -> Case | None:
     """A customer wrote twice about one failure: the second case joins the first."""
-    first = (
-        Case.objects.open()
-        .filter(customer__emails__isnull=False, status=Case.Status.FIXING)
-        .exclude(description="")
-        .order_by("created_at")
-        .first()
-    ) or Case.objects.open().exclude(description="").order_by("created_at").first()
-    if first is None:
+    customer = (
+        Customer.objects.filter(emails__isnull=False, cases__isnull=False).order_by("pk").first()
+    )
+    if customer is None:
         return None
-    again = case_open(
-        customer=first.customer,
-        summary=f"Again: {first.summary}"[:200],
-        description=f"I am writing again because nobody has answered. {first.description}",
-        channel=first.channel,
-        failure_mode=first.failure_mode,
-        site=first.site,
-        actor=manager,
+    first = _complaint(
+        customer,
+        "Paint on the repaired door does not match",
+        "The door you repainted is a different shade from the rest of the car.",
+        manager,
+    )
+    again = _complaint(
+        customer,
+        "Door colour wrong after the repair",
+        "I am writing again: the repainted door does not match the colour of my car.",
+        manager,
     )
     try:
         case_merge(case=again, into=first, actor=manager, tell_customer=True)
@@ -119,12 +126,12 @@ def _problem_came_back(lead: User, manager: User, now: datetime) -> Problem | No
         Case.objects.filter(failure_mode=mode).values_list("customer_id", flat=True)[:3]
     )
     for i, customer_id in enumerate(customers):
-        case_open(
-            customer=Customer.objects.get(pk=customer_id),
-            summary="Delivery stuck again: the valley road is flooded",
-            description="My delivery is late again, the van could not get through the flood.",
+        _complaint(
+            Customer.objects.get(pk=customer_id),
+            "Delivery stuck again: the valley road is flooded",
+            "My delivery is late again, the van could not get through the flood.",
+            manager,
             failure_mode=mode,
-            actor=manager,
             opened_at=now - timedelta(hours=6 * (i + 1)),
         )
     problems_check(now=now)

@@ -33,6 +33,7 @@ from bounceback.demo.loyalty import load_loyalty_story
 from bounceback.demo.mail import load_mail
 from bounceback.demo.playbooks import load_playbooks
 from bounceback.demo.portal import load_portal
+from bounceback.demo.replies import load_replies
 from bounceback.demo.segments import load_segments
 from bounceback.demo.webhooks import load_webhooks
 from bounceback.errors import Conflict, ValidationFailed
@@ -256,6 +257,8 @@ def demo_load(
         # the funds (a segment's tier lifts limits, so segments come first).
         load_segments()
         load_funds()
+        # Working together: the team's canned replies.
+        load_replies()
         # Loyalty: repeat purchases that follow how each recovery went (generated).
         load_loyalty_story(now=plan.now, seed=seed)
         # Learning: themes over the cases, a merged duplicate, problem records.

@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.discovery import rules as rule_services
 from bounceback.discovery import services
 from bounceback.discovery.models import Rule, SuspectedBreakdown
@@ -58,7 +58,7 @@ class RuleIn(Schema):
     position: int | None = None
 
 
-class RulePatch(Schema):
+class RulePatch(PatchSchema):
     name: str | None = None
     conditions: dict[str, Any] | None = None
     action: str | None = None

@@ -212,22 +212,28 @@ def _same_alert(spike: spikes.Spike, alerts: list[SuspectedBreakdown]) -> Suspec
 
 
 def suspected_matching_cases(suspect: SuspectedBreakdown) -> list[int]:
-    """Open cases in the suspicion's series and window (linked when it is declared)."""
+    """Open cases in the suspicion's series (or the other dimensions the same
+    customers spiked in) since it began; linked when it is declared."""
     from bounceback.cases.models import Case
 
-    step = spikes.BUCKETS[suspect.bucket]
+    # Since the spike began: the cases opened while it lasted and after it, still open.
     cases = Case.objects.exclude(status=Case.Status.CLOSED).filter(
-        created_at__gte=suspect.first_bucket_at, created_at__lt=suspect.last_bucket_at + step
+        created_at__gte=suspect.first_bucket_at
     )
-    if suspect.dimension == "site":
-        cases = cases.filter(site_id=int(suspect.value) if suspect.value.isdigit() else -1)
-    elif suspect.dimension == "category":
-        from django.db.models import Q
+    from django.db.models import Q
 
-        cases = cases.filter(Q(failure_mode__title=suspect.value) | Q(category=suspect.value))
-    else:
-        cases = cases.filter(**{suspect.dimension: suspect.value})
-    return list(cases.order_by("id").values_list("pk", flat=True)[:500])
+    match = Q(pk__in=[])
+    for dimension, value in [
+        (suspect.dimension, suspect.value),
+        *(tuple(pair) for pair in suspect.evidence.get("also", [])),
+    ]:
+        if dimension == "site":
+            match |= Q(site_id=int(value) if value.isdigit() else -1)
+        elif dimension == "category":
+            match |= Q(failure_mode__title=value) | Q(category=value)
+        elif dimension in ("product", "channel"):
+            match |= Q(**{dimension: value})
+    return list(cases.filter(match).order_by("id").values_list("pk", flat=True)[:500])
 
 
 def suspected_playbook(suspect: SuspectedBreakdown) -> Playbook | None:

@@ -199,10 +199,7 @@ def date_reader_settle(
     common: set[Shape] = {s for s in per_value[0][2] if isinstance(s, Shape)}
     for _, _, found in per_value[1:]:
         common &= {s for s in found if isinstance(s, Shape)}
-    hint = (
-        "; say how to read it with --date-format DMY, MDY or YMD (or a pattern such as "
-        "%d/%m/%Y). Nothing was imported"
-    )
+    hint = "; say how to read it with --date-format DMY, MDY or YMD (or a pattern such as %d/%m/%Y)"
     if not common:
         first: dict[frozenset[Shape | str], tuple[int, str]] = {}
         for line, text, found in per_value:

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.cases.models import Case
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.failuremodes.models import FailureMode, Touchpoint
@@ -81,7 +81,7 @@ class ThemeCasePage(Schema):
     next_cursor: str | None
 
 
-class ThemePatch(Schema):
+class ThemePatch(PatchSchema):
     name: str = Field(..., max_length=120)
 
 
@@ -281,7 +281,7 @@ class ProblemIn(Schema):
     case_ids: list[int] = Field(default_factory=list, description="Cases grouped by hand")
 
 
-class ProblemPatch(Schema):
+class ProblemPatch(PatchSchema):
     title: str | None = Field(None, max_length=200)
     description: str | None = None
     root_cause: str | None = None

@@ -35,6 +35,11 @@ DIM = WORD_DIM + MEANING_DIM
 # The share of the word cosine in the combined similarity (dev split).
 WORD_WEIGHT = 0.7
 VERSION = 1
+# The search keeps a reduced copy of the rows (bounceback/learning/index.py):
+# its size, and how many of its nearest are re-ranked with the full rows.
+REDUCED_DIM = 256
+CANDIDATES = 30
+_SAMPLE = 5000
 
 # Redactions (XXXX, XX/XX/XXXX), amounts in braces and bare numbers say nothing
 # about what went wrong; they only make unrelated complaints look alike.
@@ -137,3 +142,13 @@ def search_matrix(stored: np.ndarray, weights: np.ndarray | None = None) -> np.n
     return np.hstack(
         [words * math.sqrt(WORD_WEIGHT), meaning * math.sqrt(1.0 - WORD_WEIGHT)]
     ).astype(np.float32)
+
+
+def reduction(full: np.ndarray, dims: int = REDUCED_DIM, *, seed: int = 0) -> np.ndarray:
+    """The top `dims` principal directions of search rows (from a sample), (dims, DIM)."""
+    rng = np.random.default_rng(seed)
+    sample = full if len(full) <= _SAMPLE else full[rng.choice(len(full), _SAMPLE, False)]
+    _, _, vt = np.linalg.svd(sample, full_matrices=False)
+    projection = np.zeros((dims, full.shape[1]), dtype=np.float32)
+    projection[: min(dims, len(vt))] = vt[:dims]
+    return projection

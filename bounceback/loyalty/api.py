@@ -6,10 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from bounceback.api.auth import require_scope
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, Schema
 from bounceback.errors import NotFound
 from bounceback.loyalty.periods import loyalty_period
 from bounceback.loyalty.selectors import (

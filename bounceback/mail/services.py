@@ -78,7 +78,8 @@ def email_receive(*, raw: bytes, source: str, received_at: datetime | None = Non
         return existing
     oversized = len(raw) > settings.BOUNCEBACK_MAIL_MAX_BYTES
     parsed = parse_headers(raw) if oversized else parse_email(raw)
-    existing = _existing(digest, parsed.message_id)
+    # The bytes were looked up just above: only the Message-ID is new here.
+    existing = _existing("", parsed.message_id)
     if existing is not None:
         return existing
     problem = ""
@@ -116,8 +117,9 @@ def email_receive(*, raw: bytes, source: str, received_at: datetime | None = Non
 
 
 def _existing(digest: str, message_id: str) -> InboundEmail | None:
+    """The row stored for the same bytes (`digest`) or the same Message-ID; "" skips one."""
     rows = InboundEmail.objects.without_raw()
-    found = rows.filter(raw_sha256=digest).first()
+    found = rows.filter(raw_sha256=digest).first() if digest else None
     if found is None and message_id:
         found = rows.filter(message_id=message_id).first()
     return found

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
 from bounceback.inputs import placeholders_offer, placeholders_unknown
 
 PLACEHOLDERS: dict[str, str] = {
@@ -58,7 +60,8 @@ def _when(value: datetime | None, zone: str) -> str:
     if value is None:
         return "until further notice"
     local = value.astimezone(ZoneInfo(zone))
-    return f"{local:%A %-d %B at %H:%M}"
+    # The zone is named: a customer elsewhere reads the venue's clock, not theirs.
+    return f"{local:%A %-d %B at %H:%M} {local:%Z}".rstrip()
 
 
 def first_name(name: str) -> str:
@@ -69,7 +72,8 @@ def first_name(name: str) -> str:
 def breakdown_values(breakdown: Any) -> dict[str, str]:
     """The values that are the same for every customer of a breakdown."""
     site = breakdown.site
-    zone = site.time_zone if site is not None else "UTC"
+    # The site's clock, else the business's (TIME_ZONE), as the window was entered.
+    zone = (site.time_zone if site is not None else "") or settings.TIME_ZONE
     return {
         "breakdown.title": breakdown.title,
         "breakdown.reference": breakdown.reference or "",

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 
 from bounceback.api.auth import request_actor, require_scope
 from bounceback.api.endpoints import act, by_id
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.cases.models import Case
 from bounceback.replies import services
 from bounceback.replies.models import CannedReply
@@ -49,7 +49,7 @@ class CannedReplyIn(Schema):
     body: str
 
 
-class CannedReplyPatch(Schema):
+class CannedReplyPatch(PatchSchema):
     title: str | None = Field(None, max_length=120)
     purpose: str | None = None
     body: str | None = None

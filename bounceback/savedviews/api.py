@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import request_actor, require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, Schema
 from bounceback.cases.inbox import COUNT_CAP, PAGE_SIZE, InboxQuery, cases_inbox_page
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.savedviews.models import SavedView

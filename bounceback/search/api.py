@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from bounceback.api.auth import require_scope
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, Schema
 from bounceback.errors import ValidationFailed
 from bounceback.search.selectors import MAX_RESULTS, case_search
 
@@ -41,7 +41,8 @@ class CaseSearchHitOut(Schema):
     matched: str = Field(
         ...,
         description="What matched: reference, customer (email or phone), case (its own "
-        "text or customer name) or message (a customer's message or an internal note)",
+        "text or customer name), message (a customer's message or an internal note) "
+        "or note (a note another app keeps)",
     )
     snippet: SearchSnippetOut
 

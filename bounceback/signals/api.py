@@ -7,12 +7,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
-from bounceback.api.schemas import ERRORS
+from bounceback.api.schemas import ERRORS, Schema
 from bounceback.errors import ValidationFailed
 from bounceback.signals.models import Signal
 from bounceback.signals.services import signal_record, signals_record_many

@@ -94,7 +94,7 @@ def volume(start: Any, days: int, per_day: int) -> None:
 
     from bounceback.transactions.models import Transaction
 
-    customer = CustomerFactory()
+    customer: Any = CustomerFactory()
     Transaction.objects.bulk_create(
         [
             Transaction(

@@ -96,3 +96,25 @@ def test_a_customer_sees_their_own_clock_in_the_portal(opened) -> None:  # type:
 
     assert "10 Mar 2026, 21:00" in html, html[:2000]
     assert "Mina" in home
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_breakdown_messages_name_the_clock_they_tell_the_time_on(db: None) -> None:
+    from types import SimpleNamespace
+
+    from bounceback.playbooks.templating import breakdown_values
+
+    lisbon = SiteFactory(time_zone="Europe/Lisbon")
+    at_site = breakdown_values(
+        SimpleNamespace(
+            title="Power cut", reference="BD-1", site=lisbon, window_start=NOON_UTC, window_end=None
+        )
+    )
+    no_site = breakdown_values(
+        SimpleNamespace(
+            title="Power cut", reference="BD-2", site=None, window_start=NOON_UTC, window_end=None
+        )
+    )
+
+    assert at_site["window.start"] == "Tuesday 10 March at 12:00 WET"
+    assert no_site["window.start"] == "Tuesday 10 March at 08:00 EDT"

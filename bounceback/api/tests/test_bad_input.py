@@ -354,3 +354,10 @@ def test_a_stored_date_outside_the_window_is_still_answered(client: Client) -> N
 
     assert response.status_code == 200
     assert response.json()["occurred_at"].startswith("1850-06-01")
+
+
+@pytest.mark.parametrize("body", ["null", '{"segment_id": false}', '"all"'])
+def test_a_body_of_the_wrong_json_type_is_refused(client: Client, body: str) -> None:
+    response = _send(client, "post", "/api/segments/recompute", body)
+
+    assert response.status_code == 422, response.content

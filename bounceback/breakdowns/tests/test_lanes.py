@@ -337,3 +337,19 @@ def test_the_page_and_the_api_say_a_wave_is_still_sending(lead, settings, client
     page = client.get(f"/breakdowns/{breakdown.pk}/")
     assert "Sending… ·" not in page.content.decode()
     assert "3 recipients" in page.content.decode()
+
+
+def test_the_garbage_collector_comes_back_when_the_last_chunk_under_way_ends():
+    import gc
+
+    from bounceback.bulk import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():  # a second lane's chunk
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a failed chunk")
+    assert gc.isenabled()

@@ -82,6 +82,10 @@ def test_every_demo_case_is_linked_to_an_accepted_failure_mode(demo: DemoSummary
         *InboundEmail.objects.exclude(case=None).values_list("case_id", flat=True),
         *WebFormSubmission.objects.exclude(case=None).values_list("case_id", flat=True),
     ]
+    # So do the cases discovery's rules opened from signals.
+    from bounceback.discovery.models import RuleFiring
+
+    arrived += list(RuleFiring.objects.exclude(case=None).values_list("case_id", flat=True))
     assert arrived
     cases = Case.objects.filter(breakdown__isnull=True).exclude(pk__in=arrived)
 

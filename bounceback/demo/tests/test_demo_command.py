@@ -58,6 +58,13 @@ def wipe() -> None:
     WebFormSubmission.objects.all().delete()
     WebhookSubscription.objects.all().delete()
     InboundChannel.objects.all().delete()
+    # Discovery's rows point at customers, cases and breakdowns.
+    from bounceback.discovery.models import Rule, SuspectedBreakdown
+    from bounceback.signals.models import Signal
+
+    Rule.objects.all().delete()
+    SuspectedBreakdown.objects.all().delete()
+    Signal.objects.all().delete()
     # Breakdowns hold on to their affected customers: they go first.
     Breakdown.objects.all().delete()
     Case.objects.all().delete()

@@ -30,6 +30,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _sign_in(page: Any, username: str) -> None:
+    # The first page of a process after WordLlama has loaded can take several
+    # seconds on a loaded 2-core machine; this is a correctness test, not a race.
+    page.set_default_timeout(30_000)
     page.goto("/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)

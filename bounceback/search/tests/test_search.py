@@ -10,6 +10,7 @@ from django.test import Client
 from bounceback.cases.models import Case
 from bounceback.cases.services import case_log_customer_message, case_open, case_send_update
 from bounceback.customers.models import Customer
+from bounceback.errors import ValidationFailed
 from bounceback.interactions.models import Interaction
 from bounceback.search.models import SearchEntry
 from bounceback.search.selectors import Snippet, case_search
@@ -185,3 +186,45 @@ def test_the_api_refuses_an_empty_search_and_a_missing_scope(make_token_client, 
     assert empty.json()["field"] == "q"
     assert big.json()["field"] == "limit"
     assert refused.status_code == 403
+
+
+def test_another_apps_notes_are_found_once_indexed_and_gone_once_removed(boiler: Case) -> None:
+    from bounceback.search.services import search_entry_remove, search_entry_set
+
+    search_entry_set(case_id=boiler.pk, source="note", source_id=7, body="Ask @priya about parts")
+    found = case_search(query="priya")
+    search_entry_set(case_id=boiler.pk, source="note", source_id=7, body="Parts ordered")
+    renamed = _found("priya")
+    search_entry_remove(source="note", source_id=7)
+
+    assert [h.case.pk for h in found] == [boiler.pk]
+    assert found[0].matched == "note"
+    assert renamed == []
+    assert _found("ordered") == []
+    with pytest.raises(ValidationFailed):
+        search_entry_set(case_id=boiler.pk, source="case", source_id=boiler.pk, body="x")
+
+
+def test_internal_notes_are_found(boiler: Case, agent) -> None:  # type: ignore[no-untyped-def]
+    from bounceback.cases.services import case_note_add
+
+    case_note_add(case=boiler, actor=agent, body="Engineer's van broke down on the ring road")
+
+    hits = case_search(query="ring road")
+    assert [h.case.pk for h in hits] == [boiler.pk]
+    assert hits[0].matched == "note"
+
+
+def test_cases_opened_by_outreach_are_left_to_the_reference_and_the_customer(
+    dana: Customer,
+) -> None:
+    # Thousands of cases share the breakdown's title; indexing each one as it is
+    # inserted would double the outreach's cost.
+    inserted = Case.objects.create(
+        customer=dana, summary="Floodlights failed", proactive=True, reference="BB-99999"
+    )
+
+    assert not SearchEntry.objects.filter(source="case", source_id=inserted.pk).exists()
+    assert _found("floodlights") == []
+    assert _found("BB-99999") == [inserted.pk]
+    assert inserted.pk in _found("dana@example.com")

@@ -50,6 +50,7 @@ def _world() -> dict[str, Any]:
     case = case_apologise(case=case, actor=agent, body=SINCERE)
     case_note_add(case=case, actor=agent, body="@rosa she is a regular")
     grant_create(case=case, actor=agent, kind="refund", value=Decimal("400"), reason="Show")
+    fresh = case_open(customer=CustomerFactory(), summary="Car not ready", actor=agent)
     reply = canned_reply_create(title="Update", purpose="update", body="On its way.", actor=lead)
     breakdown = make_breakdown(actor=lead)
     return {
@@ -57,6 +58,7 @@ def _world() -> dict[str, Any]:
         "lead": lead,
         "admin": admin,
         "case": case,
+        "fresh": fresh,
         "customer": customer,
         "reply": reply,
         "breakdown": breakdown,
@@ -72,6 +74,7 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
             "/",
             "/cases/",
             f"/cases/{world['case'].pk}/",
+            f"/cases/{world['fresh'].pk}/",
             "/cases/new/",
             "/customers/",
             f"/customers/{world['customer'].pk}/",
