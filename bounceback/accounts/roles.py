@@ -64,6 +64,11 @@ _CRM_WORK = [
     # Everyone sees the themes, the problems and what worked before.
     "learning.view_theme",
     "learning.view_problem",
+    # Everyone reads, drafts, edits and nominates recovery stories.
+    "stories.view_story",
+    "stories.add_story",
+    "stories.change_story",
+    "stories.view_recognition",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -116,6 +121,9 @@ _INTEGRATIONS = [
     "signals.add_signal",
 ]
 
+# Leads and managers publish recovery stories and recognise the people in them.
+_RECOGNITION = ["stories.publish_story", "stories.add_recognition"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: _CRM_WORK,
     Role.LEAD: [
@@ -127,6 +135,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outbox.change_outboundmessage",
         *_CONTINGENCY_PLANNING,
         *_APPROVALS,
+        *_RECOGNITION,
     ],
     Role.MANAGER: [
         *_CRM_WORK,
@@ -146,6 +155,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_INTEGRATIONS,
         *_APPROVALS,
         *_FUND_RULES,
+        *_RECOGNITION,
     ],
     # Senior management: the last approver, and sees every exception to policy.
     Role.EXECUTIVE: [

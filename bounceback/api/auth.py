@@ -73,6 +73,9 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     "signals:write": ["signals.add_signal"],
     "discovery:read": ["discovery.view_rule"],
     "discovery:write": ["discovery.manage_rule"],
+    # Publishing and recognising check stories.publish_story / add_recognition in the service.
+    "stories:read": ["stories.view_story"],
+    "stories:write": ["stories.add_story", "stories.change_story"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

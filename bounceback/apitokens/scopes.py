@@ -33,6 +33,8 @@ SCOPES: dict[str, str] = {
     "loyalty:read": "Read loyalty after recovery: cohorts, return rates, money, their customers",
     "learning:read": "Read themes, the theme of each case, problem records and Pareto",
     "learning:write": "Name, merge and split themes; open and run problem records",
+    "stories:read": "Read recovery stories and recognition counts",
+    "stories:write": "Draft, edit, nominate and publish stories; recognise staff",
     "deliveries:read": "Read messages and webhook events that failed to be delivered",
     "deliveries:write": "Send a failed message or webhook event again",
     "signals:read": "Read signals (survey answers, reviews, mentions, operational events)",

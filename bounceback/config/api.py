@@ -31,6 +31,7 @@ from bounceback.savedviews.api import router as inbox_router
 from bounceback.search.api import router as search_router
 from bounceback.segments.api import router as segments_router
 from bounceback.signals.api import router as signals_router
+from bounceback.stories.api import router as stories_router
 from bounceback.transactions.api import router as transactions_router
 from bounceback.webhooks.api import router as webhooks_router
 
@@ -74,6 +75,7 @@ ROUTERS: dict[str, Router] = {
     "/signals": signals_router,
     "/discovery": discovery_router,
     "/learning": learning_router,
+    "/stories": stories_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "bounceback.signals",
     "bounceback.discovery",
     "bounceback.learning",
+    "bounceback.stories",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",

@@ -44,6 +44,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("Replies", reverse("replies:list"), user.has_perm("replies.view_cannedreply")),
         # Learning from the past: themes, problem records, trends.
         ("Learning", reverse("learning:themes"), user.has_perm("learning.view_theme")),
+        # Recovery stories told from happy cases, and the recognition they earned.
+        ("Stories", reverse("stories:library"), user.has_perm("stories.view_story")),
         (
             "Funds",
             reverse("funds:overview"),

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("bounceback.funds.urls")),
     path("", include("bounceback.segments.urls")),
     path("", include("bounceback.loyalty.urls")),
+    path("", include("bounceback.stories.urls")),
     path("", include("bounceback.background.urls")),
     path("", include("bounceback.search.urls")),
     path("", include("bounceback.savedviews.urls")),

@@ -33,6 +33,7 @@ EVENTS: dict[str, str] = {
     "survey.answered": "A customer answered the follow-up survey.",
     "compensation.granted": "A gesture (refund, voucher...) took effect on a case.",
     "approval.decided": "An approver approved, reduced or refused a grant over an allowance.",
+    "story.published": "A recovery story was published to the story library.",
 }
 ALL = "*"
 TEST_EVENT = "webhook.test"

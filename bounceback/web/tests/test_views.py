@@ -112,6 +112,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Playbooks",
         "Replies",
         "Learning",
+        "Stories",
     ]
 
     client.force_login(UserFactory(role=Role.MANAGER))
@@ -135,6 +136,7 @@ def test_navigation_shows_only_what_the_role_may_open(client: Client) -> None:
         "Playbooks",
         "Replies",
         "Learning",
+        "Stories",
         "Funds",
         "Integrations",
         "Deliveries",
