@@ -58,7 +58,7 @@ def assert_accessible(page: Any, where: str) -> None:
 
 
 def navigation_fits(page: Any) -> bool:
-    """The top bar shows every item on one line, without a scrollbar or clipping."""
+    """The top bar shows every item on one line, without a scrollbar, clipping or overlap."""
     return bool(
         page.evaluate(
             """() => {
@@ -72,8 +72,12 @@ def navigation_fits(page: Any) -> bool:
                     return r.right <= window.innerWidth + 1 && r.left >= -1 && r.top >= -1; });
                 const tops = new Set(items.filter(a => a.closest(".mainnav"))
                     .map(a => Math.round(a.getBoundingClientRect().top)));
+                // Side by side and never on top of each other (the search box included).
+                const row = [...items, ...document.querySelectorAll(".topsearch input")]
+                    .map(a => a.getBoundingClientRect()).sort((a, b) => a.left - b.left);
+                const apart = row.every((r, i) => i === 0 || row[i - 1].right <= r.left + 1);
                 return fits(bar) && fits(nav) && page.scrollWidth <= window.innerWidth + 1
-                    && inView && tops.size <= 1;
+                    && inView && tops.size <= 1 && apart;
             }"""
         )
     )
