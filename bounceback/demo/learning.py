@@ -56,17 +56,20 @@ def _merged_duplicate(manager: User) -> Case | None:
     )
     if customer is None:
         return None
+    paint = _mode("Paint colour does not match")
     first = _complaint(
         customer,
         "Paint on the repaired door does not match",
         "The door you repainted is a different shade from the rest of the car.",
         manager,
+        failure_mode=paint,
     )
     again = _complaint(
         customer,
         "Door colour wrong after the repair",
         "I am writing again: the repainted door does not match the colour of my car.",
         manager,
+        failure_mode=paint,
     )
     try:
         case_merge(case=again, into=first, actor=manager, tell_customer=True)

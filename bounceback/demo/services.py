@@ -261,10 +261,11 @@ def demo_load(
         load_replies()
         # Loyalty: repeat purchases that follow how each recovery went (generated).
         load_loyalty_story(now=plan.now, seed=seed)
-        # Learning: themes over the cases, a merged duplicate, problem records.
-        load_learning(now=plan.now)
-        # Discovery last: its rules open cases for customers now in their segments.
+        # Discovery: its rules open cases for customers now in their segments.
         load_discovery(now=plan.now)
+        # Learning last: vectors and themes over every case, discovery's included;
+        # a merged duplicate, problem records.
+        load_learning(now=plan.now)
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.
