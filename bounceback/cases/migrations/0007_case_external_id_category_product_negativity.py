@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('breakdowns', '0003_breakdownevent_token_alter_breakdownevent_kind'),
-        ('cases', '0006_caseevent_token_alter_caseevent_kind'),
+        ('cases', '0009_merge_speed_and_desk'),
         ('customers', '0001_initial'),
         ('failuremodes', '0001_initial'),
         ('sites', '0002_site_calendar'),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0006_caseevent_token_alter_caseevent_kind'),
+        ('cases', '0011_case_event_kinds'),
     ]
 
     operations = [

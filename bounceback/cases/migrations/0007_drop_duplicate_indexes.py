@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('breakdowns', '0004_affected_wave_progress_and_message_state'),
-        ('cases', '0006_caseevent_token_alter_caseevent_kind'),
+        ('cases', '0008_merge_next_due_and_notes'),
         ('customers', '0001_initial'),
         ('failuremodes', '0001_initial'),
         ('sites', '0002_site_calendar'),

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('cases', '0007_drop_duplicate_indexes'),
         ('customers', '0001_initial'),
-        ('interactions', '0002_interaction_case'),
+        ('interactions', '0003_interaction_negativity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
