@@ -186,6 +186,10 @@ def install(apps, schema_editor):
     # Index what exists before the triggers see new rows.
     schema_editor.execute(BACKFILL_CASES[vendor])
     schema_editor.execute(BACKFILL_MESSAGES[vendor])
+    if vendor == "postgresql":
+        # The backfill's foreign-key checks are deferred to COMMIT, and
+        # PostgreSQL refuses to alter a table with such checks pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for sql in statements:
         schema_editor.execute(sql)
     if vendor == "sqlite":
@@ -194,6 +198,8 @@ def install(apps, schema_editor):
 
 def uninstall(apps, schema_editor):
     vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for sql in {"sqlite": SQLITE_DOWN, "postgresql": PG_DOWN}.get(vendor, []):
         schema_editor.execute(sql)
     schema_editor.execute("DELETE FROM search_searchentry")
