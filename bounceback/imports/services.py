@@ -819,16 +819,15 @@ class _TransactionRows:
     def add(self, row: _Row) -> None:
         try:
             item = self.item(row)
-            parsed = transaction_parse(data=item, default_source=self.source)
+            key, external_id = self.identify(item)
         except ServiceError as exc:
             self.reject(row, exc.field, exc.message, exc.code)
             return
-        key = (parsed.source, parsed.external_id or "")
         if key in self.seen:
             self.reject(
                 row,
                 "external_id",
-                f"external_id {parsed.external_id!r} is also on line {self.seen[key]}",
+                f"external_id {external_id!r} is also on line {self.seen[key]}",
                 "duplicate_in_file",
             )
             return
@@ -836,6 +835,12 @@ class _TransactionRows:
         self.pending.append((row, item))
         if len(self.pending) >= CHUNK_SIZE:
             self.flush()
+
+    def identify(self, item: dict[str, Any]) -> tuple[tuple[str, str], str | None]:
+        """Parse the row as the store will (refusing what it would): its key in
+        the file, and its external id as written."""
+        parsed = transaction_parse(data=item, default_source=self.source)
+        return (parsed.source, parsed.external_id or ""), parsed.external_id
 
     def flush(self) -> None:
         chunk, self.pending = self.pending, []
@@ -862,26 +867,9 @@ class _SignalRows(_TransactionRows):
             item["customer_source"] = self.customer_source
         return item
 
-    def add(self, row: _Row) -> None:
-        try:
-            item = self.item(row)
-            parsed = signal_parse(data=item, default_source=self.source)
-        except ServiceError as exc:
-            self.reject(row, exc.field, exc.message, exc.code)
-            return
-        key = (parsed.source, parsed.external_id)
-        if key in self.seen:
-            self.reject(
-                row,
-                "external_id",
-                f"external_id {parsed.external_id!r} is also on line {self.seen[key]}",
-                "duplicate_in_file",
-            )
-            return
-        self.seen[key] = row.line
-        self.pending.append((row, item))
-        if len(self.pending) >= CHUNK_SIZE:
-            self.flush()
+    def identify(self, item: dict[str, Any]) -> tuple[tuple[str, str], str | None]:
+        parsed = signal_parse(data=item, default_source=self.source)
+        return (parsed.source, parsed.external_id), parsed.external_id
 
     def flush(self) -> None:
         chunk, self.pending = self.pending, []
