@@ -28,6 +28,7 @@ from bounceback.cases.bulk import (
     WaveCase,
     case_reference,
 )
+from bounceback.cases.hooks import case_opened_announce
 from bounceback.cases.models import Case, CaseEvent, CaseLink, CaseViewer, Severity
 from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.cases.selectors import SPOKEN, reply_channel_for
@@ -250,6 +251,7 @@ def case_open(
     assignee: User | None = None,
     team: Team | None = None,
     opened_at: datetime | None = None,
+    proactive: bool = False,
 ) -> Case:
     """Open a case for `customer`: it starts with the apology timer running.
 
@@ -306,6 +308,7 @@ def case_open(
         team=team,
         created_by=actor_of(actor).user,
         created_at=opened,
+        proactive=proactive,
     )
     case.reference = f"BB-{case.pk:05d}"
     case.save(update_fields=["reference"])
@@ -329,6 +332,7 @@ def case_open(
     _start(
         case, TimerKind.APOLOGISE, minutes(policy.apologise_minutes), policy=policy, start=opened
     )
+    case_opened_announce(case)
     return case
 
 

@@ -48,14 +48,25 @@ class RuleIn(Schema):
         description='A group {"all": [...]} or {"any": [...]} of {"field", "op", "value"} '
         "conditions or nested groups",
     )
-    action: str = Field(..., description="open_case, proactive_contact or alert_role")
+    action: str = Field(
+        ...,
+        description="open_case (for a new case or a message on one: raise its severity and "
+        "route it), proactive_contact (signals only: a proactive case and the playbook's first "
+        "message) or alert_role",
+    )
     action_params: dict[str, Any] = Field(
         default_factory=dict,
-        description="severity, failure_mode_id, team_id, assignee_id, playbook_id, role, summary",
+        description="severity, failure_mode_id, team_id, assignee_id, playbook_id (required "
+        "for proactive_contact), role (required for alert_role), summary",
     )
-    window_hours: int = Field(72, description="At most one case per customer per rule per window")
+    window_hours: int = Field(
+        72, description="At most one action per customer per rule in this many hours"
+    )
     active: bool = True
     position: int | None = None
+    on_signals: bool = Field(True, description="Run on signals as they are recorded")
+    on_cases: bool = Field(False, description="Run on cases as they are opened")
+    on_messages: bool = Field(False, description="Run on customers' messages as they arrive")
 
 
 class RulePatch(PatchSchema):
@@ -66,6 +77,9 @@ class RulePatch(PatchSchema):
     window_hours: int | None = None
     active: bool | None = None
     position: int | None = None
+    on_signals: bool | None = None
+    on_cases: bool | None = None
+    on_messages: bool | None = None
 
 
 class RuleOut(Schema):
@@ -78,6 +92,9 @@ class RuleOut(Schema):
     action: str
     action_params: dict[str, Any]
     window_hours: int
+    on_signals: bool
+    on_cases: bool
+    on_messages: bool
     created_at: datetime
     updated_at: datetime
 
@@ -87,18 +104,26 @@ class RulePreviewIn(Schema):
     action: str = "open_case"
     action_params: dict[str, Any] = Field(default_factory=dict)
     window_hours: int = 72
+    on_signals: bool = True
+    on_cases: bool = False
+    on_messages: bool = False
 
 
 class RulePreviewSample(Schema):
-    signal_id: int
+    input: str = Field(..., description="signal, case or message")
+    signal_id: int | None
+    case_id: int | None
+    interaction_id: int | None
     occurred_at: datetime
     customer_id: int | None
     summary: str
+    text: str
     outcome: str
 
 
 class RulePreviewOut(Schema):
     signals_read: int
+    read: dict[str, int] = Field(..., description="Signals, cases and messages read, by input")
     matched: int
     counts: dict[str, int] = Field(..., description="What it would have done, by outcome")
     sample: list[RulePreviewSample]
@@ -173,18 +198,21 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[Rule]:
 def preview_rule(request: HttpRequest, payload: RulePreviewIn) -> dict[str, Any]:
     require_scope(request, "discovery:read")
     preview = rule_services.rule_preview(**payload.dict())
-    from bounceback.signals.selectors import signal_summary
-
     return {
         "signals_read": preview.signals_read,
+        "read": preview.read,
         "matched": preview.matched,
         "counts": preview.counts,
         "sample": [
             {
-                "signal_id": p.signal.pk,
-                "occurred_at": p.signal.occurred_at,
-                "customer_id": p.signal.customer_id,
-                "summary": signal_summary(p.signal),
+                "input": p.seen.input,
+                "signal_id": p.seen.pk if p.seen.input == "signal" else None,
+                "case_id": p.seen.case.pk if p.seen.case is not None else None,
+                "interaction_id": p.seen.pk if p.seen.input == "message" else None,
+                "occurred_at": p.seen.at,
+                "customer_id": p.seen.customer_id,
+                "summary": p.seen.summary,
+                "text": p.seen.text[:300],
                 "outcome": p.outcome,
             }
             for p in preview.sample

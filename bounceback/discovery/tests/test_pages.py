@@ -67,6 +67,7 @@ def test_a_rule_is_previewed_then_saved(manager_client) -> None:
         "action": "open_case",
         "severity": "normal",
         "window_hours": "72",
+        "looks_at": ["on_signals"],
         "conditions": '{"all": [{"field": "nps", "op": "<=", "value": 6}]}',
     }
 
