@@ -324,7 +324,7 @@ def _case_values(case: Case | None) -> dict[str, Any]:
     if case is None:
         return {}
     return {
-        "category": case.failure_mode.title if case.failure_mode_id else case.category,
+        "category": case.failure_mode.title if case.failure_mode else case.category,
         "product": case.product,
         "site": case.site.code if case.site_id and case.site else None,
         "severity": case.severity,
