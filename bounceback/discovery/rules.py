@@ -865,6 +865,13 @@ def rule_preview(
             _seen_case(c)
             for c in _cases()
             .filter(created_at__gte=since, created_at__lt=now, proactive=False)
+            # Cases rules opened are not fed back to the rules (see actions.acting).
+            .exclude(
+                pk__in=RuleFiring.objects.filter(
+                    outcome__in=[RuleFiring.Outcome.CASE_OPENED, RuleFiring.Outcome.CONTACTED],
+                    case__isnull=False,
+                ).values("case_id")
+            )
             .order_by("created_at", "id")
         ]
         read[Input.CASE] = len(cases)
