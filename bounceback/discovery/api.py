@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
+from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.discovery import rules as rule_services
 from bounceback.discovery import services
-from bounceback.discovery.models import Rule, SuspectedBreakdown
+from bounceback.discovery.models import Rule, RuleFiring, SuspectedBreakdown
 from bounceback.discovery.negativity import label, score
 from bounceback.errors import ValidationFailed
 
@@ -129,6 +130,34 @@ class RulePreviewOut(Schema):
     sample: list[RulePreviewSample]
 
 
+class RuleVersionOut(Schema):
+    number: int
+    snapshot: dict[str, Any] = Field(..., description="The rule as this version saved it")
+    actor_label: str = Field(..., description="Who saved it")
+    at: datetime
+
+
+class RuleFiringOut(Schema):
+    id: int
+    rule_id: int
+    rule_version: int
+    input: str = Field(..., description="What the rule looked at: signal, case or message")
+    signal_id: int | None
+    interaction_id: int | None
+    customer_id: int | None
+    case_id: int | None = Field(..., description="The case opened, routed or looked at")
+    outcome: str = Field(
+        ..., description="case_opened, case_routed, contacted, alerted, held_back or failed"
+    )
+    note: str
+    at: datetime
+
+
+class RuleFiringPage(Schema):
+    items: list[RuleFiringOut]
+    next_cursor: str | None
+
+
 class SuspectedOut(Schema):
     id: int
     reference: str | None
@@ -238,6 +267,41 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Rule:
     return Rule.objects.get(pk=rule_id)
 
 
+@router.get(
+    "/rules/{rule_id}/versions",
+    response={200: list[RuleVersionOut], **ERRORS},
+    summary="Every version of a rule, newest first, with who saved it",
+)
+def list_rule_versions(request: HttpRequest, rule_id: int) -> list[Any]:
+    require_scope(request, "discovery:read")
+    rule = by_id(Rule, rule_id, "rule_id", "rule")
+    return list(rule.versions.order_by("-number"))
+
+
+@router.get(
+    "/rules/{rule_id}/firings",
+    response={200: RuleFiringPage, **ERRORS},
+    summary="What a rule did (or held back from), newest first",
+)
+def list_rule_firings(
+    request: HttpRequest,
+    rule_id: int,
+    outcome: Literal["case_opened", "case_routed", "contacted", "alerted", "held_back", "failed"]
+    | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    require_scope(request, "discovery:read")
+    rule = by_id(Rule, rule_id, "rule_id", "rule")
+    rows = RuleFiring.objects.filter(rule=rule)
+    if outcome:
+        rows = rows.filter(outcome=outcome)
+    items, next_cursor = cursor_page(
+        rows, cursor=cursor, limit=limit, order_field="at", descending=True
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
 @router.post(
     "/scan",
     response={200: ScanOut, **ERRORS},
@@ -260,7 +324,10 @@ def scan(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
     response={200: list[SuspectedOut], **ERRORS},
     summary="Suspected breakdowns, newest first (at most 200)",
 )
-def list_suspected(request: HttpRequest, status: str | None = None) -> list[SuspectedBreakdown]:
+def list_suspected(
+    request: HttpRequest,
+    status: Literal["open", "ended", "declared", "dismissed"] | None = None,
+) -> list[SuspectedBreakdown]:
     require_scope(request, "discovery:read")
     rows = SuspectedBreakdown.objects.all()
     if status:
