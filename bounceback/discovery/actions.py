@@ -109,15 +109,22 @@ def _case_fields(rule: Rule, seen: Seen) -> dict[str, Any]:
     from bounceback.accounts.models import Team, User
     from bounceback.failuremodes.models import FailureMode
 
+    from bounceback.playbooks.models import Playbook
+
     params = rule.action_params or {}
     channel = seen.values.get("channel") or ""
+    mode = FailureMode.objects.filter(pk=_id(params, "failure_mode_id")).first()
+    if mode is None and params.get("playbook_id"):
+        # The playbook names the failure it answers: the case is filed under it.
+        playbook = Playbook.objects.filter(pk=_id(params, "playbook_id")).first()
+        mode = playbook.failure_mode if playbook is not None else None
     return {
         "customer": seen.customer,
         "summary": (params.get("summary") or f"{seen.summary} ({rule.name})")[:200],
         "description": seen.text,
         "channel": channel if channel in _CASE_CHANNELS else "web",
         "severity": params.get("severity", "normal"),
-        "failure_mode": FailureMode.objects.filter(pk=_id(params, "failure_mode_id")).first(),
+        "failure_mode": mode,
         "team": Team.objects.filter(pk=_id(params, "team_id")).first(),
         "assignee": User.objects.filter(pk=_id(params, "assignee_id"), is_active=True).first(),
         "site": seen.site,
@@ -200,8 +207,6 @@ def _contact(rule: Rule, seen: Seen) -> Done:
         usable=usable_channels(),
     )
     fields = _case_fields(rule, seen)
-    if fields["failure_mode"] is None:
-        fields["failure_mode"] = playbook.failure_mode
     if choice is not None:
         fields["channel"] = choice[0]
     case = _open(rule, seen, **fields, proactive=True)
