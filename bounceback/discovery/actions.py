@@ -108,7 +108,6 @@ _CASE_CHANNELS = {"email", "web", "chat", "phone", "social", "sms", "in_person"}
 def _case_fields(rule: Rule, seen: Seen) -> dict[str, Any]:
     from bounceback.accounts.models import Team, User
     from bounceback.failuremodes.models import FailureMode
-
     from bounceback.playbooks.models import Playbook
 
     params = rule.action_params or {}

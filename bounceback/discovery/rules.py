@@ -717,35 +717,53 @@ def _outcome(rule: Rule, seen: Seen) -> str | None:
     )
 
 
+Who = int | tuple[str, str, str]
+
+
+def _who(seen: Seen) -> Who:
+    """Whom the window counts by: the customer, or for an anonymous signal (a review,
+    a mention) its source and site, so a noisy source raises one alert a window."""
+    if seen.customer_id is not None:
+        return seen.customer_id
+    return ("anonymous", str(seen.values.get("source") or ""), str(seen.values.get("site") or ""))
+
+
+def _last_firings(rule: Rule, since: datetime) -> dict[Who, datetime]:
+    last: dict[Who, datetime] = {}
+    rows = RuleFiring.objects.filter(rule=rule, at__gte=since, outcome__in=ACTING).values_list(
+        "customer_id", "signal__source", "signal__site__code", "at"
+    )
+    for customer_id, source, site, at in rows:
+        key: Who = customer_id or ("anonymous", source or "", site or "")
+        if key not in last or at > last[key]:
+            last[key] = at
+    return last
+
+
 def _plan(rules: list[Rule], seen: Sequence[Seen], *, since_window: bool = True) -> list[Planned]:
     """What the rules would do with these, in rule order, at most one action per
-    customer per rule per window (counting earlier firings and those planned here)."""
+    customer (or anonymous source and site) per rule per window, counting earlier
+    firings and those planned here."""
     planned: list[Planned] = []
     for rule in rules:
         mine = [s for s in seen if rule_looks_at(rule, s.input)]
         if not mine:
             continue
         window = timedelta(hours=rule.window_hours)
-        last: dict[int, datetime] = {}
+        last: dict[Who, datetime] = {}
         if since_window:
-            earliest = min(s.at for s in mine) - window
-            for customer_id, at in RuleFiring.objects.filter(
-                rule=rule, at__gte=earliest, outcome__in=ACTING
-            ).values_list("customer_id", "at"):
-                if customer_id and (customer_id not in last or at > last[customer_id]):
-                    last[customer_id] = at
+            last = _last_firings(rule, min(s.at for s in mine) - window)
         for item in mine:
             if not rule_matches(rule, Facts(item)):
                 continue
             outcome = _outcome(rule, item)
             if outcome is None:
                 continue
-            who = item.customer_id
-            if who is not None and who in last and abs(item.at - last[who]) < window:
+            who = _who(item)
+            if who in last and abs(item.at - last[who]) < window:
                 planned.append(Planned(rule, item, RuleFiring.Outcome.HELD_BACK))
                 continue
-            if who is not None:
-                last[who] = max(item.at, last.get(who, item.at))
+            last[who] = max(item.at, last.get(who, item.at))
             planned.append(Planned(rule, item, outcome))
     return planned
 

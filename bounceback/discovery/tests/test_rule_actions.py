@@ -353,3 +353,31 @@ def test_alert_a_role_notifies_its_active_members_only() -> None:
     assert alert.url == f"/customers/{ann.pk}/"
     assert alert.body == "Where is my order?"
     assert not Case.objects.exists()
+
+
+def test_a_noisy_anonymous_source_raises_one_alert_per_site_per_window() -> None:
+    UserFactory(role=Role.MANAGER)
+    SiteFactory(code="hall", name="Grand Hall")
+    SiteFactory(code="depot", name="Depot")
+    rule_create(
+        name="Low stars",
+        conditions={"all": [{"field": "rating", "op": "<=", "value": 2}]},
+        action="alert_role",
+        action_params={"role": "manager"},
+        actor=None,
+    )
+    review = {"source": "google", "kind": "review", "rating": 1, "text": "Awful"}
+    at = (timezone.now() - timedelta(hours=1)).isoformat()
+
+    signals_record_many(
+        items=[
+            {**review, "external_id": f"R-{n}", "site": site, "occurred_at": at}
+            for n, site in enumerate(["hall"] * 30 + ["depot"] * 5)
+        ]
+    )
+    signals_record_many(
+        items=[{**review, "external_id": "R-99", "site": "hall", "occurred_at": at}]
+    )
+
+    assert Notification.objects.filter(kind="rule_alert").count() == 2
+    assert RuleFiring.objects.filter(outcome="held_back").count() == 34
