@@ -25,8 +25,8 @@ class RuleForm(forms.Form):
         label="Runs on",
         choices=LOOKS_AT,
         initial=["on_signals"],
-        required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose what the rule looks at."},
     )
     conditions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6, "class": "mono"}),
@@ -81,7 +81,7 @@ class RuleForm(forms.Form):
         return {
             "name": rule.name,
             "looks_at": [name for name, _ in LOOKS_AT if getattr(rule, name)],
-            "conditions": json.dumps(rule.conditions, indent=1),
+            "conditions": json.dumps(rule.conditions),
             "action": rule.action,
             "severity": params.get("severity", Severity.NORMAL),
             "failure_mode": params.get("failure_mode_id"),

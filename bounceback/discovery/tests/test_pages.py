@@ -87,6 +87,7 @@ def test_bad_conditions_are_shown_on_the_form(manager_client) -> None:
             "action": "open_case",
             "severity": "normal",
             "window_hours": "72",
+            "looks_at": ["on_signals"],
             "conditions": '{"all": [{"field": "mood", "op": "=", "value": 1}]}',
             "do": "save",
         },
