@@ -258,7 +258,9 @@ def case_open(
     The customer's segments may raise the severity, shorten every timer of the
     case and ask for senior handling (that role is told). Refuses an unknown
     channel or severity, a transaction of another customer, a disabled assignee
-    and a failure mode the catalog does not stand behind. Publishes case.opened."""
+    and a failure mode the catalog does not stand behind. Publishes case.opened.
+    `proactive`: we open it before the customer complains (a discovery rule's
+    contact). The hooks in cases/hooks.py see the case in this transaction."""
     summary = text_field(summary, field="summary", max_length=200, required=True)
     description = text_field(description, field="description")
     if channel not in Channel.values:
