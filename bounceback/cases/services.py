@@ -28,6 +28,7 @@ from bounceback.cases.bulk import (
     WaveCase,
     case_reference,
 )
+from bounceback.cases.hooks import case_opened_announce
 from bounceback.cases.models import Case, CaseEvent, CaseLink, CaseViewer, Severity
 from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.cases.selectors import SPOKEN, reply_channel_for
@@ -250,13 +251,16 @@ def case_open(
     assignee: User | None = None,
     team: Team | None = None,
     opened_at: datetime | None = None,
+    proactive: bool = False,
 ) -> Case:
     """Open a case for `customer`: it starts with the apology timer running.
 
     The customer's segments may raise the severity, shorten every timer of the
     case and ask for senior handling (that role is told). Refuses an unknown
     channel or severity, a transaction of another customer, a disabled assignee
-    and a failure mode the catalog does not stand behind. Publishes case.opened."""
+    and a failure mode the catalog does not stand behind. Publishes case.opened.
+    `proactive`: we open it before the customer complains (a discovery rule's
+    contact). The hooks in cases/hooks.py see the case in this transaction."""
     summary = text_field(summary, field="summary", max_length=200, required=True)
     description = text_field(description, field="description")
     if channel not in Channel.values:
@@ -306,6 +310,7 @@ def case_open(
         team=team,
         created_by=actor_of(actor).user,
         created_at=opened,
+        proactive=proactive,
     )
     case.reference = f"BB-{case.pk:05d}"
     case.save(update_fields=["reference"])
@@ -329,6 +334,7 @@ def case_open(
     _start(
         case, TimerKind.APOLOGISE, minutes(policy.apologise_minutes), policy=policy, start=opened
     )
+    case_opened_announce(case)
     return case
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -87,7 +87,7 @@ class SignalPage(Schema):
 class SignalFilters(Schema):
     source: str | None = None
     external_id: str | None = None
-    kind: str | None = None
+    kind: Literal["survey", "review", "mention", "operational", "message", "other"] | None = None
     event: str | None = None
     customer_id: int | None = None
     site: str | None = None
