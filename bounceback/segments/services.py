@@ -396,11 +396,7 @@ def _customers_job_pending() -> bool:
     """
     from bounceback.background.models import Job
 
-    row = (
-        Job.objects.filter(key=CUSTOMERS_JOB_KEY)
-        .values_list("state", "due_at", "again")
-        .first()
-    )
+    row = Job.objects.filter(key=CUSTOMERS_JOB_KEY).values_list("state", "due_at", "again").first()
     if row is None:
         return False
     state, due_at, again = row

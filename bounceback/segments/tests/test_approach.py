@@ -313,7 +313,7 @@ def test_given_the_clock_when_a_segment_is_due_then_one_recompute_is_queued_per_
     assert SegmentMembership.objects.count() == 0
 
 
-def test_given_the_customers_job_already_due_when_more_customers_change_then_its_row_is_not_locked_again() -> (
+def test_given_the_customers_job_due_when_more_customers_change_then_its_row_is_not_locked() -> (
     None
 ):
     from django.db import connection
@@ -342,7 +342,7 @@ def test_given_the_customers_job_already_due_when_more_customers_change_then_its
     assert not CustomerToRecompute.objects.exists()
 
 
-def test_given_marks_left_after_the_job_finished_when_the_clock_ticks_then_they_are_recomputed() -> (
+def test_given_marks_left_after_the_job_ended_when_the_clock_ticks_then_they_are_recomputed() -> (
     None
 ):
     from bounceback.segments import services
