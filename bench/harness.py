@@ -651,11 +651,19 @@ class Phase:
         self.seconds = 0.0
 
     def __enter__(self) -> Phase:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Phase:
+        """Begin the phase (what `with` does), for a phase that no block encloses."""
         self._snap = procstat.snapshot()
         self._t = time.perf_counter()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """End the phase: its CPU split and warning are set and it is remembered."""
         self.seconds = time.perf_counter() - self._t
         self.cpu = procstat.split(self._snap, procstat.snapshot(), os.getpid(), self.server_pid)
         self.warning = contamination(
