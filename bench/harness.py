@@ -835,3 +835,63 @@ def peer_published() -> dict[str, Any]:
             postgresql_p99_ms=int(m.group(5)),
         )
     return info
+
+
+def run_peer(
+    results_dir: Path | None, *, kinds: list[str], tickets: int | None = None
+) -> dict[str, Any]:
+    """Run the peer's own harness (PEER_DIR/run.sh, django-helpdesk from PyPI, about 15
+    minutes) in this run, on `kinds`, with `tickets` tickets for its list part (its own
+    default otherwise), in its own folder, port and database. Returns its table, the CPU
+    other processes used meanwhile, and per database what it measured: "create" (its
+    ticket creation at concurrency 8: rps, latency_ok) and "list" (its staff list,
+    DataTables and API list latencies), or "error"."""
+    script = PEER_DIR / "run.sh"
+    if not script.exists():
+        return {"error": f"{script} not found"}
+    root = Path(
+        os.environ.get("BENCH_PEER_ROOT", Path(tempfile.gettempdir()) / "bounceback-bench-peer")
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    env = dict(
+        os.environ,
+        PEER_ROOT=str(root),
+        DBS=" ".join(kinds),
+        PORT=str(free_port()),
+        PEER_PG_DB="bounceback_bench_peer",
+        RESULTS_TXT=str((results_dir or HERE / "results") / f"peer-helpdesk-{stamp}.txt"),
+    )
+    if tickets is not None:
+        env["N_TICKETS"] = str(tickets)
+    log(f"running the peer harness {script} (about 15 minutes)")
+    with Phase("peer harness", min_window_s=0) as phase:
+        try:
+            proc = subprocess.run(
+                ["bash", str(script)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": "the peer harness did not finish within an hour"}
+    if proc.returncode != 0:
+        return {"error": f"peer harness failed (exit {proc.returncode}): {proc.stderr[-2000:]}"}
+    out: dict[str, Any] = {
+        "table": proc.stdout.strip(),
+        "cpu": phase.cpu,
+        "warning": phase.warning,
+        "results_txt": env["RESULTS_TXT"],
+    }
+    for kind in kinds:
+        got: dict[str, Any] = {}
+        create = root / "results" / f"{kind}-create-session.json"
+        if create.exists():
+            got["create"] = json.loads(create.read_text())
+        listing = root / "results" / f"{kind}-list.json"
+        if listing.exists():
+            targets = json.loads(listing.read_text()).get("targets", {})
+            got["list"] = {name: t.get("latency") for name, t in targets.items()}
+        out[kind] = got
+    return out

@@ -39,18 +39,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import harness
-from harness import PEER_DIR, PY, Config, fmt, log
+from harness import PY, Config, fmt, log
 
 HERE = Path(__file__).resolve().parent
 GOAL_INBOX_MS = 100.0
@@ -486,46 +484,6 @@ def run_database(kind: str, cfg: Config, run: harness.Run, n_cases: int, reps: i
     return result
 
 
-def run_peer(run: harness.Run, n_cases: int, kinds: list[str]) -> dict[str, Any]:
-    """The peer's own harness with as many tickets as we have cases; its list figures."""
-    script = PEER_DIR / "run.sh"
-    if not script.exists():
-        return {"error": f"{script} not found"}
-    root = Path(
-        os.environ.get("BENCH_PEER_ROOT", Path(tempfile.gettempdir()) / "peer-helpdesk-lists")
-    )
-    env = dict(
-        os.environ,
-        PEER_ROOT=str(root),
-        N_TICKETS=str(n_cases),
-        DBS=" ".join(kinds),
-        PORT=str(harness.free_port()),
-        PEER_PG_DB="peer_helpdesk_lists",
-        RESULTS_TXT=str((run.results_dir or HERE) / f"peer-helpdesk-lists-{run.stamp}.txt"),
-    )
-    log(f"running the peer harness {script} with {n_cases:,} tickets (about 15 minutes)")
-    with harness.Phase("peer", min_window_s=0) as phase:
-        proc = subprocess.run(
-            ["bash", str(script)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-    if proc.returncode != 0:
-        return {"error": f"peer harness failed (exit {proc.returncode}): {proc.stderr[-2000:]}"}
-    out: dict[str, Any] = {"table": proc.stdout.strip(), "cpu": phase.cpu}
-    for kind in kinds:
-        path = root / "results" / f"{kind}-list.json"
-        if path.exists():
-            data = json.loads(path.read_text())
-            out[kind] = {
-                name: target.get("latency") for name, target in data.get("targets", {}).items()
-            }
-    return out
-
-
 def report(results: dict[str, Any]) -> tuple[str, bool]:
     lines = [
         f"Lists at {fmt(results['cases'])} cases: p50 / p99 ms over {results['reps']} calls "
@@ -564,7 +522,7 @@ def report(results: dict[str, Any]) -> tuple[str, bool]:
         if peer.get("error"):
             lines.append("  " + peer["error"])
         for r in results["databases"]:
-            theirs = peer.get(r["db"]) or {}
+            theirs = (peer.get(r["db"]) or {}).get("list") or {}
             ours = r["pages"].get("inbox all open", {})
             for target in ("staff_page", "staff_datatables", "api_list"):
                 lat = theirs.get(target) or {}
@@ -576,8 +534,8 @@ def report(results: dict[str, Any]) -> tuple[str, bool]:
                     f"our inbox (all open) {ours.get('p50_ms')} / {ours.get('p99_ms')}: "
                     f"{ratio:,.1f}x faster at p99"
                 )
-        if peer.get("cpu", {}).get("other_cores", 0) >= 0.25:
-            lines.append(f"  WARNING: {harness.contamination('peer', 'run', peer['cpu'], 0.25)}")
+        if peer.get("warning"):
+            lines.append(f"  {peer['warning']}")
         lines.append("")
     lines.append("GOAL every page under its goal at p99: " + ("PASS" if met else "FAIL"))
     return "\n".join(lines), met
@@ -607,7 +565,7 @@ def main() -> int:
             "databases": [run_database(k, cfg, run, n_cases, reps) for k in kinds],
         }
         if args.with_peer:
-            results["peer_run"] = run_peer(run, n_cases, kinds)
+            results["peer_run"] = harness.run_peer(run.results_dir, kinds=kinds, tickets=n_cases)
     results["run_s"] = round(run.elapsed(), 1)
     table, met = report(results)
     results["table"] = table
