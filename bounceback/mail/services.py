@@ -74,11 +74,15 @@ def email_receive(*, raw: bytes, source: str, received_at: datetime | None = Non
     if timezone.is_naive(received_at):
         received_at = timezone.make_aware(received_at, timezone.get_current_timezone())
     digest = hashlib.sha256(raw).hexdigest()
+    # The same bytes again (a re-polled mailbox, a retrying server) are answered
+    # before parsing; only a message with new bytes is parsed and its Message-ID
+    # looked up. Both look-ups read ids alone.
+    existing = _existing(digest, "")
+    if existing is not None:
+        return existing
     oversized = len(raw) > settings.BOUNCEBACK_MAIL_MAX_BYTES
     parsed = parse_headers(raw) if oversized else parse_email(raw)
-    # One look-up for the same bytes or the same Message-ID: a message seen before is
-    # parsed again for nothing, which is rare, while every new one saves a query.
-    existing = _existing(digest, parsed.message_id)
+    existing = _existing("", parsed.message_id)
     if existing is not None:
         return existing
     problem = ""
@@ -116,15 +120,17 @@ def email_receive(*, raw: bytes, source: str, received_at: datetime | None = Non
 
 
 def _existing(digest: str, message_id: str) -> InboundEmail | None:
-    """The row stored for the same bytes (`digest`) or the same Message-ID ("": none).
+    """The row stored for the same bytes (`digest`) or the same Message-ID; "" skips one.
 
     One query for ids alone (both columns are indexed); the row, without its
     bytes, is read only when there is one. The same bytes win over the same
     Message-ID.
     """
-    same = Q(raw_sha256=digest)
+    if not digest and not message_id:
+        return None
+    same = Q(raw_sha256=digest) if digest else Q()
     if message_id:
-        same |= Q(message_id=message_id)
+        same = (same | Q(message_id=message_id)) if digest else Q(message_id=message_id)
     found = list(InboundEmail.objects.filter(same).values_list("pk", "raw_sha256")[:2])
     if not found:
         return None

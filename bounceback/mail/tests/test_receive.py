@@ -45,8 +45,8 @@ def test_given_a_known_sender_when_a_new_thread_arrives_then_it_is_filed_in_few_
     email_receive(raw=raw_email(subject="First"), source="api")
 
     # When she starts another thread, it is filed without repeated look-ups:
-    # one duplicate check, one customer look-up, no attachment reads.
-    with django_assert_max_num_queries(27):
+    # id-only duplicate checks, one customer look-up, no attachment reads.
+    with django_assert_max_num_queries(28):
         email = email_receive(raw=raw_email(subject="Second"), source="api")
 
     assert email.state == InboundEmail.State.ACCEPTED
