@@ -235,6 +235,14 @@ class Case(models.Model):
             ),
             # A breakdown's page lists its (up to 100,000) cases newest first.
             models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
+            # The catalog counts each failure mode's cases (and their breakdowns) over a
+            # period, from the index alone. Partial: cases without a mode (most, and all
+            # of an outreach's) cost it nothing to insert.
+            models.Index(
+                fields=["failure_mode", "created_at", "breakdown"],
+                name="case_failure_mode_period_idx",
+                condition=models.Q(failure_mode__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="case_reference_unique"),
