@@ -8,20 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from bounceback.accounts.roles import Role
 from bounceback.cases.models import Case
 from bounceback.failuremodes.models import FailureMode, FailureModeVote, Touchpoint
-from bounceback.testing.factories import CustomerFactory, SiteFactory, UserFactory
+from bounceback.testing.factories import CustomerFactory, SiteFactory
 from bounceback.testing.failuremodes_factories import FailureModeFactory, TouchpointFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lead_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.LEAD))
-    return client
 
 
 def _html(response) -> str:  # type: ignore[no-untyped-def]
