@@ -60,13 +60,9 @@ def _touchpoint_field() -> _TouchpointChoiceField:
     )
 
 
-class CatalogFilterForm(forms.Form):
-    period = forms.TypedChoiceField(
-        choices=[(p, f"Last {p} days") for p in PERIODS],
-        coerce=int,
-        required=False,
-        label="Count cases over",
-    )
+class _SiteFilterForm(forms.Form):
+    """A filter bar narrowed to one site (all sites when empty)."""
+
     site = forms.ModelChoiceField(
         queryset=Site.objects.order_by("name"),
         required=False,
@@ -74,12 +70,24 @@ class CatalogFilterForm(forms.Form):
         empty_label="All sites",
     )
 
+    def chosen(self) -> dict[str, Any]:
+        return self.cleaned_data if self.is_valid() else {}
+
+
+class CatalogFilterForm(_SiteFilterForm):
+    period = forms.TypedChoiceField(
+        choices=[(p, f"Last {p} days") for p in PERIODS],
+        coerce=int,
+        required=False,
+        label="Count cases over",
+    )
+
     def filters(self) -> dict[str, Any]:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.chosen()
         return {"period": data.get("period") or DEFAULT_PERIOD, "site": data.get("site")}
 
 
-class CoverageFilterForm(forms.Form):
+class CoverageFilterForm(_SiteFilterForm):
     threshold = forms.IntegerField(
         min_value=1,
         max_value=1000,
@@ -87,15 +95,9 @@ class CoverageFilterForm(forms.Form):
         label="High risk from RPN",
         help_text="Severity 9 or 10 is high risk whatever the RPN.",
     )
-    site = forms.ModelChoiceField(
-        queryset=Site.objects.order_by("name"),
-        required=False,
-        to_field_name="code",
-        empty_label="All sites",
-    )
 
     def filters(self) -> dict[str, Any]:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.chosen()
         return {
             "threshold": data.get("threshold") or DEFAULT_RPN_THRESHOLD,
             "site": data.get("site"),

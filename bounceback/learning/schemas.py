@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from bounceback.cases.models import Case
 from bounceback.learning.selectors import Duplicate, SimilarCase
 
 
@@ -34,13 +35,19 @@ class SimilarCaseOut(Schema):
     outcome: str = Field(..., description="How it ended, in words")
 
 
-def similar_out(found: SimilarCase) -> dict[str, object]:
-    case = found.case
+def _case_fields(case: Case) -> dict[str, object]:
     return {
         "case_id": case.pk,
         "reference": case.reference or "",
         "summary": case.summary,
         "status": case.status,
+    }
+
+
+def similar_out(found: SimilarCase) -> dict[str, object]:
+    case = found.case
+    return {
+        **_case_fields(case),
         "failure_mode_id": case.failure_mode_id,
         "similarity": found.similarity,
         "apologised": found.apologised,
@@ -71,10 +78,7 @@ class DuplicateOut(Schema):
 def duplicate_out(found: Duplicate) -> dict[str, object]:
     case = found.case
     return {
-        "case_id": case.pk,
-        "reference": case.reference or "",
-        "summary": case.summary,
-        "status": case.status,
+        **_case_fields(case),
         "customer_id": case.customer_id,
         "reason": found.reason,
         "similarity": found.similarity,
