@@ -60,9 +60,13 @@ def _touchpoint_field() -> _TouchpointChoiceField:
     )
 
 
-class _SiteFilterForm(forms.Form):
-    """A filter bar narrowed to one site (all sites when empty)."""
-
+class CatalogFilterForm(forms.Form):
+    period = forms.TypedChoiceField(
+        choices=[(p, f"Last {p} days") for p in PERIODS],
+        coerce=int,
+        required=False,
+        label="Count cases over",
+    )
     site = forms.ModelChoiceField(
         queryset=Site.objects.order_by("name"),
         required=False,
@@ -70,24 +74,12 @@ class _SiteFilterForm(forms.Form):
         empty_label="All sites",
     )
 
-    def chosen(self) -> dict[str, Any]:
-        return self.cleaned_data if self.is_valid() else {}
-
-
-class CatalogFilterForm(_SiteFilterForm):
-    period = forms.TypedChoiceField(
-        choices=[(p, f"Last {p} days") for p in PERIODS],
-        coerce=int,
-        required=False,
-        label="Count cases over",
-    )
-
     def filters(self) -> dict[str, Any]:
-        data = self.chosen()
+        data = self.cleaned_data if self.is_valid() else {}
         return {"period": data.get("period") or DEFAULT_PERIOD, "site": data.get("site")}
 
 
-class CoverageFilterForm(_SiteFilterForm):
+class CoverageFilterForm(forms.Form):
     threshold = forms.IntegerField(
         min_value=1,
         max_value=1000,
@@ -95,9 +87,15 @@ class CoverageFilterForm(_SiteFilterForm):
         label="High risk from RPN",
         help_text="Severity 9 or 10 is high risk whatever the RPN.",
     )
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.order_by("name"),
+        required=False,
+        to_field_name="code",
+        empty_label="All sites",
+    )
 
     def filters(self) -> dict[str, Any]:
-        data = self.chosen()
+        data = self.cleaned_data if self.is_valid() else {}
         return {
             "threshold": data.get("threshold") or DEFAULT_RPN_THRESHOLD,
             "site": data.get("site"),

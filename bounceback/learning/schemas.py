@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from bounceback.cases.models import Case
 from bounceback.learning.selectors import Duplicate, SimilarCase
 
 
@@ -35,19 +34,13 @@ class SimilarCaseOut(Schema):
     outcome: str = Field(..., description="How it ended, in words")
 
 
-def _case_fields(case: Case) -> dict[str, object]:
+def similar_out(found: SimilarCase) -> dict[str, object]:
+    case = found.case
     return {
         "case_id": case.pk,
         "reference": case.reference or "",
         "summary": case.summary,
         "status": case.status,
-    }
-
-
-def similar_out(found: SimilarCase) -> dict[str, object]:
-    case = found.case
-    return {
-        **_case_fields(case),
         "failure_mode_id": case.failure_mode_id,
         "similarity": found.similarity,
         "apologised": found.apologised,
@@ -78,7 +71,10 @@ class DuplicateOut(Schema):
 def duplicate_out(found: Duplicate) -> dict[str, object]:
     case = found.case
     return {
-        **_case_fields(case),
+        "case_id": case.pk,
+        "reference": case.reference or "",
+        "summary": case.summary,
+        "status": case.status,
         "customer_id": case.customer_id,
         "reason": found.reason,
         "similarity": found.similarity,
