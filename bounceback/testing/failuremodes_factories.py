@@ -7,6 +7,7 @@ any state, including decided and retired modes, in one line.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -58,7 +59,7 @@ class FailureModeVoteFactory(factory.django.DjangoModelFactory):
 
 def cases_of(mode: FailureMode, count: int, *, days_ago: int = 3) -> None:
     """`count` cases of one customer, classified as `mode`, opened `days_ago` days ago."""
-    customer = CustomerFactory()
+    customer: Any = CustomerFactory()
     at = timezone.now() - timedelta(days=days_ago)
     for i in range(count):
         Case.objects.create(
