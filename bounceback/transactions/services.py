@@ -208,6 +208,23 @@ def _existing(inputs: Sequence[TransactionInput]) -> dict[tuple[str, str], tuple
     return found
 
 
+def _adapted(
+    adapt: bulk_writes.Adapters, item: TransactionInput, site_id: int | None
+) -> tuple[Any, ...]:
+    """The written values an insert and an update share, adapted for the database:
+    amount, currency, occurred_at, scheduled_for, site, product, status, attributes."""
+    return (
+        adapt.amount(item.amount),
+        item.currency,
+        adapt.datetime(item.occurred_at),
+        adapt.datetime(item.scheduled_for),
+        site_id,
+        item.product,
+        item.status,
+        adapt.json(item.attributes),
+    )
+
+
 def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, StoredItem]:
     """Write the valid items in one database transaction; returns what each index became."""
     adapt = bulk_writes.Adapters()
@@ -242,14 +259,7 @@ def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, Stor
                         item.kind,
                         item.source,
                         item.external_id,
-                        adapt.amount(item.amount),
-                        item.currency,
-                        adapt.datetime(item.occurred_at),
-                        adapt.datetime(item.scheduled_for),
-                        site_id,
-                        item.product,
-                        item.status,
-                        adapt.json(item.attributes),
+                        *_adapted(adapt, item, site_id),
                         stamp,
                         stamp,
                     )
@@ -262,22 +272,7 @@ def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, Stor
                 outcomes[index] = StoredItem(row_id, "unchanged")
                 continue
             touched_customers.update({before[0], customer_id})
-            updates.append(
-                (
-                    customer_id,
-                    item.kind,
-                    adapt.amount(item.amount),
-                    item.currency,
-                    adapt.datetime(item.occurred_at),
-                    adapt.datetime(item.scheduled_for),
-                    site_id,
-                    item.product,
-                    item.status,
-                    adapt.json(item.attributes),
-                    stamp,
-                    row_id,
-                )
-            )
+            updates.append((customer_id, item.kind, *_adapted(adapt, item, site_id), stamp, row_id))
             outcomes[index] = StoredItem(row_id, "updated")
         new_ids = bulk_writes.insert_rows(inserts)
         for index, new_id in zip(insert_indexes, new_ids, strict=True):
