@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from bounceback.accounts.roles import Role
@@ -31,13 +30,6 @@ CLICHE = "We apologise for any inconvenience this may have caused."
 @pytest.fixture
 def lead(db: None):  # type: ignore[no-untyped-def]
     return UserFactory(username="rosa", first_name="Rosa", last_name="Diaz", role=Role.LEAD)
-
-
-@pytest.fixture
-def lead_client(lead) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(lead)
-    return client
 
 
 def test_given_a_good_apology_when_saved_then_the_coach_passes_it(lead) -> None:  # type: ignore[no-untyped-def]

@@ -1,8 +1,6 @@
 """Accessibility in a real browser: axe-core on the main pages of every role, and the
 navigation at 1280 px."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,13 +14,8 @@ from bounceback.funds.services import grant_create
 from bounceback.replies.services import canned_reply_create
 from bounceback.testing.accessibility import axe_violations, describe, navigation_fits
 from bounceback.testing.breakdowns_factories import make_breakdown
-from bounceback.testing.factories import PASSWORD, CustomerFactory, UserFactory
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import CustomerFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +27,7 @@ SINCERE = (
 
 
 def _sign_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, username, start="/accounts/login/")
     page.wait_for_url("**/")
 
 
