@@ -127,6 +127,7 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
         page = cases_inbox_page(user=request.user, query=query, counts=counts)
     for case in page.cases:
         case.next_timer = page.next_timers.get(case.pk)  # type: ignore[attr-defined]
+        case.leading_segment = page.segments.get(case.customer_id)  # type: ignore[attr-defined]
     context = {
         "form": InboxForm(query),
         "query": query,
