@@ -662,7 +662,8 @@ def case_follow_up(
     now = timezone.now()
     if ends and now < ends and not early_reason.strip():
         raise _refuse(
-            f"the cool-off runs until {ends:%Y-%m-%d %H:%M} UTC; give the customer time, "
+            f"the cool-off runs until {timezone.localtime(ends):%d %b, %H:%M %Z}; "
+            "give the customer time, "
             "or give a reason to follow up early",
             field="early_reason",
         )
