@@ -379,3 +379,76 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class CaseBulkRun(models.Model):
+    """A bulk action on more cases than a request should wait for, worked through in chunks
+    by the `cases_bulk` background job.
+
+    The row owns the work: what to do (`action`, `params`), to which cases
+    (`case_ids`, in id order), how far it got (`position`: the cases before it
+    are done or refused, each chunk committed with its cases) and what came of
+    it. A worker killed mid-chunk leaves `position` where the chunk began, and
+    the job goes on from there.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    action = models.CharField(max_length=20)
+    # What the action needs, by id and text (assignee_id, failure_mode_id,
+    # link_to_id, body, channel, early_reason and the documentation).
+    params = models.JSONField(default=dict, blank=True)
+    case_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    # The first refusals ({case_id, reference, code, message, field}, in case
+    # order), and how many there were in all.
+    refused = models.JSONField(default=list, blank=True)
+    refused_count = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token = models.ForeignKey(
+        "apitokens.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    # Where the person who asked goes back to (a breakdown's review, the inbox).
+    back_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.total} cases ({self.state})"
+
+    @property
+    def label(self) -> str:
+        from bounceback.cases.services import BulkAction
+
+        return BulkAction.LABELS.get(self.action, self.action)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.position / self.total) if self.total else 100
+
+    def summary(self) -> str:
+        """One sentence on where the run is, for a flash message or a notification."""
+        from bounceback.cases.services import BulkAction
+
+        what = f"{self.label} on {self.total:,} cases"
+        if self.state == self.State.RUNNING:
+            return (
+                f"{what}: working through them in the background "
+                f"({self.position:,} done so far); you will be told when it ends."
+            )
+        n, k = self.done_count, self.refused_count
+        said = f"{what} finished: {n:,} case{'s' if n != 1 else ''} {BulkAction.DONE[self.action]}."
+        if k:
+            said += f" {k:,} case{'s' if k != 1 else ''} not (see why on the run's page)."
+        return said

@@ -17,7 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from bounceback.accounts.models import User
-from bounceback.accounts.services import team_create, user_create, user_set_team
+from bounceback.accounts.services import (
+    team_create,
+    user_create,
+    user_set_team,
+    user_set_time_zone,
+)
 from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerExternalId
 from bounceback.customers.services import ExternalIdentity, customer_create
@@ -146,6 +151,10 @@ def _load_staff() -> None:
     }
     for spec in biz.STAFF:
         user_set_team(user=users[spec.username], team=teams[spec.team], actor=None)
+        # Staff work on the business's clock whatever the server's TIME_ZONE is (each
+        # chooses their own zone, so the demo sets it as them).
+        person = users[spec.username]
+        user_set_time_zone(user=person, time_zone=biz.TIME_ZONE, actor=person)
 
 
 def _load_customers(plan: DemoPlan) -> dict[str, Customer]:
