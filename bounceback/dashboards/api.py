@@ -31,6 +31,7 @@ from bounceback.dashboards.selectors import (
     tile_cases,
     tile_compute,
 )
+from bounceback.dashboards.services import loyalty_figure_want
 from bounceback.errors import Forbidden, NotFound
 from bounceback.keyset import Order, keyset_page
 
@@ -165,6 +166,11 @@ def _tile_out(tile: Tile, filters: DashboardFilters) -> dict[str, Any]:
     }
 
 
+def _want_money(tiles: list[Tile], filters: DashboardFilters) -> None:
+    if any(t.name == "money" and t.extra.get("kept") is None for t in tiles):
+        loyalty_figure_want(filters=filters)
+
+
 def _allowed(request: HttpRequest, name: str) -> Any:
     if name not in TILES:
         raise NotFound(f"no tile {name!r}; tiles: {', '.join(TILES)}")
@@ -218,7 +224,9 @@ def tile(request: HttpRequest, name: str, query: Query[DashboardQuery]) -> dict[
     require_scope(request, "dashboards:read")
     user = _allowed(request, name)
     filters = _filters(query)
-    return _tile_out(tile_compute(name=name, filters=filters, user=user), filters)
+    computed = tile_compute(name=name, filters=filters, user=user)
+    _want_money([computed], filters)
+    return _tile_out(computed, filters)
 
 
 @router.get(
@@ -275,6 +283,7 @@ def dashboard(request: HttpRequest, kind: str, query: Query[DashboardQuery]) -> 
         raise Forbidden("this dashboard is for a more senior role", code="missing_permission")
     filters = _filters(query)
     tiles = dashboard_tiles(kind=kind, filters=filters, user=user)
+    _want_money(tiles, filters)
     return {
         "kind": kind,
         "since": filters.since,

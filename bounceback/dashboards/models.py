@@ -53,3 +53,28 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_id}"
+
+
+class LoyaltyFigure(models.Model):
+    """Revenue kept and at risk for one slice of customers, from the loyalty report.
+
+    The report reads every purchase of the customers concerned (seconds at
+    100,000 cases), so no page waits for it: a dashboard that needs a slice
+    marks it wanted, and the clock works it out in the background
+    (`services.loyalty_figures_refresh`) and again every LOYALTY_TTL while wanted.
+    """
+
+    # "since|until|site|segment", dates as YYYY-MM-DD (until exclusive).
+    key = models.CharField(max_length=200, unique=True)
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    site = models.CharField(max_length=60, blank=True)
+    segment = models.CharField(max_length=60, blank=True)
+    currency = models.CharField(max_length=3)
+    revenue_kept = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    revenue_at_risk = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    wanted_at = models.DateTimeField()
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.revenue_kept} {self.currency}"

@@ -12,7 +12,8 @@ one aggregate over an index range (cases by `created_at`, answers by
 indexes) with the buckets of the period as conditional counts in that single
 pass, never a query per bucket or per row. First response times come from
 the `Conversation` roll-up (models.py), kept fresh to the minute. The one
-costly figure, revenue kept (the loyalty report), is cached for LOYALTY_TTL.
+costly figure, revenue kept (the loyalty report), is worked out in the
+background (`LoyaltyFigure`) and read back as last worked out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Case as DbCase
 from django.db.models import CharField, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
@@ -33,7 +33,7 @@ from django.utils import timezone
 from bounceback.cases.models import Case, Severity
 from bounceback.dashboards.expressions import SecondsBetween
 from bounceback.dashboards.filters import Bucket, DashboardFilters, buckets
-from bounceback.dashboards.models import Conversation
+from bounceback.dashboards.models import Conversation, LoyaltyFigure
 from bounceback.errors import NotFound, ValidationFailed
 
 if TYPE_CHECKING:
@@ -762,23 +762,21 @@ def _failure_mode_cases(ctx: Context, key: str) -> QuerySet[Case]:
     return rows.filter(failure_mode_id=int(key))
 
 
-def _revenue_kept(ctx: Context) -> tuple[Decimal | None, Decimal]:
-    """Revenue kept and at risk from the loyalty report, cached for LOYALTY_TTL: it reads
-    every purchase of the customers concerned, and it is a 90-day figure, not a minute's."""
-    from bounceback.loyalty.selectors import Filters, loyalty_report
-
-    f = ctx.filters
-    since = min(f.since, f.until - LOYALTY_SPAN)
-    key = f"dashboards:money:{since:%Y%m%d}:" + f.query()
-    hit = cache.get(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
-    report = loyalty_report(
-        since=since, until=f.until, filters=Filters(site=f.site, segment=f.segment), now=ctx.now
+def loyalty_slice(filters: DashboardFilters) -> tuple[str, datetime, datetime]:
+    """The loyalty slice the money tile reads: the year (at least) to the period's end, at
+    the filters' site and segment. Returns (key, since, until)."""
+    since = min(filters.since, filters.until - LOYALTY_SPAN)
+    local = timezone.localtime
+    key = (
+        f"{local(since):%Y-%m-%d}|{local(filters.until):%Y-%m-%d}|{filters.site}|{filters.segment}"
     )
-    value = (report.money.revenue_kept, report.money.revenue_at_risk)
-    cache.set(key, value, LOYALTY_TTL)
-    return value
+    return key, since, filters.until
+
+
+def loyalty_figure(filters: DashboardFilters) -> LoyaltyFigure | None:
+    """The slice's revenue figures as last worked out, or None before the first time."""
+    key, _since, _until = loyalty_slice(filters)
+    return LoyaltyFigure.objects.filter(key=key, computed_at__isnull=False).first()
 
 
 def tile_money(ctx: Context) -> Tile:
@@ -799,7 +797,9 @@ def tile_money(ctx: Context) -> Tile:
         )
     got = granted.aggregate(**aggregates)
     spent = got["total"] or Decimal("0")
-    kept, at_risk = _revenue_kept(ctx)
+    figure = loyalty_figure(ctx.filters)
+    kept = figure.revenue_kept if figure is not None else None
+    at_risk = figure.revenue_at_risk if figure is not None else None
     rows = [
         TileRow(
             str(b.index),
@@ -810,10 +810,18 @@ def tile_money(ctx: Context) -> Tile:
         for b in spans
     ]
     ratio = f" · {kept / spent:.1f} times what it cost" if kept and spent else ""
+    if figure is None:
+        worked = "Revenue kept is being worked out in the background; it shows within minutes."
+    else:
+        at = timezone.localtime(figure.computed_at)
+        worked = f"Revenue at risk now: {currency} {at_risk or 0:,.2f}. Worked out at {at:%H:%M}."
     return Tile(
         name="money",
         title="Recovery spend against revenue kept",
-        headline=f"{currency} {spent:,.2f} spent · {currency} {kept or 0:,.2f} kept{ratio}",
+        headline=(
+            f"{currency} {spent:,.2f} spent · "
+            + (f"{currency} {kept or 0:,.2f} kept{ratio}" if figure else "revenue kept: soon")
+        ),
         columns=[("spend", f"Gestures granted ({currency})", "money")],
         rows=rows,
         chart="columns",
@@ -821,11 +829,16 @@ def tile_money(ctx: Context) -> Tile:
             "Spend: gestures granted from the recovery funds in the period. Revenue kept: from "
             "the loyalty report over failures in the year to the period's end (the 90-day "
             "return rate of recovered customers over those not recovered, times their usual "
-            f"spend), recomputed every {LOYALTY_TTL // 60} minutes. "
-            f"Revenue at risk now: {currency} {at_risk:,.2f}."
+            f"spend), worked out again every {LOYALTY_TTL // 60} minutes. " + worked
         ),
         headline_href=reverse("loyalty:report") + "?" + ctx.filters.query(),
-        extra={"spent": spent, "kept": kept, "at_risk": at_risk, "currency": currency},
+        extra={
+            "spent": spent,
+            "kept": kept,
+            "at_risk": at_risk,
+            "currency": currency,
+            "loyalty_key": loyalty_slice(ctx.filters)[0],
+        },
     )
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bounceback.cases.models import Case
-from bounceback.dashboards.models import Conversation, RollupMark
+from bounceback.dashboards.models import Conversation, LoyaltyFigure, RollupMark
 from bounceback.interactions.models import Interaction
+
+if TYPE_CHECKING:
+    from bounceback.dashboards.filters import DashboardFilters
 
 CONVERSATIONS = "conversations"
 CHUNK = 5000
@@ -161,3 +166,75 @@ def conversations_refresh(*, now: datetime | None = None, most: int = 50_000) ->
         if len(rows) < CHUNK:
             break
     return written
+
+
+# --- Revenue kept, worked out in the background --------------------------------------------
+
+WANTED_FOR = timedelta(days=1)
+KEPT_FOR = timedelta(days=7)
+
+
+def loyalty_figure_want(*, filters: DashboardFilters, now: datetime | None = None) -> None:
+    """Mark the money tile's loyalty slice for these filters as wanted (the clock works it
+    out within a minute, and again every LOYALTY_TTL while someone looks at it)."""
+    from bounceback.dashboards.selectors import loyalty_slice
+
+    now = now or timezone.now()
+    key, since, until = loyalty_slice(filters)
+    updated = LoyaltyFigure.objects.filter(key=key).update(wanted_at=now)
+    if not updated:
+        LoyaltyFigure.objects.bulk_create(
+            [
+                LoyaltyFigure(
+                    key=key,
+                    since=since,
+                    until=until,
+                    site=filters.site,
+                    segment=filters.segment,
+                    currency=settings.BOUNCEBACK_CURRENCY,
+                    wanted_at=now,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def loyalty_figures_refresh(*, now: datetime | None = None) -> int:
+    """Work out the most overdue wanted slice (one per call: the loyalty report takes
+    seconds at scale, and the clock calls again next minute). The default slice (every
+    site and customer, the year to today) is always wanted. Returns slices worked out."""
+    from bounceback.dashboards.filters import dashboard_filters
+    from bounceback.dashboards.selectors import LOYALTY_TTL
+    from bounceback.loyalty.selectors import Filters, loyalty_report
+
+    now = now or timezone.now()
+    loyalty_figure_want(filters=dashboard_filters(), now=now)
+    stale = now - timedelta(seconds=LOYALTY_TTL)
+    row = (
+        LoyaltyFigure.objects.filter(wanted_at__gte=now - WANTED_FOR)
+        .filter(Q(computed_at__isnull=True) | Q(computed_at__lt=stale))
+        .order_by(F("computed_at").asc(nulls_first=True), "pk")
+        .first()
+    )
+    if row is None:
+        return 0
+    report = loyalty_report(
+        since=row.since,
+        until=row.until,
+        filters=Filters(site=row.site, segment=row.segment),
+        now=now,
+    )
+    LoyaltyFigure.objects.filter(pk=row.pk).update(
+        revenue_kept=report.money.revenue_kept,
+        revenue_at_risk=report.money.revenue_at_risk,
+        currency=report.money.currency,
+        computed_at=now,
+    )
+    return 1
+
+
+def loyalty_figures_forget(*, now: datetime | None = None) -> int:
+    """Housekeeping: drop slices nobody has wanted for a week."""
+    now = now or timezone.now()
+    deleted, _ = LoyaltyFigure.objects.filter(wanted_at__lt=now - KEPT_FOR).delete()
+    return deleted

@@ -26,6 +26,7 @@ from bounceback.dashboards.selectors import (
     tile_cases,
     tile_compute,
 )
+from bounceback.dashboards.services import loyalty_figure_want
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.keyset import Order, keyset_page
 from bounceback.web.htmx import is_htmx
@@ -54,6 +55,8 @@ def dashboard_context(request: HttpRequest, kind: str | None = None) -> dict[str
         kind = kind if kind in allowed else "manager"
     form, filters, valid = _filters(request)
     tiles = dashboard_tiles(kind=kind, filters=filters, user=request.user)  # type: ignore[arg-type]
+    if any(t.name == "money" and t.extra.get("kept") is None for t in tiles):
+        loyalty_figure_want(filters=filters)
     return {
         "dash_kind": kind,
         "dash_kinds": allowed,

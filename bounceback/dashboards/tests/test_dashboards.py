@@ -171,3 +171,28 @@ def test_time_to_fix_counts_the_20_minute_rule(manager, open_case) -> None:  # t
 
     assert "50% fixed within 20 minutes" in page
     assert _listed(client, link) == {quick.reference}
+
+
+def test_revenue_kept_is_worked_out_in_the_background_then_shown(manager, open_case) -> None:  # type: ignore[no-untyped-def]
+    from bounceback.dashboards.services import loyalty_figures_refresh
+    from bounceback.funds.models import Grant
+
+    case = open_case()
+    Grant.objects.create(
+        case=case,
+        customer=case.customer,
+        granted_by=manager,
+        kind="voucher",
+        value="25.00",
+        reason="Cold soup",
+    )
+    client = signed_in(manager)
+
+    before = client.get("/").content.decode()
+    worked = loyalty_figures_refresh()
+    after = client.get("/").content.decode()
+
+    assert "USD 25.00 spent · revenue kept: soon" in before
+    assert worked == 1
+    assert "USD 25.00 spent · USD 0.00 kept" in after
+    assert "Worked out at" in after
