@@ -2,7 +2,8 @@
 
 Each chart comes with a text alternative (the same figures in words) that the
 page puts beside it, and the SVG carries a <title> and <desc> for screen
-readers. Colours meet WCAG 2.2 AA against white (4.5:1 for text, 3:1 for
+readers; a chart whose marks are links is a group of links, one without is
+an image. Colours meet WCAG 2.2 AA against white (4.5:1 for text, 3:1 for
 marks); every mark that stands for a set of records can link to them.
 """
 
@@ -75,6 +76,18 @@ def el(tag: str, text: str | None = None, /, **attrs: object) -> str:
     return f"{opening}/>" if text is None else f"{opening}>{escape(text)}</{tag}>"
 
 
+def _open(uid: str, title: str, width: int, height: int, *, linked: bool) -> list[str]:
+    """The chart's opening tags. A chart whose marks link to their records is a group of
+    links (a screen reader lists them), not an image: an image may not hold controls."""
+    role = "group" if linked else "img"
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="{role}" viewBox="0 0 {width} {height}" '
+        f'width="100%" style="max-width:{width}px" aria-labelledby="{uid}-t {uid}-d" '
+        'class="chart">',
+        f'<title id="{uid}-t">{escape(title)}</title>',
+    ]
+
+
 def bar_chart(
     *,
     title: str,
@@ -94,12 +107,7 @@ def bar_chart(
     def x(v: float) -> float:
         return left + plot * max(0.0, min(v, maximum)) / maximum
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" aria-labelledby="{uid}-t {uid}-d" '
-        'class="chart">',
-        f'<title id="{uid}-t">{escape(title)}</title>',
-    ]
+    parts = _open(uid, title, width, height, linked=any(b.href for b in bars))
     lines = []
     for i, bar in enumerate(bars):
         y = top + i * row
@@ -202,12 +210,7 @@ def step_chart(
     def py(v: float) -> float:
         return top + plot_h * (1 - v)
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" aria-labelledby="{uid}-t {uid}-d" '
-        'class="chart">',
-        f'<title id="{uid}-t">{escape(title)}</title>',
-    ]
+    parts = _open(uid, title, width, height, linked=any(s.href for s in series))
     lines = []
     for i, s in enumerate(series):
         if not s.points:
@@ -331,15 +334,6 @@ def _nice_max(value: float) -> float:
     return 10 * power
 
 
-def _open(uid: str, title: str, width: int, height: int) -> list[str]:
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" aria-labelledby="{uid}-t {uid}-d" '
-        'class="chart">',
-        f'<title id="{uid}-t">{escape(title)}</title>',
-    ]
-
-
 def _close(parts: list[str], uid: str, text: str) -> Chart:
     parts.insert(2, f'<desc id="{uid}-d">{escape(text)}</desc>')
     parts.append("</svg>")
@@ -395,7 +389,7 @@ def column_chart(
     values = [b.value for b in bars if b.value is not None]
     top_value = maximum or _nice_max(max(values, default=0.0))
     slot = plot_w / max(len(bars), 1)
-    parts = _open(uid, title, width, height)
+    parts = _open(uid, title, width, height, linked=any(b.href for b in bars))
     parts.append(_y_axis(left, width - right, top, plot_h, top_value, fmt))
     lines = []
     xs = []
@@ -444,7 +438,8 @@ def line_chart(
     def py(v: float) -> float:
         return top + plot_h * (1 - min(v, top_value) / top_value)
 
-    parts = _open(uid, title, width, height)
+    linked = any(p.href for s in lines for p in s.points)
+    parts = _open(uid, title, width, height, linked=linked)
     parts.append(_y_axis(left, width - right, top, plot_h, top_value, fmt))
     words = []
     for i, line in enumerate(lines):
@@ -524,7 +519,7 @@ def pareto_chart(*, title: str, bars: Sequence[Bar], width: int = 640, height: i
     total = sum(values)
     top_value = _nice_max(max(values, default=0.0))
     slot = plot_w / max(len(bars), 1)
-    parts = _open(uid, title, width, height)
+    parts = _open(uid, title, width, height, linked=any(b.href for b in bars))
     parts.append(_y_axis(left, width - right, top, plot_h, top_value, count))
     running = 0.0
     cumulative: list[str] = []

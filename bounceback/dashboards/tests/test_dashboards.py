@@ -43,8 +43,9 @@ def test_the_manager_home_draws_every_recovery_tile_with_a_text_alternative(mana
         "breakdowns",
     ):
         assert f'id="tile-{tile}"' in page
-    assert page.count('role="img"') >= 6  # breakdowns and failure modes: nothing to draw
-    assert page.count("<desc id=") == page.count('role="img"')
+    charts = page.count('<svg xmlns="http://www.w3.org/2000/svg" role=')
+    assert charts >= 6  # breakdowns and failure modes: nothing to draw yet
+    assert page.count("<desc id=") == charts
     assert page.count("The figures as a table") == 8
 
 
