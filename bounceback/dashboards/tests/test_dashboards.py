@@ -170,7 +170,7 @@ def test_time_to_fix_counts_the_20_minute_rule(manager, open_case) -> None:  # t
     page = client.get("/").content.decode()
     link = next(h for h in _drill_links(page, "time_to_fix") if h.endswith("key=20m"))
 
-    assert "50% fixed within 20 minutes" in page
+    assert "50% fixed within an hour · 50% within 20 minutes" in page
     assert _listed(client, link) == {quick.reference}
 
 
