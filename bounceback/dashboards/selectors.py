@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from bounceback.accounts.models import User
 
 DUE_SOON = timedelta(hours=4)
-PARETO_TOP = 8
+PARETO_TOP = 10
 LOYALTY_TTL = 15 * 60
 # Revenue kept rests on 90-day return rates: a shorter period's customers have not been
 # watched long enough, so the estimate covers at least the year up to the period's end.
@@ -734,7 +734,8 @@ def tile_failure_modes(ctx: Context) -> Tile:
                 drill_url(ctx, "failure_modes", "none"),
             )
         )
-    rows.sort(key=lambda r: -r.values["cases"])
+    # Largest first; "every other mode" and "not classified" stay last, as on any Pareto.
+    rows.sort(key=lambda r: (r.key in ("other", "none"), -r.values["cases"]))
     total = sum(n for _fm, n in counted)
     running = 0
     for r in rows:
@@ -792,19 +793,21 @@ def tile_money(ctx: Context) -> Tile:
 
     currency = settings.BOUNCEBACK_CURRENCY
     spans = buckets(ctx.filters)
-    granted = Grant.objects.filter(
-        created_at__gte=ctx.filters.since,
-        created_at__lt=ctx.filters.until,
-        state=Grant.State.GRANTED,
-        currency=currency,
-    ).filter(ctx.filters.case_match("case__"))
-    aggregates: dict[str, Any] = {"total": Sum("value")}
-    for b in spans:
-        aggregates[f"s{b.index}"] = Sum(
-            "value", filter=Q(created_at__gte=b.start, created_at__lt=b.end)
-        )
-    got = granted.aggregate(**aggregates)
-    spent = got["total"] or Decimal("0")
+    # Gestures on the cases opened in the period, by when the case opened: what the
+    # recovery of those failures cost, as the loyalty report counts it.
+    per = _by_bucket(
+        Grant.objects.filter(
+            case__created_at__gte=ctx.filters.since,
+            case__created_at__lt=ctx.filters.until,
+            state=Grant.State.GRANTED,
+            currency=currency,
+        ).filter(ctx.filters.case_match("case__")),
+        "case__created_at",
+        spans,
+        total=Sum("value"),
+    )
+    got = {f"s{b.index}": per.get(b.index, {}).get("total") for b in spans}
+    spent = sum((v for v in got.values() if v is not None), Decimal("0"))
     figure = loyalty_figure(ctx.filters)
     kept = figure.revenue_kept if figure is not None else None
     at_risk = figure.revenue_at_risk if figure is not None else None
@@ -834,7 +837,8 @@ def tile_money(ctx: Context) -> Tile:
         rows=rows,
         chart="columns",
         note=(
-            "Spend: gestures granted from the recovery funds in the period. Revenue kept: from "
+            "Spend: gestures granted from the recovery funds on the cases opened in the period, "
+            "by the week the case opened. Revenue kept: from "
             "the loyalty report over failures in the year to the period's end (the 90-day "
             "return rate of recovered customers over those not recovered, times their usual "
             f"spend), worked out again every {LOYALTY_TTL // 60} minutes. " + worked
@@ -856,10 +860,10 @@ def _money_cases(ctx: Context, key: str) -> QuerySet[Case]:
     f = ctx.filters
     grants = Grant.objects.filter(state=Grant.State.GRANTED, currency=settings.BOUNCEBACK_CURRENCY)
     if key == "all":
-        grants = grants.filter(created_at__gte=f.since, created_at__lt=f.until)
+        grants = grants.filter(case__created_at__gte=f.since, case__created_at__lt=f.until)
     else:
         b = _bucket_of(ctx, key)
-        grants = grants.filter(created_at__gte=b.start, created_at__lt=b.end)
+        grants = grants.filter(case__created_at__gte=b.start, case__created_at__lt=b.end)
     return Case.objects.filter(f.case_match()).filter(pk__in=grants.values("case_id"))
 
 
