@@ -53,7 +53,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 # All of them run even if one fails; the exit status is the first failure's.
-BENCHES := run timers outreach lists email_intake webhooks faults coach negativity discovery learning
+BENCHES := run timers outreach lists email_intake webhooks faults coach negativity discovery learning dashboards
 bench: $(INSTALLED)
 	@status=0; for b in $(BENCHES); do \
 		$(BIN)/python bench/$$b.py || { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \

@@ -26,6 +26,7 @@ from bounceback.accounts.services import (
 from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerExternalId
 from bounceback.customers.services import ExternalIdentity, customer_create
+from bounceback.dashboards.services import conversations_refresh, loyalty_figures_refresh
 from bounceback.demo import business as biz
 from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
@@ -281,6 +282,10 @@ def demo_load(
         cases.by_status = dict(Counter(Case.objects.values_list("status", flat=True)))
         # The timeline: the history's conversations and every message on the cases.
         logged = Interaction.objects.count()
+        # Dashboards: first response times from those conversations, and the revenue
+        # kept, as the worker's clock would work them out within its first minutes.
+        conversations_refresh(now=plan.now)
+        loyalty_figures_refresh(now=plan.now)
     tags = Counter(tag for c in plan.customers for tag in c.tags)
     return DemoSummary(
         seed=seed,
