@@ -76,6 +76,9 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     # Publishing and recognising check stories.publish_story / add_recognition in the service.
     "stories:read": ["stories.view_story"],
     "stories:write": ["stories.add_story", "stories.change_story"],
+    # Setting up drills, scenarios and schedules checks drills.add_drill in the service.
+    "drills:read": ["drills.view_drill"],
+    "drills:write": ["drills.change_drill"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

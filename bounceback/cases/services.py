@@ -256,7 +256,8 @@ def case_open(
     The customer's segments may raise the severity, shorten every timer of the
     case and ask for senior handling (that role is told). Refuses an unknown
     channel or severity, a transaction of another customer, a disabled assignee
-    and a failure mode the catalog does not stand behind. Publishes case.opened."""
+    and a failure mode the catalog does not stand behind. Publishes case.opened
+    (never for a drill's customer, whose case is a drill case)."""
     summary = text_field(summary, field="summary", max_length=200, required=True)
     description = text_field(description, field="description")
     if channel not in Channel.values:
@@ -294,6 +295,8 @@ def case_open(
     case = Case.objects.create(
         negativity=score(description) if description else None,
         customer=customer,
+        # A drill's synthetic customer makes a drill case: sandboxed everywhere.
+        drill_id=customer.drill_id,
         summary=summary,
         description=description,
         channel=channel,
