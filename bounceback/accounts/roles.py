@@ -71,6 +71,7 @@ _CRM_WORK = [
     "stories.view_recognition",
     # Everyone sees drills, takes part and logs decisions in them.
     "drills.view_drill",
+    "drills.add_drilllogentry",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.

@@ -76,9 +76,10 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     # Publishing and recognising check stories.publish_story / add_recognition in the service.
     "stories:read": ["stories.view_story"],
     "stories:write": ["stories.add_story", "stories.change_story"],
-    # Setting up drills, scenarios and schedules checks drills.add_drill in the service.
+    # Everyone takes part (logs, ticks the checklist); running a drill checks
+    # drills.change_drill and setting one up drills.add_drill in the service.
     "drills:read": ["drills.view_drill"],
-    "drills:write": ["drills.change_drill"],
+    "drills:write": ["drills.view_drill", "drills.add_drilllogentry"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

@@ -9,6 +9,7 @@ practised: a quarter of its value after DECAY_DAYS (see `readiness_at`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -108,7 +109,7 @@ def case_facts(drill: Drill) -> list[CaseFacts]:
     injects = list(
         drill.injects.filter(case__isnull=False).select_related("case").order_by("position")
     )
-    ids = [i.case_id for i in injects]
+    ids = [i.case_id for i in injects if i.case_id is not None]
     first_touch: dict[int, datetime] = {}
     updates: dict[int, list[datetime]] = {}
     events = CaseEvent.objects.filter(case_id__in=ids, actor__isnull=False).exclude(
@@ -159,7 +160,7 @@ def _cadence_kept(fact: CaseFacts, *, until: datetime, every: int) -> bool:
         return False
     end = fact.case.fixed_at or until
     marks = [fact.apologised_at, *[t for t in fact.update_times if t <= end], end]
-    return all(_minutes(a, b) <= every + 0.5 for a, b in zip(marks, marks[1:], strict=False))
+    return all(_minutes(a, b) <= every + 0.5 for a, b in itertools.pairwise(marks))
 
 
 def _objectives(
@@ -278,7 +279,7 @@ def drill_measure(drill: Drill, *, now: datetime) -> Measured:
 
 def minutes_late(fact: CaseFacts) -> list[tuple[str, float, int]]:
     """(what, minutes taken, target) for each target this inject's case missed."""
-    late = []
+    late: list[tuple[str, float, int]] = []
     delivered = fact.inject.delivered_at
     if delivered is None:
         return late

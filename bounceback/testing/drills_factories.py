@@ -31,7 +31,7 @@ def inject(**overrides: Any) -> InjectInput:
 
 def make_scenario(**overrides: Any) -> Scenario:
     """A scenario of two injects (at 0 and 10 minutes) on a playbook of a high-risk mode."""
-    manager = overrides.pop("actor", None) or UserFactory(role=Role.MANAGER)
+    manager: Any = overrides.pop("actor", None) or UserFactory(role=Role.MANAGER)
     playbook = overrides.pop("playbook", None) or make_playbook(
         failure_mode=FailureModeFactory(severity=9, occurrence=5, detection=5)
     )
@@ -50,9 +50,9 @@ def make_scenario(**overrides: Any) -> Scenario:
 
 def make_drill(*, start: bool = True, **overrides: Any) -> Drill:
     """A live drill (started unless start=False) with one responder (an agent)."""
-    manager = overrides.pop("actor", None) or UserFactory(role=Role.MANAGER)
+    manager: Any = overrides.pop("actor", None) or UserFactory(role=Role.MANAGER)
     scenario = overrides.pop("scenario", None) or make_scenario(actor=manager)
-    responder = overrides.pop("responder", None) or UserFactory(role=Role.AGENT)
+    responder: Any = overrides.pop("responder", None) or UserFactory(role=Role.AGENT)
     drill = drill_create(
         actor=manager,
         scenario=scenario,
