@@ -78,7 +78,7 @@ def test_given_a_drill_worked_well_and_badly_when_ended_then_each_objective_is_r
     drill = make_drill(actor=manager, responder=responder)
     start = drill.started_at
     services.drill_injects_run_due(now=start + timedelta(minutes=10))
-    first, second = DrillInject.objects.filter(drill=drill).order_by("position")
+    first, _second = DrillInject.objects.filter(drill=drill).order_by("position")
     # The first complaint is answered at once and updated; the second never.
     case_apologise(case=first.case, actor=responder, body=APOLOGY, override_reason="drill")
     case_send_update(case=first.case, actor=responder, body="Still on it: the engineer is here.")
