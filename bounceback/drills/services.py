@@ -52,6 +52,8 @@ MANAGE = "drills.add_drill"
 RUN = "drills.change_drill"
 DRILL_LABEL = "Drill"
 INJECTS_MAX = 30
+# A schedule's drill is opened (as scheduled) this long before it is due.
+SCHEDULE_LEAD = timedelta(days=7)
 OFFSET_MAX = 24 * 60
 
 
@@ -966,13 +968,15 @@ def drill_schedules_ensure_high_risk(
 
 
 def drill_schedules_run_due(*, now: datetime | None = None) -> int:
-    """The clock's work: open the drill of every schedule that is due and move the
+    """The clock's work: open the drill of every schedule due within SCHEDULE_LEAD (so
+    people see it coming), scheduled for the schedule's moment, and move the
     schedule on. Idempotent: the schedule row is locked and moved in one go."""
     now = now or timezone.now()
+    horizon = now + SCHEDULE_LEAD
     ids = list(
-        DrillSchedule.objects.filter(active=True, next_at__lte=now).values_list("pk", flat=True)[
-            :50
-        ]
+        DrillSchedule.objects.filter(active=True, next_at__lte=horizon).values_list(
+            "pk", flat=True
+        )[:50]
     )
     opened = 0
     for pk in ids:
@@ -980,7 +984,7 @@ def drill_schedules_run_due(*, now: datetime | None = None) -> int:
             schedule = (
                 DrillSchedule.objects.select_for_update(of=("self",))
                 .select_related("playbook", "scenario", "facilitator", "team")
-                .filter(pk=pk, active=True, next_at__lte=now)
+                .filter(pk=pk, active=True, next_at__lte=horizon)
                 .first()
             )
             if schedule is None:
