@@ -536,9 +536,7 @@ def drill_start(*, drill: Drill, actor: ActorLike, now: datetime | None = None) 
         drill.started_at = now
         drill.next_inject_at = now if live else None
         drill.save(update_fields=["state", "started_at", "next_inject_at"])
-        _milestone(
-            drill, f"Drill started ({drill.get_mode_display().lower()})", at=now, actor=actor
-        )
+        _milestone(drill, f"Drill started ({drill.mode})", at=now, actor=actor)
         _audit("drill_started", drill, actor, {"mode": drill.mode})
         if live:
             _deliver_due(drill, now=now)

@@ -77,6 +77,9 @@ def test_a_manager_runs_a_drill_an_agent_answers_and_the_debrief_scores_them(
     # And the facilitator brings the second complaint in ahead of its clock
     page.get_by_role("button", name="Bring in the next inject").click()
     page.locator("#drill-status", has_text="Dana Whitfield").wait_for()
+    page.screenshot(path=str(screenshot_dir / "drill-running.png"), full_page=True)
+    running_violations = axe_violations(page)
+    assert not running_violations, describe(running_violations)
 
     # When the agent answers each injected complaint in the normal case page
     agent_context = browser.new_context(base_url=live_server.url)
