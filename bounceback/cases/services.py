@@ -868,6 +868,31 @@ def case_close(*, case: Case, actor: ActorLike) -> Case:
 
 
 @transaction.atomic
+def case_close_drill(*, case: Case, actor: ActorLike, reason: str) -> Case:
+    """Close a drill's case when its drill is over, whatever step it reached (practice
+    is never documented): its timers stop, so it leaves every inbox and escalates
+    no more. Refuses a real case. No webhook (a drill's case publishes none)."""
+    case = _lock(case)
+    if case.drill_id is None:
+        raise _refuse("only a drill's case is closed when its drill ends")
+    if case.status == Case.Status.CLOSED:
+        return case
+    now = timezone.now()
+    case.status = Case.Status.CLOSED
+    case.closed_at = now
+    case.save(update_fields=["status", "closed_at", "updated_at"])
+    for timer in _timers(case):
+        if timer.state in {Timer.State.RUNNING, Timer.State.PAUSED}:
+            timer_cancel(timer=timer)
+        elif timer.state == Timer.State.BREACHED and timer.met_at is None:
+            timer_meet(timer=timer, at=now)
+    case_event_record(
+        case, kind=CaseEvent.Kind.CLOSED, summary=f"Closed: {reason}"[:300], actor=actor
+    )
+    return case
+
+
+@transaction.atomic
 def case_reopen(*, case: Case, actor: ActorLike, reason: str) -> Case:
     """Reopen a closed case, with the reason: the fix is due again. Publishes case.reopened."""
     case = _lock(case)

@@ -726,9 +726,8 @@ def drill_action_done(
 
 def drill_end(*, drill: Drill, actor: ActorLike, now: datetime | None = None) -> Drill:
     """End a running drill: stop its injects, measure and rate every objective (per
-    responder and for the team), keep the readiness score and write the debrief.
-
-    Its cases stay as they are (in the sandbox) for the debrief to point at.
+    responder and for the team), keep the readiness score and write the debrief;
+    then close its cases (case_close_drill), so they leave every inbox.
     """
     from bounceback.drills.debrief import debrief_build
     from bounceback.drills.scoring import drill_measure
@@ -748,6 +747,8 @@ def drill_end(*, drill: Drill, actor: ActorLike, now: datetime | None = None) ->
         drill.readiness = measured.readiness
         drill.debrief = debrief_build(drill, now=now)
         drill.save(update_fields=["state", "ended_at", "next_inject_at", "readiness", "debrief"])
+        # Scored and debriefed: now its cases leave the inboxes and stop escalating.
+        _close_cases(drill, actor=actor, reason="the drill ended")
         for item in drill.debrief.get("suggested_improvements", []):
             ImprovementItem.objects.create(
                 drill=drill,
@@ -760,8 +761,16 @@ def drill_end(*, drill: Drill, actor: ActorLike, now: datetime | None = None) ->
     return drill
 
 
+def _close_cases(drill: Drill, *, actor: ActorLike, reason: str) -> None:
+    from bounceback.cases.models import Case
+    from bounceback.cases.services import case_close_drill
+
+    for case in Case.objects.filter(drill=drill).exclude(status=Case.Status.CLOSED).order_by("id"):
+        case_close_drill(case=case, actor=actor, reason=reason)
+
+
 def drill_cancel(*, drill: Drill, actor: ActorLike, reason: str) -> Drill:
-    """Call off a scheduled or running drill; it keeps no score."""
+    """Call off a scheduled or running drill; it keeps no score and its cases close."""
     _require(actor, RUN, "cancel drills")
     reason = text_field(reason, field="reason", max_length=500, required=True)
     with transaction.atomic():
@@ -773,6 +782,7 @@ def drill_cancel(*, drill: Drill, actor: ActorLike, reason: str) -> Drill:
         drill.ended_at = timezone.now()
         drill.save(update_fields=["state", "next_inject_at", "ended_at"])
         _milestone(drill, f"Drill cancelled: {reason}", at=drill.ended_at, actor=actor)
+        _close_cases(drill, actor=actor, reason=f"the drill was cancelled: {reason}")
         _audit("drill_cancelled", drill, actor, {"reason": reason})
     return drill
 

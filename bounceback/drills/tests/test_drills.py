@@ -260,3 +260,23 @@ def test_a_scenario_title_is_unique_per_playbook():
     with pytest.raises(Conflict):
         make_scenario(actor=manager, playbook=scenario.playbook, title=scenario.title)
     assert Scenario.objects.count() == 1
+
+
+def test_given_an_ended_drill_then_its_cases_are_closed_and_stop_their_timers():
+    from bounceback.cases.models import Case
+    from bounceback.cases.services import case_close_drill
+    from bounceback.testing.funds_factories import open_case
+    from bounceback.timers.models import Timer
+
+    manager = UserFactory(role=Role.MANAGER)
+    drill = make_drill(actor=manager)
+    case = DrillInject.objects.get(drill=drill, case__isnull=False).case
+
+    services.drill_end(drill=drill, actor=manager)
+
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED and case.next_due_at is None
+    running = Timer.objects.for_subject("case", case.pk).filter(state=Timer.State.RUNNING)
+    assert not running.exists()
+    with pytest.raises(Conflict):
+        case_close_drill(case=open_case(), actor=manager, reason="not a drill")
