@@ -166,3 +166,41 @@ def test_the_lists_cost_the_same_for_one_row_or_many(
 
     assert len(body["items"]) == 5
     assert len(scenarios["items"]) == 5
+
+
+def test_coverage_schedules_and_captured_cost_the_same_for_few_rows_or_many(
+    drills_api, django_assert_max_num_queries
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bounceback.drills.services import drill_schedule_create
+    from bounceback.testing.playbooks_factories import make_playbook
+
+    manager = UserFactory(role=Role.MANAGER)
+    drill = make_drill(actor=manager)
+    case = DrillInject.objects.get(drill=drill, case__isnull=False).case
+    case_apologise(
+        case=case, actor=case.assignee, body="I'm sorry, that was our fault.", override_reason="x"
+    )
+    with django_assert_max_num_queries(15) as coverage_one:
+        drills_api.get("/api/drills/coverage")
+    with django_assert_max_num_queries(15) as captured_one:
+        drills_api.get(f"/api/drills/{drill.pk}/captured")
+    for i in range(3):
+        playbook = make_playbook()
+        drill_schedule_create(
+            actor=manager, playbook=playbook, next_at=timezone.now() + timedelta(days=i)
+        )
+    drill_step = make_drill(actor=manager, scenario=drill.scenario)
+    del drill_step
+
+    with django_assert_max_num_queries(len(coverage_one.captured_queries)):
+        coverage = drills_api.get("/api/drills/coverage").json()
+    with django_assert_max_num_queries(6):
+        schedules = drills_api.get("/api/drills/schedules").json()
+    with django_assert_max_num_queries(len(captured_one.captured_queries)):
+        captured = drills_api.get(f"/api/drills/{drill.pk}/captured").json()
+
+    assert len(coverage) == 4 and len(schedules) == 3 and len(captured) == 1
