@@ -67,6 +67,7 @@ def test_a_manager_runs_a_drill_an_agent_answers_and_the_debrief_scores_them(
     # Given a manager in the drills library, when they start a drill of a scenario
     _sign_in(page, manager.username)
     page.goto("/drills/")
+    page.screenshot(path=str(screenshot_dir / "drills-library.png"), full_page=True)
     page.get_by_role("link", name=f"Start a drill of {scenario.title}").click()
     page.get_by_label("Responders").select_option(str(agent.pk))
     page.get_by_role("button", name="Set up the drill").click()
@@ -123,3 +124,10 @@ def test_a_manager_runs_a_drill_an_agent_answers_and_the_debrief_scores_them(
     )
     assert list(drill_states) == [OutboundMessage.State.CAPTURED] * 2
     assert OutboundMessage.objects.get(customer=real.customer).state == "sent"
+
+    # And the coverage page shows the playbook as drilled, with its readiness
+    page.goto("/drills/coverage/")
+    assert "Current" in page.locator("#coverage").inner_text()
+    page.screenshot(path=str(screenshot_dir / "drills-coverage.png"), full_page=True)
+    coverage_violations = axe_violations(page)
+    assert not coverage_violations, describe(coverage_violations)

@@ -112,3 +112,14 @@ def test_a_manager_edits_a_scenarios_injects():
     scenario.refresh_from_db()
     assert scenario.title == "Power cut, edited"
     assert list(scenario.injects.values_list("customer_name", flat=True)) == ["Lucía"]
+
+
+def test_the_running_drill_page_refreshes_its_status_alone():
+    manager = UserFactory(role=Role.MANAGER)
+    drill = make_drill(actor=manager)
+
+    part = _client(manager).get(f"/drills/{drill.pk}/?part=status", HTTP_HX_REQUEST="true")
+
+    body = part.content.decode()
+    assert body.startswith('<div id="drill-status"') and "every 10s" in body
+    assert "<html" not in body and "Morgan Reyes" in body
