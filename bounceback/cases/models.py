@@ -59,6 +59,14 @@ class CaseQuerySet(models.QuerySet["Case"]):
     def breached(self) -> CaseQuerySet:
         return self.filter(breach_count__gt=0)
 
+    def real(self) -> CaseQuerySet:
+        """Cases of real customers: every case but a drill's (bounceback/drills).
+
+        Reports, the catalog's occurrence counts, loyalty figures and spike
+        detection read through this, so practice never shows up as failure.
+        """
+        return self.filter(drill__isnull=True)
+
     def for_user(self, user: object) -> CaseQuerySet:
         """Cases assigned to the user or to their team."""
         team_id = getattr(user, "team_id", None)
@@ -111,6 +119,16 @@ class Case(models.Model):
     )
     # Opened by us, before the customer complained (a breakdown's outreach).
     proactive = models.BooleanField(default=False)
+    # A drill's case (set by case_open from the drill's synthetic customer):
+    # worked in the normal pages under a banner, counted in no report.
+    drill = models.ForeignKey(
+        "drills.Drill",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.NORMAL)
     site = models.ForeignKey(
         "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
@@ -263,6 +281,10 @@ class Case(models.Model):
                 ],
                 name="case_dashboard_answered_idx",
                 condition=models.Q(follow_up_recorded_at__isnull=False),
+            ),
+            # Only drill cases carry one: a tiny index, no upkeep for real cases.
+            models.Index(
+                fields=["drill"], name="case_drill_idx", condition=models.Q(drill__isnull=False)
             ),
         ]
         constraints = [

@@ -266,7 +266,8 @@ def case_open(
     The customer's segments may raise the severity, shorten every timer of the
     case and ask for senior handling (that role is told). Refuses an unknown
     channel or severity, a transaction of another customer, a disabled assignee
-    and a failure mode the catalog does not stand behind. Publishes case.opened.
+    and a failure mode the catalog does not stand behind. Publishes case.opened
+    (never for a drill's customer, whose case is a drill case).
     `proactive`: we open it before the customer complains (a discovery rule's
     contact). The hooks in cases/hooks.py see the case in this transaction."""
     summary = text_field(summary, field="summary", max_length=200, required=True)
@@ -306,6 +307,8 @@ def case_open(
     case = Case.objects.create(
         negativity=score(description) if description else None,
         customer=customer,
+        # A drill's synthetic customer makes a drill case: sandboxed everywhere.
+        drill_id=customer.drill_id,
         summary=summary,
         description=description,
         channel=channel,
@@ -881,6 +884,31 @@ def case_close(*, case: Case, actor: ActorLike) -> Case:
         elif timer.state == Timer.State.BREACHED and timer.met_at is None:
             timer_meet(timer=timer, at=now)
     case_event_record(case, kind=CaseEvent.Kind.CLOSED, summary="Case closed", actor=actor)
+    return case
+
+
+@transaction.atomic
+def case_close_drill(*, case: Case, actor: ActorLike, reason: str) -> Case:
+    """Close a drill's case when its drill is over, whatever step it reached (practice
+    is never documented): its timers stop, so it leaves every inbox and escalates
+    no more. Refuses a real case. No webhook (a drill's case publishes none)."""
+    case = _lock(case)
+    if case.drill_id is None:
+        raise _refuse("only a drill's case is closed when its drill ends")
+    if case.status == Case.Status.CLOSED:
+        return case
+    now = timezone.now()
+    case.status = Case.Status.CLOSED
+    case.closed_at = now
+    case.save(update_fields=["status", "closed_at", "updated_at"])
+    for timer in _timers(case):
+        if timer.state in {Timer.State.RUNNING, Timer.State.PAUSED}:
+            timer_cancel(timer=timer)
+        elif timer.state == Timer.State.BREACHED and timer.met_at is None:
+            timer_meet(timer=timer, at=now)
+    case_event_record(
+        case, kind=CaseEvent.Kind.CLOSED, summary=f"Closed: {reason}"[:300], actor=actor
+    )
     return case
 
 

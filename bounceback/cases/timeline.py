@@ -59,7 +59,8 @@ def case_event_record(
     Reads the case's customer for the payload; lock the case first.
     """
     who = actor_of(actor)
-    if kind in WEBHOOK_EVENTS:
+    # A drill's case is the sandbox: other systems never hear of it.
+    if kind in WEBHOOK_EVENTS and case.drill_id is None:
         webhook_publish(
             event=WEBHOOK_EVENTS[kind], payload={**case_payload(case), **(webhook_data or {})}
         )

@@ -32,6 +32,7 @@ from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
 from bounceback.demo.discovery import load_discovery
+from bounceback.demo.drills import load_drills
 from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
 from bounceback.demo.learning import load_learning
@@ -276,6 +277,10 @@ def demo_load(
         # Learning last: vectors and themes over every case, discovery's included;
         # a merged duplicate, problem records.
         load_learning(now=plan.now)
+        # Drills after everything else: the library from the catalog and playbooks, a
+        # past drill with its debrief (its cases are sandboxed: no report counts
+        # them), and the month's scheduled drills.
+        load_drills(now=plan.now)
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.

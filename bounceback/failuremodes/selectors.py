@@ -132,7 +132,8 @@ def catalog(
     if failure_mode_id is not None:
         rows = rows.filter(pk=failure_mode_id)
     votes = FailureModeVote.objects.filter(failure_mode=OuterRef("pk"))
-    in_period = Case.objects.filter(
+    # A drill's cases are practice: they never make a failure mode look commoner.
+    in_period = Case.objects.real().filter(
         failure_mode=OuterRef("pk"), created_at__gte=since, created_at__lte=now
     )
     rows = rows.annotate(

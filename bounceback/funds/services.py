@@ -485,7 +485,8 @@ def _take_effect(
         message=body,
         quiet_if_unreachable=quiet_if_unreachable,
     )
-    webhook_publish(event="compensation.granted", payload=_grant_payload(grant))
+    if grant.case.drill_id is None:  # a drill's gesture stays in the sandbox
+        webhook_publish(event="compensation.granted", payload=_grant_payload(grant))
 
 
 def _step(
@@ -759,7 +760,8 @@ def approval_decide(
             else None,
             "reason": request.decision_reason,
         }
-        webhook_publish(event="approval.decided", payload=payload)
+        if grant.case.drill_id is None:  # a drill's approval stays in the sandbox
+            webhook_publish(event="approval.decided", payload=payload)
     return request
 
 
