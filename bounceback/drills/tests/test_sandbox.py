@@ -22,7 +22,7 @@ from bounceback.funds.services import grant_create
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_send
 from bounceback.testing.drills_factories import make_drill
-from bounceback.testing.factories import CustomerFactory, UserFactory
+from bounceback.testing.factories import CustomerFactory
 from bounceback.testing.funds_factories import open_case, set_policy
 from bounceback.testing.webhooks_factories import WebhookSubscriptionFactory
 from bounceback.webhooks.models import WebhookDelivery
@@ -167,7 +167,13 @@ def test_given_a_drill_case_then_learning_pareto_counts_only_real_cases():
     assert sum(r.cases for r in rows) == 1
 
 
-def test_a_real_customer_is_never_a_drill_one():
-    customer = CustomerFactory()
-    assert Customer.objects.real().filter(pk=customer.pk).exists()
-    assert UserFactory().pk
+def test_given_a_drill_then_the_dashboard_counts_only_real_customers():
+    from bounceback.web.selectors import dashboard_summary
+
+    CustomerFactory()
+    make_drill()
+
+    summary = dashboard_summary()
+
+    assert summary.customer_count == 1
+    assert summary.new_customers_this_week == 1
