@@ -17,10 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from bounceback.accounts.models import User
-from bounceback.accounts.services import team_create, user_create, user_set_team
+from bounceback.accounts.services import (
+    team_create,
+    user_create,
+    user_set_team,
+    user_set_time_zone,
+)
 from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerExternalId
 from bounceback.customers.services import ExternalIdentity, customer_create
+from bounceback.dashboards.services import conversations_refresh, loyalty_figures_refresh
 from bounceback.demo import business as biz
 from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
@@ -147,6 +153,10 @@ def _load_staff() -> None:
     }
     for spec in biz.STAFF:
         user_set_team(user=users[spec.username], team=teams[spec.team], actor=None)
+        # Staff work on the business's clock whatever the server's TIME_ZONE is (each
+        # chooses their own zone, so the demo sets it as them).
+        person = users[spec.username]
+        user_set_time_zone(user=person, time_zone=biz.TIME_ZONE, actor=person)
 
 
 def _load_customers(plan: DemoPlan) -> dict[str, Customer]:
@@ -277,6 +287,10 @@ def demo_load(
         cases.by_status = dict(Counter(Case.objects.values_list("status", flat=True)))
         # The timeline: the history's conversations and every message on the cases.
         logged = Interaction.objects.count()
+        # Dashboards: first response times from those conversations, and the revenue
+        # kept, as the worker's clock would work them out within its first minutes.
+        conversations_refresh(now=plan.now)
+        loyalty_figures_refresh(now=plan.now)
     tags = Counter(tag for c in plan.customers for tag in c.tags)
     return DemoSummary(
         seed=seed,

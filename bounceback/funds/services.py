@@ -935,7 +935,8 @@ def voucher_redeem(*, code: str, by: str, reference: str = "") -> Voucher:
         now = timezone.now()
         if voucher.redeemed_at is not None:
             raise Conflict(
-                f"voucher already redeemed on {voucher.redeemed_at:%Y-%m-%d %H:%M} UTC",
+                "voucher already redeemed on "
+                f"{timezone.localtime(voucher.redeemed_at):%d %b %Y, %H:%M %Z}",
                 field="code",
                 code="voucher_redeemed",
             )
