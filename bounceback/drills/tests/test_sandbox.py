@@ -177,3 +177,14 @@ def test_given_a_drill_then_the_dashboard_counts_only_real_customers():
 
     assert summary.customer_count == 1
     assert summary.new_customers_this_week == 1
+
+
+def test_given_a_drill_case_then_the_dashboards_count_only_real_cases():
+    from bounceback.dashboards.filters import dashboard_filters
+
+    real = open_case()
+    make_drill()
+
+    counted = Case.objects.filter(dashboard_filters().case_match())
+
+    assert list(counted) == [real]
