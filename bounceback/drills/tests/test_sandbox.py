@@ -188,3 +188,21 @@ def test_given_a_drill_case_then_the_dashboards_count_only_real_cases():
     counted = Case.objects.filter(dashboard_filters().case_match())
 
     assert list(counted) == [real]
+
+
+def test_given_drill_cases_then_spike_detection_counts_only_real_ones():
+    from bounceback.discovery.spikes import series_counts
+
+    drill = make_drill()
+    open_case(failure_mode=drill.playbook.failure_mode)
+    now = timezone.now()
+
+    series = series_counts(
+        since=now - timedelta(days=1),
+        until=now + timedelta(hours=1),
+        bucket="day",
+        dimensions=["category"],
+    )
+
+    mode = next(s for s in series if s.value == drill.playbook.failure_mode.title)
+    assert sum(mode.counts.values()) == 1
