@@ -206,3 +206,16 @@ def test_given_drill_cases_then_spike_detection_counts_only_real_ones():
 
     mode = next(s for s in series if s.value == drill.playbook.failure_mode.title)
     assert sum(mode.counts.values()) == 1
+
+
+def test_given_a_problem_of_a_failure_mode_then_drill_cases_are_not_its_recurrences():
+    from bounceback.learning.models import Problem
+    from bounceback.learning.selectors import problem_cases
+
+    drill = make_drill()
+    real = open_case(failure_mode=drill.playbook.failure_mode)
+    problem = Problem.objects.create(
+        title="Generator fails", failure_mode=drill.playbook.failure_mode
+    )
+
+    assert list(problem_cases(problem=problem)) == [real]
