@@ -114,6 +114,8 @@ INSTALLED_APPS = [
     "bounceback.discovery",
     "bounceback.learning",
     "bounceback.stories",
+    "bounceback.dashboards",
+    "bounceback.drills",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",

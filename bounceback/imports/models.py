@@ -12,6 +12,7 @@ class ImportRun(models.Model):
         TRANSACTIONS = "transactions", "Transactions"
         SIGNALS = "signals", "Signals"
         CASES = "cases", "Cases"
+        INTERACTIONS = "interactions", "Interactions"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     file_name = models.CharField(max_length=500)

@@ -1,4 +1,4 @@
-"""CSV imports of customers and transactions.
+"""CSV imports of customers, transactions, signals, complaints and conversations.
 
 A file is checked as a whole first (readable, UTF-8 text, known columns); a
 file that fails those checks is refused and nothing is stored. Then each row
@@ -87,6 +87,7 @@ CASE_FIELDS = (
 DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "signals": ("occurred_at",),
     "cases": ("opened_at", "closed_at"),
+    "interactions": ("occurred_at",),
 }
 # Several columns may feed one of these (Email, Email 2...); their cells add up.
 LIST_FIELDS = {"emails", "phones", "tags"}
@@ -201,6 +202,10 @@ class _Counts:
 
 def fields_for(kind: str) -> tuple[str, ...]:
     """The fields a CSV column can be mapped to, for each kind of import."""
+    if kind == Kind.INTERACTIONS:
+        from bounceback.imports.interactions import INTERACTION_FIELDS
+
+        return INTERACTION_FIELDS
     if kind == Kind.SIGNALS:
         return SIGNAL_FIELDS
     if kind == Kind.CASES:
@@ -221,6 +226,10 @@ def _target_for(kind: str, name: str) -> str | None:
     normal = _normal_name(name)
     if normal in known:
         return normal
+    if kind == Kind.INTERACTIONS:
+        from bounceback.imports.interactions import ALIASES as INTERACTION_ALIASES
+
+        return INTERACTION_ALIASES.get(normal)
     return ALIASES[kind].get(normal)
 
 
@@ -351,6 +360,11 @@ def _check_required(kind: str, present: set[str]) -> None:
                 "what the complaint is about",
                 "map a summary, description or category column",
             )
+    elif kind == Kind.INTERACTIONS:
+        from bounceback.imports.interactions import required
+
+        for what, hint in required(present):
+            raise missing(what, hint)
     elif kind == Kind.SIGNALS:
         for name in ("external_id", "occurred_at"):
             if name not in present:
@@ -1272,7 +1286,18 @@ def _import(
     )
     counts = _Counts()
     handler: _CustomerRows | _TransactionRows
-    if kind == Kind.CASES:
+    if kind == Kind.INTERACTIONS:
+        from bounceback.imports.interactions import InteractionRows
+
+        handler = InteractionRows(
+            actor=actor,
+            readers=readers,
+            source=source,
+            customer_source=customer_source,
+            columns=columns,
+            counts=counts,
+        )
+    elif kind == Kind.CASES:
         handler = _CaseRows(
             actor=actor,
             readers=readers,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
@@ -84,7 +84,7 @@ class SignalPage(Schema):
 class SignalFilters(Schema):
     source: str | None = None
     external_id: str | None = None
-    kind: str | None = None
+    kind: Literal["survey", "review", "mention", "operational", "message", "other"] | None = None
     event: str | None = None
     customer_id: int | None = None
     site: str | None = None

@@ -43,6 +43,19 @@ def _world() -> dict[str, Any]:
     fresh = case_open(customer=CustomerFactory(), summary="Car not ready", actor=agent)
     reply = canned_reply_create(title="Update", purpose="update", body="On its way.", actor=lead)
     breakdown = make_breakdown(actor=lead)
+    # A bulk action worked through in the background, with a refusal to list.
+    from bounceback.cases.models import CaseBulkRun
+    from bounceback.cases.services import cases_bulk_run_work
+
+    run = CaseBulkRun.objects.create(
+        action="close",
+        case_ids=[case.pk, fresh.pk],
+        total=2,
+        requested_by=agent,
+        actor_label=str(agent),
+        back_url="/cases/",
+    )
+    cases_bulk_run_work(run_id=run.pk)
     return {
         "agent": agent,
         "lead": lead,
@@ -52,6 +65,7 @@ def _world() -> dict[str, Any]:
         "customer": customer,
         "reply": reply,
         "breakdown": breakdown,
+        "run": run,
     }
 
 
@@ -66,6 +80,9 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
             f"/cases/{world['case'].pk}/",
             f"/cases/{world['fresh'].pk}/",
             "/cases/new/",
+            "/cases/?view=segment",
+            "/search/?q=show",
+            f"/cases/bulk/{world['run'].pk}/",
             "/customers/",
             f"/customers/{world['customer'].pk}/",
             "/breakdowns/",

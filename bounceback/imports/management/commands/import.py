@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from bounceback.accounts.models import User
 from bounceback.errors import ServiceError
+from bounceback.imports.interactions import INTERACTION_FIELDS
 from bounceback.imports.models import ImportRun
 from bounceback.imports.services import (
     CASE_FIELDS,
@@ -51,7 +52,10 @@ class Command(BaseCommand):
         f"Customer fields: {', '.join(CUSTOMER_FIELDS)}. "
         f"Signal fields: {', '.join(SIGNAL_FIELDS)}, attributes.NAME. "
         f"Case fields (historical complaints; closed ones stay closed and send nothing): "
-        f"{', '.join(CASE_FIELDS)}."
+        f"{', '.join(CASE_FIELDS)}. "
+        "Interaction fields (past conversations: each row a message; reply_to names the "
+        "other system's id of the message it answers, so first response times cover the "
+        f"history): {', '.join(INTERACTION_FIELDS)}."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -99,9 +103,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--date-format",
-            help="How to read the date columns of signals and cases when their values fit "
-            "more than one reading (03-04-15) or change format: DMY, MDY, YMD, or a strptime "
-            "pattern such as %%d.%%m.%%Y. Without it such a file is refused, nothing written.",
+            help="How to read the date columns of signals, cases and interactions when their "
+            "values fit more than one reading (03-04-15) or change format: DMY, MDY, YMD, or a "
+            "strptime pattern such as %%d.%%m.%%Y. Without it such a file is refused, nothing "
+            "written.",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
