@@ -37,25 +37,6 @@ from bounceback.coach.rules import PROBLEMS, RULESETS, Report
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 
-# The roles the sentence model tells apart, as in data/sentences.jsonl.
-ROLES = (
-    "apology",
-    "ownership",
-    "fix",
-    "prevention",
-    "empathy",
-    "neutral",
-    "cliche",
-    "nonapology",
-    "passive",
-    "excuse",
-    "blame_customer",
-    "blame_colleague",
-    "minimise",
-    "sarcasm",
-    "upsell",
-    "overpromise",
-)
 GOOD_ROLES = ("apology", "ownership", "fix", "prevention", "empathy")
 BAD_ROLES = (
     "cliche",
@@ -69,6 +50,8 @@ BAD_ROLES = (
     "upsell",
     "overpromise",
 )
+# The roles the sentence model tells apart, as in data/sentences.jsonl.
+ROLES = (*GOOD_ROLES, "neutral", *BAD_ROLES)
 # What the rules report that the draft model reads as it is. The four parts of
 # an apology (apology, ownership, fix, prevention) are not here: each is read
 # as the stronger of the rules' finding and the sentence model's (see

@@ -20,17 +20,11 @@ from typing import Any
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
+from bounceback import ingest
 from bounceback.bulk import allocate_ids, bulk_insert
 from bounceback.customers.selectors import CustomerRef, customer_ids_by_ref
 from bounceback.errors import ValidationFailed
-from bounceback.ingest import (
-    IngestResult,
-    ItemError,
-    StoredItem,
-    item_error_raise,
-    items_parse,
-    store_retrying,
-)
+from bounceback.ingest import IngestResult, ItemError, StoredItem
 from bounceback.inputs import choice_field, datetime_field, item_text, object_field, text_field
 from bounceback.signals.models import Signal
 from bounceback.sites.services import site_code_normalise, sites_ensure
@@ -264,7 +258,7 @@ def signals_record_many(
     an item refuse that item only. Valid items are written in one transaction.
     """
     result = SignalsResult()
-    parsed = items_parse(
+    parsed = ingest.items_parse(
         items,
         parse=lambda data: signal_parse(data=data, default_source=default_source),
         errors=result.errors,
@@ -313,7 +307,7 @@ def signals_record_many(
         valid.append((index, item, customer_id, txn_id))
     if valid:
         # A retry finds what another sender stored first, and answers "unchanged".
-        result.stored = store_retrying(lambda: _store(valid))
+        result.stored = ingest.store_retrying(lambda: _store(valid))
     result.errors.sort(key=lambda e: e.index)
     return result
 
@@ -385,6 +379,6 @@ def signals_recorded_register(hook: Callable[[list[int]], None]) -> None:
 def signal_record(*, data: Mapping[str, Any], default_source: str = "api") -> tuple[Signal, bool]:
     """Record one signal; returns it and whether it was created (False: already stored)."""
     result = signals_record_many(items=[data], default_source=default_source)
-    item_error_raise(result.errors, not_found={"unknown_customer", "unknown_transaction"})
+    ingest.item_error_raise(result.errors, not_found={"unknown_customer", "unknown_transaction"})
     row_id, outcome = result.stored[0]
     return Signal.objects.get(pk=row_id), outcome == "created"

@@ -33,6 +33,17 @@ from bounceback.sites.services import site_code_normalise, sites_ensure
 from bounceback.transactions import bulk_writes
 from bounceback.transactions.models import Transaction
 
+# What a transaction says, beyond whose it is and which it is (kind, source, external_id).
+_VALUES = (
+    "amount",
+    "currency",
+    "occurred_at",
+    "scheduled_for",
+    "site",
+    "product",
+    "status",
+    "attributes",
+)
 # Fields a caller may send for one transaction.
 FIELDS = (
     "customer_id",
@@ -42,14 +53,7 @@ FIELDS = (
     "kind",
     "source",
     "external_id",
-    "amount",
-    "currency",
-    "occurred_at",
-    "scheduled_for",
-    "site",
-    "product",
-    "status",
-    "attributes",
+    *_VALUES,
 )
 # Choice lists are rebuilt on every access of `.values`; parse against fixed copies.
 _KINDS = tuple(Transaction.Kind.values)
@@ -63,18 +67,7 @@ def _site_code(code: str) -> str:
     return site_code_normalise(code=code)
 
 
-_WRITTEN = [
-    "customer",
-    "kind",
-    "amount",
-    "currency",
-    "occurred_at",
-    "scheduled_for",
-    "site",
-    "product",
-    "status",
-    "attributes",
-]
+_WRITTEN = ["customer", "kind", *_VALUES]
 
 
 @dataclass
