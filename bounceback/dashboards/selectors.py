@@ -544,7 +544,7 @@ def tile_first_response(ctx: Context) -> Tile:
     fr = first_response(ctx)
     rows = [
         TileRow(
-            b.label and str(b.index),
+            str(b.index),
             b.label,
             {
                 "answered": n,
