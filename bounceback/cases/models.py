@@ -256,6 +256,12 @@ class Case(models.Model):
                 name="case_dashboard_answered_idx",
                 condition=models.Q(follow_up_recorded_at__isnull=False),
             ),
+            # The home's "closed in the last 30 days": a range count, not a table scan.
+            models.Index(
+                fields=["closed_at"],
+                name="case_closed_idx",
+                condition=models.Q(closed_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="case_reference_unique"),
