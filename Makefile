@@ -5,7 +5,7 @@
 #   make test     migrations check and the whole test suite
 #   make lint     ruff, formatting check, mypy
 #   make format   fix what ruff can and reformat
-#   make bench    run the benchmarks in bench/ (ingest, timers and cases, outreach, email intake, webhooks, faults, apology coach, dashboards; ~50 min)
+#   make bench    run the benchmarks in bench/ (ingest, timers and cases, outreach, lists, email intake, webhooks, faults, apology coach, dashboards; ~50 min)
 #   make openapi  rewrite bounceback/api/openapi.json after an intended API change
 #   make clean    remove .venv and caches (keeps ./var)
 
@@ -53,7 +53,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 # All of them run even if one fails; the exit status is the first failure's.
-BENCHES := run timers outreach email_intake webhooks faults coach negativity discovery learning dashboards
+BENCHES := run timers outreach lists email_intake webhooks faults coach negativity discovery learning dashboards
 bench: $(INSTALLED)
 	@status=0; for b in $(BENCHES); do \
 		$(BIN)/python bench/$$b.py || { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \

@@ -9,6 +9,9 @@ from bounceback.accounts.roles import Role
 from bounceback.apitokens.services import token_create
 from bounceback.testing.factories import UserFactory
 
+# The browser tests' fixtures (`page`, `browser`, `screenshot_dir`).
+pytest_plugins = ["bounceback.testing.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _roles(db: None) -> None:
@@ -33,6 +36,18 @@ def agent(db: None):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def admin_user(db: None):  # type: ignore[no-untyped-def]
     return UserFactory(role=Role.ADMIN)
+
+
+@pytest.fixture
+def lead(db: None):  # type: ignore[no-untyped-def]
+    return UserFactory(role=Role.LEAD)
+
+
+@pytest.fixture
+def lead_client(lead) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(lead)
+    return client
 
 
 @pytest.fixture

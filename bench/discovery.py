@@ -326,13 +326,19 @@ def main() -> int:
             f"{[(x['value'], x['at'][:13], x['count'], x['baseline']) for x in a['surge_spikes']]}"
         )
         print(f"  every spike day found 19-25 Feb: {a['spike_days']}")
-    results["ingest"] = i = ingest()
+    with harness.Phase("signal ingest and raw executemany") as phase:
+        results["ingest"] = i = ingest()
     print(
         f"ingest: {i['ours_per_s']:.0f} signals/s through signals_record_many, raw executemany "
         f"{i['raw_per_s']:.0f}/s: {i['ratio']:.0%} of raw (goal >= 25%)"
+        + (f"  [{phase.warning}]" if phase.warning else "")
     )
-    results["scan"] = c = scan_speed()
-    print(f"scan over {c['signals']} signals: {c['scan_seconds']:.1f} s ({c['series']} series)")
+    with harness.Phase("scan") as phase:
+        results["scan"] = c = scan_speed()
+    print(
+        f"scan over {c['signals']} signals: {c['scan_seconds']:.1f} s ({c['series']} series)"
+        + (f"  [{phase.warning}]" if phase.warning else "")
+    )
     harness.Run("discovery", results_dir=args.results_dir, keep=False).save(results)
     return 0
 

@@ -88,6 +88,7 @@ def _child(config: dict[str, int]) -> dict[str, Any]:
         results["outreach"] = _outreach_under_kills(config, data_dir)
     finally:
         smtp.stop()
+    results["contaminated"] = harness.contaminated()
     return results
 
 
@@ -215,6 +216,7 @@ def _delivery_under_kills(config: dict[str, int], smtp: Any, data_dir: Path) -> 
     ids = _messages(config["messages"], "kill")
     workers = _Workers(_env(config, data_dir, **smtp.environment()))
     rng = random.Random(11)
+    phase = harness.Phase("deliveries under kills").start()
     started = time.perf_counter()
     with _QueueWatch() as queue:
         workers.start()
@@ -227,6 +229,7 @@ def _delivery_under_kills(config: dict[str, int], smtp: Any, data_dir: Path) -> 
             workers.start()
         done = _wait(lambda: _sent("kill") == len(ids), timeout=600)
     elapsed = time.perf_counter() - started
+    phase.stop()
     workers.stop()
     received = smtp.received.message_ids
     lost = [mid for mid in ids if received[mid] == 0]
@@ -323,6 +326,7 @@ def _outreach_under_kills(config: dict[str, int], data_dir: Path) -> dict[str, A
             EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         )
     )
+    phase = harness.Phase("outreach under kills").start()
     started = time.perf_counter()
     resumed_after: list[float] = []
     with _QueueWatch() as queue:
@@ -341,6 +345,7 @@ def _outreach_under_kills(config: dict[str, int], data_dir: Path) -> dict[str, A
             lambda: Job.objects.filter(key=key, state=Job.State.DONE).exists(), timeout=900
         )
     elapsed = time.perf_counter() - started
+    phase.stop()
     workers.stop()
     cases = Case.objects.filter(breakdown=breakdown)
     twice = cases.values("customer").annotate(n=Count("id")).filter(n__gt=1).count()
@@ -421,6 +426,7 @@ def report(results: list[dict[str, Any]]) -> tuple[str, bool]:
             f"{o['contacted']} contacted, {o['customers_with_two_cases']} with two cases, "
             f"moving again {o['resumed_after_s']} s after each kill, done in {o['seconds']} s, "
             f"longest task queue {o['longest_queue']}",
+            *(f"    {line}" for line in r.get("contaminated") or []),
         ]
     return "\n".join(lines), ok
 

@@ -16,7 +16,10 @@
   `setup_django()` is how a child loads Django, `migrate()` runs the
   migrations, `Service` is a long-running child writing a log, `Server` is
   gunicorn on a free loopback port.
-- the machine: `wait_quiet()` and `contamination()` (procstat's CPU split).
+- the machine: `wait_quiet()`, `Phase` (the CPU other processes used while a
+  phase ran, and a WARNING when they used BENCH_QUIET_THRESHOLD cores or more;
+  every phase goes into the saved JSON) and `contamination()` (procstat's CPU
+  split).
 - the report: `log()`, `fmt()`, `Table` and the other helpers the tables use.
 """
 
@@ -195,6 +198,11 @@ class Run:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        warnings = contaminated()
+        if warnings:
+            log(f"{len(warnings)} measured phase(s) contaminated by other processes:")
+            for line in warnings:
+                log("  " + line)
         if self._workdir is None:
             return
         if self.keep:
@@ -232,6 +240,9 @@ class Run:
         """`<name>-<stamp>.json` in the results folder, and the same as `latest`
         (default `<name>-latest.json`)."""
         assert self.results_dir is not None, "Run(results_dir=...) to save results"
+        if isinstance(payload, dict) and PHASES:
+            payload.setdefault("phases", [p.record() for p in PHASES])
+            payload.setdefault("contaminated", contaminated())
         path = self.results_dir / f"{self.name}-{self.stamp}.json"
         path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
         with contextlib.suppress(OSError):
@@ -594,6 +605,89 @@ def wait_quiet(cfg: Config) -> dict[str, Any] | None:
     return res
 
 
+def busy_limit() -> float:
+    """Cores other processes may use during a phase before its figure is called
+    contaminated: BENCH_QUIET_THRESHOLD (0.25 by default), the same as the quiet wait."""
+    try:
+        return float(os.environ.get("BENCH_QUIET_THRESHOLD", "0.25"))
+    except ValueError:
+        return 0.25
+
+
+# Every Phase measured in this process, in order: Run.save writes them and warns.
+PHASES: list[Phase] = []
+
+
+class Phase:
+    """What the machine did while a measured phase ran, for any bench script.
+
+        with harness.Phase("sqlite bulk 1000", server_pid=server.pid) as phase:
+            ...measure...
+        print(figure, phase.warning or "")
+
+    On exit `cpu` holds procstat's split of the cores used meanwhile (this
+    process tree as "bench", `server_pid`'s tree as "server", PostgreSQL,
+    other processes and the top of them) and `warning` a WARNING line when
+    other processes used `limit` cores or more (BENCH_QUIET_THRESHOLD), or
+    None. Phases shorter than `min_window_s` are not judged (too few ticks).
+    Every phase is remembered; `Run.save` writes them all to the JSON
+    ("phases") and `contaminated()` lists the warnings.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        server_pid: int | None = None,
+        limit: float | None = None,
+        min_window_s: float = 0.2,
+    ):
+        self.name = name
+        self.server_pid = server_pid
+        self.limit = busy_limit() if limit is None else limit
+        self.min_window_s = min_window_s
+        self.cpu: dict[str, Any] = {}
+        self.warning: str | None = None
+        self.seconds = 0.0
+
+    def __enter__(self) -> Phase:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Phase:
+        """Begin the phase (what `with` does), for a phase that no block encloses."""
+        self._snap = procstat.snapshot()
+        self._t = time.perf_counter()
+        return self
+
+    def stop(self) -> None:
+        """End the phase: its CPU split and warning are set and it is remembered."""
+        self.seconds = time.perf_counter() - self._t
+        self.cpu = procstat.split(self._snap, procstat.snapshot(), os.getpid(), self.server_pid)
+        self.warning = contamination(
+            "", self.name, self.cpu, self.limit, min_window_s=self.min_window_s
+        )
+        if self.warning:
+            log(self.warning)
+        PHASES.append(self)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "s": round(self.seconds, 3),
+            "other_cores": self.cpu.get("other_cores"),
+            "top_other": self.cpu.get("top_other"),
+            "warning": self.warning,
+        }
+
+
+def contaminated() -> list[str]:
+    """The WARNING lines of every phase measured so far in this process."""
+    return [p.warning for p in PHASES if p.warning]
+
+
 def contamination(
     db: str, name: str, cpu: dict[str, Any] | None, limit: float, *, min_window_s: float = 0.0
 ) -> str | None:
@@ -601,8 +695,9 @@ def contamination(
     cpu = cpu or {}
     if cpu.get("window_s", 0) < min_window_s or cpu.get("other_cores", 0) < limit:
         return None
+    where = f"{db} {name}".strip()
     return (
-        f"WARNING {db} {name}: other processes used {cpu['other_cores']:.2f} "
+        f"WARNING {where}: other processes used {cpu['other_cores']:.2f} "
         f"cores ({', '.join(cpu.get('top_other', []))})"
     )
 
@@ -740,3 +835,63 @@ def peer_published() -> dict[str, Any]:
             postgresql_p99_ms=int(m.group(5)),
         )
     return info
+
+
+def run_peer(
+    results_dir: Path | None, *, kinds: list[str], tickets: int | None = None
+) -> dict[str, Any]:
+    """Run the peer's own harness (PEER_DIR/run.sh, django-helpdesk from PyPI, about 15
+    minutes) in this run, on `kinds`, with `tickets` tickets for its list part (its own
+    default otherwise), in its own folder, port and database. Returns its table, the CPU
+    other processes used meanwhile, and per database what it measured: "create" (its
+    ticket creation at concurrency 8: rps, latency_ok) and "list" (its staff list,
+    DataTables and API list latencies), or "error"."""
+    script = PEER_DIR / "run.sh"
+    if not script.exists():
+        return {"error": f"{script} not found"}
+    root = Path(
+        os.environ.get("BENCH_PEER_ROOT", Path(tempfile.gettempdir()) / "bounceback-bench-peer")
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    env = dict(
+        os.environ,
+        PEER_ROOT=str(root),
+        DBS=" ".join(kinds),
+        PORT=str(free_port()),
+        PEER_PG_DB="bounceback_bench_peer",
+        RESULTS_TXT=str((results_dir or HERE / "results") / f"peer-helpdesk-{stamp}.txt"),
+    )
+    if tickets is not None:
+        env["N_TICKETS"] = str(tickets)
+    log(f"running the peer harness {script} (about 15 minutes)")
+    with Phase("peer harness", min_window_s=0) as phase:
+        try:
+            proc = subprocess.run(
+                ["bash", str(script)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": "the peer harness did not finish within an hour"}
+    if proc.returncode != 0:
+        return {"error": f"peer harness failed (exit {proc.returncode}): {proc.stderr[-2000:]}"}
+    out: dict[str, Any] = {
+        "table": proc.stdout.strip(),
+        "cpu": phase.cpu,
+        "warning": phase.warning,
+        "results_txt": env["RESULTS_TXT"],
+    }
+    for kind in kinds:
+        got: dict[str, Any] = {}
+        create = root / "results" / f"{kind}-create-session.json"
+        if create.exists():
+            got["create"] = json.loads(create.read_text())
+        listing = root / "results" / f"{kind}-list.json"
+        if listing.exists():
+            targets = json.loads(listing.read_text()).get("targets", {})
+            got["list"] = {name: t.get("latency") for name, t in targets.items()}
+        out[kind] = got
+    return out

@@ -204,20 +204,27 @@ def old_api_cursor(value: Any, pk: int) -> int:
 
 
 def timed(fn: Any, reps: int) -> dict[str, Any]:
+    import harness
     from django.db import connection, reset_queries
 
     fn()  # warm
     lat = []
     queries = 0
-    for _ in range(reps):
-        reset_queries()
-        t = time.perf_counter()
-        fn()
-        lat.append((time.perf_counter() - t) * 1000)
-        queries = len(connection.queries)
+    with harness.Phase("selector") as phase:
+        for _ in range(reps):
+            reset_queries()
+            t = time.perf_counter()
+            fn()
+            lat.append((time.perf_counter() - t) * 1000)
+            queries = len(connection.queries)
     lat.sort()
     p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
-    return {"p50_ms": round(statistics.median(lat), 2), "p99_ms": round(p99, 2), "queries": queries}
+    return {
+        "p50_ms": round(statistics.median(lat), 2),
+        "p99_ms": round(p99, 2),
+        "queries": queries,
+        "other_cores": phase.cpu.get("other_cores"),
+    }
 
 
 def measure(info: dict[str, Any], reps: int) -> dict[str, Any]:
@@ -356,6 +363,11 @@ def main() -> int:
             print(
                 f"  {name:42s} p50 {fig['p50_ms']:8.2f} ms  p99 {fig['p99_ms']:8.2f} ms"
                 f"  {fig['queries']} queries{goal}"
+                + (
+                    f"  [WARNING: other processes used {fig['other_cores']:.2f} cores]"
+                    if (fig.get("other_cores") or 0) >= 0.25
+                    else ""
+                )
             )
     return 0
 

@@ -1075,6 +1075,24 @@ def report(results: dict[str, Any], cfg: Config) -> tuple[str, list[dict[str, An
             "",
             lambda d: f"{d['cases']['cases']['req_per_s'] / peer[d['db'] + '_req_s']:.2f}",
         )
+        measured = results.get("peer_run") or {}
+
+        def peer_create(d: dict[str, Any]) -> dict[str, Any]:
+            return dict(measured[d["db"]]["create"])
+
+        if measured and not measured.get("error"):
+            row(
+                "   peer ticket create, MEASURED in this run (--with-peer)",
+                "req/s, p99 ms",
+                lambda d: (
+                    f"{peer_create(d)['rps']:.1f}, {peer_create(d)['latency_ok'].get('p99_ms')}"
+                ),
+            )
+            row(
+                "   ratio our case create / peer's, same run (goal >= 5)",
+                "",
+                lambda d: f"{d['cases']['cases']['req_per_s'] / peer_create(d)['rps']:.2f}",
+            )
         row(
             "   other processes' CPU during cases",
             "cores",
@@ -1103,6 +1121,11 @@ def report(results: dict[str, Any], cfg: Config) -> tuple[str, list[dict[str, An
     )
     if peer.get("text"):
         lines.append(f"peer (PUBLISHED, {peer.get('source')}): {peer['text']}")
+    measured_peer = results.get("peer_run") or {}
+    if measured_peer.get("error"):
+        lines.append(f"peer run (--with-peer): {measured_peer['error']}")
+    if measured_peer.get("warning"):
+        lines.append(measured_peer["warning"])
     for d in results["databases"]:
         t = d.get("timers") or {}
         for key, name in (("idle", "idle"), ("stream", "stream")):
@@ -1145,6 +1168,11 @@ def main() -> int:
     part = ap.add_mutually_exclusive_group()
     part.add_argument("--no-timers", action="store_true", help="only the case-creation part")
     part.add_argument("--no-cases", action="store_true", help="only the timer part")
+    ap.add_argument(
+        "--with-peer",
+        action="store_true",
+        help="also run the peer's harness (about 15 minutes) and compare case creation",
+    )
     harness.add_outputs(ap)
     args = ap.parse_args()
 
@@ -1164,6 +1192,8 @@ def main() -> int:
         }
         for kind in harness.databases(args):
             results["databases"].append(bench_database(kind, cfg, parts, run))
+        if args.with_peer and "cases" in parts:
+            results["peer_run"] = harness.run_peer(run.results_dir, kinds=harness.databases(args))
     results["run_s"] = run.elapsed()
     table, verdicts = report(results, cfg)
     results["verdicts"] = verdicts

@@ -98,12 +98,13 @@ def inner(events: int, threads: int) -> dict[str, Any]:
         }
     }
 
-    started = time.perf_counter()
-    for start in range(0, events, 100):
-        with transaction.atomic():
-            for _ in range(min(100, events - start)):
-                webhook_publish(event="case.opened", payload=payload)
-    publish_s = time.perf_counter() - started
+    with harness.Phase(f"{connection.vendor} publish"):
+        started = time.perf_counter()
+        for start in range(0, events, 100):
+            with transaction.atomic():
+                for _ in range(min(100, events - start)):
+                    webhook_publish(event="case.opened", payload=payload)
+        publish_s = time.perf_counter() - started
     ids = list(WebhookDelivery.objects.order_by("id").values_list("id", flat=True))
     connection.close()
 
@@ -114,10 +115,11 @@ def inner(events: int, threads: int) -> dict[str, Any]:
         conn.close()
 
     _Counter.received = 0
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(deliver, ids))
-    deliver_s = time.perf_counter() - started
+    with harness.Phase(f"{connection.vendor} deliver"):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(deliver, ids))
+        deliver_s = time.perf_counter() - started
     succeeded = WebhookDelivery.objects.filter(state="succeeded").count()
     received = _Counter.received
 
@@ -132,10 +134,11 @@ def inner(events: int, threads: int) -> dict[str, Any]:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             answer.read()
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(raw, bodies))
-    raw_s = time.perf_counter() - started
+    with harness.Phase(f"{connection.vendor} raw posts"):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(raw, bodies))
+        raw_s = time.perf_counter() - started
     server.shutdown()
     return {
         "database": connection.vendor,
@@ -147,6 +150,7 @@ def inner(events: int, threads: int) -> dict[str, Any]:
         "received": received,
         "raw_posts_per_s": round(len(bodies) / raw_s, 1),
         "service_vs_raw": round((len(ids) / deliver_s) / (len(bodies) / raw_s), 2),
+        "contaminated": harness.contaminated(),
     }
 
 
@@ -169,6 +173,8 @@ def main() -> int:
                 results.append(harness.run_json(cmd, db.env, 900, f"{kind} webhook bench"))
     for row in results:
         print(json.dumps(row))
+        for line in row.get("contaminated") or []:
+            print(line)
     return 0
 
 

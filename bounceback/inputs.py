@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -85,6 +85,12 @@ def text_field(
     if len(text) > max_length:
         raise ValidationFailed(f"{name} is longer than {max_length} characters", field=field)
     return text
+
+
+def item_text(data: Mapping[str, Any], name: str, max_length: int) -> str:
+    """The loose text under `name` in an item from outside (an API body, a CSV
+    row, a webhook): `text_field(..., loose=True)` with the key as the field."""
+    return text_field(data.get(name), field=name, max_length=max_length, loose=True)
 
 
 def text_refuse_unstorable(value: str, *, field: str, label: str | None = None) -> str:

@@ -69,6 +69,9 @@ _CRM_WORK = [
     "stories.add_story",
     "stories.change_story",
     "stories.view_recognition",
+    # Everyone sees drills, takes part and logs decisions in them.
+    "drills.view_drill",
+    "drills.add_drilllogentry",
 ]
 
 # Approvers: above an agent's allowance a grant waits for one of these.
@@ -124,6 +127,11 @@ _INTEGRATIONS = [
 # Leads and managers publish recovery stories and recognise the people in them.
 _RECOGNITION = ["stories.publish_story", "stories.add_recognition"]
 
+# Leads and managers run drills; managers also set them up, write scenarios
+# and schedule them.
+_DRILLS_RUN = ["drills.change_drill"]
+_DRILLS_MANAGE = ["drills.add_drill", "drills.change_drill"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: _CRM_WORK,
     Role.LEAD: [
@@ -136,6 +144,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CONTINGENCY_PLANNING,
         *_APPROVALS,
         *_RECOGNITION,
+        *_DRILLS_RUN,
     ],
     Role.MANAGER: [
         *_CRM_WORK,
@@ -156,6 +165,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_APPROVALS,
         *_FUND_RULES,
         *_RECOGNITION,
+        *_DRILLS_MANAGE,
     ],
     # Senior management: the last approver, and sees every exception to policy.
     Role.EXECUTIVE: [

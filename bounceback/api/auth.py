@@ -78,6 +78,10 @@ _SCOPE_PERMISSIONS: dict[str, list[str]] = {
     # Every staff member has a dashboard; which tiles they see depends on their role.
     "dashboards:read": ["cases.view_case"],
     "stories:write": ["stories.add_story", "stories.change_story"],
+    # Everyone takes part (logs, ticks the checklist); running a drill checks
+    # drills.change_drill and setting one up drills.add_drill in the service.
+    "drills:read": ["drills.view_drill"],
+    "drills:write": ["drills.view_drill", "drills.add_drilllogentry"],
 }
 
 api_auth = [TokenAuth(), StaffSessionAuth(csrf=True)]

@@ -6,7 +6,7 @@ rows are added and deep pages cost the same as the first one.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db.models import Model, QuerySet
@@ -37,3 +37,27 @@ def cursor_page(
     return keyset_page(
         queryset, order=Order(order_field, descending=descending), after=cursor, limit=limit
     )
+
+
+class PageAsked(Protocol):
+    """What a list endpoint's filters say about the page: `PageFilters` and kin."""
+
+    @property
+    def cursor(self) -> str | None: ...
+
+    @property
+    def limit(self) -> int: ...
+
+
+def page_answer(
+    queryset: QuerySet[M], filters: PageAsked, *, order_field: str, descending: bool
+) -> dict[str, Any]:
+    """A list endpoint's answer: the page `filters` asks for, and the next page's cursor."""
+    items, next_cursor = cursor_page(
+        queryset,
+        cursor=filters.cursor,
+        limit=filters.limit,
+        order_field=order_field,
+        descending=descending,
+    )
+    return {"items": items, "next_cursor": next_cursor}

@@ -37,6 +37,8 @@ SCOPES: dict[str, str] = {
     "learning:write": "Name, merge and split themes; open and run problem records",
     "stories:read": "Read recovery stories and recognition counts",
     "stories:write": "Draft, edit, nominate and publish stories; recognise staff",
+    "drills:read": "Read drill scenarios, drills, their scores, debriefs, readiness and coverage",
+    "drills:write": "Write scenarios, set up, start, step, end and rate drills; schedule them",
     "deliveries:read": "Read messages and webhook events that failed to be delivered",
     "deliveries:write": "Send a failed message or webhook event again",
     "signals:read": "Read signals (survey answers, reviews, mentions, operational events)",

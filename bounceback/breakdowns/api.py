@@ -15,7 +15,7 @@ from ninja.types import TCallable
 from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, ApiTokenRefOut, Schema, token_ref
 from bounceback.breakdowns import selectors, services
 from bounceback.breakdowns.models import (
@@ -366,10 +366,7 @@ def _review_out(breakdown: Breakdown) -> dict[str, Any]:
 def list_breakdowns(request: HttpRequest, filters: Query[BreakdownFilters]) -> dict[str, Any]:
     require_scope(request, "breakdowns:read")
     rows = selectors.breakdown_list(status=filters.status)
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="declared_at", descending=True
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="declared_at", descending=True)
 
 
 @router.post(

@@ -337,12 +337,8 @@ def render_first_message(breakdown: Breakdown, customer: Customer) -> tuple[str,
 # --- The outreach, one chunk at a time ---------------------------------------------------------
 
 
-def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
-    """Claim up to `size` PENDING rows, oldest first, locked until the chunk commits.
-
-    SKIP LOCKED: lanes side by side each take rows nobody else holds, so every
-    customer is contacted exactly once (SQLite has one writer: no lock needed).
-    """
+def _primary_contacts() -> tuple[Subquery, Subquery]:
+    """Each row's customer's primary email and phone (else the first stored), to annotate."""
     email = (
         CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
         .order_by("-is_primary", "id")
@@ -353,12 +349,22 @@ def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
         .order_by("-is_primary", "id")
         .values("number")[:1]
     )
+    return Subquery(email), Subquery(phone)
+
+
+def _pending_chunk(breakdown_id: int, size: int) -> list[tuple[Any, ...]]:
+    """Claim up to `size` PENDING rows, oldest first, locked until the chunk commits.
+
+    SKIP LOCKED: lanes side by side each take rows nobody else holds, so every
+    customer is contacted exactly once (SQLite has one writer: no lock needed).
+    """
+    email, phone = _primary_contacts()
     return list(
         AffectedCustomer.objects.filter(
             breakdown_id=breakdown_id, state=AffectedCustomer.State.PENDING
         )
         .select_for_update(skip_locked=True, of=("self",))
-        .annotate(email=Subquery(email), phone=Subquery(phone))
+        .annotate(email=email, phone=phone)
         .order_by("id")
         .values_list(
             "id",
@@ -590,16 +596,7 @@ def _wave_cases(
     """The cases of these affected rows, with the channel and address to reach each
     by: the outreach's own for a contacted customer, else the customer's preferred
     reachable one (none: the case is not messaged)."""
-    email = (
-        CustomerEmail.objects.filter(customer_id=OuterRef("customer_id"))
-        .order_by("-is_primary", "id")
-        .values("address")[:1]
-    )
-    phone = (
-        CustomerPhone.objects.filter(customer_id=OuterRef("customer_id"))
-        .order_by("-is_primary", "id")
-        .values("number")[:1]
-    )
+    email, phone = _primary_contacts()
     rows = list(
         # The chunk's ids as one parameter: thousands of placeholders cost psycopg
         # more time than the query.
@@ -607,7 +604,7 @@ def _wave_cases(
             where=[id_match(f"{_AFFECTED}.{connection.ops.quote_name('id')}", affected_ids)[0]],
             params=id_match("id", affected_ids)[1],
         )
-        .annotate(email=Subquery(email), phone=Subquery(phone))
+        .annotate(email=email, phone=phone)
         .order_by("id")
         .values(
             "customer_id",

@@ -30,14 +30,14 @@ from bounceback.breakdowns.models import (
     ReviewActionItem,
 )
 from bounceback.breakdowns.timeline import record_event
-from bounceback.cases.models import Case, Severity
+from bounceback.cases.models import Case, CaseBulkRun, Severity
 from bounceback.cases.services import (
     BulkAction,
     BulkOutcome,
     bulk_message_problems,
     case_join_breakdown,
     case_leave_breakdown,
-    cases_bulk_apply,
+    cases_bulk_request,
 )
 from bounceback.customers.models import Customer
 from bounceback.errors import Conflict, ValidationFailed
@@ -909,6 +909,25 @@ def breakdown_review_save(
 # --- Closing the loop on the breakdown's cases together ---------------------------------------
 
 
+def _review_url(breakdown: Breakdown) -> str:
+    from django.urls import reverse
+
+    return reverse("breakdowns:review", args=[breakdown.pk]) + "#cases-loop"
+
+
+def _record_bulk_run(
+    breakdown: Breakdown, kind: str, doing: str, run: CaseBulkRun, *, actor: ActorLike
+) -> None:
+    """The timeline line of a closing-the-loop action too large to wait for."""
+    record_event(
+        breakdown,
+        kind=kind,
+        summary=f"{doing} {run.total:,} cases together in the background",
+        actor=actor,
+        data={"requested": run.total, "run": run.pk},
+    )
+
+
 def _open_cases(breakdown: Breakdown) -> list[Case]:
     return list(
         Case.objects.open().filter(breakdown=breakdown).select_related("customer").order_by("id")
@@ -922,8 +941,9 @@ def breakdown_document_cases(
     root_cause: str,
     what_was_done: str,
     prevention_idea: str,
-) -> BulkOutcome:
-    """The review's root cause documents every open case of the breakdown in one action.
+) -> BulkOutcome | CaseBulkRun:
+    """The review's root cause documents every open case of the breakdown in one action
+    (in the background, with progress, when there are many).
 
     Keeps the three texts on the review and records each case's document step
     as on its own page (cases_bulk_apply); a case that cannot be documented yet
@@ -946,14 +966,18 @@ def breakdown_document_cases(
         for name, value in values.items():
             setattr(review, name, value)
         review.save(update_fields=[*values, "updated_at"])
-    outcome = cases_bulk_apply(
+    outcome = cases_bulk_request(
         cases=_open_cases(breakdown),
         action=BulkAction.DOCUMENT,
         actor=actor,
+        back_url=_review_url(breakdown),
         root_cause=values["root_cause"],
         what_was_done=values["what_was_done"],
         prevention_idea=values["prevention_idea"],
     )
+    if isinstance(outcome, CaseBulkRun):
+        _record_bulk_run(breakdown, "cases_documented", "Documenting", outcome, actor=actor)
+        return outcome
     record_event(
         breakdown,
         kind="cases_documented",
@@ -967,7 +991,7 @@ def breakdown_document_cases(
 
 def breakdown_follow_up_cases(
     *, breakdown: Breakdown, actor: ActorLike, body: str, early_reason: str = ""
-) -> BulkOutcome:
+) -> BulkOutcome | CaseBulkRun:
     """Send the follow-up to every fixed, not yet followed-up case of the breakdown, as one
     wave. `body` may use {{ customer.first_name }}, {{ customer.name }} and
     {{ case.reference }}; each customer's survey link is added as for any follow-up."""
@@ -983,13 +1007,17 @@ def breakdown_follow_up_cases(
     due = [c for c in _open_cases(breakdown) if c.fixed_at and c.follow_up_sent_at is None]
     if not due:
         raise _refuse("no case of this breakdown is waiting for its follow-up")
-    outcome = cases_bulk_apply(
+    outcome = cases_bulk_request(
         cases=due,
         action=BulkAction.FOLLOW_UP,
         actor=actor,
+        back_url=_review_url(breakdown),
         body=body,
         early_reason=early_reason,
     )
+    if isinstance(outcome, CaseBulkRun):
+        _record_bulk_run(breakdown, "cases_followed_up", "Following up", outcome, actor=actor)
+        return outcome
     record_event(
         breakdown,
         kind="cases_followed_up",
@@ -1001,14 +1029,19 @@ def breakdown_follow_up_cases(
     return outcome
 
 
-def breakdown_close_cases(*, breakdown: Breakdown, actor: ActorLike) -> BulkOutcome:
+def breakdown_close_cases(*, breakdown: Breakdown, actor: ActorLike) -> BulkOutcome | CaseBulkRun:
     """Close every open case of the breakdown that is documented and followed up; the
     others are listed with what they still need."""
     breakdown = Breakdown.objects.get(pk=breakdown.pk)
     cases = _open_cases(breakdown)
     if not cases:
         raise _refuse("every case of this breakdown is already closed")
-    outcome = cases_bulk_apply(cases=cases, action=BulkAction.CLOSE, actor=actor)
+    outcome = cases_bulk_request(
+        cases=cases, action=BulkAction.CLOSE, actor=actor, back_url=_review_url(breakdown)
+    )
+    if isinstance(outcome, CaseBulkRun):
+        _record_bulk_run(breakdown, "cases_closed", "Closing", outcome, actor=actor)
+        return outcome
     record_event(
         breakdown,
         kind="cases_closed",

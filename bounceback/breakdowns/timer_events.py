@@ -14,7 +14,7 @@ from bounceback.accounts.models import User
 from bounceback.accounts.roles import ROLE_ORDER, Role
 from bounceback.breakdowns.models import Breakdown, BreakdownAction, BreakdownEvent
 from bounceback.breakdowns.timeline import record_event
-from bounceback.notifications.services import notify
+from bounceback.notifications.services import notify, notify_at
 from bounceback.timers.handlers import TimerEvent
 from bounceback.timers.models import Timer
 
@@ -43,10 +43,11 @@ def on_action_timer(timer: Timer, event: TimerEvent) -> None:
     who = f"{breakdown.reference}: {action.title}"
     owner = Role(action.owner_role)
     if event == "warn":
-        notify(
+        notify_at(
             recipients=_people(owner),
             kind="breakdown_action_warning",
-            title=f"{who} due {timer.due_at:%H:%M} UTC",
+            title=lambda due: f"{who} due {due}",
+            at=timer.due_at,
             url=url,
         )
         return
@@ -55,7 +56,8 @@ def on_action_timer(timer: Timer, event: TimerEvent) -> None:
         record_event(
             breakdown,
             kind=BreakdownEvent.Kind.ACTION_BREACHED,
-            summary=f"Missed: {action.title} (due {timer.due_at:%Y-%m-%d %H:%M} UTC)"[:300],
+            # No clock time in the text: the line's own time is shown in each reader's zone.
+            summary=f"Missed: {action.title}"[:300],
             data={"action_id": action.pk, "level": 1, "roles": [owner, above]},
         )
         notify(

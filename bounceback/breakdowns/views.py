@@ -48,6 +48,8 @@ from bounceback.breakdowns.models import (
     BreakdownReview,
     ReviewActionItem,
 )
+from bounceback.cases.models import CaseBulkRun
+from bounceback.cases.services import BulkOutcome
 from bounceback.customers.models import Customer
 from bounceback.playbooks.models import TemplatePurpose
 from bounceback.playbooks.templating import PLACEHOLDERS
@@ -666,7 +668,7 @@ def breakdown_document_cases(request: HttpRequest, pk: int) -> HttpResponse:
         refuse=_refuse,
         page=lambda: render_review(request, breakdown, bound={"document_cases": form}),
         success=lambda outcome: outcome.summary(),
-        redirect_to=_url("review", breakdown, "cases-loop"),
+        redirect_to=partial(_after_bulk, breakdown),
     )
 
 
@@ -685,7 +687,7 @@ def breakdown_follow_up_cases(request: HttpRequest, pk: int) -> HttpResponse:
         refuse=_refuse,
         page=lambda: render_review(request, breakdown, bound={"follow_up_cases": form}),
         success=lambda outcome: outcome.summary(),
-        redirect_to=_url("review", breakdown, "cases-loop"),
+        redirect_to=partial(_after_bulk, breakdown),
     )
 
 
@@ -698,9 +700,17 @@ def breakdown_close_cases(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         lambda: services.breakdown_close_cases(breakdown=breakdown, actor=request.user),
         success=lambda outcome: outcome.summary(),
-        redirect_to=_url("review", breakdown, "cases-loop"),
+        redirect_to=partial(_after_bulk, breakdown),
+        refused_to=_url("review", breakdown, "cases-loop"),
         sentence=True,
     )
+
+
+def _after_bulk(breakdown: Breakdown, outcome: BulkOutcome | CaseBulkRun) -> str:
+    """Back to the review, or to the run's progress when the cases went to the background."""
+    if isinstance(outcome, CaseBulkRun):
+        return reverse("cases:bulk_run", args=[outcome.pk])
+    return _url("review", breakdown, "cases-loop")
 
 
 @require_POST

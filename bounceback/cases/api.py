@@ -15,7 +15,7 @@ from bounceback.api.endpoints import act, by_id
 from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS, ApiTokenRefOut, PatchSchema, Schema, token_ref
 from bounceback.cases import services
-from bounceback.cases.models import Case, CaseLink
+from bounceback.cases.models import Case, CaseBulkRun, CaseLink
 from bounceback.cases.selectors import case_events, case_timers
 from bounceback.coach.schemas import CoachOut, coach_out
 from bounceback.coach.scoring import coach_score
@@ -359,7 +359,9 @@ def open_case(request: HttpRequest, payload: CaseIn) -> Status[Case]:
 
 
 class CaseBulkIn(Schema):
-    case_ids: list[int] = Field(..., description="The cases to act on (at most 500)")
+    case_ids: list[int] = Field(
+        ..., description="The cases to act on, any number (many go to the background)"
+    )
     action: str = Field(
         ...,
         description="assign, failure_mode, link, message (a progress update), document, "
@@ -403,19 +405,67 @@ class CaseBulkOut(Schema):
     summary: str
 
 
+class CaseBulkRunOut(Schema):
+    id: int
+    action: str
+    state: str = Field(..., description="running, or done")
+    total: int = Field(..., description="How many cases were asked for")
+    position: int = Field(..., description="How many have been worked through")
+    done_count: int = Field(..., description="How many the action changed")
+    refused_count: int = Field(..., description="How many were left as they were")
+    refused: list[CaseBulkRefusedOut] = Field(
+        ..., description="The first refusals (up to 500), each with the reason"
+    )
+    summary: str
+    url: str = Field(..., description="The page showing the run's progress")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _run_out(run: CaseBulkRun) -> dict[str, Any]:
+    from django.urls import reverse
+
+    return {
+        "id": run.pk,
+        "action": run.action,
+        "state": run.state,
+        "total": run.total,
+        "position": run.position,
+        "done_count": run.done_count,
+        "refused_count": run.refused_count,
+        "refused": [
+            {
+                "id": r["case_id"],
+                "reference": r["reference"],
+                "code": r["code"],
+                "message": r["message"],
+                "field": r["field"],
+            }
+            for r in run.refused
+        ],
+        "summary": run.summary(),
+        "url": reverse("cases:bulk_run", args=[run.pk]),
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
+
+
 @router.post(
     "/bulk",
-    response={200: CaseBulkOut, **ERRORS},
+    response={200: CaseBulkOut, 202: CaseBulkRunOut, **ERRORS},
     summary="Act on many cases at once; each case is done or refused with its reason",
+    description=f"Up to {services.BULK_INLINE} cases are done at once (200, with every "
+    "case's outcome); more are checked, then worked through in the background (202, "
+    "the run: follow it at GET /api/cases/bulk/{run_id}).",
 )
-def bulk(request: HttpRequest, payload: CaseBulkIn) -> dict[str, Any]:
+def bulk(request: HttpRequest, payload: CaseBulkIn) -> Status[dict[str, Any]]:
     actor = act(request, "cases:write")
     ids = list(dict.fromkeys(payload.case_ids))
     cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
     missing = sorted(set(ids) - {c.pk for c in cases})
     if missing:
         raise NotFound(f"no case with id {missing[0]}", field="case_ids")
-    outcome = services.cases_bulk_apply(
+    outcome = services.cases_bulk_request(
         cases=cases,
         action=payload.action,
         actor=actor,
@@ -430,26 +480,45 @@ def bulk(request: HttpRequest, payload: CaseBulkIn) -> dict[str, Any]:
         what_was_done=payload.what_was_done,
         prevention_idea=payload.prevention_idea,
     )
+    if isinstance(outcome, CaseBulkRun):
+        return Status(202, _run_out(outcome))
     statuses = dict(
         Case.objects.filter(pk__in=[c.pk for c in outcome.done]).values_list("pk", "status")
     )
-    return {
-        "action": outcome.action,
-        "done": [
-            {"id": c.pk, "reference": c.reference, "status": statuses[c.pk]} for c in outcome.done
-        ],
-        "refused": [
-            {
-                "id": r.case_id,
-                "reference": r.reference,
-                "code": r.code,
-                "message": r.message,
-                "field": r.field,
-            }
-            for r in outcome.refused
-        ],
-        "summary": outcome.summary(),
-    }
+    return Status(
+        200,
+        {
+            "action": outcome.action,
+            "done": [
+                {"id": c.pk, "reference": c.reference, "status": statuses[c.pk]}
+                for c in outcome.done
+            ],
+            "refused": [
+                {
+                    "id": r.case_id,
+                    "reference": r.reference,
+                    "code": r.code,
+                    "message": r.message,
+                    "field": r.field,
+                }
+                for r in outcome.refused
+            ],
+            "summary": outcome.summary(),
+        },
+    )
+
+
+@router.get(
+    "/bulk/{run_id}",
+    response={200: CaseBulkRunOut, **ERRORS},
+    summary="A background bulk action: its progress, and what it did and could not",
+)
+def bulk_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    require_scope(request, "cases:read")
+    run = CaseBulkRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"no bulk run with id {run_id}", field="run_id")
+    return _run_out(run)
 
 
 @router.get("/", response={200: CasePage, **ERRORS}, summary="List cases, newest first")

@@ -1,4 +1,5 @@
-"""Many cases at once: a breakdown's outreach opens thousands of cases and sends them waves.
+"""Many cases at once: a breakdown's outreach opens thousands of cases and sends them waves,
+and a bulk action assigns, links, documents or closes a selection of any size.
 
 These are the set-based forms of two case services, and write exactly the rows
 those write for one case (a test compares the two paths column by column):
@@ -23,12 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bounceback.actors import Actor, ActorLike, actor_of
 from bounceback.bulk import allocate_ids, bulk_insert, bulk_update, id_match
 from bounceback.cases.models import Case, CaseEvent
 from bounceback.cases.policy import hours, policy_for
 from bounceback.cases.timeline import NewCaseEvent, case_events_record_many
+from bounceback.errors import ServiceError
 from bounceback.interactions.models import Interaction
 from bounceback.interactions.services import NewMessage, interactions_log_many
 from bounceback.outbox.models import OutboundMessage
@@ -36,6 +39,10 @@ from bounceback.outbox.services import NewOutboundMessage, outbox_enqueue_many, 
 from bounceback.timers.bulk import timers_meet_many, timers_start_many, timers_unmet_subjects
 from bounceback.timers.models import BusinessCalendar
 from bounceback.webhooks.events import case_payload_of
+
+if TYPE_CHECKING:
+    from bounceback.accounts.models import User
+    from bounceback.failuremodes.models import FailureMode
 
 SUBJECT = "case"
 # (template, customer name, case reference) -> the text that customer reads.
@@ -586,3 +593,252 @@ def cases_next_due_refresh(case_ids: Sequence[int], earliest: datetime | None) -
             f"AND t.state NOT IN (%s, %s)) WHERE {match}",
             [SUBJECT, Timer.State.PAUSED, Timer.State.CANCELLED, *params],
         )
+
+
+# --- Acting on a selection: the case page's steps for many cases ------------------------------
+#
+# The set-based forms of case_assign, case_update(failure_mode=), case_link,
+# case_document and case_close, for the cases of one chunk of a bulk action
+# (cases.services.cases_bulk_apply), which has locked them in id order and
+# loaded each with its customer, assignee, team and failure mode. Each returns
+# the cases it changed and, for each it would not, the refusal the service
+# raises (the checks are the services' own): a refused case is left exactly as
+# it was. test_bulk_actions compares every row with the services' column by column.
+
+CASE_TIMER_KINDS = ("apologise", "fix", "update", "follow_up", "document")
+Refused = list[tuple[Case, ServiceError]]
+
+
+def _shown(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def cases_assign_many(
+    *, cases: Sequence[Case], assignee: User | None, actor: ActorLike, now: datetime
+) -> list[Case]:
+    """case_assign for each case: to `assignee` and their team (or nobody, keeping the
+    case's team), with an "assigned" event each, even when nothing changed."""
+    if not cases:
+        return []
+    befores = [(_shown(c.assignee), _shown(c.team), c.team_id, c.team) for c in cases]
+    events = []
+    team_ids = []
+    for case, (assignee_was, team_was, team_id, team) in zip(cases, befores, strict=True):
+        if assignee is not None:
+            team_id, team = assignee.team_id, assignee.team
+        case.assignee, case.team_id = assignee, team_id
+        case.updated_at = now
+        team_ids.append(team_id)
+        after = [_shown(assignee), _shown(team)]
+        events.append(
+            NewCaseEvent(
+                case.pk,
+                CaseEvent.Kind.ASSIGNED,
+                f"Assigned to {after[0] or 'nobody'}" + (f" ({after[1]})" if after[1] else ""),
+                data={"assignee": [assignee_was, after[0]], "team": [team_was, after[1]]},
+            )
+        )
+    bulk_update(
+        Case,
+        ids=[c.pk for c in cases],
+        varying={"team_id": team_ids},
+        constant={"assignee_id": assignee.pk if assignee else None, "updated_at": now},
+    )
+    case_events_record_many(events, actor=actor, at=now, data={}, payloads={})
+    return list(cases)
+
+
+def cases_set_failure_mode_many(
+    *, cases: Sequence[Case], failure_mode: FailureMode, actor: ActorLike, now: datetime
+) -> list[Case]:
+    """case_update(failure_mode=) for each case (the mode is checked accepted by the
+    caller): an "updated" event on each case whose mode changed; the others stay as they are."""
+    changing = [c for c in cases if c.failure_mode_id != failure_mode.pk]
+    events = [
+        NewCaseEvent(
+            c.pk,
+            CaseEvent.Kind.UPDATED,
+            "Changed failure_mode",
+            data={"failure_mode": [_shown(c.failure_mode), _shown(failure_mode)]},
+        )
+        for c in changing
+    ]
+    for case in changing:
+        case.failure_mode, case.updated_at = failure_mode, now
+    bulk_update(
+        Case,
+        ids=[c.pk for c in changing],
+        constant={"failure_mode_id": failure_mode.pk, "updated_at": now},
+    )
+    case_events_record_many(events, actor=actor, at=now, data={}, payloads={})
+    return list(cases)
+
+
+def cases_link_many(
+    *, cases: Sequence[Case], anchor: Case, actor: ActorLike, now: datetime
+) -> list[Case]:
+    """case_link(other=anchor) for each case but the anchor: a "related" link and a
+    "linked" event where there was no link yet; returns the cases linked (or already)."""
+    from bounceback.cases.models import CaseLink
+
+    others = [c for c in cases if c.pk != anchor.pk]
+    linked = set(
+        CaseLink.objects.filter(
+            from_case_id__in=[c.pk for c in others], to_case_id=anchor.pk
+        ).values_list("from_case_id", flat=True)
+    )
+    new = [c for c in others if c.pk not in linked]
+    bulk_insert(
+        CaseLink,
+        varying={"from_case_id": [c.pk for c in new]},
+        constant={"to_case_id": anchor.pk, "kind": CaseLink.Kind.RELATED, "created_at": now},
+        now=now,
+    )
+    case_events_record_many(
+        [
+            NewCaseEvent(c.pk, CaseEvent.Kind.LINKED, f"Linked to {anchor.reference} (related)")
+            for c in new
+        ],
+        actor=actor,
+        at=now,
+        data={"case": anchor.reference, "kind": CaseLink.Kind.RELATED},
+        payloads={},
+    )
+    return others
+
+
+DOCUMENTATION = ("root_cause", "what_was_done", "prevention_idea")
+
+
+def _document_refusal(case: Case) -> ServiceError | None:
+    from bounceback.cases.services import case_check_can_document
+
+    try:
+        case_check_can_document(case=case)
+    except ServiceError as refusal:
+        return refusal
+    return None
+
+
+def _close_refusal(case: Case) -> ServiceError | None:
+    from bounceback.cases.services import case_check_can_close
+
+    try:
+        case_check_can_close(case=case)
+    except ServiceError as refusal:
+        return refusal
+    return None
+
+
+def _document_write(
+    cases: Sequence[Case], documentation: dict[str, str], *, actor: ActorLike, now: datetime
+) -> None:
+    """case_document's writes for cases it accepts: the texts, the "documented" event with
+    what changed, the documentation clock met."""
+    events = []
+    changed = []
+    for case in cases:
+        diff = {
+            name: [getattr(case, name), value]
+            for name, value in documentation.items()
+            if getattr(case, name) != value
+        }
+        if diff or case.documented_at != now:
+            changed.append(case)
+        for name, value in documentation.items():
+            setattr(case, name, value)
+        case.documented_at = case.updated_at = now
+        events.append(
+            NewCaseEvent(
+                case.pk,
+                CaseEvent.Kind.DOCUMENTED,
+                "Root cause and prevention documented",
+                data=diff,
+            )
+        )
+    bulk_update(
+        Case,
+        ids=[c.pk for c in changed],
+        constant={**documentation, "documented_at": now, "updated_at": now},
+    )
+    case_events_record_many(events, actor=actor, at=now, data={}, payloads={})
+    timers_meet_many(
+        subject_type=SUBJECT, subject_ids=[c.pk for c in cases], kinds=("document",), at=now
+    )
+
+
+def cases_document_many(
+    *, cases: Sequence[Case], documentation: dict[str, str], actor: ActorLike, now: datetime
+) -> tuple[list[Case], Refused]:
+    """case_document for each case with one shared documentation (checked by the caller)."""
+    done: list[Case] = []
+    refused: Refused = []
+    for case in cases:
+        refusal = _document_refusal(case)
+        if refusal is None:
+            done.append(case)
+        else:
+            refused.append((case, refusal))
+    _document_write(done, documentation, actor=actor, now=now)
+    return done, refused
+
+
+def cases_close_many(
+    *,
+    cases: Sequence[Case],
+    actor: ActorLike,
+    now: datetime,
+    documentation: dict[str, str] | None = None,
+) -> tuple[list[Case], Refused]:
+    """case_close for each case, after case_document when `documentation` is given (a case
+    either step refuses is left as it was): closed, running timers cancelled, breached
+    ones met, a "closed" event and its case.closed webhook each."""
+    from django.db import connection
+
+    from bounceback.timers.handlers import due_changed
+    from bounceback.timers.models import Timer
+    from bounceback.webhooks.events import case_payload
+
+    done: list[Case] = []
+    refused: Refused = []
+    for case in cases:
+        refusal = _document_refusal(case) if documentation else None
+        if refusal is None:
+            # Whether it may close once documented: judged on the documented case.
+            documented_at = case.documented_at
+            if documentation:
+                case.documented_at = now
+            refusal = _close_refusal(case)
+            case.documented_at = documented_at
+        if refusal is None:
+            done.append(case)
+        else:
+            refused.append((case, refusal))
+    if documentation:
+        _document_write(done, documentation, actor=actor, now=now)
+    ids = [c.pk for c in done]
+    if not ids:
+        return done, refused
+    for case in done:
+        case.status, case.closed_at, case.updated_at = Case.Status.CLOSED, now, now
+    bulk_update(
+        Case, ids=ids, constant={"status": Case.Status.CLOSED, "closed_at": now, "updated_at": now}
+    )
+    table = connection.ops.quote_name(Timer._meta.db_table)
+    match, params = id_match("subject_id", ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, next_fire_at = NULL "  # noqa: S608
+            f"WHERE subject_type = %s AND state IN (%s, %s) AND {match}",
+            [Timer.State.CANCELLED, SUBJECT, Timer.State.RUNNING, Timer.State.PAUSED, *params],
+        )
+    due_changed(SUBJECT, ids, None)
+    timers_meet_many(subject_type=SUBJECT, subject_ids=ids, kinds=CASE_TIMER_KINDS, at=now)
+    case_events_record_many(
+        [NewCaseEvent(c.pk, CaseEvent.Kind.CLOSED, "Case closed") for c in done],
+        actor=actor,
+        at=now,
+        data={},
+        payloads={c.pk: case_payload(c) for c in done},
+    )
+    return done, refused

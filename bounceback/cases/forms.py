@@ -473,11 +473,13 @@ class NoteForm(forms.Form):
 class BulkForm(forms.Form):
     """One action on the cases ticked in the inbox (or a breakdown's cases)."""
 
-    case = forms.TypedMultipleChoiceField(
-        coerce=int,
-        label="Cases",
-        error_messages={"required": "Tick the cases to act on first."},
+    case = forms.TypedMultipleChoiceField(coerce=int, label="Cases", required=False)
+    # Every case of the inbox view the form sits under (its query string in `view`),
+    # however many pages it runs to.
+    everything = forms.BooleanField(
+        required=False, label="Every case in this view, not only the ticked ones"
     )
+    view = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
     action = forms.ChoiceField(label="Action", choices=())
     assignee = _UserChoiceField(
         queryset=assignable_users(), required=False, empty_label="Nobody", label="Assign to"
@@ -510,6 +512,12 @@ class BulkForm(forms.Form):
         self.fields["action"].choices = list(BulkAction.LABELS.items())  # type: ignore[attr-defined]
         self.fields["failure_mode"] = FailureModeField(help_text="")
         self.order_fields(["case", "action", "assignee", "failure_mode"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("case") and not data.get("everything"):
+            raise forms.ValidationError("Tick the cases to act on first.")
+        return data
 
 
 class EmptyForm(forms.Form):

@@ -17,7 +17,12 @@ What keeps it fast at 100,000 cases (issue 20):
   "1,000+"), all views in one query, instead of counting every open case on
   every refresh;
 - a page is a constant number of queries: the cases (two when the page
-  crosses from timed cases into untimed ones), their next timers, the counts.
+  crosses from timed cases into untimed ones), their next timers, their
+  customers' leading segments, the counts.
+
+"VIP first" (the segment view and order) sorts by the customer's leading
+segment's priority, worked out per case by an indexed subquery; it is the one
+order that sorts the view's rows rather than reading an index range.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bounceback.accounts.models import User
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
 PAGE_SIZE = 50
+SEGMENT_RANK = "segment_rank"
 COUNT_CAP = 1000
 # "Due soon": the next target falls within this long from now (not yet overdue).
 DUE_SOON = timedelta(hours=1)
@@ -52,6 +58,7 @@ VIEWS: list[tuple[str, str]] = [
     ("breached", "Breached"),
     ("due_soon", "Due soon"),
     ("waiting", "Waiting on customer"),
+    ("segment", "By segment (VIP first)"),
     ("all", "All open"),
 ]
 VIEW_NAMES = {value for value, _ in VIEWS}
@@ -63,7 +70,12 @@ SORTS: dict[str, tuple[str, Order]] = {
     "newest": ("Newest first", Order("created_at", descending=True)),
     "oldest": ("Oldest first", Order("created_at")),
     "updated": ("Recently changed", Order("updated_at", descending=True)),
+    # The customer's leading segment (lowest priority number: the VIPs), then
+    # customers in no segment; see `segment_rank`.
+    "segment": ("Segment, VIP first", Order(SEGMENT_RANK, nulls_last=True)),
 }
+# The order a view opens in when the address names none.
+VIEW_SORTS = {"segment": "segment"}
 FILTERS = (
     "status",
     "severity",
@@ -74,6 +86,23 @@ FILTERS = (
     "channel",
     "failure_mode",
 )
+
+
+def default_sort(view: str) -> str:
+    """The order `view` opens in: VIP first for the segment view, next due first otherwise."""
+    return VIEW_SORTS.get(view, "due")
+
+
+def segment_rank() -> Subquery:
+    """The priority of the case's customer's leading active segment (lower leads: the VIPs);
+    NULL for a customer in no active segment. One index lookup per case through the
+    memberships' (customer, segment) index."""
+    from bounceback.segments.models import SegmentMembership
+
+    leading = SegmentMembership.objects.filter(
+        customer_id=OuterRef("customer_id"), segment__active=True
+    ).order_by("segment__priority")
+    return Subquery(leading.values("segment__priority")[:1], output_field=IntegerField())
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,7 @@ class InboxQuery:
             values[f.name] = str(raw).strip()[:100] if raw is not None else ""
         # The inbox used to call the view "scope"; old links keep working.
         values["view"] = values["view"] or str(params.get("scope") or "").strip()
+        values["sort"] = values["sort"] or default_sort(values["view"])
         query = cls(**values)
         return query.cleaned()
 
@@ -135,7 +165,7 @@ class InboxQuery:
 
     def to_params(self) -> dict[str, str]:
         """The query string of this view: only what differs from the defaults."""
-        defaults = InboxQuery()
+        defaults = replace(InboxQuery(), sort=default_sort(self.view))
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
@@ -151,6 +181,12 @@ class InboxQuery:
         return SORTS[self.sort][1]
 
 
+@dataclass(frozen=True)
+class LeadingSegment:
+    name: str
+    slug: str
+
+
 @dataclass
 class InboxPage:
     cases: list[Case]
@@ -161,6 +197,8 @@ class InboxPage:
     now: datetime
     query: InboxQuery
     next_timers: dict[int, TimerView] = field(default_factory=dict)
+    # By customer id: the leading segment of each customer on the page in one.
+    segments: dict[int, LeadingSegment] = field(default_factory=dict)
 
 
 def _view_match(view: str, user: User | None, now: datetime) -> Q | None:
@@ -181,6 +219,11 @@ def _view_match(view: str, user: User | None, now: datetime) -> Q | None:
         return Q(next_due_at__gte=now, next_due_at__lt=now + DUE_SOON)
     if view == "waiting":
         return Q(status=Case.Status.WAITING)
+    if view == "segment":
+        from bounceback.segments.models import SegmentMembership
+
+        members = SegmentMembership.objects.filter(segment__active=True)
+        return Q(customer_id__in=members.values("customer_id"))
     return Q()
 
 
@@ -273,6 +316,8 @@ def cases_inbox_page(
     rows = cases_inbox_rows(user=user, query=query, now=now).select_related(
         "customer", "assignee", "team", "site"
     )
+    if query.order.field == SEGMENT_RANK:
+        rows = rows.annotate(**{SEGMENT_RANK: segment_rank()})
     cases, next_after = keyset_page(
         rows, order=query.order, after=after, limit=limit, field="after"
     )
@@ -283,4 +328,22 @@ def cases_inbox_page(
         now=now,
         query=query,
         next_timers=cases_next_timers(case_ids=[c.pk for c in cases], now=now),
+        segments=customers_leading_segment(customer_ids={c.customer_id for c in cases}),
     )
+
+
+def customers_leading_segment(*, customer_ids: set[int]) -> dict[int, LeadingSegment]:
+    """Each customer's leading active segment (lowest priority), for those in one; one query."""
+    from bounceback.segments.models import SegmentMembership
+
+    if not customer_ids:
+        return {}
+    rows = (
+        SegmentMembership.objects.filter(customer_id__in=customer_ids, segment__active=True)
+        .order_by("customer_id", "segment__priority", "segment_id")
+        .values_list("customer_id", "segment__name", "segment__slug")
+    )
+    leading: dict[int, LeadingSegment] = {}
+    for customer_id, name, slug in rows:
+        leading.setdefault(customer_id, LeadingSegment(name=name, slug=slug))
+    return leading

@@ -59,6 +59,14 @@ class CaseQuerySet(models.QuerySet["Case"]):
     def breached(self) -> CaseQuerySet:
         return self.filter(breach_count__gt=0)
 
+    def real(self) -> CaseQuerySet:
+        """Cases of real customers: every case but a drill's (bounceback/drills).
+
+        Reports, the catalog's occurrence counts, loyalty figures and spike
+        detection read through this, so practice never shows up as failure.
+        """
+        return self.filter(drill__isnull=True)
+
     def for_user(self, user: object) -> CaseQuerySet:
         """Cases assigned to the user or to their team."""
         team_id = getattr(user, "team_id", None)
@@ -111,6 +119,16 @@ class Case(models.Model):
     )
     # Opened by us, before the customer complained (a breakdown's outreach).
     proactive = models.BooleanField(default=False)
+    # A drill's case (set by case_open from the drill's synthetic customer):
+    # worked in the normal pages under a banner, counted in no report.
+    drill = models.ForeignKey(
+        "drills.Drill",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.NORMAL)
     site = models.ForeignKey(
         "sites.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
@@ -235,6 +253,14 @@ class Case(models.Model):
             ),
             # A breakdown's page lists its (up to 100,000) cases newest first.
             models.Index(fields=["breakdown", "-created_at", "-id"], name="case_breakdown_idx"),
+            # The catalog counts each failure mode's cases (and their breakdowns) over a
+            # period, from the index alone. Partial: cases without a mode (most, and all
+            # of an outreach's) cost it nothing to insert.
+            models.Index(
+                fields=["failure_mode", "created_at", "breakdown"],
+                name="case_failure_mode_period_idx",
+                condition=models.Q(failure_mode__isnull=False),
+            ),
             # The dashboards (issue 17) aggregate the cases opened in a period, and the
             # follow-up answers given in one, by failure mode, fix time, site, team and
             # customer: these cover every column those aggregates read, so a period of
@@ -261,6 +287,10 @@ class Case(models.Model):
                 fields=["closed_at"],
                 name="case_closed_idx",
                 condition=models.Q(closed_at__isnull=False),
+            ),
+            # Only drill cases carry one: a tiny index, no upkeep for real cases.
+            models.Index(
+                fields=["drill"], name="case_drill_idx", condition=models.Q(drill__isnull=False)
             ),
         ]
         constraints = [
@@ -398,3 +428,76 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class CaseBulkRun(models.Model):
+    """A bulk action on more cases than a request should wait for, worked through in chunks
+    by the `cases_bulk` background job.
+
+    The row owns the work: what to do (`action`, `params`), to which cases
+    (`case_ids`, in id order), how far it got (`position`: the cases before it
+    are done or refused, each chunk committed with its cases) and what came of
+    it. A worker killed mid-chunk leaves `position` where the chunk began, and
+    the job goes on from there.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    action = models.CharField(max_length=20)
+    # What the action needs, by id and text (assignee_id, failure_mode_id,
+    # link_to_id, body, channel, early_reason and the documentation).
+    params = models.JSONField(default=dict, blank=True)
+    case_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    # The first refusals ({case_id, reference, code, message, field}, in case
+    # order), and how many there were in all.
+    refused = models.JSONField(default=list, blank=True)
+    refused_count = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token = models.ForeignKey(
+        "apitokens.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    # Where the person who asked goes back to (a breakdown's review, the inbox).
+    back_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.total} cases ({self.state})"
+
+    @property
+    def label(self) -> str:
+        from bounceback.cases.services import BulkAction
+
+        return BulkAction.LABELS.get(self.action, self.action)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.position / self.total) if self.total else 100
+
+    def summary(self) -> str:
+        """One sentence on where the run is, for a flash message or a notification."""
+        from bounceback.cases.services import BulkAction
+
+        what = f"{self.label} on {self.total:,} cases"
+        if self.state == self.State.RUNNING:
+            return (
+                f"{what}: working through them in the background "
+                f"({self.position:,} done so far); you will be told when it ends."
+            )
+        n, k = self.done_count, self.refused_count
+        said = f"{what} finished: {n:,} case{'s' if n != 1 else ''} {BulkAction.DONE[self.action]}."
+        if k:
+            said += f" {k:,} case{'s' if k != 1 else ''} not (see why on the run's page)."
+        return said

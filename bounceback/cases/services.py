@@ -11,7 +11,7 @@ Rules for callers:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,15 @@ from bounceback.cases.bulk import (
     WaveCase,
     case_reference,
 )
-from bounceback.cases.models import Case, CaseEvent, CaseLink, CaseViewer, Severity
+from bounceback.cases.hooks import case_opened_announce
+from bounceback.cases.models import (
+    Case,
+    CaseBulkRun,
+    CaseEvent,
+    CaseLink,
+    CaseViewer,
+    Severity,
+)
 from bounceback.cases.policy import hours, minutes, policy_for
 from bounceback.cases.selectors import SPOKEN, reply_channel_for
 from bounceback.cases.timeline import case_event_record
@@ -53,6 +61,7 @@ from bounceback.timers.services import (
 
 if TYPE_CHECKING:
     from bounceback.accounts.models import Team, User
+    from bounceback.background.models import Job
     from bounceback.cases.models import RecoveryPolicy
     from bounceback.failuremodes.models import FailureMode
     from bounceback.sites.models import Site
@@ -250,13 +259,17 @@ def case_open(
     assignee: User | None = None,
     team: Team | None = None,
     opened_at: datetime | None = None,
+    proactive: bool = False,
 ) -> Case:
     """Open a case for `customer`: it starts with the apology timer running.
 
     The customer's segments may raise the severity, shorten every timer of the
     case and ask for senior handling (that role is told). Refuses an unknown
     channel or severity, a transaction of another customer, a disabled assignee
-    and a failure mode the catalog does not stand behind. Publishes case.opened."""
+    and a failure mode the catalog does not stand behind. Publishes case.opened
+    (never for a drill's customer, whose case is a drill case).
+    `proactive`: we open it before the customer complains (a discovery rule's
+    contact). The hooks in cases/hooks.py see the case in this transaction."""
     summary = text_field(summary, field="summary", max_length=200, required=True)
     description = text_field(description, field="description")
     if channel not in Channel.values:
@@ -294,6 +307,8 @@ def case_open(
     case = Case.objects.create(
         negativity=score(description) if description else None,
         customer=customer,
+        # A drill's synthetic customer makes a drill case: sandboxed everywhere.
+        drill_id=customer.drill_id,
         summary=summary,
         description=description,
         channel=channel,
@@ -306,6 +321,7 @@ def case_open(
         team=team,
         created_by=actor_of(actor).user,
         created_at=opened,
+        proactive=proactive,
     )
     case.reference = f"BB-{case.pk:05d}"
     case.save(update_fields=["reference"])
@@ -329,6 +345,7 @@ def case_open(
     _start(
         case, TimerKind.APOLOGISE, minutes(policy.apologise_minutes), policy=policy, start=opened
     )
+    case_opened_announce(case)
     return case
 
 
@@ -654,7 +671,8 @@ def case_follow_up(
     now = timezone.now()
     if ends and now < ends and not early_reason.strip():
         raise _refuse(
-            f"the cool-off runs until {ends:%Y-%m-%d %H:%M} UTC; give the customer time, "
+            f"the cool-off runs until {timezone.localtime(ends):%d %b, %H:%M %Z}; "
+            "give the customer time, "
             "or give a reason to follow up early",
             field="early_reason",
         )
@@ -806,10 +824,7 @@ def case_document(
 
     Locks the case; refuses a closed case and one neither fixed nor followed up."""
     case = _lock(case)
-    if case.status == Case.Status.CLOSED:
-        raise _refuse("the case is closed; reopen it to change its documentation")
-    if case.fixed_at is None and case.follow_up_recorded_at is None:
-        raise _refuse("document the case once it is fixed")
+    case_check_can_document(case=case)
     values = {
         "root_cause": text_field(root_cause, field="root_cause", required=True),
         "what_was_done": text_field(what_was_done, field="what_was_done", required=True),
@@ -829,6 +844,14 @@ def case_document(
     )
     _meet(case, TimerKind.DOCUMENT, at=case.documented_at)
     return case
+
+
+def case_check_can_document(*, case: Case) -> None:
+    """Raise Conflict with the reason when the case may not be documented (now)."""
+    if case.status == Case.Status.CLOSED:
+        raise _refuse("the case is closed; reopen it to change its documentation")
+    if case.fixed_at is None and case.follow_up_recorded_at is None:
+        raise _refuse("document the case once it is fixed")
 
 
 def case_check_can_close(*, case: Case) -> None:
@@ -861,6 +884,31 @@ def case_close(*, case: Case, actor: ActorLike) -> Case:
         elif timer.state == Timer.State.BREACHED and timer.met_at is None:
             timer_meet(timer=timer, at=now)
     case_event_record(case, kind=CaseEvent.Kind.CLOSED, summary="Case closed", actor=actor)
+    return case
+
+
+@transaction.atomic
+def case_close_drill(*, case: Case, actor: ActorLike, reason: str) -> Case:
+    """Close a drill's case when its drill is over, whatever step it reached (practice
+    is never documented): its timers stop, so it leaves every inbox and escalates
+    no more. Refuses a real case. No webhook (a drill's case publishes none)."""
+    case = _lock(case)
+    if case.drill_id is None:
+        raise _refuse("only a drill's case is closed when its drill ends")
+    if case.status == Case.Status.CLOSED:
+        return case
+    now = timezone.now()
+    case.status = Case.Status.CLOSED
+    case.closed_at = now
+    case.save(update_fields=["status", "closed_at", "updated_at"])
+    for timer in _timers(case):
+        if timer.state in {Timer.State.RUNNING, Timer.State.PAUSED}:
+            timer_cancel(timer=timer)
+        elif timer.state == Timer.State.BREACHED and timer.met_at is None:
+            timer_meet(timer=timer, at=now)
+    case_event_record(
+        case, kind=CaseEvent.Kind.CLOSED, summary=f"Closed: {reason}"[:300], actor=actor
+    )
     return case
 
 
@@ -1509,8 +1557,6 @@ def case_viewers_prune(*, now: datetime | None = None) -> int:
 
 # --- Acting on many cases --------------------------------------------------------------------
 
-BULK_MAX = 500
-
 
 class BulkAction:
     ASSIGN = "assign"
@@ -1605,23 +1651,26 @@ def _bulk_check(
     action: str,
     cases: list[Case],
     *,
+    assignee: User | None,
     assignee_given: bool,
     failure_mode: FailureMode | None,
     link_to: Case | None,
     body: str,
     documentation: dict[str, str],
-) -> None:
-    """Refuse the whole request before anything is written: what is missing for the action."""
+) -> dict[str, str]:
+    """Refuse the whole request before anything is written: what is missing for the action.
+    Returns the documentation as it will be stored (checked, when given or needed)."""
     if action not in BulkAction.LABELS:
         raise ValidationFailed(
             f"action must be one of {', '.join(BulkAction.LABELS)}", field="action"
         )
     if not cases:
         raise ValidationFailed("choose at least one case", field="case_ids")
-    if len(cases) > BULK_MAX:
-        raise ValidationFailed(f"at most {BULK_MAX} cases at once", field="case_ids")
-    if action == BulkAction.ASSIGN and not assignee_given:
-        raise ValidationFailed("choose who to assign the cases to", field="assignee_id")
+    if action == BulkAction.ASSIGN:
+        if not assignee_given:
+            raise ValidationFailed("choose who to assign the cases to", field="assignee_id")
+        if assignee is not None and not assignee.is_active:
+            raise ValidationFailed("the assignee's account is disabled", field="assignee_id")
     if action == BulkAction.FAILURE_MODE:
         if failure_mode is None:
             raise ValidationFailed("choose the failure mode", field="failure_mode_id")
@@ -1632,16 +1681,204 @@ def _bulk_check(
         )
     if action in (BulkAction.MESSAGE, BulkAction.FOLLOW_UP):
         bulk_message_problems(text_field(body, field="body", required=True))
-    needs_docs = action == BulkAction.DOCUMENT or (
-        action == BulkAction.CLOSE and any(c.documented_at is None for c in cases)
+    # Closing without documentation closes the documented cases and names the others
+    # (as a breakdown's "close together" does); documentation given must be whole.
+    if action == BulkAction.DOCUMENT or any(documentation.values()):
+        return {
+            name: text_field(value, field=name, required=True)
+            for name, value in documentation.items()
+        }
+    return {}
+
+
+# Cases per chunk: one transaction each, locking that many case rows.
+BULK_CHUNK = 250
+# Up to this many cases an action is done while the person waits; more are worked
+# through in the background (a CaseBulkRun and its job), with progress.
+BULK_INLINE = 250
+BULK_JOB = "cases_bulk"
+# Refusals a background run keeps in detail (all are counted).
+BULK_REFUSALS_KEPT = 500
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    """One bulk action, checked: what every chunk of it does."""
+
+    action: str
+    assignee: User | None = None
+    failure_mode: FailureMode | None = None
+    # Linking: the case every other is linked to.
+    anchor: Case | None = None
+    body: str = ""
+    channel: str | None = None
+    early_reason: str = ""
+    # Checked texts, or empty when the action documents nothing.
+    documentation: dict[str, str] | None = None
+
+    def params(self) -> dict[str, Any]:
+        """What a background run keeps to do the rest (ids and texts)."""
+        return {
+            "assignee_id": self.assignee.pk if self.assignee else None,
+            "failure_mode_id": self.failure_mode.pk if self.failure_mode else None,
+            "anchor_id": self.anchor.pk if self.anchor else None,
+            "body": self.body,
+            "channel": self.channel,
+            "early_reason": self.early_reason,
+            "documentation": self.documentation or {},
+        }
+
+    @classmethod
+    def from_params(cls, action: str, params: dict[str, Any]) -> BulkRequest:
+        from bounceback.accounts.models import User
+        from bounceback.failuremodes.models import FailureMode
+
+        def row(model: Any, key: str) -> Any:
+            pk = params.get(key)
+            return model.objects.filter(pk=pk).first() if pk is not None else None
+
+        return cls(
+            action=action,
+            assignee=row(User, "assignee_id"),
+            failure_mode=row(FailureMode, "failure_mode_id"),
+            anchor=row(Case, "anchor_id"),
+            body=str(params.get("body") or ""),
+            channel=params.get("channel") or None,
+            early_reason=str(params.get("early_reason") or ""),
+            documentation=dict(params.get("documentation") or {}),
+        )
+
+
+def _refusal(case: Case, error: ServiceError) -> BulkRefusal:
+    return BulkRefusal(
+        case_id=case.pk,
+        reference=case.reference or str(case.pk),
+        code=error.code,
+        message=error.message,
+        field=error.field,
     )
-    if needs_docs or any(documentation.values()):
-        for name, value in documentation.items():
-            text_field(value, field=name, required=True)
 
 
-# Long on purpose: one loop, each case in its own transaction calling the same service
-# a person would on the case page, so every rule and timeline line holds for each.
+def _one_by_one(request: BulkRequest, case: Case, actor: ActorLike) -> Case | None:
+    """The actions whose writes differ case by case (each message is written and
+    rendered for its customer and channel): the case page's own service, in a savepoint."""
+    with transaction.atomic():
+        if request.action == BulkAction.MESSAGE:
+            return case_send_update(
+                case=case,
+                actor=actor,
+                body=_bulk_body(request.body, case),
+                channel=request.channel,
+            )
+        return case_follow_up(
+            case=case,
+            actor=actor,
+            body=_bulk_body(request.body, case),
+            channel=request.channel,
+            early_reason=request.early_reason,
+        )
+
+
+def _bulk_chunk(request: BulkRequest, ids: list[int], *, actor: ActorLike) -> BulkOutcome:
+    """Do the action to these cases in one transaction, holding their rows in id order."""
+    from bounceback.cases import bulk
+
+    outcome = BulkOutcome(action=request.action, done=[], refused=[])
+    with transaction.atomic():
+        cases = list(
+            Case.objects.select_for_update(of=("self",))
+            .select_related("customer", "assignee", "team", "failure_mode")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        found = {c.pk for c in cases}
+        outcome.refused += [
+            BulkRefusal(
+                case_id=pk,
+                reference=case_reference(pk),
+                code="not_found",
+                message="the case no longer exists",
+                field="case_ids",
+            )
+            for pk in ids
+            if pk not in found
+        ]
+        now = timezone.now()
+        refused: list[tuple[Case, ServiceError]] = []
+        action = request.action
+        if action == BulkAction.ASSIGN:
+            done = bulk.cases_assign_many(
+                cases=cases, assignee=request.assignee, actor=actor, now=now
+            )
+        elif action == BulkAction.FAILURE_MODE:
+            if request.failure_mode is None:
+                raise ValidationFailed("the failure mode no longer exists", field="failure_mode_id")
+            done = bulk.cases_set_failure_mode_many(
+                cases=cases, failure_mode=request.failure_mode, actor=actor, now=now
+            )
+        elif action == BulkAction.LINK:
+            if request.anchor is None:
+                raise ValidationFailed("the case to link to no longer exists", field="case_ids")
+            done = bulk.cases_link_many(cases=cases, anchor=request.anchor, actor=actor, now=now)
+        elif action == BulkAction.DOCUMENT:
+            done, refused = bulk.cases_document_many(
+                cases=cases, documentation=request.documentation or {}, actor=actor, now=now
+            )
+        elif action == BulkAction.CLOSE:
+            done, refused = bulk.cases_close_many(
+                cases=cases, documentation=request.documentation or None, actor=actor, now=now
+            )
+        else:
+            done = []
+            for case in cases:
+                try:
+                    changed = _one_by_one(request, case, actor)
+                except ServiceError as error:
+                    refused.append((case, error))
+                else:
+                    done.append(changed or case)
+    outcome.done += done
+    outcome.refused += [_refusal(case, error) for case, error in refused]
+    outcome.refused.sort(key=lambda r: r.case_id)
+    return outcome
+
+
+def _bulk_request(
+    *,
+    cases: list[Case],
+    action: str,
+    assignee: User | None,
+    assignee_given: bool,
+    failure_mode: FailureMode | None,
+    link_to: Case | None,
+    body: str,
+    channel: str | None,
+    early_reason: str,
+    documentation: dict[str, str],
+) -> BulkRequest:
+    cases.sort(key=lambda c: c.pk)
+    checked = _bulk_check(
+        action,
+        cases,
+        assignee=assignee,
+        assignee_given=assignee_given or assignee is not None,
+        failure_mode=failure_mode,
+        link_to=link_to,
+        body=body,
+        documentation=documentation,
+    )
+    return BulkRequest(
+        action=action,
+        assignee=assignee,
+        failure_mode=failure_mode,
+        anchor=(link_to or cases[0]) if action == BulkAction.LINK else None,
+        body=body,
+        channel=channel,
+        early_reason=early_reason,
+        documentation=checked,
+    )
+
+
 def cases_bulk_apply(
     *,
     cases: list[Case],
@@ -1658,75 +1895,162 @@ def cases_bulk_apply(
     what_was_done: str = "",
     prevention_idea: str = "",
 ) -> BulkOutcome:
-    """Apply one action to many cases: assign, set the failure mode, link, send an
-    update or the follow-up, document (one shared documentation) or document and close.
+    """Apply one action to any number of cases, now: assign, set the failure mode, link,
+    send an update or the follow-up, document (one shared documentation) or document
+    and close. (`cases_bulk_request` sends a large selection to the background.)
 
     Validates the request first (refusing it whole: an unknown action, no cases,
-    more than BULK_MAX, what the action needs missing). Then each case, in id
-    order, goes through the same service as on its own page in its own
-    transaction: a case that service refuses (closed, not fixed yet...) is left
-    exactly as it was and listed with the reason; the others are done. Linking
-    joins every case to `link_to`, or to the first (oldest) case chosen.
+    what the action needs missing). Then the cases go in chunks of BULK_CHUNK, in
+    id order, each chunk one transaction holding its cases' rows. Each case gets
+    exactly what the service on its own page writes: assigning, the failure
+    mode, linking, documenting and closing are set-based over the chunk
+    (cases/bulk.py), messages go case by case through the case services. A case
+    the service would refuse (closed, not fixed yet...) is left exactly as it
+    was and listed with the reason; the others are done. Linking joins every
+    case to `link_to`, or to the first (oldest) case chosen.
     """
-    cases = sorted(cases, key=lambda c: c.pk)
-    documentation = {
+    request = _bulk_request(
+        cases=cases,
+        action=action,
+        assignee=assignee,
+        assignee_given=assignee_given,
+        failure_mode=failure_mode,
+        link_to=link_to,
+        body=body,
+        channel=channel,
+        early_reason=early_reason,
+        documentation={
+            "root_cause": root_cause,
+            "what_was_done": what_was_done,
+            "prevention_idea": prevention_idea,
+        },
+    )
+    outcome = BulkOutcome(action=action, done=[], refused=[])
+    ids = [c.pk for c in cases]
+    for start in range(0, len(ids), BULK_CHUNK):
+        part = _bulk_chunk(request, ids[start : start + BULK_CHUNK], actor=actor)
+        outcome.done += part.done
+        outcome.refused += part.refused
+    return outcome
+
+
+def cases_bulk_request(
+    *,
+    cases: list[Case],
+    action: str,
+    actor: ActorLike,
+    back_url: str = "",
+    assignee: User | None = None,
+    assignee_given: bool = False,
+    failure_mode: FailureMode | None = None,
+    link_to: Case | None = None,
+    body: str = "",
+    channel: str | None = None,
+    early_reason: str = "",
+    root_cause: str = "",
+    what_was_done: str = "",
+    prevention_idea: str = "",
+) -> BulkOutcome | CaseBulkRun:
+    """`cases_bulk_apply` for a selection of any size: up to BULK_INLINE cases are done
+    now (the outcome); more are checked now and worked through in the background, a
+    chunk at a time (the run, which shows progress; the person who asked is told when
+    it ends). `back_url` is the page the run's page leads back to."""
+    kwargs: dict[str, Any] = {
+        "action": action,
+        "assignee": assignee,
+        "assignee_given": assignee_given,
+        "failure_mode": failure_mode,
+        "link_to": link_to,
+        "body": body,
+        "channel": channel,
+        "early_reason": early_reason,
+    }
+    documentation: dict[str, Any] = {
         "root_cause": root_cause,
         "what_was_done": what_was_done,
         "prevention_idea": prevention_idea,
     }
-    _bulk_check(
-        action,
-        cases,
-        assignee_given=assignee_given or assignee is not None,
-        failure_mode=failure_mode,
-        link_to=link_to,
-        body=body,
-        documentation=documentation,
-    )
-    anchor = link_to or cases[0]
-    outcome = BulkOutcome(action=action, done=[], refused=[])
-    for case in cases:
-        try:
-            with transaction.atomic():
-                if action == BulkAction.ASSIGN:
-                    case = case_assign(case=case, actor=actor, assignee=assignee)
-                elif action == BulkAction.FAILURE_MODE:
-                    case = case_update(case=case, actor=actor, failure_mode=failure_mode)
-                elif action == BulkAction.LINK:
-                    if case.pk == anchor.pk:
-                        continue
-                    case_link(case=case, other=anchor, actor=actor)
-                elif action == BulkAction.MESSAGE:
-                    case = case_send_update(
-                        case=case, actor=actor, body=_bulk_body(body, case), channel=channel
-                    )
-                elif action == BulkAction.FOLLOW_UP:
-                    case = case_follow_up(
-                        case=case,
-                        actor=actor,
-                        body=_bulk_body(body, case),
-                        channel=channel,
-                        early_reason=early_reason,
-                    )
-                elif action == BulkAction.DOCUMENT:
-                    case = case_document(case=case, actor=actor, **documentation)
-                elif action == BulkAction.CLOSE:
-                    if any(documentation.values()):
-                        case = case_document(case=case, actor=actor, **documentation)
-                    case = case_close(case=case, actor=actor)
-        except ServiceError as refusal:
-            outcome.refused.append(
-                BulkRefusal(
-                    case_id=case.pk,
-                    reference=case.reference or str(case.pk),
-                    code=refusal.code,
-                    message=refusal.message,
-                    field=refusal.field,
-                )
+    if len(cases) <= BULK_INLINE:
+        return cases_bulk_apply(cases=cases, actor=actor, **kwargs, **documentation)
+    request = _bulk_request(cases=cases, documentation=documentation, **kwargs)
+    from bounceback.background.services import job_request
+
+    who = actor_of(actor)
+    with transaction.atomic():
+        run = CaseBulkRun.objects.create(
+            action=action,
+            params=request.params(),
+            case_ids=[c.pk for c in cases],
+            total=len(cases),
+            requested_by=who.user,
+            token=who.token,
+            actor_label=who.label,
+            back_url=back_url[:300],
+        )
+        job_request(kind=BULK_JOB, key=bulk_job_key(run.pk), subject_id=run.pk)
+    return run
+
+
+def bulk_job_key(run_id: int) -> str:
+    return f"cases_bulk:{run_id}"
+
+
+def _run_actor(run: CaseBulkRun) -> Actor:
+    if run.token is not None or run.requested_by is not None:
+        return Actor(user=run.requested_by, token=run.token)
+    return Actor.system(run.actor_label)
+
+
+def cases_bulk_run_work(*, run_id: int, job: Job | None = None) -> CaseBulkRun:
+    """Work a background bulk run through to its end, a chunk per transaction.
+
+    Each chunk locks the run's row, then its cases, and commits their writes with
+    the run's new position, so a run cut short goes on from the first case not
+    done. When the last chunk is done the person who asked is told.
+    """
+    from bounceback.background.services import job_progress
+
+    while True:
+        with transaction.atomic():
+            run = CaseBulkRun.objects.select_for_update().get(pk=run_id)
+            if run.state == CaseBulkRun.State.DONE:
+                return run
+            ids = [int(pk) for pk in run.case_ids[run.position : run.position + BULK_CHUNK]]
+            if not ids:
+                _bulk_run_finish(run)
+                return run
+            part = _bulk_chunk(
+                BulkRequest.from_params(run.action, run.params), ids, actor=_run_actor(run)
             )
-        else:
-            outcome.done.append(case)
-    return outcome
+            room = max(0, BULK_REFUSALS_KEPT - len(run.refused))
+            run.refused = [*run.refused, *[asdict(r) for r in part.refused[:room]]]
+            run.refused_count += len(part.refused)
+            run.done_count += len(part.done)
+            run.position += len(ids)
+            run.save(update_fields=["refused", "refused_count", "done_count", "position"])
+        if job is not None:
+            job_progress(
+                job,
+                done=run.done_count,
+                refused=run.refused_count,
+                left=run.total - run.position,
+            )
+
+
+def _bulk_run_finish(run: CaseBulkRun) -> None:
+    from django.urls import reverse
+
+    from bounceback.notifications.services import notify
+
+    run.state = CaseBulkRun.State.DONE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["state", "finished_at"])
+    notify(
+        recipients=[run.requested_by],
+        kind="bulk_done",
+        title=run.summary(),
+        url=reverse("cases:bulk_run", args=[run.pk]),
+    )
 
 
 # --- Historical complaints ---------------------------------------------------------

@@ -59,7 +59,8 @@ def case_event_record(
     Reads the case's customer for the payload; lock the case first.
     """
     who = actor_of(actor)
-    if kind in WEBHOOK_EVENTS:
+    # A drill's case is the sandbox: other systems never hear of it.
+    if kind in WEBHOOK_EVENTS and case.drill_id is None:
         webhook_publish(
             event=WEBHOOK_EVENTS[kind], payload={**case_payload(case), **(webhook_data or {})}
         )
@@ -84,6 +85,8 @@ class NewCaseEvent:
     kind: str
     summary: str
     interaction_id: int | None = None
+    # This event's own `data`, in place of the one the events share.
+    data: dict[str, Any] | None = None
 
 
 def case_events_record_many(
@@ -94,7 +97,8 @@ def case_events_record_many(
     data: dict[str, Any],
     payloads: Mapping[int, dict[str, Any]],
 ) -> None:
-    """Write many timeline lines that share who, when and `data`, set-based.
+    """Write many timeline lines that share who, when and `data` (unless an event brings
+    its own), set-based.
 
     `payloads` gives each case's webhook payload (`case_payload`'s shape),
     for the kinds that publish one; other systems hear about a case opened by
@@ -103,23 +107,23 @@ def case_events_record_many(
     if not events:
         return
     who = actor_of(actor)
-    bulk_insert(
-        CaseEvent,
-        varying={
-            "case_id": [e.case_id for e in events],
-            "kind": [Kind(e.kind).value for e in events],
-            "summary": [e.summary[:SUMMARY_MAX] for e in events],
-            "interaction_id": [e.interaction_id for e in events],
-        },
-        constant={
-            "at": at,
-            "actor_id": who.user.pk if who.user is not None else None,
-            "actor_label": who.label,
-            "token_id": who.token.pk if who.token is not None else None,
-            "data": data,
-        },
-        now=at,
-    )
+    varying: dict[str, list[Any]] = {
+        "case_id": [e.case_id for e in events],
+        "kind": [Kind(e.kind).value for e in events],
+        "summary": [e.summary[:SUMMARY_MAX] for e in events],
+        "interaction_id": [e.interaction_id for e in events],
+    }
+    constant: dict[str, Any] = {
+        "at": at,
+        "actor_id": who.user.pk if who.user is not None else None,
+        "actor_label": who.label,
+        "token_id": who.token.pk if who.token is not None else None,
+    }
+    if any(e.data is not None for e in events):
+        varying["data"] = [e.data if e.data is not None else data for e in events]
+    else:
+        constant["data"] = data
+    bulk_insert(CaseEvent, varying=varying, constant=constant, now=at)
     by_hook: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         hook = WEBHOOK_EVENTS.get(event.kind)

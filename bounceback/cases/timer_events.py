@@ -12,7 +12,7 @@ from bounceback.accounts.models import User
 from bounceback.accounts.roles import Role
 from bounceback.cases.models import Case, CaseEvent
 from bounceback.cases.timeline import case_event_record
-from bounceback.notifications.services import notify
+from bounceback.notifications.services import notify, notify_at
 from bounceback.timers.handlers import TimerEvent
 from bounceback.timers.models import Timer
 
@@ -55,16 +55,22 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
     url = f"/cases/{case.pk}/"
     who = f"{case.reference} ({case.customer.name})"
     if event == "warn":
+        recipients = [case.assignee] if case.assignee else leads_for(case)
         if timer.kind == "follow_up":
-            title = f"{who}: the cool-off is over, time to follow up"
+            notify(
+                recipients=recipients,
+                kind="timer_warning",
+                title=f"{who}: the cool-off is over, time to follow up",
+                url=url,
+            )
         else:
-            title = f"{who}: {step} due {timer.due_at:%H:%M} UTC"
-        notify(
-            recipients=[case.assignee] if case.assignee else leads_for(case),
-            kind="timer_warning",
-            title=title,
-            url=url,
-        )
+            notify_at(
+                recipients=recipients,
+                kind="timer_warning",
+                title=lambda due: f"{who}: {step} due {due}",
+                at=timer.due_at,
+                url=url,
+            )
         return
     if event == "breach":
         case.breach_count += 1
@@ -72,7 +78,8 @@ def on_case_timer(timer: Timer, event: TimerEvent) -> None:
         case_event_record(
             case,
             kind=CaseEvent.Kind.TIMER_BREACHED,
-            summary=f"The {step} target was missed (due {timer.due_at:%Y-%m-%d %H:%M} UTC)",
+            # No clock time in the text: the line's own time is shown in each reader's zone.
+            summary=f"The {step} target was missed",
             data={"timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": 1},
             webhook_data={"target": {"step": timer.kind, "due_at": timer.due_at.isoformat()}},
         )

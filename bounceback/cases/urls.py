@@ -8,6 +8,7 @@ urlpatterns = [
     path("cases/", views.case_inbox, name="inbox"),
     path("cases/new/", views.case_new, name="create"),
     path("cases/bulk/", views.case_bulk, name="bulk"),
+    path("cases/bulk/<int:pk>/", views.case_bulk_run, name="bulk_run"),
     path("cases/policy/", views.policy_edit, name="policy"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/coach/", views.case_coach, name="coach"),

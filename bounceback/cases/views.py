@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -49,8 +49,15 @@ from bounceback.cases.forms import (
     ReviewForm,
     UpdateForm,
 )
-from bounceback.cases.inbox import COUNT_CAP, SORTS, VIEWS, InboxQuery, cases_inbox_page
-from bounceback.cases.models import Case, Severity
+from bounceback.cases.inbox import (
+    COUNT_CAP,
+    SORTS,
+    VIEWS,
+    InboxQuery,
+    cases_inbox_page,
+    cases_inbox_rows,
+)
+from bounceback.cases.models import Case, CaseBulkRun, Severity
 from bounceback.cases.policy import policy_for
 from bounceback.cases.selectors import (
     case_colleagues_viewing,
@@ -68,7 +75,7 @@ from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_retry_now
 from bounceback.savedviews.selectors import saved_views_of
 from bounceback.web.actions import perform
-from bounceback.web.forms import add_banner, add_refusal, add_service_error
+from bounceback.web.forms import add_banner, add_refusal, add_service_error, as_sentence
 from bounceback.web.htmx import is_htmx, vary_on_htmx
 
 INBOX_PAGE = 50
@@ -127,6 +134,7 @@ def case_inbox(request: HttpRequest) -> HttpResponse:
         page = cases_inbox_page(user=request.user, query=query, counts=counts)
     for case in page.cases:
         case.next_timer = page.next_timers.get(case.pk)  # type: ignore[attr-defined]
+        case.leading_segment = page.segments.get(case.customer_id)  # type: ignore[attr-defined]
     context = {
         "form": InboxForm(query),
         "query": query,
@@ -155,10 +163,24 @@ def _back(request: HttpRequest) -> str:
     return reverse("cases:inbox")
 
 
+def _bulk_cases(request: HttpRequest, data: dict[str, Any]) -> list[Case]:
+    """The cases a bulk action is for: those ticked, or every case of the inbox view."""
+    if data["everything"]:
+        query = InboxQuery.from_params(QueryDict(data["view"] or ""))
+        rows = cases_inbox_rows(user=request.user, query=query)
+        return list(rows.select_related("customer").order_by("pk"))
+    ids = list(dict.fromkeys(data["case"]))
+    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
+    if len(cases) != len(ids):
+        raise Conflict("some of the ticked cases no longer exist; reload the list")
+    return cases
+
+
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def case_bulk(request: HttpRequest) -> HttpResponse:
-    """Apply one action to the ticked cases; says what was done and what was refused, why."""
+    """Apply one action to the ticked cases (or every case of the view); says what was done
+    and what was refused, why. A large selection goes to the background: its page follows."""
     form = BulkForm(request.POST)
     back = _back(request)
     if not form.is_valid():
@@ -167,16 +189,13 @@ def case_bulk(request: HttpRequest) -> HttpResponse:
                 messages.error(request, str(error))
         return redirect(back)
     data = form.cleaned_data
-    ids = list(dict.fromkeys(data["case"]))
-    cases = list(Case.objects.select_related("customer").filter(pk__in=ids))
 
-    def run() -> services.BulkOutcome:
-        if len(cases) != len(ids):
-            raise Conflict("some of the ticked cases no longer exist; reload the list")
-        return services.cases_bulk_apply(
-            cases=cases,
+    def run() -> services.BulkOutcome | CaseBulkRun:
+        return services.cases_bulk_request(
+            cases=_bulk_cases(request, data),
             action=data["action"],
             actor=request.user,
+            back_url=back,
             assignee=data["assignee"],
             assignee_given=True,
             failure_mode=data["failure_mode"],
@@ -187,9 +206,26 @@ def case_bulk(request: HttpRequest) -> HttpResponse:
             prevention_idea=data["prevention_idea"],
         )
 
-    return perform(
-        request, run, success=lambda outcome: outcome.summary(), redirect_to=back, sentence=True
-    )
+    try:
+        outcome = run()
+    except ServiceError as error:
+        messages.error(request, as_sentence(error.message))
+        return redirect(back)
+    messages.success(request, outcome.summary())
+    if isinstance(outcome, CaseBulkRun):
+        return redirect("cases:bulk_run", outcome.pk)
+    return redirect(back)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def case_bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background bulk action's progress and, once it ends, what it did and what it
+    could not; htmx refreshes it while it runs."""
+    run = get_object_or_404(CaseBulkRun.objects.select_related("requested_by"), pk=pk)
+    context = {"run": run, "refused": run.refused[:100]}
+    template = "cases/_bulk_run.html" if is_htmx(request) else "cases/bulk_run.html"
+    return vary_on_htmx(render(request, template, context))
 
 
 # --- Opening a case --------------------------------------------------------------------------

@@ -313,23 +313,11 @@ def _rounded(a: np.ndarray) -> list[Any]:
     return np.round(a.astype(np.float64), 6).tolist()  # type: ignore[no-any-return]
 
 
-def train(*, write: bool = True) -> dict[str, Any]:
-    bank_rows = sentence_bank()
-    role_index = {r: i for i, r in enumerate(ROLES)}
-    texts = [r["text"] for r in bank_rows]
-    x_sent = unit_vectors(texts)
-    y_sent = np.asarray([role_index[r["role"]] for r in bank_rows])
-    folds = np.asarray([fold_of(t) for t in texts])
-
-    # Cross-fitting: drafts composed from one half of the bank are read by a
-    # sentence model trained on the other half, so the draft model learns from
-    # role probabilities as uncertain as the ones it will see on new text.
-    half_models = [
-        fit_softmax(x_sent[folds != k], y_sent[folds != k], len(ROLES), SENTENCE_L2, SENTENCE_STEPS)
-        for k in (0, 1)
-    ]
-    sentence_w = fit_softmax(x_sent, y_sent, len(ROLES), SENTENCE_L2, SENTENCE_STEPS)
-
+def _composed_drafts(
+    bank_rows: list[dict[str, str]], half_models: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Features, labels and weights of the drafts composed from each half of the bank,
+    read by the sentence model of the other half (each draft twice: as is and blinded)."""
     whole: dict[str, dict[str, list[str]]] = {}
     for row in bank_rows:
         whole.setdefault(row["language"], {}).setdefault(row["role"], []).append(row["text"])
@@ -356,6 +344,27 @@ def train(*, write: bool = True) -> dict[str, Any]:
                 ]
             )
         )
+    return xs, ys, ws
+
+
+def train(*, write: bool = True) -> dict[str, Any]:
+    bank_rows = sentence_bank()
+    role_index = {r: i for i, r in enumerate(ROLES)}
+    texts = [r["text"] for r in bank_rows]
+    x_sent = unit_vectors(texts)
+    y_sent = np.asarray([role_index[r["role"]] for r in bank_rows])
+    folds = np.asarray([fold_of(t) for t in texts])
+
+    # Cross-fitting: drafts composed from one half of the bank are read by a
+    # sentence model trained on the other half, so the draft model learns from
+    # role probabilities as uncertain as the ones it will see on new text.
+    half_models = [
+        fit_softmax(x_sent[folds != k], y_sent[folds != k], len(ROLES), SENTENCE_L2, SENTENCE_STEPS)
+        for k in (0, 1)
+    ]
+    sentence_w = fit_softmax(x_sent, y_sent, len(ROLES), SENTENCE_L2, SENTENCE_STEPS)
+
+    xs, ys, ws = _composed_drafts(bank_rows, half_models)
 
     hand = evaluation.load("train")
     xs.append(

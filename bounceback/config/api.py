@@ -20,6 +20,7 @@ from bounceback.cases.api import router as cases_router
 from bounceback.customers.api import router as customers_router
 from bounceback.dashboards.api import router as dashboards_router
 from bounceback.discovery.api import router as discovery_router
+from bounceback.drills.api import router as drills_router
 from bounceback.failuremodes.api import router as failuremodes_router
 from bounceback.funds.api import router as funds_router
 from bounceback.interactions.api import router as interactions_router
@@ -78,6 +79,7 @@ ROUTERS: dict[str, Router] = {
     "/learning": learning_router,
     "/stories": stories_router,
     "/dashboards": dashboards_router,
+    "/drills": drills_router,
 }
 for prefix, router in ROUTERS.items():
     api.add_router(prefix, router)

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "bounceback.learning",
     "bounceback.stories",
     "bounceback.dashboards",
+    "bounceback.drills",
     "bounceback.web",
     "bounceback.demo",
     "bounceback.server",

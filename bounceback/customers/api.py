@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.customers.models import Customer
 from bounceback.customers.selectors import (
@@ -189,14 +189,9 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
     if filters.created_before:
         queryset = queryset.filter(created_at__lt=filters.created_before)
     field = filters.order.lstrip("-")
-    rows, next_cursor = cursor_page(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        order_field=field,
-        descending=filters.order.startswith("-"),
+    return page_answer(
+        queryset, filters, order_field=field, descending=filters.order.startswith("-")
     )
-    return {"items": rows, "next_cursor": next_cursor}
 
 
 def _json_contains() -> bool:

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Lower
 
-from bounceback.customers.models import Customer
+from bounceback.customers.models import Customer, CustomerEmail, CustomerExternalId
 from bounceback.interactions.models import Interaction
 from bounceback.signals.models import Signal
 from bounceback.transactions.models import Transaction
@@ -165,3 +167,65 @@ def customer_list(*, query: str = "") -> QuerySet[Customer]:
     return (
         Customer.objects.search(query).prefetch_related("emails", "phones").order_by("name", "id")
     )
+
+
+# --- Customers named by other systems ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """How an item from outside names its customer: by id, by email, or by
+    (source, external_id); the first one given counts."""
+
+    customer_id: int | None = None
+    email: str | None = None
+    source: str | None = None
+    external_id: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.customer_id or self.email or self.external_id)
+
+
+def customer_ids_by_ref(refs: Sequence[CustomerRef]) -> list[int | None]:
+    """The customer id each ref names (None: it names none, or one not stored).
+
+    A few set-based queries for the whole batch: one for ids, one for emails
+    (case-insensitive), one `external_id IN (...)` per source and 2,000 ids (an
+    OR of (source AND id) pairs costs Django a WHERE node per pair to build).
+    """
+    ids = {r.customer_id for r in refs if r.customer_id}
+    emails = {r.email.lower() for r in refs if r.email}
+    per_source: dict[str, set[str]] = {}
+    for r in refs:
+        if r.external_id and r.source:
+            per_source.setdefault(r.source, set()).add(r.external_id)
+    known = set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    by_email: dict[str, int] = {}
+    if emails:
+        by_email = dict(
+            CustomerEmail.objects.annotate(lower=Lower("address"))
+            .filter(lower__in=emails)
+            .values_list("lower", "customer_id")
+        )
+    by_external: dict[tuple[str, str], int] = {}
+    for source, values in per_source.items():
+        ordered = sorted(values)
+        for start in range(0, len(ordered), 2000):
+            by_external.update(
+                ((source, e), c)
+                for e, c in CustomerExternalId.objects.filter(
+                    source=source, external_id__in=ordered[start : start + 2000]
+                ).values_list("external_id", "customer_id")
+            )
+    found: list[int | None] = []
+    for r in refs:
+        if r.customer_id:
+            found.append(r.customer_id if r.customer_id in known else None)
+        elif r.email:
+            found.append(by_email.get(r.email.lower()))
+        elif r.external_id and r.source:
+            found.append(by_external.get((r.source, r.external_id)))
+        else:
+            found.append(None)
+    return found

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -24,6 +24,9 @@ from bounceback.customers.models import (
     CustomerPhone,
 )
 from bounceback.errors import Conflict, ValidationFailed
+
+if TYPE_CHECKING:
+    from bounceback.drills.models import Drill
 
 NAME_MAX = 200
 _LOCALE = re.compile(r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$")
@@ -216,9 +219,12 @@ def customer_create(
     time_zone: str = "UTC",
     notes: str = "",
     tags: Sequence[str] = (),
+    drill: Drill | None = None,
 ) -> Customer:
     """A customer with their identities on each channel.
 
+    A `drill`'s synthetic customer is sandboxed: nothing sent to them leaves
+    the outbox and no segment or report counts them (bounceback/drills).
     Refuses an empty name, malformed emails or phones, and any identity
     (email, phone, external id) that already belongs to another customer
     (a Conflict naming it): identities are what joins messages to customers."""
@@ -241,6 +247,7 @@ def customer_create(
                 notes=notes,
                 tags=sorted({t.strip() for t in tags if t.strip()}),
                 lifetime_value_currency=settings.BOUNCEBACK_CURRENCY,
+                drill=drill,
             )
             _write_identities(
                 customer=customer,

@@ -164,10 +164,16 @@ def load_discovery(*, now: datetime, seed: int = 15) -> int:
         conditions={
             "all": [
                 {"field": "negativity", "op": ">=", "value": 0.8},
-                {"field": "site", "op": "exists"},
+                {
+                    "any": [
+                        {"field": "site", "op": "exists"},
+                        {"field": "site_mentioned", "op": "exists"},
+                    ]
+                },
             ]
         },
         action_params={"role": "manager"},
+        on_messages=True,
     )
     recent = _background(rng, customers, today - timedelta(days=2), today, len(history) + 10)
     stored += len(signals_records(recent))

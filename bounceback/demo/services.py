@@ -17,7 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from bounceback.accounts.models import User
-from bounceback.accounts.services import team_create, user_create, user_set_team
+from bounceback.accounts.services import (
+    team_create,
+    user_create,
+    user_set_team,
+    user_set_time_zone,
+)
 from bounceback.cases.models import Case
 from bounceback.customers.models import Customer, CustomerExternalId
 from bounceback.customers.services import ExternalIdentity, customer_create
@@ -27,6 +32,7 @@ from bounceback.demo.breakdowns import load_past_breakdown
 from bounceback.demo.case_load import CaseTally, load_cases
 from bounceback.demo.catalog import load_catalog
 from bounceback.demo.discovery import load_discovery
+from bounceback.demo.drills import load_drills
 from bounceback.demo.funds import load_funds
 from bounceback.demo.generator import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoPlan, demo_plan
 from bounceback.demo.learning import load_learning
@@ -147,6 +153,10 @@ def _load_staff() -> None:
     }
     for spec in biz.STAFF:
         user_set_team(user=users[spec.username], team=teams[spec.team], actor=None)
+        # Staff work on the business's clock whatever the server's TIME_ZONE is (each
+        # chooses their own zone, so the demo sets it as them).
+        person = users[spec.username]
+        user_set_time_zone(user=person, time_zone=biz.TIME_ZONE, actor=person)
 
 
 def _load_customers(plan: DemoPlan) -> dict[str, Customer]:
@@ -267,6 +277,10 @@ def demo_load(
         # Learning last: vectors and themes over every case, discovery's included;
         # a merged duplicate, problem records.
         load_learning(now=plan.now)
+        # Drills after everything else: the library from the catalog and playbooks, a
+        # past drill with its debrief (its cases are sandboxed: no report counts
+        # them), and the month's scheduled drills.
+        load_drills(now=plan.now)
         emails = InboundEmail.objects.count()
         held = InboundEmail.objects.filter(state=InboundEmail.State.HELD).count()
         # The past breakdown's outreach opened cases of its own: they are in the inbox too.

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
+from bounceback.api.pagination import cursor_page
 from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.discovery import rules as rule_services
 from bounceback.discovery import services
-from bounceback.discovery.models import Rule, SuspectedBreakdown
+from bounceback.discovery.models import Rule, RuleFiring, SuspectedBreakdown
 from bounceback.discovery.negativity import label, score
 from bounceback.errors import ValidationFailed
 
@@ -48,14 +49,25 @@ class RuleIn(Schema):
         description='A group {"all": [...]} or {"any": [...]} of {"field", "op", "value"} '
         "conditions or nested groups",
     )
-    action: str = Field(..., description="open_case, proactive_contact or alert_role")
+    action: str = Field(
+        ...,
+        description="open_case (for a new case or a message on one: raise its severity and "
+        "route it), proactive_contact (signals only: a proactive case and the playbook's first "
+        "message) or alert_role",
+    )
     action_params: dict[str, Any] = Field(
         default_factory=dict,
-        description="severity, failure_mode_id, team_id, assignee_id, playbook_id, role, summary",
+        description="severity, failure_mode_id, team_id, assignee_id, playbook_id (required "
+        "for proactive_contact), role (required for alert_role), summary",
     )
-    window_hours: int = Field(72, description="At most one case per customer per rule per window")
+    window_hours: int = Field(
+        72, description="At most one action per customer per rule in this many hours"
+    )
     active: bool = True
     position: int | None = None
+    on_signals: bool = Field(True, description="Run on signals as they are recorded")
+    on_cases: bool = Field(False, description="Run on cases as they are opened")
+    on_messages: bool = Field(False, description="Run on customers' messages as they arrive")
 
 
 class RulePatch(PatchSchema):
@@ -66,6 +78,9 @@ class RulePatch(PatchSchema):
     window_hours: int | None = None
     active: bool | None = None
     position: int | None = None
+    on_signals: bool | None = None
+    on_cases: bool | None = None
+    on_messages: bool | None = None
 
 
 class RuleOut(Schema):
@@ -78,6 +93,9 @@ class RuleOut(Schema):
     action: str
     action_params: dict[str, Any]
     window_hours: int
+    on_signals: bool
+    on_cases: bool
+    on_messages: bool
     created_at: datetime
     updated_at: datetime
 
@@ -87,21 +105,57 @@ class RulePreviewIn(Schema):
     action: str = "open_case"
     action_params: dict[str, Any] = Field(default_factory=dict)
     window_hours: int = 72
+    on_signals: bool = True
+    on_cases: bool = False
+    on_messages: bool = False
 
 
 class RulePreviewSample(Schema):
-    signal_id: int
+    input: str = Field(..., description="signal, case or message")
+    signal_id: int | None
+    case_id: int | None
+    interaction_id: int | None
     occurred_at: datetime
     customer_id: int | None
     summary: str
+    text: str
     outcome: str
 
 
 class RulePreviewOut(Schema):
     signals_read: int
+    read: dict[str, int] = Field(..., description="Signals, cases and messages read, by input")
     matched: int
     counts: dict[str, int] = Field(..., description="What it would have done, by outcome")
     sample: list[RulePreviewSample]
+
+
+class RuleVersionOut(Schema):
+    number: int
+    snapshot: dict[str, Any] = Field(..., description="The rule as this version saved it")
+    actor_label: str = Field(..., description="Who saved it")
+    at: datetime
+
+
+class RuleFiringOut(Schema):
+    id: int
+    rule_id: int
+    rule_version: int
+    input: str = Field(..., description="What the rule looked at: signal, case or message")
+    signal_id: int | None
+    interaction_id: int | None
+    customer_id: int | None
+    case_id: int | None = Field(..., description="The case opened, routed or looked at")
+    outcome: str = Field(
+        ..., description="case_opened, case_routed, contacted, alerted, held_back or failed"
+    )
+    note: str
+    at: datetime
+
+
+class RuleFiringPage(Schema):
+    items: list[RuleFiringOut]
+    next_cursor: str | None
 
 
 class SuspectedOut(Schema):
@@ -173,18 +227,21 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[Rule]:
 def preview_rule(request: HttpRequest, payload: RulePreviewIn) -> dict[str, Any]:
     require_scope(request, "discovery:read")
     preview = rule_services.rule_preview(**payload.dict())
-    from bounceback.signals.selectors import signal_summary
-
     return {
         "signals_read": preview.signals_read,
+        "read": preview.read,
         "matched": preview.matched,
         "counts": preview.counts,
         "sample": [
             {
-                "signal_id": p.signal.pk,
-                "occurred_at": p.signal.occurred_at,
-                "customer_id": p.signal.customer_id,
-                "summary": signal_summary(p.signal),
+                "input": p.seen.input,
+                "signal_id": p.seen.pk if p.seen.input == "signal" else None,
+                "case_id": p.seen.case.pk if p.seen.case is not None else None,
+                "interaction_id": p.seen.pk if p.seen.input == "message" else None,
+                "occurred_at": p.seen.at,
+                "customer_id": p.seen.customer_id,
+                "summary": p.seen.summary,
+                "text": p.seen.text[:300],
                 "outcome": p.outcome,
             }
             for p in preview.sample
@@ -210,6 +267,41 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> Rule:
     return Rule.objects.get(pk=rule_id)
 
 
+@router.get(
+    "/rules/{rule_id}/versions",
+    response={200: list[RuleVersionOut], **ERRORS},
+    summary="Every version of a rule, newest first, with who saved it",
+)
+def list_rule_versions(request: HttpRequest, rule_id: int) -> list[Any]:
+    require_scope(request, "discovery:read")
+    rule = by_id(Rule, rule_id, "rule_id", "rule")
+    return list(rule.versions.order_by("-number"))
+
+
+@router.get(
+    "/rules/{rule_id}/firings",
+    response={200: RuleFiringPage, **ERRORS},
+    summary="What a rule did (or held back from), newest first",
+)
+def list_rule_firings(
+    request: HttpRequest,
+    rule_id: int,
+    outcome: Literal["case_opened", "case_routed", "contacted", "alerted", "held_back", "failed"]
+    | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    require_scope(request, "discovery:read")
+    rule = by_id(Rule, rule_id, "rule_id", "rule")
+    rows = RuleFiring.objects.filter(rule=rule)
+    if outcome:
+        rows = rows.filter(outcome=outcome)
+    items, next_cursor = cursor_page(
+        rows, cursor=cursor, limit=limit, order_field="at", descending=True
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
 @router.post(
     "/scan",
     response={200: ScanOut, **ERRORS},
@@ -232,7 +324,10 @@ def scan(request: HttpRequest, payload: ScanIn) -> dict[str, Any]:
     response={200: list[SuspectedOut], **ERRORS},
     summary="Suspected breakdowns, newest first (at most 200)",
 )
-def list_suspected(request: HttpRequest, status: str | None = None) -> list[SuspectedBreakdown]:
+def list_suspected(
+    request: HttpRequest,
+    status: Literal["open", "ended", "declared", "dismissed"] | None = None,
+) -> list[SuspectedBreakdown]:
     require_scope(request, "discovery:read")
     rows = SuspectedBreakdown.objects.all()
     if status:

@@ -1,9 +1,12 @@
-"""Discovery: rules that turn signals into action, and suspected breakdowns.
+"""Discovery: rules that turn signals, new cases and new messages into action,
+and suspected breakdowns.
 
-A rule is a manager's standing order ("an NPS of 6 or less opens a case"):
-conditions over a signal and its customer, one action, a window in which a
-customer gets at most one case from it. Every edit writes a RuleVersion, and
-each firing is kept (RuleFiring), so what a rule did is always on record.
+A rule is a manager's standing order ("an NPS of 6 or less opens a case", "a
+very negative message mentioning a site alerts the managers"): conditions over
+a signal, a new case or a customer's new message and its customer, one action,
+a window in which a customer gets at most one action from it. Every edit
+writes a RuleVersion, and each firing is kept (RuleFiring), so what a rule did
+is always on record.
 
 A suspected breakdown is one spike found by the scan: a series (cases and
 signals per category, site, product or channel) whose count of distinct
@@ -31,6 +34,11 @@ class Rule(models.Model):
     # {"all": [...]} or {"any": [...]} of conditions or nested groups; a condition
     # is {"field": "nps", "op": "<=", "value": 6}. See discovery/rules.py.
     conditions = models.JSONField(default=dict)
+    # What the rule looks at: signals as they are recorded, cases as they are
+    # opened, customers' messages as they arrive (the last two through a job).
+    on_signals = models.BooleanField(default=True)
+    on_cases = models.BooleanField(default=False)
+    on_messages = models.BooleanField(default=False)
     action = models.CharField(max_length=20, choices=Action.choices)
     # severity, failure_mode_id, team_id, assignee_id, playbook_id, role, summary
     action_params = models.JSONField(default=dict, blank=True)
@@ -72,18 +80,34 @@ class RuleVersion(models.Model):
 
 
 class RuleFiring(models.Model):
-    """What a rule did for one signal (or why it held back)."""
+    """What a rule did for one signal, new case or message (or why it held back)."""
 
     class Outcome(models.TextChoices):
         CASE_OPENED = "case_opened", "Opened a case"
-        CONTACTED = "contacted", "Opened a proactive case"
+        CASE_ROUTED = "case_routed", "Raised or routed the case"
+        CONTACTED = "contacted", "Opened a proactive case and contacted the customer"
         ALERTED = "alerted", "Alerted a role"
         HELD_BACK = "held_back", "Held back: already acted for this customer in the window"
+        FAILED = "failed", "Could not act"
+
+    class Input(models.TextChoices):
+        SIGNAL = "signal", "Signal"
+        CASE = "case", "New case"
+        MESSAGE = "message", "Customer message"
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="firings")
     rule_version = models.PositiveIntegerField()
+    # What the rule looked at: a signal, a new case (then `case`) or a message.
+    input = models.CharField(max_length=10, choices=Input.choices, default=Input.SIGNAL)
     signal = models.ForeignKey(
         "signals.Signal", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    interaction = models.ForeignKey(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -92,6 +116,8 @@ class RuleFiring(models.Model):
         "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    # Why a contact went out differently or not at all ("no address: call them").
+    note = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -100,6 +126,25 @@ class RuleFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.outcome}"
+
+
+class RuleInput(models.Model):
+    """A new case or customer message waiting for the rules: the work list of the
+    `discovery_rules` job, written in the transaction that stored the case or
+    message, so a worker that dies leaves it here to be done again."""
+
+    input = models.CharField(max_length=10, choices=RuleFiring.Input.choices)
+    object_id = models.BigIntegerField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["input", "object_id"], name="rule_input_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.input} {self.object_id}"
 
 
 class SuspectedBreakdown(models.Model):

@@ -148,12 +148,20 @@ def features(texts: Sequence[str]) -> np.ndarray:
 class Weights:
     w: np.ndarray
     b: float
+    # The logit's calibration (train.calibrate): score = sigmoid(scale * (logit - shift)).
+    scale: float = 1.0
+    shift: float = 0.0
 
 
 @lru_cache(maxsize=1)
 def weights() -> Weights:
     data = json.loads(MODEL_PATH.read_text())
-    return Weights(np.asarray(data["w"], dtype=np.float32), float(data["b"]))
+    return Weights(
+        np.asarray(data["w"], dtype=np.float32),
+        float(data["b"]),
+        float(data.get("scale", 1.0)),
+        float(data.get("shift", 0.0)),
+    )
 
 
 def scores(texts: Sequence[str]) -> list[float | None]:
@@ -164,7 +172,7 @@ def scores(texts: Sequence[str]) -> list[float | None]:
         return out
     model = weights()
     x = features([texts[i][:4000] for i in present])
-    z = x @ model.w + model.b
+    z = model.scale * (x @ model.w + model.b - model.shift)
     probs = 1.0 / (1.0 + np.exp(-z))
     for i, p in zip(present, probs, strict=True):
         out[i] = round(float(p), 4)

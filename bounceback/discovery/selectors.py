@@ -67,7 +67,8 @@ def rule_outcomes(*, days: int = 30, now: datetime | None = None) -> list[dict[s
         .annotate(n=Count("id"))
         .order_by("rule__name", "outcome")
     )
-    return [dict(row) for row in rows]
+    labels = dict(RuleFiring.Outcome.choices)
+    return [{**row, "label": labels.get(str(row["outcome"]), row["outcome"])} for row in rows]
 
 
 def rising(*, days: int = 28, top: int = 8, now: datetime | None = None) -> list[Rising]:

@@ -1,5 +1,6 @@
 """Discovery's writes: scans that raise suspected breakdowns, declaring or
-dismissing them, rules and what they do (see rules.py for the rule services).
+dismissing them, and the hooks that hand new signals, cases and messages to the
+rules (see rules.py for the rule services, actions.py for what rules do).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from bounceback.webhooks.events import webhook_publish
 
 if TYPE_CHECKING:
     from bounceback.breakdowns.models import Breakdown
+    from bounceback.cases.models import Case
+    from bounceback.interactions.models import Interaction
     from bounceback.playbooks.models import Playbook
 
 # After a spike ends, the same series raises no new suspicion for this long.
@@ -329,3 +332,58 @@ def rules_on_signals(ids: list[int]) -> None:
     from bounceback.discovery.rules import rules_apply_to_signals
 
     rules_apply_to_signals(signal_ids=ids)
+
+
+RULES_JOB = "discovery_rules"
+RULES_JOB_KEY = "discovery:rules"
+
+
+def _mark_for_rules(input: str, object_id: int, at: datetime, flag: str) -> None:
+    """Mark a new case or message for the rules that look at it, and ask for the job.
+
+    Nothing is marked while a rule itself acts, for history (older than FRESH),
+    or when no active rule looks at this kind of input."""
+    from bounceback.background.services import job_request
+    from bounceback.discovery.actions import acting
+    from bounceback.discovery.models import Rule, RuleInput
+    from bounceback.discovery.rules import FRESH
+
+    now = timezone.now()
+    if acting() or at < now - FRESH:
+        return
+    if not Rule.objects.filter(active=True, **{flag: True}).exists():
+        return
+    RuleInput.objects.bulk_create(
+        [RuleInput(input=input, object_id=object_id, marked_at=now)], ignore_conflicts=True
+    )
+    job_request(kind=RULES_JOB, key=RULES_JOB_KEY)
+
+
+def rules_on_case_opened(case: Case) -> None:
+    """cases' hook: a new case (not a proactive one we opened) waits for the rules."""
+    if not case.proactive:
+        _mark_for_rules("case", case.pk, case.created_at, "on_cases")
+
+
+def rules_on_inbound_message(interaction: Interaction) -> None:
+    """interactions' hook: a customer's new message waits for the rules."""
+    _mark_for_rules("message", interaction.pk, interaction.occurred_at, "on_messages")
+
+
+def rules_run_marked(*, limit: int = 200) -> int:
+    """Run the rules on up to `limit` marked cases and messages, oldest mark first, in
+    one transaction with the marks' removal; returns how many marks were done."""
+    from bounceback.discovery.models import RuleInput
+    from bounceback.discovery.rules import rules_apply, seen_cases, seen_messages
+
+    with transaction.atomic():
+        marks = list(RuleInput.objects.select_for_update().order_by("id")[:limit])
+        if not marks:
+            return 0
+        cases = [m.object_id for m in marks if m.input == "case"]
+        messages = [m.object_id for m in marks if m.input == "message"]
+        seen = seen_cases(cases) + seen_messages(messages)
+        seen.sort(key=lambda s: (s.at, s.pk))
+        rules_apply(seen=seen)
+        RuleInput.objects.filter(pk__in=[m.pk for m in marks]).delete()
+    return len(marks)

@@ -331,7 +331,7 @@ def who_in(*, dimension: str, value: str, start: datetime, end: datetime) -> set
     from bounceback.signals.models import Signal
 
     signals = Signal.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    cases = Case.objects.filter(created_at__gte=start, created_at__lt=end, proactive=False)
+    cases = Case.objects.real().filter(created_at__gte=start, created_at__lt=end, proactive=False)
     if dimension == "site":
         site_id = int(value) if value.isdigit() else -1
         signals, cases = signals.filter(site_id=site_id), cases.filter(site_id=site_id)

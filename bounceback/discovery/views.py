@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from bounceback.discovery import rules as rule_services
 from bounceback.discovery import selectors, services
 from bounceback.discovery.forms import RuleForm
-from bounceback.discovery.models import Rule, SuspectedBreakdown
+from bounceback.discovery.models import Rule, RuleFiring, SuspectedBreakdown
 from bounceback.errors import ServiceError
 from bounceback.playbooks.models import Playbook
 from bounceback.web.actions import add_service_error, perform
@@ -25,6 +25,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "came_in": selectors.signals_per_source_per_day(),
             "outcomes": selectors.rule_outcomes(),
+            "outcome_labels": dict(RuleFiring.Outcome.choices),
             "rules": Rule.objects.order_by("position", "id"),
             "rising": selectors.rising(),
             "suspects": [
@@ -37,39 +38,58 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@permission_required("discovery.manage_rule", raise_exception=True)
-def rule_new(request: HttpRequest) -> HttpResponse:
-    form = RuleForm(request.POST or None)
+def _rule_page(request: HttpRequest, rule: Rule | None) -> HttpResponse:
+    """The rule form (new or edit): preview on the last 30 days, or save."""
+    form = RuleForm(request.POST or None, rule=rule)
     preview: Any = None
 
     def page() -> HttpResponse:
-        return render(request, "discovery/rule_form.html", {"form": form, "preview": preview})
+        return render(
+            request,
+            "discovery/rule_form.html",
+            {
+                "form": form,
+                "preview": preview,
+                "rule": rule,
+                "outcome_labels": dict(RuleFiring.Outcome.choices),
+                "versions": rule.versions.select_related("actor")[:20] if rule else [],
+                "firings": (
+                    rule.firings.select_related("customer")[:20] if rule is not None else []
+                ),
+            },
+        )
 
     if request.method == "POST" and request.POST.get("do") == "preview":
         if form.is_valid():
-            values = form.service_values()
             try:
-                preview = rule_services.rule_preview(
-                    conditions=values["conditions"],
-                    action=values["action"],
-                    action_params=values["action_params"],
-                    window_hours=values["window_hours"],
-                )
+                preview = rule_services.rule_preview(**form.preview_values())
             except ServiceError as exc:
                 add_service_error(form, exc)
         return page()
 
     def save(_: dict[str, Any]) -> Rule:
-        return rule_services.rule_create(actor=request.user, **form.service_values())
+        if rule is None:
+            return rule_services.rule_create(actor=request.user, **form.service_values())
+        return rule_services.rule_update(rule=rule, actor=request.user, **form.service_values())
 
     return perform(
         request,
         save,
         form=form,
         page=page,
-        success=lambda rule: f"Rule {rule.name} saved; it runs on every new signal.",
-        redirect_to=lambda rule: reverse("discovery:overview"),
+        success=lambda saved: f"Rule {saved.name} saved (version {saved.version}).",
+        redirect_to=lambda saved: reverse("discovery:overview"),
     )
+
+
+@permission_required("discovery.manage_rule", raise_exception=True)
+def rule_new(request: HttpRequest) -> HttpResponse:
+    return _rule_page(request, None)
+
+
+@permission_required("discovery.manage_rule", raise_exception=True)
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _rule_page(request, get_object_or_404(Rule, pk=pk))
 
 
 @require_POST

@@ -48,19 +48,24 @@ class CatalogStage:
     entries: list[CatalogEntry] = field(default_factory=list)
 
 
-def _count(queryset: Any) -> Coalesce:
-    """A correlated COUNT per failure mode, so several can sit on one row without multiplying."""
-    counted = queryset.values("failure_mode").annotate(n=Count("pk")).values("n")
+def _count(queryset: Any, column: str = "pk") -> Coalesce:
+    """A correlated COUNT per failure mode, so several can sit on one row without multiplying.
+
+    `column` is what is counted (never NULL in the rows counted): for cases the
+    mode itself, so the count reads case_failure_mode_period_idx alone."""
+    counted = queryset.values("failure_mode").annotate(n=Count(column)).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def _occurrences(queryset: Any) -> Coalesce:
     """A correlated count of occurrences per failure mode: each case without a
-    breakdown once, and each breakdown once however many of its cases there are."""
+    breakdown once, and each breakdown once however many of its cases there are
+    (from the columns of case_failure_mode_period_idx alone)."""
     counted = (
         queryset.values("failure_mode")
         .annotate(
-            n=Count("pk", filter=Q(breakdown__isnull=True)) + Count("breakdown", distinct=True)
+            n=Count("failure_mode", filter=Q(breakdown__isnull=True))
+            + Count("breakdown", distinct=True)
         )
         .values("n")
     )
@@ -127,11 +132,12 @@ def catalog(
     if failure_mode_id is not None:
         rows = rows.filter(pk=failure_mode_id)
     votes = FailureModeVote.objects.filter(failure_mode=OuterRef("pk"))
-    in_period = Case.objects.filter(
+    # A drill's cases are practice: they never make a failure mode look commoner.
+    in_period = Case.objects.real().filter(
         failure_mode=OuterRef("pk"), created_at__gte=since, created_at__lte=now
     )
     rows = rows.annotate(
-        case_count=_count(in_period),
+        case_count=_count(in_period, "failure_mode"),
         occurrence_count=_occurrences(in_period),
         votes_up=_count(votes.filter(value=1)),
         votes_down=_count(votes.filter(value=-1)),

@@ -20,7 +20,7 @@ from bounceback.accounts.roles import Role
 from bounceback.actors import Actor
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, PageFilters, Schema
 from bounceback.cases.models import Case
 from bounceback.errors import Forbidden, NotFound
@@ -340,10 +340,7 @@ def list_grants(request: HttpRequest, filters: Query[GrantFilters]) -> dict[str,
             kind=filters.kind,
         )
     rows = rows.select_related("voucher", "approval", "approval__grant")
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="created_at", descending=True
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="created_at", descending=True)
 
 
 @router.get("/grants/{grant_id}", response={200: GrantOut, **ERRORS}, summary="Read a grant")
@@ -376,10 +373,7 @@ def reverse_grant(request: HttpRequest, grant_id: int, payload: FundsReasonIn) -
 def list_approvals(request: HttpRequest, filters: Query[PageFilters]) -> dict[str, Any]:
     actor = act(request, "funds:read")
     rows = selectors.approval_queue(user=_person(actor))
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="due_at", descending=False
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="due_at", descending=False)
 
 
 @router.post(

@@ -88,6 +88,10 @@ class GrantQuerySet(models.QuerySet["Grant"]):
     def exceptions(self) -> GrantQuerySet:
         return self.filter(exception_to_policy=True)
 
+    def real(self) -> GrantQuerySet:
+        """Gestures on real cases: a drill's (bounceback/drills) count in no report."""
+        return self.filter(case__drill__isnull=True)
+
 
 class Grant(models.Model):
     """A gesture made to a customer on a case.
@@ -240,6 +244,12 @@ class Voucher(models.Model):
         return self.code
 
 
+class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
+    def real(self) -> LedgerEntryQuerySet:
+        """Rows of real cases: a drill's gestures (bounceback/drills) move no balance."""
+        return self.filter(grant__case__drill__isnull=True)
+
+
 class LedgerEntry(models.Model):
     """One movement of recovery money; append-only.
 
@@ -284,6 +294,8 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

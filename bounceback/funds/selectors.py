@@ -121,7 +121,9 @@ def spent_in_period(*, user: User, start: dt.date) -> Decimal:
     start means a change of period length starts the new period afresh.
     """
     total = (
-        LedgerEntry.objects.filter(person_id=user.pk, period_start__gte=start, pre_approved=False)
+        LedgerEntry.objects.filter(
+            person_id=user.pk, period_start__gte=start, pre_approved=False, grant__case__drill=None
+        )
         .aggregate(total=Sum("amount"))
         .get("total")
     )
@@ -292,6 +294,7 @@ def balances(*, by: str = "person", period: str | None = None) -> list[Balance]:
     field = BALANCE_GROUPS[by]
     rows = (
         LedgerEntry.objects.filter(period_start__gte=start, period_start__lt=end)
+        .real()
         .values(f"{field}_id")
         .annotate(
             spent=Sum("amount", filter=Q(pre_approved=False), default=ZERO),
@@ -361,12 +364,14 @@ def spend_by_failure_mode(*, period: str | None = None) -> list[FailureModeSpend
     end = period_end(kind, start)
     rows = (
         LedgerEntry.objects.filter(period_start__gte=start, period_start__lt=end)
+        .real()
         .values("failure_mode_id", "failure_mode__title")
         .annotate(spent=Sum("amount", default=ZERO))
         .order_by()
     )
     counts = dict(
         LedgerEntry.objects.filter(period_start__gte=start, period_start__lt=end, amount__gt=0)
+        .real()
         .values("failure_mode_id")
         .annotate(n=Count("grant_id", distinct=True))
         .values_list("failure_mode_id", "n")

@@ -485,7 +485,8 @@ def _take_effect(
         message=body,
         quiet_if_unreachable=quiet_if_unreachable,
     )
-    webhook_publish(event="compensation.granted", payload=_grant_payload(grant))
+    if grant.case.drill_id is None:  # a drill's gesture stays in the sandbox
+        webhook_publish(event="compensation.granted", payload=_grant_payload(grant))
 
 
 def _step(
@@ -759,7 +760,8 @@ def approval_decide(
             else None,
             "reason": request.decision_reason,
         }
-        webhook_publish(event="approval.decided", payload=payload)
+        if grant.case.drill_id is None:  # a drill's approval stays in the sandbox
+            webhook_publish(event="approval.decided", payload=payload)
     return request
 
 
@@ -933,7 +935,8 @@ def voucher_redeem(*, code: str, by: str, reference: str = "") -> Voucher:
         now = timezone.now()
         if voucher.redeemed_at is not None:
             raise Conflict(
-                f"voucher already redeemed on {voucher.redeemed_at:%Y-%m-%d %H:%M} UTC",
+                "voucher already redeemed on "
+                f"{timezone.localtime(voucher.redeemed_at):%d %b %Y, %H:%M %Z}",
                 field="code",
                 code="voucher_redeemed",
             )

@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.customers.models import Customer
 from bounceback.errors import NotFound
@@ -110,14 +110,7 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilters]) 
         "occurred_at__lt": filters.occurred_before,
     }
     queryset = Interaction.objects.filter(**{k: v for k, v in exact.items() if v is not None})
-    rows, next_cursor = cursor_page(
-        queryset,
-        cursor=filters.cursor,
-        limit=filters.limit,
-        order_field="occurred_at",
-        descending=True,
-    )
-    return {"items": rows, "next_cursor": next_cursor}
+    return page_answer(queryset, filters, order_field="occurred_at", descending=True)
 
 
 @router.get(

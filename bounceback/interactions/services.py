@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -86,7 +86,7 @@ def interaction_log(
         negativity = score(body)
     try:
         with transaction.atomic():
-            return Interaction.objects.create(
+            interaction = Interaction.objects.create(
                 negativity=negativity,
                 customer=customer,
                 case=case,
@@ -108,6 +108,21 @@ def interaction_log(
             field="external_id",
             code="duplicate",
         ) from None
+    if direction == Interaction.Direction.INBOUND:
+        for hook in _inbound_hooks:
+            hook(interaction)
+    return interaction
+
+
+# Other apps' interest in customers' messages (discovery's rules), registered from
+# their apps.py: called in the logging transaction, writing rows only.
+_inbound_hooks: list[Callable[[Interaction], None]] = []
+
+
+def interaction_inbound_register(hook: Callable[[Interaction], None]) -> None:
+    """Call `hook(interaction)` for every inbound message interaction_log stores."""
+    if hook not in _inbound_hooks:
+        _inbound_hooks.append(hook)
 
 
 @dataclass(frozen=True)

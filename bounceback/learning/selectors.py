@@ -314,7 +314,7 @@ def pareto(*, by: str, days: int = 30, now: datetime | None = None) -> list[Pare
     now = now or timezone.now()
     field_name = PARETO_BY[by]
     start, before = now - timedelta(days=days), now - timedelta(days=2 * days)
-    rows = Case.objects.filter(merged_into__isnull=True)
+    rows = Case.objects.real().filter(merged_into__isnull=True)
 
     def counted(frm: datetime, to: datetime) -> dict[str, int]:
         found = (

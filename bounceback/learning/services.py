@@ -33,8 +33,10 @@ def case_texts_refresh(*, now: datetime | None = None, limit: int = REFRESH_BATC
     Returns how many were made.
     """
     now = now or timezone.now()
+    # A drill's cases are practice: they shape no theme and are nobody's "similar case".
     missing = list(
-        Case.objects.filter(Q(text_vector__isnull=True) | ~Q(text_vector__version=text.VERSION))
+        Case.objects.real()
+        .filter(Q(text_vector__isnull=True) | ~Q(text_vector__version=text.VERSION))
         .order_by("id")
         .only("id", "summary", "description", "what_went_wrong")[:limit]
     )

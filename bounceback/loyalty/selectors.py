@@ -279,7 +279,7 @@ def cohort_rows(report: LoyaltyReport, key: str) -> list[MemberRow]:
 def _failures(
     *, since: datetime, until: datetime, filters: Filters, now: datetime
 ) -> tuple[list[Watched], int]:
-    cases = Case.objects.filter(created_at__gte=since, created_at__lt=until)
+    cases = Case.objects.real().filter(created_at__gte=since, created_at__lt=until)
     if filters.segment:
         cases = cases.filter(
             Exists(
@@ -359,7 +359,7 @@ def _failures(
 
 
 def _control_ids(*, filters: Filters) -> list[int]:
-    never = Customer.objects.filter(~Exists(Case.objects.filter(customer=OuterRef("pk"))))
+    never = Customer.objects.real().filter(~Exists(Case.objects.filter(customer=OuterRef("pk"))))
     if filters.segment:
         never = never.filter(segment_memberships__segment__slug=filters.segment)
     return list(never.values_list("id", flat=True))
@@ -530,6 +530,7 @@ def _money(
 ) -> Money:
     currency = settings.BOUNCEBACK_CURRENCY
     cost = Grant.objects.filter(
+        case__drill__isnull=True,
         case__created_at__gte=since,
         case__created_at__lt=until,
         state=Grant.State.GRANTED,

@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, Schema
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.mail import services
@@ -139,10 +139,7 @@ def list_messages(request: HttpRequest, filters: Query[MailFilters]) -> dict[str
         rows = rows.filter(state=filters.state)
     if filters.case_id is not None:
         rows = rows.filter(case_id=filters.case_id)
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="received_at", descending=True
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="received_at", descending=True)
 
 
 @router.get(

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bounceback.actors import ActorLike, actor_of
@@ -73,12 +74,14 @@ def email_receive(*, raw: bytes, source: str, received_at: datetime | None = Non
     if timezone.is_naive(received_at):
         received_at = timezone.make_aware(received_at, timezone.get_current_timezone())
     digest = hashlib.sha256(raw).hexdigest()
+    # The same bytes again (a re-polled mailbox, a retrying server) are answered
+    # before parsing; only a message with new bytes is parsed and its Message-ID
+    # looked up. Both look-ups read ids alone.
     existing = _existing(digest, "")
     if existing is not None:
         return existing
     oversized = len(raw) > settings.BOUNCEBACK_MAIL_MAX_BYTES
     parsed = parse_headers(raw) if oversized else parse_email(raw)
-    # The bytes were looked up just above: only the Message-ID is new here.
     existing = _existing("", parsed.message_id)
     if existing is not None:
         return existing
@@ -117,12 +120,22 @@ def email_receive(*, raw: bytes, source: str, received_at: datetime | None = Non
 
 
 def _existing(digest: str, message_id: str) -> InboundEmail | None:
-    """The row stored for the same bytes (`digest`) or the same Message-ID; "" skips one."""
-    rows = InboundEmail.objects.without_raw()
-    found = rows.filter(raw_sha256=digest).first() if digest else None
-    if found is None and message_id:
-        found = rows.filter(message_id=message_id).first()
-    return found
+    """The row stored for the same bytes (`digest`) or the same Message-ID; "" skips one.
+
+    One query for ids alone (both columns are indexed); the row, without its
+    bytes, is read only when there is one. The same bytes win over the same
+    Message-ID.
+    """
+    if not digest and not message_id:
+        return None
+    same = Q(raw_sha256=digest) if digest else Q()
+    if message_id:
+        same = (same | Q(message_id=message_id)) if digest else Q(message_id=message_id)
+    found = list(InboundEmail.objects.filter(same).values_list("pk", "raw_sha256")[:2])
+    if not found:
+        return None
+    pk = next((pk for pk, sha in found if sha == digest), found[0][0])
+    return InboundEmail.objects.without_raw().get(pk=pk)
 
 
 # What is kept of a message over the size limit: its header, at most this much.
@@ -181,10 +194,17 @@ def _receive(
     if decision.case is not None and email.customer is None:
         email.customer = decision.case.customer
     email.save()
-    if not oversized:
-        _store_attachments(email, parsed)
+    attachments = [] if oversized else _store_attachments(email, parsed)
     if decision.state == State.ACCEPTED:
-        _file(email, parsed, case=decision.case, customer=decision.customer, actor=None)
+        _file(
+            email,
+            parsed,
+            case=decision.case,
+            customer=decision.customer,
+            actor=None,
+            attachments=attachments,
+            sender_looked_up=True,
+        )
     return email
 
 
@@ -327,8 +347,9 @@ def _body(parsed: ParsedEmail, attachments: list[EmailAttachment]) -> str:
     return "(The email had no text.)"
 
 
-def _customer_for(parsed: ParsedEmail) -> Customer:
-    known = _known_customer(parsed)
+def _customer_for(parsed: ParsedEmail, *, looked_up: bool = False) -> Customer:
+    """The sender's customer, created when unknown; `looked_up`: _decide found none already."""
+    known = None if looked_up else _known_customer(parsed)
     if known is not None:
         return known
     name = parsed.from_name.strip() or parsed.from_address.split("@", 1)[0]
@@ -349,9 +370,17 @@ def _file(
     case: Case | None,
     customer: Customer | None,
     actor: ActorLike,
+    attachments: list[EmailAttachment] | None = None,
+    sender_looked_up: bool = False,
 ) -> None:
-    """Write the email into `case` (a new case when None or closed) as the customer's message."""
-    attachments = list(email.attachments.all())
+    """Write the email into `case` (a new case when None or closed) as the customer's message.
+
+    `attachments`: the email's stored attachments when the caller holds them
+    (read otherwise); `sender_looked_up`: `customer` None means the sender is
+    known to be no customer yet, so it is not looked up again.
+    """
+    if attachments is None:
+        attachments = list(email.attachments.all())
     body = _body(parsed, attachments)
     if case is not None and case.status == Case.Status.CLOSED:
         closed = case
@@ -365,7 +394,7 @@ def _file(
         case_link(case=case, other=closed, actor=actor, kind=CaseLink.Kind.FOLLOWS)
     elif case is None:
         case = case_open(
-            customer=customer or _customer_for(parsed),
+            customer=customer or _customer_for(parsed, looked_up=sender_looked_up),
             summary=_summary(parsed),
             description=body[:20_000],
             channel=Channel.EMAIL,
@@ -394,12 +423,13 @@ def _file(
         .order_by("-id")
         .first()
     )
-    email.attachments.update(interaction=interaction)
+    if attachments:
+        email.attachments.update(interaction=interaction)
     email.case, email.customer, email.interaction = case, case.customer, interaction
     email.save(update_fields=["case", "customer", "interaction"])
 
 
-def _store_attachments(email: InboundEmail, parsed: ParsedEmail) -> None:
+def _store_attachments(email: InboundEmail, parsed: ParsedEmail) -> list[EmailAttachment]:
     each_max = settings.BOUNCEBACK_MAIL_ATTACHMENT_MAX_BYTES
     count_max = settings.BOUNCEBACK_MAIL_ATTACHMENTS_MAX
     rows = []
@@ -426,6 +456,7 @@ def _store_attachments(email: InboundEmail, parsed: ParsedEmail) -> None:
     # Row by row: bulk_create does not return ids on every database.
     for row in rows:
         row.save()
+    return rows
 
 
 # --- A person decides ---------------------------------------------------------------------------

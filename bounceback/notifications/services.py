@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -24,6 +26,32 @@ def notify(
         ]
     )
     return len(unique)
+
+
+def notify_at(
+    *,
+    recipients: Iterable[User | None],
+    kind: str,
+    title: Callable[[str], str],
+    at: datetime,
+    body: str = "",
+    url: str = "",
+) -> int:
+    """`notify` for a text that names a time: `title` gets `at` as each recipient reads
+    it (their own zone, "14:20 CET"), so nobody is told a time on another clock."""
+    from bounceback.accounts.selectors import user_time_zone
+
+    by_zone: dict[str, list[User]] = {}
+    for user in recipients:
+        if user is not None:
+            by_zone.setdefault(user_time_zone(user), []).append(user)
+    told = 0
+    for zone, people in by_zone.items():
+        local = at.astimezone(ZoneInfo(zone))
+        told += notify(
+            recipients=people, kind=kind, title=title(f"{local:%H:%M %Z}"), body=body, url=url
+        )
+    return told
 
 
 def notifications_mark_read(*, user: User | AnonymousUser, ids: Iterable[int] | None = None) -> int:

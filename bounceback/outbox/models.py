@@ -35,6 +35,8 @@ class OutboundMessage(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         HELD = "held", "Held (outreach paused)"
+        # A drill's message: kept to show what would have gone out, never sent.
+        CAPTURED = "captured", "Captured by a drill (would have gone out)"
 
     channel = models.CharField(max_length=20, choices=Channel.choices)
     customer = models.ForeignKey(

@@ -95,9 +95,14 @@ def outbox_enqueue(
     """Write a message for the delivery lanes to send once it commits (at `send_at`, or now).
 
     A message of a wave names its `batch` (held ones wait for the wave to be
-    released). Refuses a channel nothing can deliver, an empty address or body.
+    released). A message to a drill's synthetic customer is written captured:
+    shown as what would have gone out, never claimed by a lane. Refuses a
+    channel nothing can deliver, an empty address or body.
     """
     _outbox_check(channel=channel, to_address=to_address, body_text=body_text, subject=subject)
+    state = OutboundMessage.State.HELD if held else OutboundMessage.State.QUEUED
+    if customer is not None and customer.drill_id is not None:
+        state = OutboundMessage.State.CAPTURED
     return OutboundMessage.objects.create(
         channel=channel,
         customer=customer,
@@ -113,7 +118,7 @@ def outbox_enqueue(
         message_id=message_id or new_message_id(),
         next_attempt_at=send_at or timezone.now(),
         batch=batch,
-        state=OutboundMessage.State.HELD if held else OutboundMessage.State.QUEUED,
+        state=state,
     )
 
 
@@ -289,7 +294,18 @@ def outbox_send(message_id: int) -> OutboundMessage:
     only a worker killed inside that window causes a resend, which then
     carries the same Message-ID for the receiving side to drop.
     """
-    message = OutboundMessage.objects.get(pk=message_id)
+    message = OutboundMessage.objects.select_related("customer").get(pk=message_id)
+    if message.customer is not None and message.customer.drill_id is not None:
+        # The sandbox's last gate: a drill's message reached a lane some other
+        # way (a set-based wave): keep it as captured, send nothing.
+        try:
+            OutboundMessage.objects.filter(pk=message.pk).update(
+                state=OutboundMessage.State.CAPTURED, lease_owner="", lease_until=None
+            )
+        finally:
+            lane_release(OUTBOX_LANE, message.pk)
+        message.refresh_from_db()
+        return message
     try:
         adapter = adapter_for(message.channel)
         try:

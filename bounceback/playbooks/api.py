@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, PatchSchema, Schema
 from bounceback.coach.schemas import CoachOut, FindingOut, coach_out
 from bounceback.customers.models import Customer
@@ -251,10 +251,7 @@ def list_playbooks(request: HttpRequest, filters: Query[PlaybookFilters]) -> dic
         rows = rows.filter(failure_mode_id=filters.failure_mode_id)
     if filters.breakdown_type:
         rows = rows.filter(breakdown_type__iexact=filters.breakdown_type)
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="name", descending=False
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="name", descending=False)
 
 
 @router.post(

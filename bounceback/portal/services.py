@@ -555,6 +555,8 @@ def _survey_record(
         "comment": comment,
     }
     invitation.save(update_fields=["used_at", "answers"])
+    if case.drill_id is not None:  # a drill's survey stays in the sandbox
+        return invitation
     webhook_publish(
         event="survey.answered",
         payload={

@@ -34,7 +34,9 @@ class CannedReplyOut(Schema):
     purpose: str = Field(..., description="apology, update, follow_up or other")
     body: str = Field(..., description="The text with its {{ placeholders }}")
     coach_score: int | None = Field(
-        ..., description="The apology coach's score on sample values; null when not scored"
+        ...,
+        description="The apology coach's score on sample values; null when not scored, "
+        "and for updates and follow-ups, which are checked for phrasing problems only",
     )
     coach_threshold: int | None
     below_bar: bool = Field(..., description="An apology scored under the bar")

@@ -70,16 +70,21 @@ def _clean(*, title: str, purpose: str, body: str, exclude: int | None = None) -
     return {"title": title, "purpose": purpose, "body": body}
 
 
-def _coached(body: str) -> dict[str, Any]:
+def _coached(body: str, purpose: str) -> dict[str, Any]:
+    """The coach's score and findings for an apology; for an update or a follow-up, which
+    need not apologise again, only its phrasing problems ("any inconvenience", "sorry,
+    but"), as playbooks' templates are checked, and no score against the apology bar."""
     result = canned_reply_coach(body=body)
+    apology = purpose == CannedReply.Purpose.APOLOGY or not result.scored
+    kept = [
+        f
+        for f in result.findings
+        if f.kind != "good" and (apology or (f.kind == "problem" and f.code != "too_short"))
+    ]
     return {
-        "coach_score": result.score,
-        "coach_threshold": result.threshold,
-        "coach_findings": [
-            {k: v for k, v in asdict(f).items() if k != "sentence"}
-            for f in result.findings
-            if f.kind != "good"
-        ],
+        "coach_score": result.score if apology else None,
+        "coach_threshold": result.threshold if apology else None,
+        "coach_findings": [{k: v for k, v in asdict(f).items() if k != "sentence"} for f in kept],
     }
 
 
@@ -91,7 +96,7 @@ def canned_reply_create(*, title: str, purpose: str, body: str, actor: ActorLike
     clean = _clean(title=title, purpose=purpose, body=body)
     who = actor_of(actor).user
     return CannedReply.objects.create(
-        **clean, **_coached(clean["body"]), created_by=who, updated_by=who
+        **clean, **_coached(clean["body"], clean["purpose"]), created_by=who, updated_by=who
     )
 
 
@@ -103,7 +108,7 @@ def canned_reply_update(
     _may(actor, "replies.change_cannedreply")
     clean = _clean(title=title, purpose=purpose, body=body, exclude=reply.pk)
     reply = CannedReply.objects.select_for_update().get(pk=reply.pk)
-    for name, value in {**clean, **_coached(clean["body"])}.items():
+    for name, value in {**clean, **_coached(clean["body"], clean["purpose"])}.items():
         setattr(reply, name, value)
     reply.updated_by = actor_of(actor).user
     reply.save(

@@ -81,6 +81,14 @@ def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _saved(reply: CannedReply) -> str:
+    if reply.purpose != CannedReply.Purpose.APOLOGY:
+        n = len(reply.coach_findings)
+        if not n:
+            return f"Saved “{reply.title}”. The coach found nothing in its phrasing to change."
+        return (
+            f"Saved “{reply.title}”. The coach would change {n} thing{'s' if n != 1 else ''} "
+            "in its phrasing: see below."
+        )
     if reply.coach_score is None:
         return f"Saved “{reply.title}”. The coach could not score its language."
     if reply.below_bar:

@@ -18,7 +18,13 @@ from ninja import Field, Query, Router, Status
 from bounceback.api.auth import request_actor, require_scope
 from bounceback.api.endpoints import act
 from bounceback.api.schemas import ERRORS, Schema
-from bounceback.cases.inbox import COUNT_CAP, PAGE_SIZE, InboxQuery, cases_inbox_page
+from bounceback.cases.inbox import (
+    COUNT_CAP,
+    PAGE_SIZE,
+    InboxQuery,
+    cases_inbox_page,
+    default_sort,
+)
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.savedviews.models import SavedView
 from bounceback.savedviews.selectors import saved_views_of
@@ -29,7 +35,9 @@ router = Router(tags=["inbox"])
 
 class InboxFilters(Schema):
     view: str = Field(
-        "mine", description="mine, team, unassigned, breached, due_soon, waiting or all"
+        "mine",
+        description="mine, team, unassigned, breached, due_soon, waiting, "
+        "segment (customers in a segment, VIP first) or all",
     )
     status: str = ""
     severity: str = ""
@@ -39,7 +47,12 @@ class InboxFilters(Schema):
     breakdown: str = Field("", description="A breakdown's reference")
     channel: str = ""
     failure_mode: str = Field("", description="A failure mode's id")
-    sort: str = Field("due", description="due (next due first), newest, oldest or updated")
+    sort: str = Field(
+        "",
+        description="due (next due first), newest, oldest, updated or segment (the "
+        "customer's leading segment, VIP first, then customers in none); empty for the "
+        "view's own order (segment for the segment view, due otherwise)",
+    )
     after: str | None = Field(None, description="The next_after of the previous page")
     limit: int = Field(PAGE_SIZE, description=f"1 to {PAGE_SIZE}")
 
@@ -59,6 +72,9 @@ class InboxCaseOut(Schema):
     breach_count: int
     next_due_at: datetime | None
     created_at: datetime
+    segment: str | None = Field(
+        ..., description="The slug of the customer's leading segment, if they are in one"
+    )
 
 
 class InboxPageOut(Schema):
@@ -97,6 +113,7 @@ def inbox_cases(request: HttpRequest, filters: Query[InboxFilters]) -> dict[str,
     if not 1 <= filters.limit <= PAGE_SIZE:
         raise ValidationFailed(f"limit must be between 1 and {PAGE_SIZE}", field="limit")
     values = filters.dict(exclude={"after", "limit"})
+    values["sort"] = values["sort"] or default_sort(values["view"])
     query = InboxQuery(**{k: str(v).strip() for k, v in values.items()})
     for name, reason in query.problems().items():
         raise ValidationFailed(reason, field=name)
@@ -119,6 +136,7 @@ def inbox_cases(request: HttpRequest, filters: Query[InboxFilters]) -> dict[str,
                 "breach_count": c.breach_count,
                 "next_due_at": c.next_due_at,
                 "created_at": c.created_at,
+                "segment": segment.slug if (segment := page.segments.get(c.customer_id)) else None,
             }
             for c in page.cases
         ],

@@ -237,7 +237,8 @@ def customers_matching(
 ) -> QuerySet[Customer]:
     """Customers matching every rule (rules must come from rules_clean)."""
     now = now or timezone.now()
-    rows: QuerySet[Customer] = Customer.objects.all()
+    # A drill's synthetic customers belong to no segment.
+    rows: QuerySet[Customer] = Customer.objects.real()
     for index, rule in enumerate(rules):
         name, op, value = rule["field"], rule["op"], rule["value"]
         alias = f"rule_{index}"

@@ -378,7 +378,31 @@ def segment_memberships_refresh_later(*, customer_ids: Iterable[int]) -> None:
             unique_fields=["customer"],
             update_fields=["marked_at"],
         )
-    job_request(kind=CUSTOMERS_JOB, key=CUSTOMERS_JOB_KEY)
+    if not _customers_job_pending():
+        job_request(kind=CUSTOMERS_JOB, key=CUSTOMERS_JOB_KEY)
+
+
+def _customers_job_pending() -> bool:
+    """True when the customers job will read the marks again without being asked.
+
+    Every case opened and every message logged marks its customer, so asking
+    for the job each time would lock its one row in every such transaction and
+    queue them all behind each other. When the job is already due (waiting,
+    its wake-up sent or left to the sweep) or running with another round
+    promised, asking again changes nothing, so this plain read lets the caller
+    skip the locking write. A run that began before the caller commits may
+    miss the caller's marks; `segments_recompute_due` asks for the job again
+    within a minute whenever marks are left with no job pending.
+    """
+    from bounceback.background.models import Job
+
+    row = Job.objects.filter(key=CUSTOMERS_JOB_KEY).values_list("state", "due_at", "again").first()
+    if row is None:
+        return False
+    state, due_at, again = row
+    if state == Job.State.RUNNING:
+        return bool(again)
+    return state == Job.State.WAITING and due_at <= timezone.now()
 
 
 def segment_recompute_now(*, actor: ActorLike, segment: Segment | None = None) -> RecomputeCounts:
@@ -410,6 +434,10 @@ def segments_recompute_due(*, now: datetime | None = None) -> int:
         claimed = Segment.objects.filter(due & unclaimed).update(recompute_queued_at=now)
         if claimed:
             job_request(kind=ALL_JOB, key=ALL_JOB_KEY)
+    # Marks left behind by a request that skipped asking (see _customers_job_pending)
+    # while a run was finishing: ask once for them.
+    if CustomerToRecompute.objects.exists() and not _customers_job_pending():
+        job_request(kind=CUSTOMERS_JOB, key=CUSTOMERS_JOB_KEY)
     return claimed
 
 

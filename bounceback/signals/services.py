@@ -12,20 +12,26 @@ external id again answers "unchanged" and stores nothing, so senders may retry.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bounceback.bulk import allocate_ids, bulk_insert
-from bounceback.customers.models import Customer, CustomerEmail, CustomerExternalId
-from bounceback.errors import NotFound, ServiceError, ValidationFailed
-from bounceback.inputs import choice_field, datetime_field, object_field, text_field
+from bounceback.customers.selectors import CustomerRef, customer_ids_by_ref
+from bounceback.errors import ValidationFailed
+from bounceback.ingest import (
+    IngestResult,
+    ItemError,
+    StoredItem,
+    item_error_raise,
+    items_parse,
+    store_retrying,
+)
+from bounceback.inputs import choice_field, datetime_field, item_text, object_field, text_field
 from bounceback.signals.models import Signal
 from bounceback.sites.services import site_code_normalise, sites_ensure
 from bounceback.transactions.models import Transaction
@@ -99,38 +105,19 @@ class SignalInput:
     attributes: dict[str, Any]
 
     @property
-    def names_customer(self) -> bool:
-        return bool(self.customer_id or self.customer_email or self.customer_external_id)
+    def customer(self) -> CustomerRef:
+        return CustomerRef(
+            customer_id=self.customer_id,
+            email=self.customer_email,
+            source=self.customer_source,
+            external_id=self.customer_external_id,
+        )
 
 
-@dataclass
-class SignalItemError:
-    index: int
-    code: str
-    message: str
-    field: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "code": self.code,
-            "message": self.message,
-            "field": self.field,
-        }
-
-
-@dataclass
-class SignalsResult:
-    # For each stored input index: the row's id and "created" or "unchanged".
-    stored: dict[int, tuple[int, str]] = field(default_factory=dict)
-    errors: list[SignalItemError] = field(default_factory=list)
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for _, o in self.stored.values() if o == outcome)
-
+class SignalsResult(IngestResult):
     @property
     def created_ids(self) -> list[int]:
-        return [i for i, o in self.stored.values() if o == "created"]
+        return self.ids("created")
 
 
 def _int(value: Any, *, field: str, low: int, high: int) -> int | None:
@@ -163,10 +150,6 @@ def _rating(value: Any) -> Decimal | None:
     return number
 
 
-def _opt(data: Mapping[str, Any], name: str, max_length: int) -> str:
-    return text_field(data.get(name), field=name, max_length=max_length, loose=True)
-
-
 def signal_parse(*, data: Mapping[str, Any], default_source: str = "api") -> SignalInput:
     """Check one signal: known fields only, each parsed, the field named when wrong."""
     if not isinstance(data, Mapping):
@@ -174,7 +157,7 @@ def signal_parse(*, data: Mapping[str, Any], default_source: str = "api") -> Sig
     unknown = sorted(data.keys() - _FIELD_SET)
     if unknown:
         raise ValidationFailed(f"unknown field {unknown[0]!r}", field=unknown[0])
-    external_id = _opt(data, "external_id", 200)
+    external_id = item_text(data, "external_id", 200)
     if not external_id:
         raise ValidationFailed(
             "external_id is required: with source it makes re-sending a signal harmless",
@@ -182,81 +165,44 @@ def signal_parse(*, data: Mapping[str, Any], default_source: str = "api") -> Sig
         )
     occurred_at = datetime_field(data.get("occurred_at"), field="occurred_at")
     assert occurred_at is not None
-    customer_source = _opt(data, "customer_source", 60) or None
-    customer_external_id = _opt(data, "customer_external_id", 200) or None
+    customer_source = item_text(data, "customer_source", 60) or None
+    customer_external_id = item_text(data, "customer_external_id", 200) or None
     if customer_external_id and not customer_source:
         raise ValidationFailed(
             "customer_source is required with customer_external_id", field="customer_source"
         )
-    transaction_source = _opt(data, "transaction_source", 60) or None
-    transaction_external_id = _opt(data, "transaction_external_id", 200) or None
+    transaction_source = item_text(data, "transaction_source", 60) or None
+    transaction_external_id = item_text(data, "transaction_external_id", 200) or None
     if transaction_external_id and not transaction_source:
         raise ValidationFailed(
             "transaction_source is required with transaction_external_id",
             field="transaction_source",
         )
-    site = _opt(data, "site", 60)
+    site = item_text(data, "site", 60)
     return SignalInput(
-        source=_opt(data, "source", 60) or default_source,
+        source=item_text(data, "source", 60) or default_source,
         external_id=external_id,
         kind=choice_field(data.get("kind"), field="kind", choices=_KINDS, default="other"),
-        event=_opt(data, "event", 60).lower(),
+        event=item_text(data, "event", 60).lower(),
         occurred_at=occurred_at,
         customer_id=_int(data.get("customer_id"), field="customer_id", low=1, high=2**62),
-        customer_email=_opt(data, "customer_email", 254).lower() or None,
+        customer_email=item_text(data, "customer_email", 254).lower() or None,
         customer_source=customer_source,
         customer_external_id=customer_external_id,
         transaction_id=_int(data.get("transaction_id"), field="transaction_id", low=1, high=2**62),
         transaction_source=transaction_source,
         transaction_external_id=transaction_external_id,
         site_code=site_code_normalise(code=site) if site else None,
-        product=_opt(data, "product", 200),
-        channel=_opt(data, "channel", 40).lower(),
-        category=_opt(data, "category", 120),
-        author=_opt(data, "author", 200),
+        product=item_text(data, "product", 200),
+        channel=item_text(data, "channel", 40).lower(),
+        category=item_text(data, "category", 120),
+        author=item_text(data, "author", 200),
         csat=_int(data.get("csat"), field="csat", low=1, high=5),
         nps=_int(data.get("nps"), field="nps", low=0, high=10),
         rating=_rating(data.get("rating")),
         text=text_field(data.get("text"), field="text", max_length=TEXT_MAX, loose=True),
         attributes=object_field(data.get("attributes"), field="attributes"),
     )
-
-
-def _customers(items: Sequence[SignalInput]) -> list[int | bool | None]:
-    """Each item's customer id; None when it names none, False when it names an unknown one."""
-    ids = {i.customer_id for i in items if i.customer_id}
-    emails = {i.customer_email for i in items if i.customer_email}
-    externals: dict[str, set[str]] = {}
-    for i in items:
-        if i.customer_external_id and i.customer_source:
-            externals.setdefault(i.customer_source, set()).add(i.customer_external_id)
-    known = set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
-    by_email: dict[str, int] = {}
-    if emails:
-        by_email = dict(
-            CustomerEmail.objects.annotate(lower=Lower("address"))
-            .filter(lower__in=emails)
-            .values_list("lower", "customer_id")
-        )
-    by_ext: dict[tuple[str, str], int] = {}
-    for source, values in externals.items():
-        by_ext.update(
-            ((source, e), c)
-            for e, c in CustomerExternalId.objects.filter(
-                source=source, external_id__in=values
-            ).values_list("external_id", "customer_id")
-        )
-    out: list[int | bool | None] = []
-    for i in items:
-        if i.customer_id:
-            out.append(i.customer_id if i.customer_id in known else False)
-        elif i.customer_email:
-            out.append(by_email.get(i.customer_email, False))
-        elif i.customer_external_id and i.customer_source:
-            out.append(by_ext.get((i.customer_source, i.customer_external_id), False))
-        else:
-            out.append(None)
-    return out
 
 
 def _transactions(items: Sequence[SignalInput]) -> list[tuple[int, int] | bool | None]:
@@ -318,35 +264,19 @@ def signals_record_many(
     an item refuse that item only. Valid items are written in one transaction.
     """
     result = SignalsResult()
-    parsed: list[tuple[int, SignalInput]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for index, data in enumerate(items):
-        try:
-            item = signal_parse(data=data, default_source=default_source)
-        except ServiceError as exc:
-            result.errors.append(SignalItemError(index, exc.code, exc.message, exc.field))
-            continue
-        key = (item.source, item.external_id)
-        if key in seen:
-            result.errors.append(
-                SignalItemError(
-                    index,
-                    "duplicate_in_request",
-                    f"external_id {item.external_id!r} already appears at index {seen[key]}",
-                    "external_id",
-                )
-            )
-            continue
-        seen[key] = index
-        parsed.append((index, item))
+    parsed = items_parse(
+        items,
+        parse=lambda data: signal_parse(data=data, default_source=default_source),
+        errors=result.errors,
+    )
     inputs = [item for _, item in parsed]
-    customers = _customers(inputs)
+    customers = customer_ids_by_ref([item.customer for item in inputs])
     transactions = _transactions(inputs)
     valid: list[tuple[int, SignalInput, int | None, int | None]] = []
     for pos, (index, item) in enumerate(parsed):
         customer = customers[pos]
         txn = transactions[pos]
-        if customer is False:
+        if customer is None and item.customer.given:
             where = (
                 "customer_id"
                 if item.customer_id
@@ -355,24 +285,22 @@ def signals_record_many(
                 else "customer_external_id"
             )
             result.errors.append(
-                SignalItemError(index, "unknown_customer", "no such customer is stored", where)
+                ItemError(index, "unknown_customer", "no such customer is stored", where)
             )
             continue
         if txn is False:
             where = "transaction_id" if item.transaction_id else "transaction_external_id"
             result.errors.append(
-                SignalItemError(
-                    index, "unknown_transaction", "no such transaction is stored", where
-                )
+                ItemError(index, "unknown_transaction", "no such transaction is stored", where)
             )
             continue
         txn_id: int | None = None
-        customer_id = customer if isinstance(customer, int) and customer is not True else None
+        customer_id = customer
         if isinstance(txn, tuple):
             txn_id, owner = txn
             if customer_id is not None and owner != customer_id:
                 result.errors.append(
-                    SignalItemError(
+                    ItemError(
                         index,
                         "customer_mismatch",
                         "the transaction belongs to another customer",
@@ -384,30 +312,23 @@ def signals_record_many(
             customer_id = owner
         valid.append((index, item, customer_id, txn_id))
     if valid:
-        for attempt in range(3):
-            try:
-                result.stored = _store(valid)
-                break
-            except IntegrityError:
-                # Another sender stored one of these external ids between our
-                # look-up and our insert; the retry finds it and skips it.
-                if attempt == 2:
-                    raise
+        # A retry finds what another sender stored first, and answers "unchanged".
+        result.stored = store_retrying(lambda: _store(valid))
     result.errors.sort(key=lambda e: e.index)
     return result
 
 
 def _store(
     valid: Sequence[tuple[int, SignalInput, int | None, int | None]],
-) -> dict[int, tuple[int, str]]:
-    outcomes: dict[int, tuple[int, str]] = {}
+) -> dict[int, StoredItem]:
+    outcomes: dict[int, StoredItem] = {}
     with db_transaction.atomic():
         existing = _existing([item for _, item, _, _ in valid])
         fresh = []
         for index, item, customer_id, txn_id in valid:
             stored = existing.get((item.source, item.external_id))
             if stored is not None:
-                outcomes[index] = (stored, "unchanged")
+                outcomes[index] = StoredItem(stored, "unchanged")
             else:
                 fresh.append((index, item, customer_id, txn_id))
         if not fresh:
@@ -444,7 +365,7 @@ def _store(
             now=timezone.now(),
         )
         for (index, _, _, _), new_id in zip(fresh, ids, strict=True):
-            outcomes[index] = (new_id, "created")
+            outcomes[index] = StoredItem(new_id, "created")
         for hook in _recorded_hooks:
             hook(ids)
     return outcomes
@@ -464,10 +385,6 @@ def signals_recorded_register(hook: Callable[[list[int]], None]) -> None:
 def signal_record(*, data: Mapping[str, Any], default_source: str = "api") -> tuple[Signal, bool]:
     """Record one signal; returns it and whether it was created (False: already stored)."""
     result = signals_record_many(items=[data], default_source=default_source)
-    if result.errors:
-        error = result.errors[0]
-        if error.code in {"unknown_customer", "unknown_transaction"}:
-            raise NotFound(error.message, field=error.field, code=error.code)
-        raise ValidationFailed(error.message, field=error.field, code=error.code)
+    item_error_raise(result.errors, not_found={"unknown_customer", "unknown_transaction"})
     row_id, outcome = result.stored[0]
     return Signal.objects.get(pk=row_id), outcome == "created"

@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Status
 from bounceback.accounts.models import User
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act, by_id
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, PageFilters, PatchSchema, Schema
 from bounceback.cases.models import Case
 from bounceback.errors import NotFound, ValidationFailed
@@ -189,10 +189,7 @@ def list_stories(request: HttpRequest, filters: Query[StoryFilters]) -> dict[str
     rows = _rows().search(filters.q).tagged(filters.tag)
     if filters.state:
         rows = rows.filter(state=filters.state)
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="created_at", descending=True
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="created_at", descending=True)
 
 
 @router.post(

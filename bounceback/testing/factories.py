@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -107,3 +108,16 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     direction = Interaction.Direction.INBOUND
     body = factory.Faker("sentence")
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+def transaction_body(customer_id: int, /, **overrides: Any) -> dict[str, Any]:
+    """A valid body for POST /api/transactions/ (or one bulk item), with `overrides`."""
+    body: dict[str, Any] = {
+        "customer_id": customer_id,
+        "kind": "order",
+        "amount": "12.00",
+        "currency": "USD",
+        "occurred_at": "2026-05-01T09:00:00+02:00",
+    }
+    body.update(overrides)
+    return body

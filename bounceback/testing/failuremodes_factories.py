@@ -6,10 +6,15 @@ any state, including decided and retired modes, in one line.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import factory
 from django.utils import timezone
 
+from bounceback.cases.models import Case
 from bounceback.failuremodes.models import FailureMode, FailureModeVote, Touchpoint
+from bounceback.testing.factories import CustomerFactory
 
 
 class TouchpointFactory(factory.django.DjangoModelFactory):
@@ -50,3 +55,13 @@ class FailureModeVoteFactory(factory.django.DjangoModelFactory):
 
     failure_mode = factory.SubFactory(FailureModeFactory, status=FailureMode.Status.PROPOSED)
     value = 1
+
+
+def cases_of(mode: FailureMode, count: int, *, days_ago: int = 3) -> None:
+    """`count` cases of one customer, classified as `mode`, opened `days_ago` days ago."""
+    customer: Any = CustomerFactory()
+    at = timezone.now() - timedelta(days=days_ago)
+    for i in range(count):
+        Case.objects.create(
+            customer=customer, summary=f"Case {i}", failure_mode=mode, created_at=at
+        )

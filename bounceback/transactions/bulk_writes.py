@@ -20,37 +20,22 @@ from django.db import connection
 
 from bounceback.transactions.models import Transaction
 
+# The written columns an insert and an update share, in the order the row tuples
+# carry them (services._adapted builds these values).
+_WRITTEN = (
+    "amount",
+    "currency",
+    "occurred_at",
+    "scheduled_for",
+    "site_id",
+    "product",
+    "status",
+    "attributes",
+)
 # Columns in the order the row tuples carry them.
-INSERTED = (
-    "customer_id",
-    "kind",
-    "source",
-    "external_id",
-    "amount",
-    "currency",
-    "occurred_at",
-    "scheduled_for",
-    "site_id",
-    "product",
-    "status",
-    "attributes",
-    "created_at",
-    "updated_at",
-)
+INSERTED = ("customer_id", "kind", "source", "external_id", *_WRITTEN, "created_at", "updated_at")
 # The columns an upsert may change on a stored row, then its id last.
-UPDATED = (
-    "customer_id",
-    "kind",
-    "amount",
-    "currency",
-    "occurred_at",
-    "scheduled_for",
-    "site_id",
-    "product",
-    "status",
-    "attributes",
-    "updated_at",
-)
+UPDATED = ("customer_id", "kind", *_WRITTEN, "updated_at")
 # Rows per INSERT: 14 parameters each stays under every backend's parameter limit.
 INSERT_CHUNK = 1000
 

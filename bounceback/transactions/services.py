@@ -1,27 +1,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from bounceback.customers.models import Customer, CustomerEmail, CustomerExternalId
+from bounceback.customers.selectors import CustomerRef, customer_ids_by_ref
 from bounceback.customers.services import customers_refresh_lifetime_value
-from bounceback.errors import NotFound, ServiceError, ValidationFailed
+from bounceback.errors import ValidationFailed
+from bounceback.ingest import (
+    IngestResult,
+    ItemError,
+    StoredItem,
+    item_error_raise,
+    items_parse,
+    store_retrying,
+)
 from bounceback.inputs import (
     choice_field,
     currency_field,
     datetime_field,
     decimal_field,
+    item_text,
     object_field,
-    text_field,
 )
 from bounceback.sites.services import site_code_normalise, sites_ensure
 from bounceback.transactions import bulk_writes
@@ -72,14 +78,6 @@ _WRITTEN = [
 
 
 @dataclass
-class CustomerRef:
-    customer_id: int | None = None
-    email: str | None = None
-    source: str | None = None
-    external_id: str | None = None
-
-
-@dataclass
 class TransactionInput:
     """One transaction after parsing: types checked, references not yet resolved."""
 
@@ -97,48 +95,18 @@ class TransactionInput:
     attributes: dict[str, Any]
 
 
-@dataclass
-class ItemError:
-    index: int
-    code: str
-    message: str
-    field: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "code": self.code,
-            "message": self.message,
-            "field": self.field,
-        }
-
-
-@dataclass(frozen=True)
-class StoredItem:
-    id: int
-    outcome: str  # "created", "updated" or "unchanged"
-
-
-@dataclass
-class UpsertResult:
-    # For each input index that was stored: the row's id and what happened to it.
-    stored: dict[int, StoredItem] = field(default_factory=dict)
-    errors: list[ItemError] = field(default_factory=list)
-
-    def _ids(self, outcome: str) -> list[int]:
-        return [item.id for item in self.stored.values() if item.outcome == outcome]
-
+class UpsertResult(IngestResult):
     @property
     def created(self) -> list[int]:
-        return self._ids("created")
+        return self.ids("created")
 
     @property
     def updated(self) -> list[int]:
-        return self._ids("updated")
+        return self.ids("updated")
 
     @property
     def unchanged(self) -> list[int]:
-        return self._ids("unchanged")
+        return self.ids("unchanged")
 
 
 def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -> TransactionInput:
@@ -149,54 +117,39 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
     unknown = sorted(data.keys() - _FIELD_SET)
     if unknown:
         raise ValidationFailed(f"unknown field {unknown[0]!r}", field=unknown[0])
-    ref = CustomerRef()
+    customer_id: int | None = None
     raw_id = data.get("customer_id")
     if raw_id not in (None, ""):
         try:
-            ref.customer_id = int(str(raw_id).strip())
+            customer_id = int(str(raw_id).strip())
         except ValueError:
             raise ValidationFailed(
                 "customer_id must be a whole number", field="customer_id"
             ) from None
-    ref.email = (
-        text_field(data.get("customer_email"), field="customer_email", max_length=254, loose=True)
-        or None
-    )
-    ref.external_id = (
-        text_field(
-            data.get("customer_external_id"),
-            field="customer_external_id",
-            max_length=200,
-            loose=True,
-        )
-        or None
-    )
-    ref.source = (
-        text_field(data.get("customer_source"), field="customer_source", max_length=60, loose=True)
-        or None
+    ref = CustomerRef(
+        customer_id=customer_id,
+        email=item_text(data, "customer_email", 254) or None,
+        external_id=item_text(data, "customer_external_id", 200) or None,
+        source=item_text(data, "customer_source", 60) or None,
     )
     if ref.external_id and not ref.source:
         raise ValidationFailed(
             "customer_source is required with customer_external_id", field="customer_source"
         )
-    if not (ref.customer_id or ref.email or ref.external_id):
+    if not ref.given:
         raise ValidationFailed(
             "say whose transaction it is: customer_id, customer_email, "
             "or customer_source with customer_external_id",
             field="customer_id",
         )
-    site = text_field(data.get("site"), field="site", max_length=60, loose=True)
+    site = item_text(data, "site", 60)
     occurred_at = datetime_field(data.get("occurred_at"), field="occurred_at")
     assert occurred_at is not None
     return TransactionInput(
         customer=ref,
         kind=choice_field(data.get("kind"), field="kind", choices=_KINDS),
-        source=text_field(data.get("source"), field="source", max_length=60, loose=True)
-        or default_source,
-        external_id=text_field(
-            data.get("external_id"), field="external_id", max_length=200, loose=True
-        )
-        or None,
+        source=item_text(data, "source", 60) or default_source,
+        external_id=item_text(data, "external_id", 200) or None,
         amount=decimal_field(data.get("amount"), field="amount", minimum=Decimal("0")),
         currency=currency_field(data.get("currency")),
         occurred_at=occurred_at,
@@ -204,7 +157,7 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
             data.get("scheduled_for"), field="scheduled_for", required=False
         ),
         site_code=_site_code(site) if site else None,
-        product=text_field(data.get("product"), field="product", max_length=200, loose=True),
+        product=item_text(data, "product", 200),
         status=choice_field(
             data.get("status"),
             field="status",
@@ -213,49 +166,6 @@ def transaction_parse(*, data: Mapping[str, Any], default_source: str = "api") -
         ),
         attributes=object_field(data.get("attributes"), field="attributes"),
     )
-
-
-def _resolve_customers(inputs: Sequence[TransactionInput]) -> dict[int, int | None]:
-    """Map each input's position to a customer id (None when not found), in three queries."""
-    ids = {i.customer.customer_id for i in inputs if i.customer.customer_id}
-    emails = {i.customer.email.lower() for i in inputs if i.customer.email}
-    externals = {
-        (i.customer.source, i.customer.external_id) for i in inputs if i.customer.external_id
-    }
-    known_ids = (
-        set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
-    )
-    by_email: dict[str, int] = {}
-    if emails:
-        by_email = dict(
-            CustomerEmail.objects.annotate(lower=Lower("address"))
-            .filter(lower__in=emails)
-            .values_list("lower", "customer_id")
-        )
-    # One `external_id IN (...)` per source: an OR of (source AND id) pairs costs
-    # Django a WHERE node per pair to build.
-    by_external: dict[tuple[str | None, str | None], int] = {}
-    per_source: dict[str | None, list[str | None]] = {}
-    for source, ext in externals:
-        per_source.setdefault(source, []).append(ext)
-    for source, exts in per_source.items():
-        for start in range(0, len(exts), 2000):
-            by_external.update(
-                ((s, e), cid)
-                for s, e, cid in CustomerExternalId.objects.filter(
-                    source=source, external_id__in=exts[start : start + 2000]
-                ).values_list("source", "external_id", "customer_id")
-            )
-    resolved: dict[int, int | None] = {}
-    for pos, item in enumerate(inputs):
-        ref = item.customer
-        if ref.customer_id:
-            resolved[pos] = ref.customer_id if ref.customer_id in known_ids else None
-        elif ref.email:
-            resolved[pos] = by_email.get(ref.email.lower())
-        else:
-            resolved[pos] = by_external.get((ref.source, ref.external_id))
-    return resolved
 
 
 def _describe_ref(ref: CustomerRef) -> tuple[str, str]:
@@ -298,6 +208,23 @@ def _existing(inputs: Sequence[TransactionInput]) -> dict[tuple[str, str], tuple
     return found
 
 
+def _adapted(
+    adapt: bulk_writes.Adapters, item: TransactionInput, site_id: int | None
+) -> tuple[Any, ...]:
+    """The written values an insert and an update share, adapted for the database:
+    amount, currency, occurred_at, scheduled_for, site, product, status, attributes."""
+    return (
+        adapt.amount(item.amount),
+        item.currency,
+        adapt.datetime(item.occurred_at),
+        adapt.datetime(item.scheduled_for),
+        site_id,
+        item.product,
+        item.status,
+        adapt.json(item.attributes),
+    )
+
+
 def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, StoredItem]:
     """Write the valid items in one database transaction; returns what each index became."""
     adapt = bulk_writes.Adapters()
@@ -332,14 +259,7 @@ def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, Stor
                         item.kind,
                         item.source,
                         item.external_id,
-                        adapt.amount(item.amount),
-                        item.currency,
-                        adapt.datetime(item.occurred_at),
-                        adapt.datetime(item.scheduled_for),
-                        site_id,
-                        item.product,
-                        item.status,
-                        adapt.json(item.attributes),
+                        *_adapted(adapt, item, site_id),
                         stamp,
                         stamp,
                     )
@@ -352,22 +272,7 @@ def _store(valid: Sequence[tuple[int, TransactionInput, int]]) -> dict[int, Stor
                 outcomes[index] = StoredItem(row_id, "unchanged")
                 continue
             touched_customers.update({before[0], customer_id})
-            updates.append(
-                (
-                    customer_id,
-                    item.kind,
-                    adapt.amount(item.amount),
-                    item.currency,
-                    adapt.datetime(item.occurred_at),
-                    adapt.datetime(item.scheduled_for),
-                    site_id,
-                    item.product,
-                    item.status,
-                    adapt.json(item.attributes),
-                    stamp,
-                    row_id,
-                )
-            )
+            updates.append((customer_id, item.kind, *_adapted(adapt, item, site_id), stamp, row_id))
             outcomes[index] = StoredItem(row_id, "updated")
         new_ids = bulk_writes.insert_rows(inserts)
         for index, new_id in zip(insert_indexes, new_ids, strict=True):
@@ -387,31 +292,12 @@ def transactions_upsert(
     items are stored together in one database transaction.
     """
     result = UpsertResult()
-    parsed: list[tuple[int, TransactionInput]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for index, data in enumerate(items):
-        try:
-            item = transaction_parse(data=data, default_source=default_source)
-        except ServiceError as exc:
-            result.errors.append(ItemError(index, exc.code, exc.message, exc.field))
-            continue
-        if item.external_id:
-            key = (item.source, item.external_id)
-            if key in seen:
-                result.errors.append(
-                    ItemError(
-                        index,
-                        "duplicate_in_request",
-                        f"external_id {item.external_id!r} already appears at index {seen[key]}",
-                        "external_id",
-                    )
-                )
-                continue
-            seen[key] = index
-        parsed.append((index, item))
-
-    inputs = [item for _, item in parsed]
-    customers = _resolve_customers(inputs)
+    parsed = items_parse(
+        items,
+        parse=lambda data: transaction_parse(data=data, default_source=default_source),
+        errors=result.errors,
+    )
+    customers = customer_ids_by_ref([item.customer for _, item in parsed])
     valid: list[tuple[int, TransactionInput, int]] = []
     for pos, (index, item) in enumerate(parsed):
         customer_id = customers[pos]
@@ -420,20 +306,9 @@ def transactions_upsert(
             result.errors.append(ItemError(index, "unknown_customer", message, where))
             continue
         valid.append((index, item, customer_id))
-    if not valid:
-        result.errors.sort(key=lambda e: e.index)
-        return result
-
-    # A concurrent upsert of the same external id can win the race between our
-    # lookup and our insert; the unique constraint refuses ours, and a retry then
-    # finds the row and updates it.
-    for attempt in range(3):
-        try:
-            result.stored = _store(valid)
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
+    if valid:
+        # A retry finds the row a concurrent upsert inserted first, and updates it.
+        result.stored = store_retrying(lambda: _store(valid))
     result.errors.sort(key=lambda e: e.index)
     return result
 
@@ -443,11 +318,7 @@ def transaction_upsert(
 ) -> tuple[Transaction, bool]:
     """Create or update one transaction; returns it and whether it was created."""
     result = transactions_upsert(items=[data], default_source=default_source)
-    if result.errors:
-        error = result.errors[0]
-        if error.code == "unknown_customer":
-            raise NotFound(error.message, field=error.field, code=error.code)
-        raise ValidationFailed(error.message, field=error.field, code=error.code)
+    item_error_raise(result.errors, not_found={"unknown_customer"})
     stored = result.stored[0]
     return Transaction.objects.get(pk=stored.id), stored.outcome == "created"
 

@@ -43,7 +43,8 @@ def perform(
     call: Callable[[], T],
     *,
     success: str | Callable[[T], str],
-    redirect_to: str,
+    redirect_to: str | Callable[[T], str],
+    refused_to: str | None = None,
     sentence: bool = False,
 ) -> HttpResponse: ...
 
@@ -57,6 +58,7 @@ def perform(
     form: F | None = None,
     page: Callable[[], HttpResponse] | None = None,
     refuse: Callable[[F, ServiceError], None] = add_service_error,
+    refused_to: str | None = None,
     sentence: bool = False,
 ) -> HttpResponse:
     """Call the service behind a form or a button and answer the request.
@@ -66,7 +68,7 @@ def perform(
     `refuse` and `page` shows it again (with whatever status the page answers).
     Without a form (a button): `call` takes nothing; a refusal is flashed as an
     error (as a sentence with `sentence`), and the answer redirects to `redirect_to`
-    either way.
+    either way (a refusal to `refused_to` when the success's address depends on the result).
     On success the `success` message is flashed and the answer redirects to
     `redirect_to`; either may be worked out from what the service returned.
     `redirect_to` is a URL or a URL pattern's name, as `redirect` takes them.
@@ -75,9 +77,10 @@ def perform(
         try:
             result = cast("Callable[[], T]", call)()
         except ServiceError as error:
-            assert isinstance(redirect_to, str)
+            back = refused_to or redirect_to
+            assert isinstance(back, str)
             messages.error(request, as_sentence(error.message) if sentence else error.message)
-            return redirect(redirect_to)
+            return redirect(back)
     else:
         assert page is not None
         if not form.is_valid():

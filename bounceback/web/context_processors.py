@@ -41,6 +41,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             user.has_perm("failuremodes.view_failuremode"),
         ),
         ("Playbooks", reverse("playbooks:list"), user.has_perm("playbooks.view_playbook")),
+        # Practising the playbooks in a sandbox.
+        ("Drills", reverse("drills:library"), user.has_perm("drills.view_drill")),
         ("Replies", reverse("replies:list"), user.has_perm("replies.view_cannedreply")),
         # Learning from the past: themes, problem records, trends.
         ("Learning", reverse("learning:themes"), user.has_perm("learning.view_theme")),

@@ -142,23 +142,25 @@ def recovery_figures(*, now: datetime, days: int = 30) -> dict[str, Any]:
     from bounceback.funds.models import LedgerEntry
 
     since = now - timedelta(days=days)
-    opened = Case.objects.filter(created_at__gte=since)
+    # Drill cases and gestures are practice: no figure here counts them.
+    real = Case.objects.real()
+    opened = real.filter(created_at__gte=since)
     counts = opened.aggregate(
         opened=Count("id"),
         proactive=Count("id", filter=Q(proactive=True)),
         apologised=Count("id", filter=Q(apologised_at__isnull=False)),
         breached=Count("id", filter=Q(breach_count__gt=0)),
     )
-    answers = Case.objects.filter(follow_up_recorded_at__gte=since).aggregate(
+    answers = real.filter(follow_up_recorded_at__gte=since).aggregate(
         answered=Count("id"),
         satisfied=Count("id", filter=Q(satisfied=True)),
         will_return=Count("id", filter=Q(will_return=True)),
     )
-    closed = Case.objects.filter(closed_at__gte=since).count()
+    closed = real.filter(closed_at__gte=since).count()
     from django.conf import settings
 
     spent = LedgerEntry.objects.filter(
-        created_at__gte=since, currency=settings.BOUNCEBACK_CURRENCY
+        created_at__gte=since, currency=settings.BOUNCEBACK_CURRENCY, grant__case__drill=None
     ).aggregate(total=Sum("amount"))["total"]
 
     def share(part: int, whole: int) -> int | None:
@@ -169,7 +171,7 @@ def recovery_figures(*, now: datetime, days: int = 30) -> dict[str, Any]:
         "opened": counts["opened"],
         "proactive": counts["proactive"],
         "closed": closed,
-        "open_now": Case.objects.open().count(),
+        "open_now": real.open().count(),
         "apologised_share": share(counts["apologised"], counts["opened"]),
         "breached_share": share(counts["breached"], counts["opened"]),
         "answered": answers["answered"],

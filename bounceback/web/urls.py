@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("bounceback.loyalty.urls")),
     path("", include("bounceback.stories.urls")),
     path("", include("bounceback.dashboards.urls")),
+    path("", include("bounceback.drills.urls")),
     path("", include("bounceback.background.urls")),
     path("", include("bounceback.search.urls")),
     path("", include("bounceback.savedviews.urls")),

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Status
 
 from bounceback.api.auth import require_scope
 from bounceback.api.endpoints import act
-from bounceback.api.pagination import cursor_page
+from bounceback.api.pagination import page_answer
 from bounceback.api.schemas import ERRORS, PageFilters, PatchSchema, Schema
 from bounceback.webhooks import services, signing
 from bounceback.webhooks.models import InboundChannel, WebhookDelivery, WebhookSubscription
@@ -177,14 +177,9 @@ class ChannelPage(Schema):
 )
 def list_subscriptions(request: HttpRequest, filters: Query[PageFilters]) -> dict[str, Any]:
     require_scope(request, "webhooks:read")
-    items, next_cursor = cursor_page(
-        WebhookSubscription.objects.all(),
-        cursor=filters.cursor,
-        limit=filters.limit,
-        order_field="created_at",
-        descending=True,
+    return page_answer(
+        WebhookSubscription.objects.all(), filters, order_field="created_at", descending=True
     )
-    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post(
@@ -282,10 +277,7 @@ def list_deliveries(
     rows = WebhookDelivery.objects.filter(subscription=subscription)
     if filters.state:
         rows = rows.filter(state=filters.state)
-    items, next_cursor = cursor_page(
-        rows, cursor=filters.cursor, limit=filters.limit, order_field="created_at", descending=True
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page_answer(rows, filters, order_field="created_at", descending=True)
 
 
 @router.post(
@@ -311,14 +303,9 @@ def redeliver(
 @router.get("/channels", response={200: ChannelPage, **ERRORS}, summary="List inbound channels")
 def list_channels(request: HttpRequest, filters: Query[PageFilters]) -> dict[str, Any]:
     require_scope(request, "webhooks:read")
-    items, next_cursor = cursor_page(
-        InboundChannel.objects.all(),
-        cursor=filters.cursor,
-        limit=filters.limit,
-        order_field="created_at",
-        descending=True,
+    return page_answer(
+        InboundChannel.objects.all(), filters, order_field="created_at", descending=True
     )
-    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post(

@@ -25,6 +25,7 @@ from bounceback.testing.factories import (
     InteractionFactory,
     TransactionFactory,
     UserFactory,
+    transaction_body,
 )
 from bounceback.testing.funds_factories import open_case
 from bounceback.transactions.models import Transaction
@@ -52,15 +53,7 @@ def _refused(response: Any, field: str, status: int = 422) -> None:
 
 
 def _transaction(customer: Customer, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "customer_id": customer.pk,
-        "kind": "order",
-        "amount": "12.00",
-        "currency": "USD",
-        "occurred_at": "2026-05-01T09:00:00+02:00",
-    }
-    body.update(overrides)
-    return body
+    return transaction_body(customer.pk, **overrides)
 
 
 # Dates ---------------------------------------------------------------------

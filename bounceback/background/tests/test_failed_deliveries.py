@@ -44,13 +44,6 @@ def _failed_message(n: int) -> OutboundMessage:
     return message
 
 
-@pytest.fixture
-def lead_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.LEAD))
-    return client
-
-
 def test_the_failed_deliveries_page_lists_both_kinds_with_their_reason(
     lead_client: Client, django_assert_max_num_queries
 ) -> None:

@@ -1,7 +1,5 @@
 """A breakdown in a real browser: declare, preview, send, reach everyone, all clear, review."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import re
@@ -21,8 +19,8 @@ from bounceback.breakdowns.services import breakdown_outreach_run
 from bounceback.cases.models import Case
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import OUTBOX_LANE
+from bounceback.testing.browser import sign_in
 from bounceback.testing.factories import (
-    PASSWORD,
     CustomerFactory,
     SiteFactory,
     TransactionFactory,
@@ -30,25 +28,10 @@ from bounceback.testing.factories import (
 )
 from bounceback.testing.playbooks_factories import make_playbook
 
-# The staff UI's browser fixtures (Debian's chromium through Playwright); see
-# bounceback/cases/tests/test_browser.py for why they are imported like this.
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-)
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 GUESTS = ["Maria Gonzalez", "Ada Lovelace", "Grace Hopper", "Alan Turing", "Chad Patterson"]
 ZONE = "America/New_York"
-
-
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _flash(page: Any, text: str) -> None:
@@ -94,7 +77,7 @@ def test_declare_preview_send_update_all_clear_and_review(page: Any) -> None:
     )
     local = show.astimezone(ZoneInfo(ZONE))
 
-    _sign_in(page, lead.username)
+    sign_in(page, lead.username)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Breakdowns").click()
     page.get_by_role("heading", name="Breakdowns", level=1).wait_for()
     page.get_by_role("link", name="Declare a breakdown").click()

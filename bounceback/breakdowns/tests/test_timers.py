@@ -42,6 +42,7 @@ def test_a_checklist_action_warns_its_owner_role(staff):
     timers_fire_due(now=breakdown.declared_at + timedelta(minutes=4))
 
     assert _told(staff[Role.LEAD], "breakdown_action_warning") == [
+        # In the lead's own zone (the installation's, UTC, here)
         f"{breakdown.reference}: {action.title} due {action.due_at:%H:%M} UTC"
     ]
     assert not _told(staff[Role.MANAGER], "breakdown_action_warning")

@@ -43,11 +43,6 @@ def lead(db: None) -> Any:
 
 
 @pytest.fixture
-def lead_client(lead: Any) -> Client:
-    return _client(lead)
-
-
-@pytest.fixture
 def venue(db: None) -> Any:
     return SiteFactory(code="grand-hall", name="Grand Hall", time_zone="Europe/London")
 

@@ -145,6 +145,8 @@ def bulk_actions(context: Any, *, action: str = "", title: str = "") -> dict[str
     form = BulkForm(initial={"action": action} if action else None)
     return {
         "bulk_form": form,
+        # Under an inbox view: "every case in this view" is offered.
+        "view_query": context.get("view_query"),
         "next": request.get_full_path() if request is not None else "",
         "title": title or "With the ticked cases",
         "csrf_token": context.get("csrf_token"),

@@ -1,7 +1,5 @@
 """The recovery sequence in a real browser: open a case and walk it to closed."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import re
@@ -16,8 +14,8 @@ from bounceback.accounts.roles import Role
 from bounceback.cases import services
 from bounceback.cases.models import Case
 from bounceback.outbox.models import OutboundMessage
+from bounceback.testing.browser import sign_in
 from bounceback.testing.factories import (
-    PASSWORD,
     CustomerFactory,
     SiteFactory,
     TeamFactory,
@@ -25,16 +23,6 @@ from bounceback.testing.factories import (
     UserFactory,
 )
 from bounceback.timers.models import Timer
-
-# The browser fixtures (Debian's chromium through Playwright, the ORM allowed
-# beside its event loop) are the staff UI's; pytest finds fixtures imported
-# here, and the tests take them as arguments of the same name (hence F811).
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,13 +33,6 @@ SINCERE = (
     "today and rebook you for Friday, and from now on we test the generator before every show "
     "so this does not happen again."
 )
-
-
-def _sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _step(page: Any, key: str) -> Any:
@@ -74,7 +55,7 @@ def test_open_a_case_and_walk_the_recovery_to_closed(page: Any) -> None:
     TransactionFactory(customer=maria, product="Evening show", external_id="BK-1042")
     TransactionFactory(customer=maria, product="Matinee")
 
-    _sign_in(page, agent.username)
+    sign_in(page, agent.username)
     page.get_by_role("heading", name="Welcome back, Riley").wait_for()
 
     # Open a case from the inbox: find the customer with the live search.
@@ -209,7 +190,7 @@ def test_countdowns_tick_and_turn_red_when_overdue(page: Any) -> None:
         opened_at=timezone.now() - timedelta(minutes=59, seconds=57),
     )
 
-    _sign_in(page, agent.username)
+    sign_in(page, agent.username)
     page.goto("/cases/")
     countdown = page.locator("#case-results [data-due]").first
     assert "countdown--warn" in countdown.get_attribute("class")
@@ -294,7 +275,7 @@ def test_screenshots_of_the_inbox_and_the_case_page(page: Any, screenshot_dir: P
             services.case_wait_on_customer(case=case, actor=morgan, reason="Bank reference")
     fresh = Case.objects.get(summary__startswith="Car not ready")
 
-    _sign_in(page, morgan.username)
+    sign_in(page, morgan.username)
     page.get_by_role("heading", name="Welcome back, Morgan").wait_for()
 
     shots = _screenshot_both_widths(page, "/cases/?scope=team", "cases-inbox", screenshot_dir)

@@ -1,8 +1,6 @@
 """The daily desk in a real browser: a note with a mention, a canned reply, keyboard
 shortcuts, and a bulk close of a breakdown's cases."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from typing import Any
@@ -23,13 +21,8 @@ from bounceback.notifications.models import Notification
 from bounceback.replies.services import canned_reply_create
 from bounceback.testing.accessibility import assert_accessible
 from bounceback.testing.breakdowns_factories import make_breakdown
-from bounceback.testing.factories import PASSWORD, CustomerFactory, UserFactory
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import CustomerFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,10 +34,7 @@ GOOD = (
 
 
 def _sign_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, username, start="/accounts/login/")
     page.wait_for_url("**/")
 
 

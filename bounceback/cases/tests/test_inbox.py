@@ -166,11 +166,102 @@ def test_deep_pages_take_as_many_queries_as_the_first(
     query = InboxQuery(view="all")
     first = cases_inbox_page(user=agent, query=query, limit=5, counts=False)
 
-    # Page, its timers, every view's count: three queries wherever the page is.
-    with django_assert_num_queries(3):
+    # Page, its timers, its customers' segments, every view's count: four queries
+    # wherever the page is.
+    with django_assert_num_queries(4):
         cases_inbox_page(user=agent, query=query, limit=5)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         cases_inbox_page(user=agent, query=query, after=first.next_after, limit=5)
+
+
+# --- VIP first ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def segmented(agent):  # type: ignore[no-untyped-def]
+    """Two VIP cases, one regular's, two of customers in no segment, opened in mixed order."""
+    vip = Segment.objects.create(name="VIP", slug="vip", priority=1)
+    regular = Segment.objects.create(name="Regulars", slug="regulars", priority=50)
+    retired = Segment.objects.create(name="Old VIP", slug="old-vip", priority=0, active=False)
+
+    def customer_in(*segments: Segment):  # type: ignore[no-untyped-def]
+        person = CustomerFactory()
+        for segment in segments:
+            SegmentMembership.objects.create(segment=segment, customer=person, since=timezone.now())
+        return person
+
+    opened = {
+        "plain_1": _open(customer_in(), agent, summary="plain 1"),
+        "regular": _open(customer_in(regular, retired), agent, summary="regular"),
+        "vip_1": _open(customer_in(vip, regular), agent, summary="vip 1"),
+        "plain_2": _open(customer_in(), agent, summary="plain 2"),
+        "vip_2": _open(customer_in(vip), agent, summary="vip 2"),
+    }
+    return SimpleNamespace(**{k: v.pk for k, v in opened.items()})
+
+
+def _walk(agent, query: InboxQuery, limit: int) -> list[int]:  # type: ignore[no-untyped-def]
+    seen: list[int] = []
+    after = None
+    while True:
+        page = cases_inbox_page(user=agent, query=query, after=after, limit=limit, counts=False)
+        seen += [c.pk for c in page.cases]
+        after = page.next_after
+        if after is None:
+            return seen
+
+
+def test_vip_first_orders_by_leading_segment_and_pages_without_gaps(agent, segmented) -> None:  # type: ignore[no-untyped-def]
+    # Given VIP, regular and unsegmented customers' cases (a retired segment counts for nothing)
+    # When the whole inbox is read VIP first, two cases a page
+    seen = _walk(agent, InboxQuery(view="all", sort="segment"), limit=2)
+
+    # Then the VIPs come first, then the regular, then everyone else, each once
+    s = segmented
+    assert seen == [s.vip_1, s.vip_2, s.regular, s.plain_1, s.plain_2]
+    assert seen == _walk(agent, InboxQuery(view="all", sort="segment"), limit=50)
+
+
+def test_the_segment_view_holds_segment_customers_vip_first(
+    agent_client: Client,
+    agent,
+    segmented,  # type: ignore[no-untyped-def]
+) -> None:
+    # Given the segment view opened from its tab (no order in the address)
+    query = InboxQuery.from_params({"view": "segment"})
+    response = agent_client.get("/cases/", {"view": "segment"})
+    html = unescape(response.content.decode())
+
+    # Then it holds only customers in an active segment, VIP first, and says so
+    s = segmented
+    assert query.sort == "segment" and query.to_params() == {"view": "segment"}
+    assert _walk(agent, query, limit=1) == [s.vip_1, s.vip_2, s.regular]
+    assert [c.pk for c in response.context["cases"]] == [s.vip_1, s.vip_2, s.regular]
+    assert 'By segment (VIP first) <span class="tabs__count">3</span>' in html
+    assert '<th scope="col" aria-sort="ascending"><a href="?view=segment&sort=segment"' in html
+    assert ">VIP</a>" in html and ">Regulars</a>" in html
+    # And choosing another order in that view is kept in the address
+    due = InboxQuery.from_params({"view": "segment", "sort": "due"})
+    assert due.to_params() == {"view": "segment", "sort": "due"}
+
+
+def test_vip_first_pages_take_as_many_queries_as_the_first(
+    agent,
+    segmented,
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    query = InboxQuery(view="all", sort="segment")
+    first = cases_inbox_page(user=agent, query=query, limit=2, counts=False)
+    deep = cases_inbox_page(user=agent, query=query, after=first.next_after, limit=2, counts=False)
+
+    # Page, timers, segments, counts; the page that crosses from segment customers into
+    # the others reads both parts (one query more), and a deep page no more than the first
+    with django_assert_num_queries(4):
+        cases_inbox_page(user=agent, query=query, limit=2)
+    with django_assert_num_queries(5):
+        cases_inbox_page(user=agent, query=query, after=first.next_after, limit=2)
+    with django_assert_num_queries(4):
+        cases_inbox_page(user=agent, query=query, after=deep.next_after, limit=2)
 
 
 # --- Views and counts -------------------------------------------------------------------------

@@ -305,3 +305,22 @@ def test_timeline_cursor_round_trips() -> None:
     assert TimelineCursor.decode(at.isoformat()) == TimelineCursor(at=at)
     assert TimelineCursor.decode("nonsense") is None
     assert TimelineCursor.decode(f"{at.isoformat()},order,1") is None
+
+
+def test_given_identities_matching_when_searching_then_each_customer_shows_once(
+    agent_client: Client, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from bounceback.customers.models import CustomerEmail
+
+    grace = CustomerFactory(name="Grace Hopper", email="grace@navy.example", phone="+442079400001")
+    CustomerEmail.objects.create(customer=grace, address="g.hopper@navy.example")
+    CustomerFactory(name="Navy Pier Tours")
+    CustomerFactory(name="Alan Turing", phone="+442079499999")
+
+    with django_assert_max_num_queries(10):
+        by_word = agent_client.get(reverse("customers:list"), {"q": "navy"})
+    by_phone = agent_client.get(reverse("customers:list"), {"q": "207 940 0001"})
+
+    assert [c.name for c in by_word.context["customers"]] == ["Grace Hopper", "Navy Pier Tours"]
+    assert by_word.context["page_obj"].paginator.count == 2
+    assert [c.name for c in by_phone.context["customers"]] == ["Grace Hopper"]

@@ -171,8 +171,9 @@ def test_every_role_signs_in_with_the_printed_credentials() -> None:
     for username, password, role in logins:
         assert Client().login(username=username, password=password), username
         assert User.objects.get(username=username).role == role
-    # ...and staff sit in teams
+    # ...and staff sit in teams, reading times on the business's clock
     assert User.objects.filter(team__isnull=True).count() == 0
+    assert set(User.objects.values_list("time_zone", flat=True)) == {biz.TIME_ZONE}
 
 
 def test_the_venue_has_a_sold_out_dance_competition_tonight() -> None:

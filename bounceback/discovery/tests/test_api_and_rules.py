@@ -198,3 +198,40 @@ def test_lists_answer_in_few_queries(discovery, django_assert_max_num_queries) -
         assert discovery.get("/api/discovery/rules").status_code == 200
     with django_assert_max_num_queries(5):
         assert discovery.get("/api/discovery/suspected").status_code == 200
+
+
+def test_a_rules_versions_and_firings_are_read_back(
+    discovery, django_assert_max_num_queries
+) -> None:
+    ann = CustomerFactory()
+    rule_id = discovery.post(
+        "/api/discovery/rules",
+        {"name": "Detractors", "conditions": DETRACTOR, "action": "open_case"},
+        content_type="application/json",
+    ).json()["id"]
+    discovery.patch(
+        f"/api/discovery/rules/{rule_id}", {"window_hours": 24}, content_type="application/json"
+    )
+    signals_record_many(items=[_nps(ann.pk, 1, 3, 30), _nps(ann.pk, 2, 2, 20)])
+
+    with django_assert_max_num_queries(6):
+        versions = discovery.get(f"/api/discovery/rules/{rule_id}/versions")
+    with django_assert_max_num_queries(6):
+        firings = discovery.get(f"/api/discovery/rules/{rule_id}/firings?limit=1")
+    held = discovery.get(f"/api/discovery/rules/{rule_id}/firings?outcome=held_back")
+    bad = discovery.get(f"/api/discovery/rules/{rule_id}/firings?outcome=exploded")
+
+    assert [v["number"] for v in versions.json()] == [2, 1]
+    assert versions.json()[0]["snapshot"]["window_hours"] == 24
+    page = firings.json()
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    assert page["items"][0]["input"] == "signal"
+    assert [f["outcome"] for f in held.json()["items"]] == ["held_back"]  # 10 h apart, 24 h window
+    assert bad.status_code == 422
+
+
+def test_an_unknown_suspicion_status_is_refused(discovery) -> None:
+    response = discovery.get("/api/discovery/suspected?status=sleeping")
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "status"

@@ -1,7 +1,5 @@
 """Discovery in a real browser: a rule previewed and saved; a planted spike declared."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,24 +13,11 @@ from bounceback.discovery.models import Rule, SuspectedBreakdown
 from bounceback.discovery.services import discovery_scan
 from bounceback.discovery.synthetic import Planted, generate
 from bounceback.signals.services import signals_record_many
-from bounceback.testing.factories import PASSWORD, CustomerFactory, UserFactory
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import CustomerFactory, UserFactory
 from bounceback.testing.playbooks_factories import make_playbook
 
-# The staff UI's browser fixtures (Debian's chromium through Playwright).
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-)
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_rule_is_previewed_and_saved(page: Any) -> None:
@@ -51,7 +36,7 @@ def test_a_rule_is_previewed_and_saved(page: Any) -> None:
             }
         ]
     )
-    _sign_in(page, "mina")
+    sign_in(page, "mina")
     page.goto("/discovery/")
     page.get_by_role("link", name="New rule").click()
     page.get_by_label("Name").fill("Detractors")
@@ -83,7 +68,7 @@ def test_a_planted_spike_is_declared_from_its_page(page: Any) -> None:
     discovery_scan(since=now - timedelta(days=2), until=now)
     suspect = SuspectedBreakdown.objects.get(dimension="site")
 
-    _sign_in(page, "lee")
+    sign_in(page, "lee")
     page.goto("/discovery/")
     page.get_by_role("link", name=suspect.reference).click()
     page.get_by_role("img", name="Counts per").wait_for()

@@ -67,6 +67,7 @@ def test_a_rule_is_previewed_then_saved(manager_client) -> None:
         "action": "open_case",
         "severity": "normal",
         "window_hours": "72",
+        "looks_at": ["on_signals"],
         "conditions": '{"all": [{"field": "nps", "op": "<=", "value": 6}]}',
     }
 
@@ -86,6 +87,7 @@ def test_bad_conditions_are_shown_on_the_form(manager_client) -> None:
             "action": "open_case",
             "severity": "normal",
             "window_hours": "72",
+            "looks_at": ["on_signals"],
             "conditions": '{"all": [{"field": "mood", "op": "=", "value": 1}]}',
             "do": "save",
         },
@@ -106,3 +108,41 @@ def test_a_suspicion_is_declared_from_its_page(manager_client) -> None:
     suspect.refresh_from_db()
     assert suspect.status == "declared"
     assert suspect.breakdown.product == "Season pass"
+
+
+def test_a_rule_is_edited_to_look_at_messages_and_shows_its_versions(manager_client) -> None:
+    from bounceback.discovery.rules import rule_create
+
+    rule = rule_create(
+        name="Angry",
+        conditions={"all": [{"field": "negativity", "op": ">=", "value": 0.8}]},
+        action="alert_role",
+        action_params={"role": "manager"},
+        actor=None,
+    )
+    form = {
+        "name": "Angry messages",
+        "action": "alert_role",
+        "role": "lead",
+        "severity": "normal",
+        "window_hours": "24",
+        "position": "5",
+        "looks_at": ["on_messages", "on_cases"],
+        "conditions": '{"all": [{"field": "negativity", "op": ">=", "value": 0.8}]}',
+    }
+
+    preview = manager_client.post(f"/discovery/rules/{rule.pk}/", {**form, "do": "preview"})
+    saved = manager_client.post(f"/discovery/rules/{rule.pk}/", {**form, "do": "save"})
+    page = manager_client.get(f"/discovery/rules/{rule.pk}/").content.decode()
+
+    assert "Of 0 new cases and 0 messages" in preview.content.decode()
+    assert saved.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.version, rule.on_signals, rule.on_cases, rule.on_messages) == (
+        2,
+        False,
+        True,
+        True,
+    )
+    assert rule.action_params["role"] == "lead" and rule.position == 5
+    assert "v2" in page and "v1" in page

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from bounceback.accounts.roles import Role
-from bounceback.cases.models import Case
 from bounceback.failuremodes.models import FailureMode, FailureModeVote
-from bounceback.testing.factories import CustomerFactory, SiteFactory, UserFactory
-from bounceback.testing.failuremodes_factories import FailureModeFactory, TouchpointFactory
+from bounceback.testing.factories import SiteFactory, UserFactory
+from bounceback.testing.failuremodes_factories import (
+    FailureModeFactory,
+    TouchpointFactory,
+    cases_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +22,6 @@ def catalog_api(make_token_client):  # type: ignore[no-untyped-def]
 
 def _post(client, url: str, body: dict | None = None):  # type: ignore[no-untyped-def]
     return client.post(url, body or {}, content_type="application/json")
-
-
-def _cases(mode: FailureMode, count: int, *, days_ago: int) -> None:
-    customer = CustomerFactory()
-    at = timezone.now() - timedelta(days=days_ago)
-    for i in range(count):
-        Case.objects.create(
-            customer=customer, summary=f"Case {i}", failure_mode=mode, created_at=at
-        )
 
 
 def test_given_a_proposal_when_voted_and_accepted_by_token_then_it_is_in_the_catalog(
@@ -127,9 +118,9 @@ def test_given_real_cases_when_listing_then_counts_follow_the_period_and_flag_di
 ) -> None:
     # Estimated as rare (occurrence 2) but six cases in the last month: weekly or more.
     busy = FailureModeFactory(title="Queue at the doors", occurrence=2)
-    _cases(busy, 6, days_ago=5)
+    cases_of(busy, 6, days_ago=5)
     calm = FailureModeFactory(title="Lost tickets", occurrence=3)
-    _cases(calm, 1, days_ago=200)
+    cases_of(calm, 1, days_ago=200)
     for _ in range(10):
         FailureModeFactory()
 

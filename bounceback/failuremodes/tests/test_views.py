@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from bounceback.accounts.roles import Role
-from bounceback.cases.models import Case
 from bounceback.failuremodes.models import FailureMode, FailureModeVote, Touchpoint
-from bounceback.testing.factories import CustomerFactory, SiteFactory, UserFactory
-from bounceback.testing.failuremodes_factories import FailureModeFactory, TouchpointFactory
+from bounceback.testing.factories import SiteFactory
+from bounceback.testing.failuremodes_factories import (
+    FailureModeFactory,
+    TouchpointFactory,
+    cases_of,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def lead_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.LEAD))
-    return client
-
-
 def _html(response) -> str:  # type: ignore[no-untyped-def]
     return response.content.decode()
-
-
-def _cases(mode: FailureMode, count: int, *, days_ago: int = 3) -> None:
-    customer = CustomerFactory()
-    at = timezone.now() - timedelta(days=days_ago)
-    for i in range(count):
-        Case.objects.create(
-            customer=customer, summary=f"Case {i}", failure_mode=mode, created_at=at
-        )
 
 
 def test_given_modes_at_two_stages_then_the_catalog_groups_them_in_journey_order_with_counts(
@@ -44,7 +27,7 @@ def test_given_modes_at_two_stages_then_the_catalog_groups_them_in_journey_order
     first = TouchpointFactory(name="Booking", position=1)
     FailureModeFactory(touchpoint=later, title="Charged twice")
     rare = FailureModeFactory(touchpoint=first, title="Website down", occurrence=2)
-    _cases(rare, 5)
+    cases_of(rare, 5)
     for _ in range(8):
         FailureModeFactory(touchpoint=later)
 

@@ -1,5 +1,4 @@
 """Making things right in a browser: a gesture within the allowance, then one a lead approves."""
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -9,24 +8,14 @@ import pytest
 
 from bounceback.accounts.roles import Role
 from bounceback.cases.services import case_open
-from bounceback.testing.factories import PASSWORD, CustomerFactory, UserFactory
-
-# The staff UI's browser fixtures (Debian's chromium through Playwright); see
-# bounceback/cases/tests/test_browser.py for why they are imported like this.
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-)
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import CustomerFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _sign_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, username, start="/accounts/login/")
     page.get_by_role("navigation", name="Main").wait_for()
 
 

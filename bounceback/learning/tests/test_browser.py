@@ -1,7 +1,5 @@
 """Learning in a real browser: what worked before on a new case; a problem from a theme."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,16 +13,9 @@ from bounceback.accounts.roles import Role
 from bounceback.learning import index
 from bounceback.learning.models import CaseText
 from bounceback.learning.services import case_texts_refresh, themes_recompute
-from bounceback.testing.factories import PASSWORD, UserFactory
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import UserFactory
 from bounceback.testing.learning_factories import past_case, topic_cases, volume
-
-# The browser fixtures are the staff UI's (see bounceback/web/tests/conftest.py).
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,10 +24,7 @@ def _sign_in(page: Any, username: str) -> None:
     # The first page of a process after WordLlama has loaded can take several
     # seconds on a loaded 2-core machine; this is a correctness test, not a race.
     page.set_default_timeout(30_000)
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, username)
 
 
 def test_a_new_case_shows_its_similar_past_cases_with_their_outcome(page: Any) -> None:

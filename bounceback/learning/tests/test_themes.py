@@ -26,14 +26,6 @@ from bounceback.testing.learning_factories import past_case, topic_cases
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def topics():  # type: ignore[no-untyped-def]
-    made = topic_cases()
-    case_texts_refresh()
-    themes_recompute(k=3)
-    return made
-
-
 def _theme_of(case: Case) -> int | None:
     return CaseText.objects.get(case=case).theme_id
 

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
-from bounceback.accounts.roles import Role
 from bounceback.learning.models import CaseText, Theme
-from bounceback.learning.services import case_texts_refresh, themes_recompute
-from bounceback.testing.factories import UserFactory
-from bounceback.testing.learning_factories import topic_cases
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def topics():  # type: ignore[no-untyped-def]
-    made = topic_cases()
-    case_texts_refresh()
-    themes_recompute(k=3)
-    return made
-
-
-@pytest.fixture
-def lead_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.LEAD))
-    return client
 
 
 def test_themes_page_lists_each_theme_with_its_words(topics, agent_client):

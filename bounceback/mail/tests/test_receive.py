@@ -36,3 +36,31 @@ def test_given_the_same_message_twice_when_received_then_it_is_stored_once() -> 
     assert second.pk == first.pk
     assert InboundEmail.objects.count() == 1
     assert Interaction.objects.count() == 1
+
+
+def test_given_a_known_sender_when_a_new_thread_arrives_then_it_is_filed_in_few_queries(
+    django_assert_max_num_queries,
+) -> None:
+    # Given Dana already wrote once (she is a customer now)
+    email_receive(raw=raw_email(subject="First"), source="api")
+
+    # When she starts another thread, it is filed without repeated look-ups:
+    # id-only duplicate checks, one customer look-up, no attachment reads.
+    with django_assert_max_num_queries(28):
+        email = email_receive(raw=raw_email(subject="Second"), source="api")
+
+    assert email.state == InboundEmail.State.ACCEPTED
+    assert Case.objects.filter(customer=email.customer).count() == 2
+
+
+def test_given_a_message_seen_before_when_received_again_then_two_reads_return_the_first(
+    django_assert_max_num_queries,
+) -> None:
+    raw = raw_email()
+    first = email_receive(raw=raw, source="imap:INBOX")
+
+    with django_assert_max_num_queries(2):
+        again = email_receive(raw=raw, source="smtp")
+
+    assert again.pk == first.pk
+    assert Interaction.objects.count() == 1

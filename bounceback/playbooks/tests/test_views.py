@@ -5,22 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
-from bounceback.accounts.roles import Role
 from bounceback.playbooks.models import Playbook
 from bounceback.playbooks.services import content_of
-from bounceback.testing.factories import UserFactory
 from bounceback.testing.playbooks_factories import TEMPLATES, make_playbook
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lead_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.LEAD))
-    return client
 
 
 def _management(prefix: str, total: int, initial: int = 0) -> dict[str, Any]:

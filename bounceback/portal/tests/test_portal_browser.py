@@ -1,7 +1,5 @@
 """The customer's whole path in a real browser: report, magic link, portal, reply, survey."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from typing import Any
@@ -14,14 +12,6 @@ from bounceback.cases.services import case_apologise, case_follow_up, case_mark_
 from bounceback.interactions.models import Interaction
 from bounceback.testing.factories import SiteFactory, UserFactory
 from bounceback.testing.portal_factories import SINCERE, deliver_all, links_in_mail, path_of
-
-# The browser fixtures are the staff UI's (Debian's chromium through Playwright);
-# pytest finds fixtures imported here, and the test takes them by name (hence F811).
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from bounceback.accounts.roles import Role
@@ -33,13 +32,6 @@ def lead(db: None):  # type: ignore[no-untyped-def]
     return UserFactory(username="rosa", first_name="Rosa", last_name="Diaz", role=Role.LEAD)
 
 
-@pytest.fixture
-def lead_client(lead) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(lead)
-    return client
-
-
 def test_given_a_good_apology_when_saved_then_the_coach_passes_it(lead) -> None:  # type: ignore[no-untyped-def]
     reply = canned_reply_create(
         title="Sorry, our mistake", purpose="apology", body=GOOD, actor=lead
@@ -56,6 +48,31 @@ def test_given_a_cliche_when_saved_then_it_is_kept_below_the_bar_with_findings(l
     codes = {finding["code"] for finding in reply.coach_findings}
     assert codes, "the coach says what is wrong"
     assert any("inconvenience" in f.get("excerpt", "").lower() for f in reply.coach_findings)
+
+
+def test_given_an_update_then_only_its_phrasing_is_checked_and_it_is_not_scored(lead) -> None:  # type: ignore[no-untyped-def]
+    # Given a progress update (no apology in it, as an update need not apologise again)
+    plain = canned_reply_create(
+        title="Still on it",
+        purpose="update",
+        body="{{ customer.first_name }}, we are still working on {{ case.reference }} "
+        "and I will write again by 5 pm today.",
+        actor=lead,
+    )
+    hedged = canned_reply_create(
+        title="Hedged",
+        purpose="follow_up",
+        body="Sorry for any inconvenience, {{ customer.first_name }}. Is all well now?",
+        actor=lead,
+    )
+
+    # Then it is not held to the apology bar, nor told it lacks an apology
+    assert plain.coach_score is None and not plain.below_bar
+    assert plain.coach_findings == []
+    # ...but phrasing the coach objects to is still named
+    assert hedged.coach_score is None
+    assert [f["kind"] for f in hedged.coach_findings] == ["problem"] * len(hedged.coach_findings)
+    assert any("inconvenience" in f.get("excerpt", "").lower() for f in hedged.coach_findings)
 
 
 def test_given_an_unknown_placeholder_then_refused_naming_it(lead) -> None:  # type: ignore[no-untyped-def]

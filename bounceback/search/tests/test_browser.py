@@ -1,7 +1,5 @@
 """The daily desk in a real browser: the search box, a saved view, two people in two zones."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -12,24 +10,14 @@ import pytest
 
 from bounceback.accounts.roles import Role
 from bounceback.cases.services import case_log_customer_message, case_open
-from bounceback.testing.factories import PASSWORD, CustomerFactory, SiteFactory, UserFactory
-
-# The staff UI's browser fixtures (see bounceback/web/tests/conftest.py).
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import CustomerFactory, SiteFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _sign_in(page: Any, username: str) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, username)
     page.get_by_role("link", name="Cases").first.wait_for()
 
 

@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from django.test import Client
 
+from bounceback.accounts.models import User
 from bounceback.cases.models import Case
 from bounceback.cases.services import case_log_customer_message, case_open, case_send_update
 from bounceback.customers.models import Customer
@@ -215,16 +216,57 @@ def test_internal_notes_are_found(boiler: Case, agent) -> None:  # type: ignore[
     assert hits[0].matched == "note"
 
 
-def test_cases_opened_by_outreach_are_left_to_the_reference_and_the_customer(
-    dana: Customer,
+def test_cases_opened_by_outreach_are_found_by_the_words_of_their_summary(
+    dana: Customer, agent: User
 ) -> None:
-    # Thousands of cases share the breakdown's title; indexing each one as it is
-    # inserted would double the outreach's cost.
-    inserted = Case.objects.create(
-        customer=dana, summary="Floodlights failed", proactive=True, reference="BB-99999"
-    )
+    from django.utils import timezone
 
-    assert not SearchEntry.objects.filter(source="case", source_id=inserted.pk).exists()
-    assert _found("floodlights") == []
-    assert _found("BB-99999") == [inserted.pk]
-    assert inserted.pk in _found("dana@example.com")
+    from bounceback.breakdowns.outreach import _fill
+    from bounceback.cases.bulk import ProactiveContact, ProactiveOutreach, cases_open_proactive
+    from bounceback.testing.breakdowns_factories import make_breakdown
+    from bounceback.testing.factories import SiteFactory
+
+    # Given a breakdown's outreach that opened cases for two customers in one go
+    breakdown = make_breakdown(actor=agent, site=SiteFactory())
+    sam = CustomerFactory(name="Sam Reyes", email="sam@example.com")
+    opened = cases_open_proactive(
+        outreach=ProactiveOutreach(
+            breakdown_id=breakdown.pk,
+            breakdown_reference=breakdown.reference or "",
+            title="Floodlights failed at the stadium",
+            failure_mode_id=None,
+            severity="high",
+            site_id=breakdown.site_id,
+            apology_score=None,
+            batch="bd-test",
+        ),
+        contacts=[
+            ProactiveContact(
+                customer_id=c.pk,
+                customer_name=c.name,
+                transaction_id=None,
+                channel="email",
+                address=c.primary_email,
+                subject_template="Sorry",
+                body_template="Sorry about the lights.",
+            )
+            for c in (dana, sam)
+        ],
+        fill=_fill,
+        actor=agent,
+        now=timezone.now(),
+    )
+    ids = sorted(o.case_id for o in opened)
+
+    # When the desk searches the words of the summary (the last one a prefix)
+    by_words = _found("floodlights stadi")
+
+    # Then both cases are found, as they are by reference, customer name and email
+    assert sorted(by_words) == ids
+    hit = case_search(query="floodlights")[0]
+    assert hit.matched == "case"
+    assert [hit.snippet.text[a:b].lower() for a, b in hit.snippet.marks] == ["floodlights"]
+    assert _found("Reyes") == [opened[1].case_id]
+    assert opened[0].case_id in _found("dana@example.com")
+    reference = Case.objects.get(pk=opened[0].case_id).reference or ""
+    assert _found(reference) == [opened[0].case_id]

@@ -311,3 +311,54 @@ def test_given_the_clock_when_a_segment_is_due_then_one_recompute_is_queued_per_
     services._next_check.clear()
     assert segments_recompute_due(now=now + timedelta(minutes=130)) == 2
     assert SegmentMembership.objects.count() == 0
+
+
+def test_given_the_customers_job_due_when_more_customers_change_then_its_row_is_not_locked() -> (
+    None
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    vip = SegmentFactory(rules=VIP)
+    anna, ben = CustomerFactory(name="Anna"), CustomerFactory(name="Ben")
+    customer_update(customer=anna, tags=["vip"])
+    job = Job.objects.get(key="segments:customers")
+    assert job.state == Job.State.WAITING
+
+    # When a second customer changes while the job waits to run
+    with CaptureQueriesContext(connection) as queries:
+        customer_update(customer=ben, tags=["vip"])
+
+    # Then nothing writes or locks the shared job row, and one run does both
+    job_writes = [
+        sql
+        for sql in (q["sql"] for q in queries.captured_queries)
+        if "background_job" in sql
+        and (not sql.lstrip().upper().startswith("SELECT") or "FOR UPDATE" in sql)
+    ]
+    assert job_writes == []
+    assert job_run(key="segments:customers")
+    assert _members(vip) == {"Anna", "Ben"}
+    assert not CustomerToRecompute.objects.exists()
+
+
+def test_given_marks_left_after_the_job_ended_when_the_clock_ticks_then_they_are_recomputed() -> (
+    None
+):
+    from bounceback.segments import services
+
+    vip = SegmentFactory(rules=VIP)
+    anna = CustomerFactory(name="Anna")
+    customer_update(customer=anna, tags=["vip"])
+    # Given a run that finished without seeing Anna's mark (it committed just after)
+    Job.objects.filter(key="segments:customers").update(state=Job.State.DONE)
+    assert CustomerToRecompute.objects.filter(customer=anna).exists()
+    services._next_check.clear()
+
+    # When the clock ticks
+    segments_recompute_due()
+
+    # Then the job is asked for again and picks Anna up
+    assert Job.objects.get(key="segments:customers").state == Job.State.WAITING
+    assert job_run(key="segments:customers")
+    assert _members(vip) == {"Anna"}

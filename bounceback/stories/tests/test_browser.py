@@ -1,7 +1,5 @@
 """A recovery story in a real browser: drafted from a happy case, nominated, recognised."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from typing import Any
@@ -13,24 +11,10 @@ from bounceback.stories import services
 from bounceback.stories.models import Recognition, Story
 from bounceback.stories.tests.conftest import happy_case
 from bounceback.testing.accessibility import axe_violations, describe
-from bounceback.testing.factories import PASSWORD, UserFactory
-
-# The browser fixtures are the staff UI's (see bounceback/web/tests/conftest.py).
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_story_is_drafted_from_a_happy_case_nominated_and_recognised(
@@ -43,7 +27,7 @@ def test_a_story_is_drafted_from_a_happy_case_nominated_and_recognised(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     # Given an agent on the page of a closed case whose customer was happy
-    _sign_in(page, agent.username)
+    sign_in(page, agent.username)
     page.goto(f"/cases/{case.pk}/")
 
     # When they draft the story in one click and nominate it
@@ -58,7 +42,7 @@ def test_a_story_is_drafted_from_a_happy_case_nominated_and_recognised(
     # Then a lead recognises the person who made it right, and publishes the story
     lead_context = browser.new_context(base_url=live_server.url)
     lead_page = lead_context.new_page()
-    _sign_in(lead_page, lead.username)
+    sign_in(lead_page, lead.username)
     story = Story.objects.get()
     lead_page.goto(f"/stories/{story.pk}/")
     lead_page.get_by_label("Kudos").check()
@@ -82,7 +66,7 @@ def test_the_story_pages_have_no_serious_accessibility_violation(page: Any) -> N
     services.story_nominate(story=story, actor=case.assignee)
     services.story_recognise(story=story, actor=lead, kind="kudos", note="Quick and kind")
 
-    _sign_in(page, lead.username)
+    sign_in(page, lead.username)
     problems: list[str] = []
     for path in ["/stories/", f"/stories/{story.pk}/", "/stories/recognition/"]:
         response = page.goto(path)

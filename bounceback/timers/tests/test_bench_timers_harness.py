@@ -9,19 +9,15 @@ takes about 20 seconds.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-TIMEOUT_S = 240
+from bounceback.testing.bench import bench_run
 
 
 def test_quick_sqlite_run_reports_lateness_idle_cpu_and_case_rate(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    env.update(
+    out = bench_run(
+        "timers.py",
+        tmp_path,
         BENCH_TIMERS_PENDING="500",
         BENCH_TIMERS_RATE="20",
         BENCH_TIMERS_STREAM_S="2",
@@ -36,24 +32,6 @@ def test_quick_sqlite_run_reports_lateness_idle_cpu_and_case_rate(tmp_path: Path
         BENCH_TIME_CAP="60",
         BENCH_KEEP="0",
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "timers.py"),
-            "--quick",
-            "--sqlite-only",
-            "--results-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
     assert "lateness, committed (goal p99 < 1 s)" in out
     assert "idle worker, 500 pending (goal < 2%)" in out
     assert "ratio case create / transaction create" in out

@@ -2,27 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from bounceback.testing.factories import CustomerFactory, TransactionFactory
+from bounceback.testing.factories import CustomerFactory, TransactionFactory, transaction_body
 from bounceback.transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
 
-def _body(customer_id: int, **overrides: object) -> dict:
-    body = {
-        "customer_id": customer_id,
-        "kind": "order",
-        "amount": "12.00",
-        "currency": "USD",
-        "occurred_at": "2026-05-01T09:00:00+02:00",
-    }
-    body.update(overrides)
-    return body
-
-
 def test_create_is_201_and_resend_is_200_on_the_same_row(api) -> None:
     customer = CustomerFactory()
-    body = _body(customer.pk, source="shop", external_id="O-77", site="Depot North")
+    body = transaction_body(customer.pk, source="shop", external_id="O-77", site="Depot North")
 
     first = api.post("/api/transactions/", body, content_type="application/json")
     second = api.post(
@@ -37,7 +25,9 @@ def test_create_is_201_and_resend_is_200_on_the_same_row(api) -> None:
 
 
 def test_create_for_an_unknown_customer_is_404(api) -> None:
-    response = api.post("/api/transactions/", _body(99999), content_type="application/json")
+    response = api.post(
+        "/api/transactions/", transaction_body(99999), content_type="application/json"
+    )
 
     assert response.status_code == 404
     assert response.json()["field"] == "customer_id"
@@ -47,7 +37,9 @@ def test_bad_values_are_422_naming_the_field(api) -> None:
     customer = CustomerFactory()
 
     response = api.post(
-        "/api/transactions/", _body(customer.pk, kind="teleport"), content_type="application/json"
+        "/api/transactions/",
+        transaction_body(customer.pk, kind="teleport"),
+        content_type="application/json",
     )
 
     assert response.status_code == 422
@@ -57,7 +49,7 @@ def test_bad_values_are_422_naming_the_field(api) -> None:
 
 def test_bulk_reports_per_item_and_stores_the_rest(api) -> None:
     customer = CustomerFactory()
-    items = [_body(customer.pk, external_id=f"B-{i}") for i in range(5)]
+    items = [transaction_body(customer.pk, external_id=f"B-{i}") for i in range(5)]
     items[2]["amount"] = "abc"
 
     response = api.post("/api/transactions/bulk", {"items": items}, content_type="application/json")
@@ -82,7 +74,7 @@ def test_bulk_reports_per_item_and_stores_the_rest(api) -> None:
 def test_bulk_refuses_more_than_ten_thousand_items(api, settings) -> None:
     settings.BULK_UPSERT_LIMIT = 3
     customer = CustomerFactory()
-    items = [_body(customer.pk) for _ in range(4)]
+    items = [transaction_body(customer.pk) for _ in range(4)]
 
     response = api.post("/api/transactions/bulk", {"items": items}, content_type="application/json")
 
@@ -97,9 +89,9 @@ def test_list_filters_by_customer_and_site(api) -> None:
         "/api/transactions/bulk",
         {
             "items": [
-                _body(alice.pk, site="venue", external_id="1"),
-                _body(alice.pk, site="workshop", external_id="2"),
-                _body(bob.pk, site="venue", external_id="3"),
+                transaction_body(alice.pk, site="venue", external_id="1"),
+                transaction_body(alice.pk, site="workshop", external_id="2"),
+                transaction_body(bob.pk, site="venue", external_id="3"),
             ]
         },
         content_type="application/json",
@@ -127,7 +119,7 @@ def test_list_query_count_does_not_grow_with_rows(api, django_assert_max_num_que
     customer = CustomerFactory()
     api.post(
         "/api/transactions/bulk",
-        {"items": [_body(customer.pk, site=f"site-{i % 5}") for i in range(40)]},
+        {"items": [transaction_body(customer.pk, site=f"site-{i % 5}") for i in range(40)]},
         content_type="application/json",
     )
 
@@ -140,7 +132,9 @@ def test_list_query_count_does_not_grow_with_rows(api, django_assert_max_num_que
 def test_bulk_reports_each_item_with_the_id_of_its_own_row(api) -> None:
     customers = [CustomerFactory() for _ in range(3)]
     items = [
-        _body(customers[i % 3].pk, external_id=f"R-{i}", amount=f"{i}.25", site=f"s{i % 4}")
+        transaction_body(
+            customers[i % 3].pk, external_id=f"R-{i}", amount=f"{i}.25", site=f"s{i % 4}"
+        )
         for i in range(2500)
     ]
     items[7]["amount"] = "bad"

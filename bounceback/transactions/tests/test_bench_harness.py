@@ -8,19 +8,15 @@ Bounded by the subprocess timeout; takes a few seconds.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-TIMEOUT_S = 240
+from bounceback.testing.bench import bench_run
 
 
 def test_quick_sqlite_run_prints_the_ratios(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    env.update(
+    out = bench_run(
+        "run.py",
+        tmp_path,
         BENCH_CUSTOMERS="5",
         BENCH_SINGLE="12",
         BENCH_SINGLE_WARMUP="2",
@@ -31,24 +27,6 @@ def test_quick_sqlite_run_prints_the_ratios(tmp_path: Path) -> None:
         BENCH_TIME_CAP="60",
         BENCH_KEEP="0",
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "run.py"),
-            "--quick",
-            "--sqlite-only",
-            "--results-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
     assert "ratio single / raw executemany" in out
     assert "ratio bulk / raw executemany (goal >= 25%)" in out
     assert "GOAL bulk ingest >= 25% of the raw insert rate:" in out

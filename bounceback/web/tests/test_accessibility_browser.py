@@ -1,8 +1,6 @@
 """Accessibility in a real browser: axe-core on the main pages of every role, and the
 navigation at 1280 px."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,13 +14,8 @@ from bounceback.funds.services import grant_create
 from bounceback.replies.services import canned_reply_create
 from bounceback.testing.accessibility import axe_violations, describe, navigation_fits
 from bounceback.testing.breakdowns_factories import make_breakdown
-from bounceback.testing.factories import PASSWORD, CustomerFactory, UserFactory
-from bounceback.web.tests.conftest import (  # noqa: F401
-    _allow_orm_beside_playwright,
-    browser,
-    page,
-    screenshot_dir,
-)
+from bounceback.testing.browser import sign_in
+from bounceback.testing.factories import CustomerFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +27,7 @@ SINCERE = (
 
 
 def _sign_in(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, username, start="/accounts/login/")
     page.wait_for_url("**/")
 
 
@@ -53,6 +43,19 @@ def _world() -> dict[str, Any]:
     fresh = case_open(customer=CustomerFactory(), summary="Car not ready", actor=agent)
     reply = canned_reply_create(title="Update", purpose="update", body="On its way.", actor=lead)
     breakdown = make_breakdown(actor=lead)
+    # A bulk action worked through in the background, with a refusal to list.
+    from bounceback.cases.models import CaseBulkRun
+    from bounceback.cases.services import cases_bulk_run_work
+
+    run = CaseBulkRun.objects.create(
+        action="close",
+        case_ids=[case.pk, fresh.pk],
+        total=2,
+        requested_by=agent,
+        actor_label=str(agent),
+        back_url="/cases/",
+    )
+    cases_bulk_run_work(run_id=run.pk)
     return {
         "agent": agent,
         "lead": lead,
@@ -62,6 +65,7 @@ def _world() -> dict[str, Any]:
         "customer": customer,
         "reply": reply,
         "breakdown": breakdown,
+        "run": run,
     }
 
 
@@ -76,6 +80,9 @@ def test_the_main_pages_have_no_serious_accessibility_violation(
             f"/cases/{world['case'].pk}/",
             f"/cases/{world['fresh'].pk}/",
             "/cases/new/",
+            "/cases/?view=segment",
+            "/search/?q=show",
+            f"/cases/bulk/{world['run'].pk}/",
             "/customers/",
             f"/customers/{world['customer'].pk}/",
             "/breakdowns/",

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from bounceback.accounts.roles import Role
 from bounceback.interactions.models import Interaction
+from bounceback.testing.browser import sign_in
 from bounceback.testing.factories import (
-    PASSWORD,
     CustomerFactory,
     InteractionFactory,
     TransactionFactory,
@@ -28,17 +28,10 @@ from bounceback.transactions.services import transaction_upsert
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(page: Any, username: str, password: str = PASSWORD) -> None:
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_a_wrong_password_shows_an_error(page: Any) -> None:
     user = UserFactory(username="casey")
 
-    _sign_in(page, user.username, "definitely wrong")
+    sign_in(page, user.username, password="definitely wrong")
 
     alert = page.get_by_role("alert")
     alert.wait_for()
@@ -54,7 +47,7 @@ def test_find_a_customer_log_a_call_and_see_it_on_the_timeline(page: Any) -> Non
     CustomerFactory(name="Ada Lovelace")
     TransactionFactory(customer=grace, product="Evening show")
 
-    _sign_in(page, agent.username)
+    sign_in(page, agent.username)
     page.get_by_role("heading", name="Welcome back, Riley").wait_for()
 
     # Find her with the live search (htmx swaps the results as we type).
@@ -99,7 +92,7 @@ def test_validation_messages_and_load_more(page: Any) -> None:
             customer=customer, body=f"entry {i:02d}", occurred_at=now - timedelta(hours=i)
         )
 
-    _sign_in(page, agent.username)
+    sign_in(page, agent.username)
     page.goto(f"/customers/{customer.pk}/")
 
     # An empty amount comes back as a message on the field, not a page error.
@@ -157,7 +150,7 @@ def test_screenshots_of_home_and_customer_page(
         subject="Show cancelled mid-way",
         body="The power went out halfway through and nobody told us what was happening.",
     )
-    _sign_in(page, admin.username)
+    sign_in(page, admin.username)
     page.get_by_role("heading", name="Welcome back, Morgan").wait_for()
 
     shots = _screenshot_both_widths(page, "/", "home", screenshot_dir)

@@ -21,13 +21,21 @@
       });
     }
 
+    var everything = form.querySelector("[data-bulk-everything]");
+
     function showCount() {
       var n = ticked().length;
+      if (everything && everything.checked) {
+        count.textContent = "Every case in this view.";
+        submit.disabled = false;
+        return;
+      }
       count.textContent = n
         ? n + " case" + (n === 1 ? "" : "s") + " ticked."
         : "Tick cases in the list to act on them.";
       submit.disabled = n === 0;
     }
+    if (everything) everything.addEventListener("change", showCount);
 
     action.addEventListener("change", showFields);
     document.addEventListener("change", function (event) {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from argparse import ArgumentParser
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,11 @@ from django.db import DatabaseError
 from bounceback.server.lifetime import forked_children_die_with_this_process
 
 logger = logging.getLogger(__name__)
+
+# How long a stopping worker waits for its delivery lanes to finish the sends in
+# hand, and then for the clock's tick, in seconds.
+LANES_STOP_WITHIN = 20.0
+CLOCK_STOP_WITHIN = 3.0
 
 
 @contextmanager
@@ -44,9 +50,19 @@ def clock_running() -> Iterator[None]:
         yield
     finally:
         stop.set()
-        # A lane in the middle of a send finishes it (and records it) first.
-        for thread in [clock, *lanes]:
-            thread.join(timeout=30)
+        # A lane in the middle of a send finishes it (and records it) first, so
+        # the lanes get most of the time a supervisor allows (`serve` kills at 30 s).
+        deadline = time.monotonic() + LANES_STOP_WITHIN
+        for lane in lanes:
+            lane.join(timeout=max(deadline - time.monotonic(), 0.1))
+        # The clock's pieces are idempotent and each commits its own transaction,
+        # so a long one (say, the first vectors after start, which loads the
+        # embedding model) is abandoned rather than waited for: its thread is a
+        # daemon, its transaction rolls back with the connection, and the next
+        # tick of any worker does it again.
+        clock.join(timeout=CLOCK_STOP_WITHIN)
+        if clock.is_alive():
+            logger.warning("clock: stopping in the middle of a tick; another tick will redo it")
 
 
 def run_database_worker(*, queues: list[str], burst: bool) -> None:
