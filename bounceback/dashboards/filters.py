@@ -44,8 +44,8 @@ class DashboardFilters:
 
     def case_match(self, prefix: str = "") -> Q:
         """Site, team and segment as a condition on cases (`prefix` reaches them from
-        another model, e.g. "case__")."""
-        match = Q()
+        another model, e.g. "case__"). A drill's cases are practice: never counted."""
+        match = Q(**{f"{prefix}drill__isnull": True})
         if self.site_id is not None:
             match &= Q(**{f"{prefix}site_id": self.site_id})
         if self.team is not None:

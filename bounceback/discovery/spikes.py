@@ -143,7 +143,8 @@ def _sql(dimension: str, bucket: str, offset: int) -> str:
         "UNION ALL "
         f"SELECT {case_value} AS v, {bucket_of('c.created_at')} AS b, {case_who} AS who "
         f"FROM {cases} c {join} WHERE c.created_at >= %s AND c.created_at < %s AND "
-        "c.proactive = %s"
+        # A drill's cases are practice: they never make a spike.
+        "c.proactive = %s AND c.drill_id IS NULL"
         ") AS e WHERE v IS NOT NULL GROUP BY v, b"
     )
 

@@ -246,7 +246,8 @@ def problem_cases(*, problem: Problem) -> QuerySet[Case]:
         match |= Q(text_vector__theme_id=problem.theme_id)
     if problem.failure_mode_id:
         match |= Q(failure_mode_id=problem.failure_mode_id)
-    return Case.objects.filter(match, merged_into__isnull=True).distinct()
+    # A drill's cases are practice: never a recurrence of a real problem.
+    return Case.objects.real().filter(match, merged_into__isnull=True).distinct()
 
 
 def problems_for_case(*, case: Case) -> list[Problem]:

@@ -38,8 +38,9 @@ def dashboard_summary(*, recent: int = 8) -> Dashboard:
         Interaction.objects.select_related("customer").order_by("-occurred_at", "-id")[:recent]
     )
     return Dashboard(
-        customer_count=Customer.objects.count(),
-        new_customers_this_week=Customer.objects.filter(created_at__gte=start).count(),
+        # A drill's synthetic customers are nobody's customers.
+        customer_count=Customer.objects.real().count(),
+        new_customers_this_week=Customer.objects.real().filter(created_at__gte=start).count(),
         transactions_this_week=Transaction.objects.filter(occurred_at__gte=start).count(),
         interactions_this_week=Interaction.objects.filter(occurred_at__gte=start).count(),
         week_start=start,

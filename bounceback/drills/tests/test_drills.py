@@ -280,3 +280,19 @@ def test_given_an_ended_drill_then_its_cases_are_closed_and_stop_their_timers():
     assert not running.exists()
     with pytest.raises(Conflict):
         case_close_drill(case=open_case(), actor=manager, reason="not a drill")
+
+
+def test_given_injects_on_every_channel_then_each_arrives_as_a_case_on_its_channel():
+    manager = UserFactory(role=Role.MANAGER)
+    channels = ["email", "web", "sms", "chat", "social"]
+    scenario = make_scenario(
+        actor=manager,
+        injects=[inject(customer_name=f"Customer {c}", channel=c) for c in channels],
+    )
+
+    drill = make_drill(actor=manager, scenario=scenario)
+
+    arrived = DrillInject.objects.filter(drill=drill).select_related("case", "customer")
+    assert sorted(i.case.channel for i in arrived) == sorted(channels)
+    sms = next(i for i in arrived if i.channel == "sms")
+    assert sms.customer.primary_phone

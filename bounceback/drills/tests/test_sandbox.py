@@ -22,7 +22,7 @@ from bounceback.funds.services import grant_create
 from bounceback.outbox.models import OutboundMessage
 from bounceback.outbox.services import outbox_send
 from bounceback.testing.drills_factories import make_drill
-from bounceback.testing.factories import CustomerFactory, UserFactory
+from bounceback.testing.factories import CustomerFactory
 from bounceback.testing.funds_factories import open_case, set_policy
 from bounceback.testing.webhooks_factories import WebhookSubscriptionFactory
 from bounceback.webhooks.models import WebhookDelivery
@@ -167,7 +167,55 @@ def test_given_a_drill_case_then_learning_pareto_counts_only_real_cases():
     assert sum(r.cases for r in rows) == 1
 
 
-def test_a_real_customer_is_never_a_drill_one():
-    customer = CustomerFactory()
-    assert Customer.objects.real().filter(pk=customer.pk).exists()
-    assert UserFactory().pk
+def test_given_a_drill_then_the_dashboard_counts_only_real_customers():
+    from bounceback.web.selectors import dashboard_summary
+
+    CustomerFactory()
+    make_drill()
+
+    summary = dashboard_summary()
+
+    assert summary.customer_count == 1
+    assert summary.new_customers_this_week == 1
+
+
+def test_given_a_drill_case_then_the_dashboards_count_only_real_cases():
+    from bounceback.dashboards.filters import dashboard_filters
+
+    real = open_case()
+    make_drill()
+
+    counted = Case.objects.filter(dashboard_filters().case_match())
+
+    assert list(counted) == [real]
+
+
+def test_given_drill_cases_then_spike_detection_counts_only_real_ones():
+    from bounceback.discovery.spikes import series_counts
+
+    drill = make_drill()
+    open_case(failure_mode=drill.playbook.failure_mode)
+    now = timezone.now()
+
+    series = series_counts(
+        since=now - timedelta(days=1),
+        until=now + timedelta(hours=1),
+        bucket="day",
+        dimensions=["category"],
+    )
+
+    mode = next(s for s in series if s.value == drill.playbook.failure_mode.title)
+    assert sum(mode.counts.values()) == 1
+
+
+def test_given_a_problem_of_a_failure_mode_then_drill_cases_are_not_its_recurrences():
+    from bounceback.learning.models import Problem
+    from bounceback.learning.selectors import problem_cases
+
+    drill = make_drill()
+    real = open_case(failure_mode=drill.playbook.failure_mode)
+    problem = Problem.objects.create(
+        title="Generator fails", failure_mode=drill.playbook.failure_mode
+    )
+
+    assert list(problem_cases(problem=problem)) == [real]
