@@ -5,7 +5,7 @@
 #   make test     migrations check and the whole test suite
 #   make lint     ruff, formatting check, mypy
 #   make format   fix what ruff can and reformat
-#   make bench    run the benchmarks in bench/ (ingest, timers and cases, outreach, lists, email intake, webhooks, faults, apology coach; ~55 min)
+#   make bench    run the benchmarks in bench/ (ingest, timers and cases, outreach, lists, email intake, webhooks, faults, apology coach, dashboards; ~60 min)
 #   make openapi  rewrite bounceback/api/openapi.json after an intended API change
 #   make clean    remove .venv and caches (keeps ./var)
 

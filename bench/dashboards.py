@@ -359,6 +359,7 @@ def measure(info: dict[str, Any], reps: int) -> dict[str, Any]:
     from django.db import connection
 
     out["_vendor"] = connection.vendor
+    out["_load"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     return out
 
 
@@ -413,6 +414,10 @@ def run(kind: str, n: int, reps: int) -> dict[str, Any]:
 
 def report(kind: str, result: dict[str, Any]) -> bool:
     seed_info, figures = result["seed"], result["figures"]
+    print(
+        f"\nload average while measuring: {figures.get('_load', '?')} (this machine has "
+        f"{os.cpu_count()} cores)"
+    )
     print(
         f"\n{kind}: {seed_info['cases']:,} cases, {seed_info['timers']:,} timers, "
         f"{seed_info['interactions']:,} interactions (seeded in {seed_info['seed_s']} s; "

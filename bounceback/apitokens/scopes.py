@@ -30,8 +30,8 @@ SCOPES: dict[str, str] = {
     "vouchers:redeem": "Look up and redeem vouchers (for a till or booking system)",
     "segments:read": "Read segments, their rules, approaches and members",
     "segments:write": "Create and change segments and recompute membership",
-    "dashboards:read": "Read dashboard tiles (as the token's creator's role sees them), the cases "
-    "behind each figure and first response times",
+    "dashboards:read": "Read dashboard tiles (as the person who made the token sees them), the "
+    "cases behind each figure and first response times",
     "loyalty:read": "Read loyalty after recovery: cohorts, return rates, money, their customers",
     "learning:read": "Read themes, the theme of each case, problem records and Pareto",
     "learning:write": "Name, merge and split themes; open and run problem records",

@@ -103,34 +103,6 @@ def dashboard_filters(
     )
 
 
-def filters_from_params(params: dict[str, str] | object) -> DashboardFilters:
-    """The filters a query string asks for (a page's GET); ValidationFailed on bad values."""
-    get = getattr(params, "get", None)
-    assert get is not None
-
-    def day(name: str) -> date | None:
-        raw = str(get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise ValidationFailed(
-                f"{name} must be a date such as 2026-03-31", field=name
-            ) from None
-
-    raw_team = str(get("team") or "").strip()
-    if raw_team and not raw_team.isdigit():
-        raise ValidationFailed("team must be an id", field="team")
-    return dashboard_filters(
-        since=day("since"),
-        until=day("until"),
-        site=str(get("site") or "")[:60],
-        team=int(raw_team) if raw_team else None,
-        segment=str(get("segment") or "")[:60],
-    )
-
-
 def buckets(filters: DashboardFilters) -> list[Bucket]:
     """The period cut into at most twelve equal runs of whole days (a week each for
     the default twelve weeks), labelled by their first day."""

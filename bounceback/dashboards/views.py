@@ -29,7 +29,7 @@ from bounceback.dashboards.selectors import (
 from bounceback.dashboards.services import loyalty_figure_want
 from bounceback.errors import NotFound, ValidationFailed
 from bounceback.keyset import Order, keyset_page
-from bounceback.web.htmx import is_htmx
+from bounceback.web.htmx import is_htmx, vary_on_htmx
 
 DRILL_PAGE = 50
 
@@ -79,7 +79,7 @@ def dashboard_page(request: HttpRequest, kind: str) -> HttpResponse:
         raise PermissionDenied("This dashboard is for a more senior role.")
     context = dashboard_context(request, kind)
     template = "dashboards/_tiles.html" if is_htmx(request) else "dashboards/page.html"
-    return render(request, template, context)
+    return vary_on_htmx(render(request, template, context))
 
 
 def _tile_or_404(request: HttpRequest, name: str) -> None:

@@ -118,6 +118,8 @@ class InteractionRows(_CaseRows):
         super().__init__(**kwargs)
         # The other system's message id -> the conversation it opened or joined.
         self.threads: dict[str, str] = {}
+        # A conversation's customer, so a reply that names nobody joins theirs.
+        self.customers: dict[str, Any] = {}
 
     def _thread_of(self, external_id: str, thread: str, reply_to: str) -> str:
         if thread:
@@ -195,9 +197,15 @@ class InteractionRows(_CaseRows):
         )
         case_cell = _optional(v.get("case"), field="case", max_length=200)
         case = self._case(case_cell) if case_cell else None
-        customer = (
-            case.customer if case is not None else self.customer(row, f"message:{external_id}")
-        )
+        if case is not None:
+            customer = case.customer
+        elif thread in self.customers and not (
+            v.get("customer_email") or v.get("customer_external_id")
+        ):
+            # A reply that names no customer is the conversation's customer's.
+            customer = self.customers[thread]
+        else:
+            customer = self.customer(row, f"message:{external_id}")
         author_cell = _optional(v.get("author"), field="author", max_length=200) or ""
         staff = None
         if direction != Interaction.Direction.INBOUND and author_cell:
@@ -224,4 +232,5 @@ class InteractionRows(_CaseRows):
             case=case,
         )
         self.threads[external_id] = thread
+        self.customers.setdefault(thread, customer)
         return "created"

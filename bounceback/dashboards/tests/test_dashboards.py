@@ -197,3 +197,14 @@ def test_revenue_kept_is_worked_out_in_the_background_then_shown(manager, open_c
     assert worked == 1
     assert "USD 25.00 spent · USD 0.00 kept" in after
     assert "Worked out at" in after
+
+
+def test_the_tiles_refresh_in_place_every_minute(manager) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in(manager)
+
+    page = client.get("/").content.decode()
+    fragment = client.get("/dashboards/manager/", HTTP_HX_REQUEST="true").content.decode()
+
+    assert 'hx-trigger="every 60s"' in page
+    assert 'id="dash-tiles"' in fragment
+    assert "<html" not in fragment

@@ -73,3 +73,22 @@ def test_a_file_without_the_messages_text_is_refused_whole(write_csv: WriteCsv) 
     with pytest.raises(Exception, match="no column for body"):
         run_import(str(path))
     assert not Interaction.objects.exists()
+
+
+def test_a_reply_that_names_no_customer_joins_the_conversations_customer(
+    write_csv: WriteCsv,
+) -> None:
+    path = write_csv(
+        """
+        id,direction,date,text,in_reply_to,name,email
+        c1,customer,2026-04-01 10:00,Where is my table?,,Dana Ruiz,dana@example.com
+        c2,agent,2026-04-01 10:05,On its way,c1,,
+        """
+    )
+
+    run_import(str(path))
+
+    first, reply = Interaction.objects.order_by("occurred_at")
+    assert reply.customer == first.customer
+    assert first.customer.name == "Dana Ruiz"
+    assert Interaction.objects.values("customer").distinct().count() == 1

@@ -74,7 +74,8 @@ def test_the_home_queries_do_not_grow_with_cases(agent, django_assert_max_num_qu
     for n in range(12):
         case_open(customer=CustomerFactory(), summary=f"Case {n}", actor=agent, assignee=manager)
     client = _client(manager)
-    with django_assert_max_num_queries(30) as first:
+    # 30 before the dashboard tiles (issue 17): a query or two per tile, and the filters' choices.
+    with django_assert_max_num_queries(40) as first:
         client.get("/")
     for n in range(12):
         case_open(customer=CustomerFactory(), summary=f"More {n}", actor=agent, assignee=manager)
