@@ -92,8 +92,9 @@ PREFIXES = ("attributes.", "transaction.attributes.")
 MAX_DEPTH = 4
 PREVIEW_DAYS = 30
 SAMPLE = 10
-# Rules act on what is new: a signal, case or message older than this when it
-# is recorded (an imported history) is left to the scan and the preview.
+# Rules act on what is new: a case or message older than this when it is stored
+# (an imported complaint history, a mailbox's backlog) is left to the scan and
+# the preview. Signals carry their own time and are all acted on when recorded.
 FRESH = timedelta(days=7)
 Input = RuleFiring.Input
 
@@ -770,14 +771,14 @@ def _plan(rules: list[Rule], seen: Sequence[Seen], *, since_window: bool = True)
 
 def rules_apply(*, seen: Sequence[Seen], now: datetime | None = None) -> int:
     """Run every active rule, in order, on these new signals, cases or messages, inside
-    the caller's transaction; returns the firings kept. What is older than FRESH is
-    history and is left alone. An action that cannot be done (a playbook archived
-    since, a disabled assignee) is kept as a FAILED firing with the reason, and
-    never undoes the write that brought the signal or message in."""
+    the caller's transaction; returns the firings kept. A case or message older than
+    FRESH is history and is left alone. An action that cannot be done (a playbook
+    archived since, a disabled assignee) is kept as a FAILED firing with the reason,
+    and never undoes the write that brought the signal or message in."""
     from bounceback.discovery.actions import act
 
     now = now or timezone.now()
-    fresh = [s for s in seen if s.at >= now - FRESH]
+    fresh = [s for s in seen if s.input == Input.SIGNAL or s.at >= now - FRESH]
     rules = list(Rule.objects.filter(active=True).order_by("position", "id"))
     if not rules or not fresh:
         return 0
