@@ -10,9 +10,6 @@ non-NULL rows first, then the NULL ones by id, in at most two queries, so the
 indexes still serve both parts (`IS NULL` and a range are each one index scan;
 their OR is not).
 
-The ordering column may be an annotation of the queryset (the inbox's segment
-rank): the cursor's value is then compared as the annotation's output field.
-
 A cursor is opaque to clients: base64 of JSON [value, id], where a datetime
 travels as {"dt": iso} and a Decimal as {"dec": text}.
 """
@@ -39,14 +36,8 @@ class _Row(Func):
     template = "(%(expressions)s)"
 
 
-def _column(
-    model: type[Model], name: str, annotations: dict[str, Any] | None = None
-) -> Field[Any, Any]:
-    """The field `name` is stored as: a column of the model, or an annotation's output."""
-    if annotations and name in annotations:
-        field = annotations[name].output_field
-    else:
-        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+def _column(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
     if not isinstance(field, Field):
         raise ValueError(f"{name} is not a column of {model.__name__}")
     return field
@@ -58,20 +49,12 @@ class RowCompare(Func):
     template = "%(expressions)s"
     output_field = BooleanField()
 
-    def __init__(
-        self,
-        model: type[Model],
-        fields: Sequence[str],
-        values: Sequence[Any],
-        op: str,
-        annotations: dict[str, Any] | None = None,
-    ):
+    def __init__(self, model: type[Model], fields: Sequence[str], values: Sequence[Any], op: str):
         if op not in {"<", ">"}:
             raise ValueError(op)
         # Each value is adapted as its column stores it (SQLite keeps datetimes as text).
         typed = [
-            Value(v, output_field=_column(model, f, annotations))
-            for f, v in zip(fields, values, strict=True)
+            Value(v, output_field=_column(model, f)) for f, v in zip(fields, values, strict=True)
         ]
         super().__init__(_Row(*[F(f) for f in fields]), _Row(*typed))
         self.arg_joiner = f" {op} "
@@ -134,15 +117,7 @@ def keyset_page(
         if order.nulls_last:
             part = part.filter(**{f"{order.field}__isnull": False})
         if pk is not None:
-            part = part.filter(
-                RowCompare(
-                    queryset.model,
-                    [order.field, "pk"],
-                    [value, pk],
-                    op,
-                    annotations=dict(queryset.query.annotations),
-                )
-            )
+            part = part.filter(RowCompare(queryset.model, [order.field, "pk"], [value, pk], op))
         rows = list(part[: limit + 1])
     if order.nulls_last and len(rows) <= limit:
         tail = queryset.filter(**{f"{order.field}__isnull": True}).order_by("pk")

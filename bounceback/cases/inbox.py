@@ -20,9 +20,9 @@ What keeps it fast at 100,000 cases (issue 20):
   crosses from timed cases into untimed ones), their next timers, their
   customers' leading segments, the counts.
 
-"VIP first" (the segment view and order) sorts by the customer's leading
-segment's priority, worked out per case by an indexed subquery; it is the one
-order that sorts the view's rows rather than reading an index range.
+"VIP first" (the segment view and order) walks the active segments in priority
+order, each an id-ordered scan of its members' cases (`_segment_page`), so it
+never ranks and sorts every open case either.
 """
 
 from __future__ import annotations
@@ -33,20 +33,20 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bounceback.accounts.models import User
 from bounceback.cases.models import Case, Severity
 from bounceback.cases.selectors import TimerView, cases_next_timers
 from bounceback.customers.models import Channel
+from bounceback.errors import ValidationFailed
 from bounceback.keyset import Order, keyset_page
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
 PAGE_SIZE = 50
-SEGMENT_RANK = "segment_rank"
 COUNT_CAP = 1000
 # "Due soon": the next target falls within this long from now (not yet overdue).
 DUE_SOON = timedelta(hours=1)
@@ -71,8 +71,8 @@ SORTS: dict[str, tuple[str, Order]] = {
     "oldest": ("Oldest first", Order("created_at")),
     "updated": ("Recently changed", Order("updated_at", descending=True)),
     # The customer's leading segment (lowest priority number: the VIPs), then
-    # customers in no segment; see `segment_rank`.
-    "segment": ("Segment, VIP first", Order(SEGMENT_RANK, nulls_last=True)),
+    # customers in no segment; paged by `_segment_page` (the Order is its shape).
+    "segment": ("Segment, VIP first", Order("segment_rank", nulls_last=True)),
 }
 # The order a view opens in when the address names none.
 VIEW_SORTS = {"segment": "segment"}
@@ -93,16 +93,69 @@ def default_sort(view: str) -> str:
     return VIEW_SORTS.get(view, "due")
 
 
-def segment_rank() -> Subquery:
-    """The priority of the case's customer's leading active segment (lower leads: the VIPs);
-    NULL for a customer in no active segment. One index lookup per case through the
-    memberships' (customer, segment) index."""
+def _active_members(**segment: Any) -> QuerySet[Any]:
     from bounceback.segments.models import SegmentMembership
 
-    leading = SegmentMembership.objects.filter(
-        customer_id=OuterRef("customer_id"), segment__active=True
-    ).order_by("segment__priority")
-    return Subquery(leading.values("segment__priority")[:1], output_field=IntegerField())
+    filters = {f"segment__{k}": v for k, v in segment.items()}
+    return SegmentMembership.objects.filter(segment__active=True, **filters).values("customer_id")
+
+
+def _segment_page(
+    rows: QuerySet[Case], *, after: str | None, limit: int, members_only: bool = False
+) -> tuple[list[Case], str | None]:
+    """A keyset page of `rows` VIP first: by the priority of the customer's leading active
+    segment (lower first), then by id; customers in no segment last, by id.
+
+    Segments are few, so the page walks them in priority order, each one an id-ordered
+    index scan of its members' cases ("leading" is: in a segment of this priority and
+    in none before it), instead of working out every open case's rank and sorting
+    them all. A page reads the priorities, then one query per priority it crosses
+    (and one for the unsegmented tail): two or three for most pages. The cursor is
+    [priority, id], the priority null in the tail. `members_only`: `rows` holds only
+    segment members (the segment view), so there is no tail to read.
+    """
+    from bounceback.keyset import cursor_decode, cursor_encode
+    from bounceback.segments.models import Segment
+
+    rank: int | None = None
+    pk: int | None = None
+    tail = False
+    if after:
+        value, pk = cursor_decode(after, field="after")
+        if value is None:
+            tail = True
+        elif isinstance(value, int) and not isinstance(value, bool):
+            rank = value
+        else:
+            raise ValidationFailed("after is not one this list handed out", field="after")
+    found: list[tuple[int | None, Case]] = []
+    if not tail:
+        priorities = list(
+            Segment.objects.active()
+            .filter(**({"priority__gte": rank} if rank is not None else {}))
+            .order_by("priority")
+            .values_list("priority", flat=True)
+            .distinct()
+        )
+        for priority in priorities:
+            part = rows.filter(customer_id__in=_active_members(priority=priority)).exclude(
+                customer_id__in=_active_members(priority__lt=priority)
+            )
+            if priority == rank and pk is not None:
+                part = part.filter(pk__gt=pk)
+            found += [(priority, c) for c in part.order_by("pk")[: limit + 1 - len(found)]]
+            if len(found) > limit:
+                break
+    if len(found) <= limit and not members_only:
+        rest = rows.exclude(customer_id__in=_active_members())
+        if tail and pk is not None:
+            rest = rest.filter(pk__gt=pk)
+        found += [(None, c) for c in rest.order_by("pk")[: limit + 1 - len(found)]]
+    if len(found) <= limit:
+        return [c for _, c in found], None
+    found = found[:limit]
+    last_rank, last = found[-1]
+    return [c for _, c in found], cursor_encode(last_rank, last.pk)
 
 
 @dataclass(frozen=True)
@@ -316,11 +369,14 @@ def cases_inbox_page(
     rows = cases_inbox_rows(user=user, query=query, now=now).select_related(
         "customer", "assignee", "team", "site"
     )
-    if query.order.field == SEGMENT_RANK:
-        rows = rows.annotate(**{SEGMENT_RANK: segment_rank()})
-    cases, next_after = keyset_page(
-        rows, order=query.order, after=after, limit=limit, field="after"
-    )
+    if query.sort == "segment":
+        cases, next_after = _segment_page(
+            rows, after=after, limit=limit, members_only=query.view == "segment"
+        )
+    else:
+        cases, next_after = keyset_page(
+            rows, order=query.order, after=after, limit=limit, field="after"
+        )
     return InboxPage(
         cases=cases,
         next_after=next_after,

@@ -115,3 +115,42 @@ def test_the_review_page_closes_the_loop(lead) -> None:  # type: ignore[no-untyp
     page = client.get(response["Location"]).content.decode()
     assert "2 cases closed." in page
     assert not Case.objects.filter(breakdown=breakdown).exclude(status="closed").exists()
+
+
+def test_many_cases_close_the_loop_in_the_background_with_a_line_on_the_timeline(
+    lead,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from bounceback.cases import services as case_services
+    from bounceback.cases.models import CaseBulkRun
+
+    # Given a breakdown with more cases than are closed while the lead waits
+    monkeypatch.setattr(case_services, "BULK_INLINE", 2)
+    breakdown = _over(lead, customers=3)
+    client = Client()
+    client.force_login(lead)
+
+    # When its cases are documented, then followed up, then closed from the review
+    for name, data in (
+        ("document_cases", DOCS),
+        ("follow_up_cases", {"body": "Did we put it right?", "early_reason": "Rebooked"}),
+        ("close_cases", {}),
+    ):
+        response = client.post(reverse(f"breakdowns:{name}", args=[breakdown.pk]), data)
+        run = CaseBulkRun.objects.order_by("-pk").first()
+        assert run is not None and run.total == 3
+        # Then each goes to the background, the page following its progress
+        assert response["Location"] == reverse("cases:bulk_run", args=[run.pk])
+        case_services.cases_bulk_run_work(run_id=run.pk)
+
+    # And every case is closed, the breakdown's timeline saying how it was done
+    assert not Case.objects.filter(breakdown=breakdown).exclude(status="closed").exists()
+    lines = list(
+        BreakdownEvent.objects.filter(breakdown=breakdown, kind="cases_closed").values_list(
+            "summary", flat=True
+        )
+    )
+    assert lines == ["Closing 3 cases together in the background"]
+    page = client.get(reverse("cases:bulk_run", args=[run.pk])).content.decode()
+    assert "3 of 3 cases worked through" in page
+    assert reverse("breakdowns:review", args=[breakdown.pk]) in page

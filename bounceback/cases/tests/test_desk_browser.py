@@ -160,3 +160,48 @@ def test_a_bulk_close_of_a_breakdowns_cases_with_one_shared_documentation(page: 
         assert case.status == Case.Status.CLOSED
         assert case.root_cause == "The generator was never tested under load"
         assert case.events.filter(kind=CaseEvent.Kind.DOCUMENTED).count() == 1
+
+
+def test_every_case_of_a_view_closed_in_the_background_with_its_progress(
+    page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bounceback.cases import services
+    from bounceback.cases.services import cases_bulk_run_work
+
+    # Given a breakdown's three cases, followed up, and a "large" selection being more than two
+    lead = UserFactory(username="rosa", role=Role.LEAD, first_name="Rosa")
+    breakdown = make_breakdown(actor=lead, customers=3)
+    breakdown_confirm_outreach(breakdown=breakdown, actor=lead)
+    breakdown_outreach_run(breakdown_id=breakdown.pk)
+    breakdown.refresh_from_db()
+    breakdown_action_complete(
+        action=breakdown.actions.order_by("position").first(), actor=lead, note="Done"
+    )
+    breakdown_all_clear(breakdown=breakdown, actor=lead, body="Power is back.")
+    breakdown_follow_up_cases(
+        breakdown=breakdown, actor=lead, body="Did we put it right?", early_reason="Rebooked"
+    )
+    other = case_open(customer=CustomerFactory(), summary="Not this one", actor=lead)
+    monkeypatch.setattr(services, "BULK_INLINE", 2)
+
+    # When the lead closes every case of the breakdown's view, ticking none
+    _sign_in(page, "rosa")
+    page.goto(f"/cases/?view=all&breakdown={breakdown.reference}")
+    page.get_by_label("Every case in this view, not only the ticked ones").check()
+    page.get_by_text("Every case in this view.").wait_for()
+    page.get_by_label("Action").select_option(label="Document and close")
+    page.get_by_label("Root cause").fill("The generator was never tested under load")
+    page.get_by_label("What was done").fill("Refunds and rebooking for every guest")
+    page.get_by_label("How to prevent it").fill("Monthly load test of the generator")
+    page.get_by_role("button", name="Apply to the ticked cases").click()
+
+    # Then the run's page shows its progress, and the finish once a worker has done it
+    page.get_by_text("0 of 3 cases worked through").wait_for()
+    assert_accessible(page, "a bulk run's page")
+    run_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    cases_bulk_run_work(run_id=run_id)
+    page.get_by_text("3 of 3 cases worked through").wait_for(timeout=10_000)
+    assert set(Case.objects.filter(breakdown=breakdown).values_list("status", flat=True)) == {
+        Case.Status.CLOSED
+    }
+    assert Case.objects.get(pk=other.pk).status != Case.Status.CLOSED

@@ -245,23 +245,37 @@ def test_the_segment_view_holds_segment_customers_vip_first(
     assert due.to_params() == {"view": "segment", "sort": "due"}
 
 
-def test_vip_first_pages_take_as_many_queries_as_the_first(
+def test_vip_first_pages_cost_a_query_per_segment_priority_crossed_never_more(
     agent,
     segmented,
     django_assert_num_queries,  # type: ignore[no-untyped-def]
 ) -> None:
     query = InboxQuery(view="all", sort="segment")
     first = cases_inbox_page(user=agent, query=query, limit=2, counts=False)
-    deep = cases_inbox_page(user=agent, query=query, after=first.next_after, limit=2, counts=False)
+    second = cases_inbox_page(user=agent, query=query, after=first.next_after, limit=2)
 
-    # Page, timers, segments, counts; the page that crosses from segment customers into
-    # the others reads both parts (one query more), and a deep page no more than the first
-    with django_assert_num_queries(4):
+    # Timers, segments and counts, plus the priorities in use and one query per
+    # priority the page crosses (VIP, then regulars) ...
+    with django_assert_num_queries(3 + 3):
         cases_inbox_page(user=agent, query=query, limit=2)
-    with django_assert_num_queries(5):
+    # ... and the customers in no segment when the page reaches them
+    with django_assert_num_queries(3 + 4):
         cases_inbox_page(user=agent, query=query, after=first.next_after, limit=2)
-    with django_assert_num_queries(4):
-        cases_inbox_page(user=agent, query=query, after=deep.next_after, limit=2)
+    # A page deep in those reads them alone, whatever the number of cases before it
+    with django_assert_num_queries(3 + 1):
+        cases_inbox_page(user=agent, query=query, after=second.next_after, limit=2)
+    # The segment view holds members only: no query for the others
+    with django_assert_num_queries(3 + 3):
+        cases_inbox_page(user=agent, query=InboxQuery(view="segment", sort="segment"), limit=2)
+
+
+def test_a_cursor_from_another_order_is_refused_in_vip_first(agent, segmented) -> None:  # type: ignore[no-untyped-def]
+    newest = cases_inbox_page(user=agent, query=InboxQuery(view="all", sort="newest"), limit=1)
+    with pytest.raises(ValidationFailed) as refused:
+        cases_inbox_page(
+            user=agent, query=InboxQuery(view="all", sort="segment"), after=newest.next_after
+        )
+    assert refused.value.field == "after"
 
 
 # --- Views and counts -------------------------------------------------------------------------
