@@ -550,6 +550,20 @@ def _responders(drill: Drill) -> list[User]:
     return [p.user for p in rows.order_by("id")]
 
 
+def _fictional_phone(drill: Drill, inject: DrillInject) -> str:
+    """A number no real person has (NANP's 555-0100 to 555-0199, reserved for
+    fiction), not yet held by another customer: phone numbers are unique."""
+    from bounceback.customers.models import CustomerPhone
+
+    start = drill.pk * 100 + inject.position
+    for step in range(800 * 100):
+        n = (start + step) % (800 * 100)
+        number = f"+1{200 + n // 100:03d}555{100 + n % 100:04d}"
+        if not CustomerPhone.objects.filter(number=number).exists():
+            return number
+    raise Conflict("Every fictional phone number is taken; delete old drills' customers.")
+
+
 def _deliver(drill: Drill, inject: DrillInject, *, now: datetime) -> Case:
     """Make the inject's customer and open their case, in the sandbox. The caller holds
     the drill's lock and has checked the inject is undelivered."""
@@ -562,9 +576,7 @@ def _deliver(drill: Drill, inject: DrillInject, *, now: datetime) -> Case:
     customer = customer_create(
         name=inject.customer_name,
         emails=[address],
-        phones=[f"+1555{drill.pk:05d}{inject.position:03d}"[:16]]
-        if inject.channel == Channel.SMS
-        else [],
+        phones=[_fictional_phone(drill, inject)] if inject.channel == Channel.SMS else [],
         preferred_channel=inject.channel,
         locale=inject.language,
         notes=f"Synthetic customer of drill {drill.pk} ({inject.get_persona_display()}).",

@@ -141,8 +141,9 @@ def test_waiting_cases_have_their_clocks_paused(demo: Loaded) -> None:
 
 
 def test_every_closed_case_is_documented_and_followed_up(demo: Loaded) -> None:
-    # A duplicate merged into another case is closed without a record of its own.
-    closed = list(Case.objects.filter(status=Case.Status.CLOSED, merged_into__isnull=True))
+    # A duplicate merged into another case is closed without a record of its own, and
+    # a drill's practice cases close when the drill ends.
+    closed = list(Case.objects.real().filter(status=Case.Status.CLOSED, merged_into__isnull=True))
     assert len(closed) >= 10
     for case in closed:
         assert case.documented_at is not None, case.reference
