@@ -339,12 +339,20 @@ class DrillScore(models.Model):
 
     class Meta:
         ordering = ["drill", "user", "id"]
+        # One score per person and objective, and one team score (no person) per
+        # objective. Two partial constraints rather than NULLS NOT DISTINCT, which
+        # SQLite does not have (it would silently create no constraint at all).
         constraints = [
             models.UniqueConstraint(
                 fields=["drill", "user", "objective"],
                 name="drill_score_unique",
-                nulls_distinct=False,
-            )
+                condition=models.Q(user__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["drill", "objective"],
+                name="drill_team_score_unique",
+                condition=models.Q(user__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

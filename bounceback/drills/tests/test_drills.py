@@ -296,3 +296,26 @@ def test_given_injects_on_every_channel_then_each_arrives_as_a_case_on_its_chann
     assert sorted(i.case.channel for i in arrived) == sorted(channels)
     sms = next(i for i in arrived if i.channel == "sms")
     assert sms.customer.primary_phone
+
+
+def test_a_drill_keeps_one_team_score_per_objective_on_every_database():
+    # Given an ended drill with its team scores
+    responder = UserFactory(role=Role.AGENT)
+    manager = UserFactory(role=Role.MANAGER)
+    drill = make_drill(actor=manager, responder=responder)
+    services.drill_injects_run_due(now=drill.started_at + timedelta(minutes=10))
+    ended = services.drill_end(
+        drill=drill, actor=manager, now=drill.started_at + timedelta(minutes=15)
+    )
+    team = DrillScore.objects.filter(drill=ended, user__isnull=True).first()
+    assert team is not None
+
+    from django.db import IntegrityError, transaction
+
+    # When the same row is written for a drill that has no scores yet, it is kept...
+    other = make_drill(actor=manager, responder=responder)
+    DrillScore.objects.create(drill=other, user=None, objective=team.objective)
+    # ...but a second team score for the same objective is refused by the database
+    # (SQLite too, which has no NULLS NOT DISTINCT)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DrillScore.objects.create(drill=ended, user=None, objective=team.objective)
