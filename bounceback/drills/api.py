@@ -101,10 +101,6 @@ class DrillScenarioOut(Schema):
     def resolve_playbook_name(obj: Scenario) -> str:
         return obj.playbook.name
 
-    @staticmethod
-    def resolve_injects(obj: Scenario) -> list[Any]:
-        return list(obj.injects.all())
-
 
 class DrillScenarioPage(Schema):
     items: list[DrillScenarioOut]
@@ -282,30 +278,6 @@ class DrillOut(DrillSummaryOut):
     log: list[DrillLogOut]
     scores: list[DrillScoreOut]
     improvements: list[DrillImprovementOut]
-
-    @staticmethod
-    def resolve_injects(obj: Drill) -> list[Any]:
-        return list(obj.injects.all())
-
-    @staticmethod
-    def resolve_participants(obj: Drill) -> list[Any]:
-        return list(obj.participants.all())
-
-    @staticmethod
-    def resolve_actions(obj: Drill) -> list[Any]:
-        return list(obj.actions.all())
-
-    @staticmethod
-    def resolve_log(obj: Drill) -> list[Any]:
-        return list(obj.log.all())
-
-    @staticmethod
-    def resolve_scores(obj: Drill) -> list[Any]:
-        return list(obj.scores.all())
-
-    @staticmethod
-    def resolve_improvements(obj: Drill) -> list[Any]:
-        return list(obj.improvements.all())
 
 
 class DrillDebriefOut(Schema):
